@@ -1,0 +1,81 @@
+package match
+
+import "slices"
+
+// PushCert is what git-receive-pack(1) tells a hook about a signed push.
+type PushCert struct {
+	Status string // GIT_PUSH_CERT_STATUS: "G" is a good, verified signature
+	Signer string // GIT_PUSH_CERT_SIGNER
+	Key    string // GIT_PUSH_CERT_KEY
+}
+
+// Verified reports whether git verified the push certificate.
+func (c PushCert) Verified() bool { return c.Status == "G" }
+
+// Selector is the matching part of a rule, compiled.
+type Selector struct {
+	Branches *Patterns
+	Tags     *Patterns
+	Events   []Event // empty means create, update, force
+	Signed   bool
+	Signers  []string // with Signed: GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY must be one of these
+}
+
+// DefaultEvents are the events a rule reacts to when it names none.
+var DefaultEvents = []Event{Create, Update, Force}
+
+func (s *Selector) events() []Event {
+	if len(s.Events) == 0 {
+		return DefaultEvents
+	}
+	return s.Events
+}
+
+// NeedsAncestry reports whether the selector tells update from force, the
+// only case in which git must be asked about ancestry.
+func (s *Selector) NeedsAncestry() bool {
+	ev := s.events()
+	return slices.Contains(ev, Update) != slices.Contains(ev, Force)
+}
+
+// Verdict explains a match decision, for `hookrun plan`.
+type Verdict struct {
+	Match  bool
+	Reason string
+}
+
+// MatchRef decides on the ref alone (namespace and globs), before events.
+func (s *Selector) MatchRef(u RefUpdate) bool {
+	kind, short := u.Short()
+	switch kind {
+	case Branch:
+		return s.Branches.Match(short)
+	case Tag:
+		return s.Tags.Match(short)
+	}
+	return false
+}
+
+// Match decides for one update whose event is already known.
+func (s *Selector) Match(u RefUpdate, ev Event, cert PushCert) Verdict {
+	if !s.MatchRef(u) {
+		return Verdict{false, "ref not selected by branches/tags"}
+	}
+	if !slices.Contains(s.events(), ev) {
+		return Verdict{false, "event " + string(ev) + " not in events"}
+	}
+	if !s.Signed {
+		return Verdict{true, "ref and event match"}
+	}
+	if !cert.Verified() {
+		st := cert.Status
+		if st == "" {
+			st = "none"
+		}
+		return Verdict{false, "rule needs a signed push; push certificate status is " + st + ", want G"}
+	}
+	if len(s.Signers) > 0 && !slices.Contains(s.Signers, cert.Signer) && !slices.Contains(s.Signers, cert.Key) {
+		return Verdict{false, "push signed by " + cert.Signer + " (key " + cert.Key + "), not one of signers"}
+	}
+	return Verdict{true, "ref and event match; push signed by " + cert.Signer}
+}

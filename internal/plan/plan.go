@@ -1,0 +1,157 @@
+// Package plan holds the resolved plan of a push: for every unit that will
+// start, exactly what it runs, with which limits, environment and
+// notification settings. `hookrun plan` prints it, the post-receive hook
+// starts it, and `hookrun exec` runs it later from the copy saved at push
+// time, so a later edit of hooks.toml never changes a queued job.
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Version of the on-disk plan format written for `hookrun exec`.
+const Version = 1
+
+// Unit is one transient unit (or one exec-runner process).
+type Unit struct {
+	Version     int       `json:"version"`
+	Name        string    `json:"name"` // e.g. git-site-web-20261122-101500-3f9a1c.service
+	Job         string    `json:"job"`
+	Type        string    `json:"type"` // gitmal, forward-build, deploy, command, sequence
+	Repo        string    `json:"repo"`
+	RepoPath    string    `json:"repo_path"`
+	Created     time.Time `json:"created"`
+	Refs        []Ref     `json:"refs"`             // one, or all matched refs for per = "push"
+	Rules       []int     `json:"rules"`            // 1-based rule numbers that selected the job
+	Signer      string    `json:"signer,omitempty"` // push certificate signer, when signed
+	Steps       []Step    `json:"steps"`            // one, or a sequence's steps in order
+	Env         []string  `json:"env"`              // KEY=VALUE, HOOKRUN_* and the job's environment
+	Dir         string    `json:"working_directory,omitempty"`
+	Limits      Limits    `json:"limits"`
+	Runner      string    `json:"runner"`  // systemd, exec, auto
+	Manager     string    `json:"manager"` // user, system
+	User        string    `json:"user,omitempty"`
+	Group       string    `json:"group,omitempty"`
+	Concurrency string    `json:"concurrency"` // parallel, queue, replace
+	Sandbox     Sandbox   `json:"sandbox"`
+	Notify      Notify    `json:"notify"`
+}
+
+// Ref is one ref update with everything templates may refer to.
+type Ref struct {
+	Ref    string `json:"ref"`
+	Branch string `json:"branch,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Old    string `json:"old"`
+	New    string `json:"new"`
+	Event  string `json:"event"`
+}
+
+// Short is the 7-character abbreviation of the new object name.
+func (r Ref) Short() string {
+	if len(r.New) < 7 {
+		return r.New
+	}
+	return r.New[:7]
+}
+
+// Step is one thing a unit runs. Argv is final: templates are expanded and no
+// shell ever sees it.
+type Step struct {
+	Name string   `json:"name"` // job name of the step
+	Type string   `json:"type"`
+	Argv []string `json:"argv"` // for gitmal: the full gitmal command line, --output pointing at Output
+	Dir  string   `json:"working_directory,omitempty"`
+	Env  []string `json:"env,omitempty"` // the step job's own environment (sequence steps)
+
+	// gitmal: the site directory that a fresh build replaces atomically.
+	Output string `json:"output,omitempty"`
+
+	// forward-build: push Rev to Host:Path, then run Command there.
+	Host       string   `json:"host,omitempty"`
+	Path       string   `json:"path,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	Rev        string   `json:"rev,omitempty"`
+	SSHOptions []string `json:"ssh_options,omitempty"`
+}
+
+// Limits are resource limits; zero values mean "not set".
+type Limits struct {
+	Timeout     time.Duration `json:"timeout,omitempty"`       // RuntimeMaxSec
+	CPUQuotaPct uint64        `json:"cpu_quota_pct,omitempty"` // CPUQuota in percent (200 = two CPUs)
+	MemoryMax   uint64        `json:"memory_max,omitempty"`    // bytes; Infinity for "infinity"
+	TasksMax    uint64        `json:"tasks_max,omitempty"`     // count
+	Nice        *int          `json:"nice,omitempty"`          // -20..19
+}
+
+// Infinity is the systemd encoding of an unlimited value.
+const Infinity = ^uint64(0)
+
+// Sandbox holds optional systemd hardening settings.
+type Sandbox struct {
+	NoNewPrivileges bool     `json:"no_new_privileges,omitempty"`
+	PrivateTmp      bool     `json:"private_tmp,omitempty"`
+	ProtectSystem   string   `json:"protect_system,omitempty"` // "", true, full, strict
+	ReadWritePaths  []string `json:"read_write_paths,omitempty"`
+}
+
+// Notify is where and when the unit's outcome is published.
+type Notify struct {
+	Server    string   `json:"server,omitempty"` // ntfy base URL; empty: no notification
+	Topic     string   `json:"topic,omitempty"`
+	TokenFile string   `json:"token_file,omitempty"`
+	On        []string `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
+	Click     string   `json:"click,omitempty"`
+}
+
+// Push is the resolved plan of one hook run.
+type Push struct {
+	Units []*Unit `json:"units"`
+	// Matches explain, per ref and rule, why a rule did or did not select it.
+	Matches []Match `json:"matches"`
+}
+
+// Match is one rule decision for one ref, for `hookrun plan`.
+type Match struct {
+	Ref    string   `json:"ref"`
+	Rule   int      `json:"rule"` // 1-based
+	Match  bool     `json:"match"`
+	Reason string   `json:"reason"`
+	Jobs   []string `json:"jobs,omitempty"`
+}
+
+// Save writes the unit's plan to path (mode 0600) atomically.
+func (u *Unit) Save(path string) error {
+	b, err := json.MarshalIndent(u, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Load reads a plan saved by Save.
+func Load(path string) (*Unit, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var u Unit
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", path, err)
+	}
+	if u.Version != Version {
+		return nil, fmt.Errorf("plan %s: format version %d, this hookrun reads %d", path, u.Version, Version)
+	}
+	return &u, nil
+}
