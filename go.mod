@@ -1,6 +1,6 @@
 module github.com/hookrun/hookrun
 
-go 1.24
+go 1.25
 
 require github.com/gobwas/glob v1.1.0
 
