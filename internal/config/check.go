@@ -1,0 +1,200 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hookrun/hookrun/internal/match"
+)
+
+var (
+	jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// TopicRE is what ntfy accepts as a topic name.
+	TopicRE = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
+)
+
+func (d *decoder) checkFile(f *File) {
+	if !f.Defined["version"] {
+		d.report(Error, "", false, "missing version: add `version = %d` at the top of the file", SchemaVersion)
+	} else if f.Version != SchemaVersion {
+		d.errorf("version", "version %d is not supported: this hookrun reads version %d", f.Version, SchemaVersion)
+	}
+	d.checkSettings("defaults", &f.Defaults)
+	d.checkNotify(&f.Notify)
+	for _, name := range sortedJobNames(f.Jobs) {
+		j := f.Jobs[name]
+		j.Name = name
+		d.checkJob("jobs."+name, j)
+	}
+	for i, r := range f.Rules {
+		r.Index, r.File = i+1, f.Name
+		d.checkRule(index("rules", i), r)
+	}
+}
+
+// reported tells whether path already has a diagnostic, to avoid a second
+// message about the same value.
+func (d *decoder) reported(path string) bool {
+	return slices.ContainsFunc(d.diags, func(x Diagnostic) bool { return x.Path == path })
+}
+
+func sortedJobNames(m map[string]*Job) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (d *decoder) checkSettings(path string, s *Settings) {
+	for _, k := range sortedKeys(anyKeys(s.Environment)) {
+		kp := joinKey(path, "environment."+k)
+		switch {
+		case !envNameRE.MatchString(k):
+			d.report(Error, kp, false, "%s: %q is not a valid environment variable name", kp, k)
+		case strings.HasPrefix(k, "HOOKRUN_"):
+			d.report(Error, kp, false, "%s: HOOKRUN_* variables are set by hookrun itself", kp)
+		case strings.HasPrefix(k, "GIT_"):
+			d.report(Error, kp, false, "%s: GIT_* variables are removed from job environments (they make git tools read the wrong repository)", kp)
+		}
+	}
+	if s.Topic != "" && !TopicRE.MatchString(s.Topic) {
+		d.errorf(joinKey(path, "topic"), "%s: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", joinKey(path, "topic"), s.Topic)
+	}
+	if s.Manager == "user" && (s.User != "" || s.Group != "") {
+		d.errorf(joinKey(path, "user"), "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
+	}
+	if s.WorkingDirectory != "" && !strings.HasPrefix(string(s.WorkingDirectory), "/") && !strings.HasPrefix(string(s.WorkingDirectory), "{repo_path}") {
+		d.errorf(joinKey(path, "working_directory"), "%s.working_directory: %q must be an absolute path", path, s.WorkingDirectory)
+	}
+	for i, p := range s.ReadWritePaths {
+		if !strings.HasPrefix(string(p), "/") && !strings.HasPrefix(string(p), "{repo_path}") {
+			d.errorf(index(joinKey(path, "read_write_paths"), i), "%s.read_write_paths: %q must be an absolute path", path, p)
+		}
+	}
+}
+
+func anyKeys[V any](m map[string]V) map[string]any {
+	out := make(map[string]any, len(m))
+	for k := range m {
+		out[k] = nil
+	}
+	return out
+}
+
+func (d *decoder) checkNotify(n *Notify) {
+	if n.Server != "" {
+		if err := CheckServerURL(n.Server); err != nil {
+			d.errorf("notify.server", "notify.server: %v", err)
+		}
+	}
+	if n.Topic != "" && !TopicRE.MatchString(n.Topic) {
+		d.errorf("notify.topic", "notify.topic: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", n.Topic)
+	}
+	if n.TokenFile != "" && !filepath.IsAbs(n.TokenFile) {
+		d.errorf("notify.token_file", "notify.token_file: %q must be an absolute path", n.TokenFile)
+	}
+}
+
+// CheckServerURL checks an ntfy base URL.
+func CheckServerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL with a host (example: \"https://ntfy.sh\")", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q: give the server's base URL without query, fragment or credentials (use token_file for auth)", s)
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		return fmt.Errorf("%q: give the server's base URL; the topic goes in topic = %q", s, p)
+	}
+	return nil
+}
+
+func (d *decoder) checkJob(path string, j *Job) {
+	if !jobNameRE.MatchString(j.Name) {
+		d.report(Error, path, false, "%s: job name %q may only use letters, digits, '.', '-' and '_' (at most 64, starting with a letter or digit)", path, j.Name)
+	}
+	d.checkSettings(path, &j.Settings)
+	if j.Type != "" {
+		for _, f := range fieldsOf(reflect.TypeFor[Job]()) {
+			if j.Defined[f.key] && f.types != nil && !slices.Contains(f.types, string(j.Type)) {
+				d.report(Error, joinKey(path, f.key), false, "%s: key %q does not apply to type %q jobs (it is for %s)", path, f.key, j.Type, strings.Join(f.types, ", "))
+			}
+		}
+	}
+	if j.Type == TypeGitmal || j.Type == "" {
+		for i, a := range j.Args {
+			ap := index(joinKey(path, "args"), i)
+			switch arg, _, _ := strings.Cut(string(a), "="); arg {
+			case "--preview-themes":
+				d.errorf(ap, "%s: gitmal --preview-themes starts a server and never exits; remove it", ap)
+			case "--output", "--theme":
+				d.errorf(ap, "%s: set %s with the job's %q key, not in args", ap, arg, strings.TrimPrefix(arg, "--"))
+			}
+		}
+	}
+	if j.Defined["host"] {
+		if j.Host == "" || strings.HasPrefix(j.Host, "-") || strings.ContainsAny(j.Host, " \t\n'\"\\;") {
+			d.errorf(joinKey(path, "host"), "%s.host: %q is not an ssh destination such as \"builder@buildhost\"", path, j.Host)
+		}
+	}
+	if j.Defined["path"] && j.Path == "" {
+		d.errorf(joinKey(path, "path"), "%s.path: must not be empty", path)
+	}
+	if j.Defined["command"] && len(j.Command) == 0 && !d.reported("jobs."+j.Name+".command") {
+		d.errorf(joinKey(path, "command"), "%s.command: must name a program: [\"make\", \"build\"]", path)
+	}
+	if j.Defined["script"] && !strings.HasPrefix(string(j.Script), "/") && !strings.HasPrefix(string(j.Script), "{repo_path}") {
+		d.errorf(joinKey(path, "script"), "%s.script: %q must be an absolute path", path, j.Script)
+	}
+	if j.Defined["gitmal"] && !filepath.IsAbs(j.Gitmal) {
+		d.errorf(joinKey(path, "gitmal"), "%s.gitmal: %q must be an absolute path (leave it out to use gitmal from PATH)", path, j.Gitmal)
+	}
+	if j.Defined["steps"] && len(j.Steps) == 0 {
+		d.errorf(joinKey(path, "steps"), "%s.steps: a sequence needs at least one step", path)
+	}
+}
+
+func (d *decoder) checkRule(path string, r *Rule) {
+	compile := func(key string, pats []string) *match.Patterns {
+		var ok []string
+		for i, p := range pats {
+			if _, err := match.CompilePatterns([]string{p}); err != nil {
+				d.errorf(index(joinKey(path, key), i), "%s.%s: %v", path, key, err)
+				continue
+			}
+			ok = append(ok, p)
+		}
+		if len(ok) > 0 && !slices.ContainsFunc(ok, func(p string) bool { return !strings.HasPrefix(p, "!") }) {
+			d.report(Warning, joinKey(path, key), false, "%s.%s: only exclusions (!...) match nothing; add a pattern to include", path, key)
+		}
+		p, _ := match.CompilePatterns(ok)
+		return p
+	}
+	r.Selector.Branches = compile("branches", r.Branches)
+	r.Selector.Tags = compile("tags", r.Tags)
+	for _, e := range r.Events {
+		r.Selector.Events = append(r.Selector.Events, match.Event(e))
+	}
+	r.Selector.Signed, r.Selector.Signers = r.Signed, r.Signers
+	if !r.Defined["branches"] && !r.Defined["tags"] {
+		d.report(Warning, path, false, "%s matches nothing: it has neither branches nor tags", path)
+	}
+	if !r.Defined["jobs"] {
+		d.report(Error, path, false, "%s: missing jobs: name the jobs this rule starts, e.g. jobs = [\"site\"]", path)
+	} else if len(r.Jobs) == 0 {
+		d.errorf(joinKey(path, "jobs"), "%s.jobs: empty; name at least one job", path)
+	}
+	if len(r.Signers) > 0 && !r.Signed {
+		d.errorf(joinKey(path, "signers"), "%s.signers: has no effect without signed = true", path)
+	}
+}

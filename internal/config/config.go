@@ -1,0 +1,271 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// DefaultGlobalPath is the server-wide config file.
+const DefaultGlobalPath = "/etc/hookrun/hookrun.toml"
+
+// Config is the global file layered under a repository's hooks.toml: repo
+// values override global ones, jobs merge by name key by key, and global
+// rules apply unless the repo says inherit_rules = false.
+type Config struct {
+	Defaults Settings
+	Notify   Notify
+	Jobs     map[string]*Job
+	Rules    []*Rule
+	// Global and Repo are the files it was built from; either may be nil.
+	Global, Repo *File
+}
+
+// Merge layers repo over global and checks what spans both: job references,
+// sequence cycles, required keys of each job type. Either file may be nil.
+func Merge(global, repo *File) (*Config, Diagnostics) {
+	c := &Config{Jobs: map[string]*Job{}, Global: global, Repo: repo}
+	origin := map[string]*File{} // where each job was (last) defined
+	for _, f := range []*File{global, repo} {
+		if f == nil {
+			continue
+		}
+		overlay(&c.Defaults, &f.Defaults, f.Defaults.Defined)
+		overlay(&c.Notify, &f.Notify, f.Notify.Defined)
+		for _, name := range sortedJobNames(f.Jobs) {
+			j := f.Jobs[name]
+			if prev, ok := c.Jobs[name]; ok && (j.Type == "" || j.Type == prev.Type) {
+				merged := *prev
+				merged.Defined = union(prev.Defined, j.Defined)
+				overlay(&merged, j, j.Defined)
+				merged.Settings.Defined = union(prev.Settings.Defined, j.Settings.Defined)
+				c.Jobs[name] = &merged
+			} else {
+				c.Jobs[name] = j
+			}
+			origin[name] = f
+		}
+	}
+	if global != nil && (repo == nil || repo.InheritRules == nil || *repo.InheritRules) {
+		c.Rules = append(c.Rules, global.Rules...)
+	}
+	if repo != nil {
+		c.Rules = append(c.Rules, repo.Rules...)
+	}
+	diags := c.check(origin)
+	diags.Sort()
+	return c, diags
+}
+
+func union(a, b keySet) keySet {
+	out := keySet{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// overlay copies the fields of src whose keys are in set onto dst (both
+// pointers to the same struct type).
+func overlay(dst, src any, set keySet) {
+	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for _, f := range fieldsOf(dv.Type()) {
+		if set[f.key] {
+			dv.FieldByIndex(f.index).Set(sv.FieldByIndex(f.index))
+		}
+	}
+	if d := dv.FieldByName("Defined"); d.IsValid() {
+		prev, _ := d.Interface().(keySet)
+		d.Set(reflect.ValueOf(union(prev, set)))
+	}
+}
+
+// Effective returns the settings a job runs with: defaults, then the job's own.
+func (c *Config) Effective(j *Job) Settings {
+	s := c.Defaults
+	overlay(&s, &j.Settings, j.Settings.Defined)
+	if s.Runner == "" {
+		s.Runner = "systemd"
+	}
+	if s.Manager == "" {
+		s.Manager = "user"
+	}
+	if s.Concurrency == "" {
+		s.Concurrency = "parallel"
+	}
+	if s.Per == "" {
+		s.Per = "ref"
+	}
+	return s
+}
+
+func (c *Config) check(origin map[string]*File) Diagnostics {
+	var diags Diagnostics
+	at := func(f *File, sev Severity, path, format string, args ...any) {
+		d := Diagnostic{Severity: sev, Path: path, Msg: fmt.Sprintf(format, args...)}
+		if f != nil {
+			d.File = f.Name
+			if p, ok := f.pos.lookup(path, true); ok {
+				d.Line, d.Col = p.Line, p.Col
+			}
+		}
+		diags = append(diags, d)
+	}
+	names := sortedJobNames(c.Jobs)
+	for _, name := range names {
+		j, f, path := c.Jobs[name], origin[name], "jobs."+name
+		if j.Type == "" {
+			at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+			continue
+		}
+		for _, fd := range fieldsOf(reflect.TypeFor[Job]()) {
+			if fd.key != "type" && (slices.Contains(fd.required, string(j.Type)) || slices.Contains(fd.required, "*")) && !j.Defined[fd.key] {
+				at(f, Error, path, "%s: a %s job needs %q", path, j.Type, fd.key)
+			}
+		}
+		s := c.Effective(j)
+		if s.Manager != "system" && (s.User != "" || s.Group != "") {
+			at(f, Error, path, "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
+		}
+		for i, step := range j.Steps {
+			sp := index(path+".steps", i)
+			sj, ok := c.Jobs[step]
+			if !ok {
+				at(f, Error, sp, "%s: no job named %q%s", sp, step, didYouMean(step, names))
+				continue
+			}
+			if step == name {
+				continue // reported as a cycle below
+			}
+			for _, k := range []string{"timeout", "cpu_quota", "memory_max", "tasks_max", "nice", "topic", "per", "concurrency", "notify_on", "runner", "manager", "user", "group"} {
+				if sj.Defined[k] {
+					at(origin[step], Warning, "jobs."+step+"."+k, "jobs.%s.%s is ignored when %s runs inside sequence %q (the sequence's own value applies)", step, k, step, name)
+				}
+			}
+		}
+	}
+	for _, cyc := range c.cycles() {
+		name := cyc[0]
+		at(origin[name], Error, "jobs."+name+".steps", "jobs.%s.steps: sequence cycle %s", name, strings.Join(cyc, " -> "))
+	}
+	for _, r := range c.Rules {
+		f := c.Repo
+		if c.Global != nil && r.File == c.Global.Name && (c.Repo == nil || r.File != c.Repo.Name) {
+			f = c.Global
+		}
+		for i, jn := range r.Jobs {
+			if _, ok := c.Jobs[jn]; !ok {
+				p := index(fmt.Sprintf("rules[%d].jobs", r.Index), i-0)
+				at(f, Error, p, "%s: no job named %q%s", p, jn, didYouMean(jn, names))
+			}
+		}
+	}
+	if c.Notify.Server == "" {
+		for _, name := range names {
+			if c.Jobs[name].Topic != "" {
+				at(origin[name], Warning, "jobs."+name+".topic", "jobs.%s.topic is set but [notify] has no server: no notifications will be sent", name)
+			}
+		}
+	} else {
+		for _, name := range names {
+			if c.Effective(c.Jobs[name]).Topic == "" && c.Notify.Topic == "" {
+				at(origin[name], Error, "jobs."+name, "jobs.%s: no ntfy topic: set topic in the job or in [notify]", name)
+			}
+		}
+	}
+	return diags
+}
+
+func didYouMean(s string, names []string) string {
+	if m := nearest(s, names); m != "" {
+		return fmt.Sprintf(" (did you mean %q?)", m)
+	}
+	if len(names) == 0 {
+		return "; no jobs are defined"
+	}
+	return "; defined jobs: " + strings.Join(names, ", ")
+}
+
+// cycles finds sequence cycles, each reported once from its smallest name.
+func (c *Config) cycles() [][]string {
+	var out [][]string
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	var visit func(string)
+	visit = func(n string) {
+		color[n] = grey
+		stack = append(stack, n)
+		if j := c.Jobs[n]; j != nil {
+			for _, s := range j.Steps {
+				switch color[s] {
+				case white:
+					if c.Jobs[s] != nil {
+						visit(s)
+					}
+				case grey:
+					i := slices.Index(stack, s)
+					cyc := append(slices.Clone(stack[i:]), s)
+					out = append(out, cyc)
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[n] = black
+	}
+	for _, n := range sortedJobNames(c.Jobs) {
+		if color[n] == white {
+			visit(n)
+		}
+	}
+	return out
+}
+
+// GlobalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else the default.
+func GlobalPath(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if p := getenv("HOOKRUN_CONFIG"); p != "" {
+		return p
+	}
+	return DefaultGlobalPath
+}
+
+// Load reads the global file (optional unless explicit) and the repo file
+// (optional), merges them and returns every diagnostic.
+func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
+	var files [2]*File
+	var all Diagnostics
+	for i, p := range []string{globalPath, repoPath} {
+		if p == "" {
+			continue
+		}
+		f, diags, err := LoadFile(p)
+		if err != nil {
+			if os.IsNotExist(err) && (i == 1 || !globalExplicit) {
+				continue
+			}
+			return nil, all, err
+		}
+		all = append(all, diags...)
+		files[i] = f
+	}
+	// Merge even a broken file: problems that span files are reported in the
+	// same run as the rest.
+	c, diags := Merge(files[0], files[1])
+	all = append(all, diags...)
+	if all.HasErrors() {
+		return nil, all, nil
+	}
+	return c, all, nil
+}

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TemplateVars are the variables a template string may use.
+var TemplateVars = []string{"repo", "repo_path", "ref", "branch", "tag", "old", "new", "short", "event", "job"}
+
+// Template is a string with {variable} references, expanded per argv element
+// at push time (never by a shell). "{{" and "}}" stand for literal braces.
+type Template string
+
+func (t *Template) decodeTOML(v any) error {
+	s, err := wantString(v)
+	if err != nil {
+		return err
+	}
+	if err := CheckTemplate(s); err != nil {
+		return err
+	}
+	*t = Template(s)
+	return nil
+}
+
+func (Template) schema() map[string]any {
+	return map[string]any{"type": "string",
+		"description": "may use {repo} {repo_path} {ref} {branch} {tag} {old} {new} {short} {event} {job}"}
+}
+
+// CheckTemplate reports an unknown variable or an unbalanced brace.
+func CheckTemplate(s string) error {
+	_, err := expand(s, func(name string) (string, bool) {
+		for _, v := range TemplateVars {
+			if v == name {
+				return "", true
+			}
+		}
+		return "", false
+	})
+	return err
+}
+
+// Expand substitutes variables from vars.
+func (t Template) Expand(vars map[string]string) string {
+	out, _ := expand(string(t), func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	})
+	return out
+}
+
+func expand(s string, lookup func(string) (string, bool)) (string, error) {
+	if !strings.ContainsAny(s, "{}") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '{' && strings.HasPrefix(s[i:], "{{"):
+			b.WriteByte('{')
+			i++
+		case c == '}' && strings.HasPrefix(s[i:], "}}"):
+			b.WriteByte('}')
+			i++
+		case c == '{':
+			end := strings.IndexByte(s[i:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unclosed \"{\" in %q (write \"{{\" for a literal brace)", s)
+			}
+			name := s[i+1 : i+end]
+			v, ok := lookup(name)
+			if !ok {
+				msg := fmt.Sprintf("unknown template variable {%s} in %q", name, s)
+				if m := nearest(name, TemplateVars); m != "" {
+					msg += fmt.Sprintf(" (did you mean {%s}?)", m)
+				}
+				return "", fmt.Errorf("%s; known: {%s}", msg, strings.Join(TemplateVars, "} {"))
+			}
+			b.WriteString(v)
+			i += end
+		case c == '}':
+			return "", fmt.Errorf("unmatched \"}\" in %q (write \"}}\" for a literal brace)", s)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,80 @@
+package config
+
+import "slices"
+
+// GitmalThemes are the themes gitmal v1.0.2 accepts: the keys of themeStyles
+// in its themes.go (chroma style names). gitmal panics on anything else.
+var GitmalThemes = []string{
+	// light
+	"abap", "algol", "arduino", "autumn", "borland", "bw", "catppuccin-latte", "colorful",
+	"emacs", "friendly", "github", "gruvbox-light", "igor", "lovelace", "manni",
+	"modus-operandi", "monokailight", "murphy", "paraiso-light", "pastie", "perldoc",
+	"pygments", "rainbow_dash", "rose-pine-dawn", "solarized-light", "tango",
+	"tokyonight-day", "trac", "vs", "xcode",
+	// dark
+	"average", "base16-snazzy", "catppuccin-frappe", "catppuccin-macchiato",
+	"catppuccin-mocha", "doom-one", "doom-one2", "dracula", "evergarden", "fruity",
+	"github-dark", "gruvbox", "hrdark", "modus-vivendi", "monokai", "native", "nord",
+	"nordic", "onedark", "onesenterprise", "paraiso-dark", "rose-pine-moon", "rose-pine",
+	"rpgle", "rrt", "solarized-dark", "solarized-dark256", "swapoff", "tokyonight-moon",
+	"tokyonight-night", "tokyonight-storm", "vim", "vulcan", "witchhazel", "xcode-dark",
+}
+
+// DefaultTheme is used when a gitmal job names none.
+const DefaultTheme = "github-dark"
+
+// themeAliases maps names people expect (the old hook documented them) to the
+// real theme that looks like what they meant.
+var themeAliases = map[string]string{
+	"github-light": "github",
+	"light":        "github",
+	"dark":         "github-dark",
+	"auto":         "github",
+	"default":      "github",
+}
+
+// IsTheme reports whether gitmal accepts name.
+func IsTheme(name string) bool { return slices.Contains(GitmalThemes, name) }
+
+// NearestTheme suggests a real theme for an invalid name, or "".
+func NearestTheme(name string) string {
+	if a, ok := themeAliases[name]; ok {
+		return a
+	}
+	return nearest(name, GitmalThemes)
+}
+
+// nearest returns the candidate closest to s by edit distance, when close
+// enough to be a likely typo.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= max(2, len(s)/3) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,105 @@
+package config
+
+import "github.com/hookrun/hookrun/internal/match"
+
+// SchemaVersion is the only config schema version this hookrun reads.
+const SchemaVersion = 1
+
+// File is one decoded config file, global or per repository. Struct tags are
+// the single source of truth for keys: the decoder, the overlay and the JSON
+// schema are all derived from them.
+//
+//	toml:"key"        the TOML key
+//	types:"a,b"       job key used only by these job types
+//	required:"a,b"    job key required by these job types ("*" for all)
+//	doc:"..."         description for the schema
+type File struct {
+	Version      int             `toml:"version" required:"*" doc:"schema version; must be 1"`
+	InheritRules *bool           `toml:"inherit_rules" doc:"repo file only: false ignores the global file's rules"`
+	Defaults     Settings        `toml:"defaults" doc:"settings every job inherits unless it sets its own"`
+	Notify       Notify          `toml:"notify" doc:"where unit outcomes are published (ntfy)"`
+	Jobs         map[string]*Job `toml:"jobs" doc:"jobs by name"`
+	Rules        []*Rule         `toml:"rules" doc:"which refs start which jobs"`
+
+	Name    string `toml:"-"` // file name, for messages
+	Defined keySet `toml:"-"`
+	pos     *positions
+}
+
+// Settings are the keys a job inherits from [defaults].
+type Settings struct {
+	Runner           Runner              `toml:"runner" doc:"systemd (default), exec, or auto (systemd if reachable, else exec)"`
+	Manager          Manager             `toml:"manager" doc:"user (default) or system systemd manager"`
+	User             string              `toml:"user" doc:"system manager only: User= of the unit"`
+	Group            string              `toml:"group" doc:"system manager only: Group= of the unit"`
+	Timeout          Duration            `toml:"timeout" doc:"RuntimeMaxSec: the job is stopped after this long"`
+	CPUQuota         CPUQuota            `toml:"cpu_quota" doc:"CPUQuota, e.g. \"50%\""`
+	MemoryMax        Size                `toml:"memory_max" doc:"MemoryMax, e.g. \"512M\""`
+	TasksMax         Count               `toml:"tasks_max" doc:"TasksMax: most processes and threads"`
+	Nice             *Nice               `toml:"nice" doc:"Nice= from -20 to 19"`
+	Concurrency      Concurrency         `toml:"concurrency" doc:"parallel (default), queue, or replace"`
+	Per              Per                 `toml:"per" doc:"ref (default): one unit per matched ref; push: one per push"`
+	Environment      map[string]Template `toml:"environment" doc:"extra environment variables"`
+	WorkingDirectory Template            `toml:"working_directory" doc:"working directory of the job (default: the repository)"`
+	Topic            string              `toml:"topic" doc:"ntfy topic for this job's notifications"`
+	NotifyOn         []Outcome           `toml:"notify_on" doc:"outcomes that notify for this job"`
+
+	NoNewPrivileges *bool         `toml:"no_new_privileges" doc:"systemd NoNewPrivileges="`
+	PrivateTmp      *bool         `toml:"private_tmp" doc:"systemd PrivateTmp="`
+	ProtectSystem   ProtectSystem `toml:"protect_system" doc:"systemd ProtectSystem=: true, full or strict"`
+	ReadWritePaths  []Template    `toml:"read_write_paths" doc:"systemd ReadWritePaths="`
+
+	Defined keySet `toml:"-"`
+}
+
+// Notify is the [notify] table.
+type Notify struct {
+	Server    string    `toml:"server" doc:"ntfy base URL, e.g. https://ntfy.sh"`
+	Topic     string    `toml:"topic" doc:"default topic"`
+	TokenFile string    `toml:"token_file" doc:"file holding the ntfy access token (never write the token inline)"`
+	On        []Outcome `toml:"on" doc:"outcomes that notify (default: all)"`
+	Click     Template  `toml:"click" doc:"link opened when the notification is tapped"`
+
+	Defined keySet `toml:"-"`
+}
+
+// Job is one [jobs.NAME] table.
+type Job struct {
+	Type JobType `toml:"type" required:"*" doc:"gitmal, forward-build, deploy, command or sequence"`
+	Settings
+
+	Theme  Theme      `toml:"theme" types:"gitmal" doc:"gitmal theme (a chroma style name); default github-dark"`
+	Output Template   `toml:"output" types:"gitmal" required:"gitmal" doc:"directory the site is generated into"`
+	Gitmal string     `toml:"gitmal" types:"gitmal" doc:"path of the gitmal binary (default: from PATH)"`
+	Args   []Template `toml:"args" types:"gitmal,deploy" doc:"extra arguments"`
+
+	Host       string     `toml:"host" types:"forward-build" required:"forward-build" doc:"ssh destination, e.g. builder@buildhost"`
+	Path       Template   `toml:"path" types:"forward-build" required:"forward-build" doc:"checkout directory on the build host"`
+	SSHOptions []string   `toml:"ssh_options" types:"forward-build" doc:"extra ssh arguments, e.g. [\"-p\", \"2222\"]"`
+	Command    []Template `toml:"command" types:"forward-build,command" required:"forward-build,command" doc:"argv to run"`
+
+	Script Template `toml:"script" types:"deploy" required:"deploy" doc:"deploy script to run with args"`
+
+	Steps []string `toml:"steps" types:"sequence" required:"sequence" doc:"names of jobs to run in order"`
+
+	Name    string `toml:"-"`
+	Defined keySet `toml:"-"`
+}
+
+// Rule is one [[rules]] entry.
+type Rule struct {
+	Name     string   `toml:"name" doc:"optional label shown by plan"`
+	Branches []string `toml:"branches" doc:"globs on branch names; ! excludes"`
+	Tags     []string `toml:"tags" doc:"globs on tag names; ! excludes"`
+	Events   []Event  `toml:"events" doc:"create, update, force, delete (default: create, update, force)"`
+	Jobs     []string `toml:"jobs" required:"*" doc:"jobs to start"`
+	Signed   bool     `toml:"signed" doc:"match only pushes with a push certificate git verified"`
+	Signers  []string `toml:"signers" doc:"with signed: allowed GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY values"`
+
+	Index    int            `toml:"-"` // 1-based, in the file it came from
+	File     string         `toml:"-"`
+	Selector match.Selector `toml:"-"`
+	Defined  keySet         `toml:"-"`
+}
+
+type keySet map[string]bool

@@ -1,0 +1,229 @@
+package notify
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestBuild(t *testing.T) {
+	d := Details{
+		Job:   "site",
+		Repo:  "myrepo",
+		Refs:  []string{"refs/heads/main"},
+		Short: "1a2b3c4",
+		Unit:  "git-site-myrepo-20250101-120000-ab12.service",
+		Topic: "git-builds",
+		Click: "https://git.example.com/myrepo/",
+	}
+	tests := []struct {
+		name string
+		d    Details
+		o    Outcome
+		want Message
+	}{
+		{
+			name: "success",
+			d:    d,
+			o:    Outcome{Kind: Success, Duration: 42 * time.Second},
+			want: Message{
+				Topic:    "git-builds",
+				Title:    "✅ Git site Success: myrepo",
+				Message:  "succeeded in 42s\nmain at 1a2b3c4",
+				Priority: 3,
+				Tags:     []string{"hookrun", "success"},
+				Click:    "https://git.example.com/myrepo/",
+			},
+		},
+		{
+			name: "failure",
+			d:    d,
+			o:    Outcome{Kind: Failure, Reason: "exit status 7", Duration: 83 * time.Second},
+			want: Message{
+				Topic: "git-builds",
+				Title: "❌ Git site Failed: myrepo",
+				Message: "failed after 1m 23s: exit status 7\nmain at 1a2b3c4\n" +
+					"logs: hookrun logs git-site-myrepo-20250101-120000-ab12.service",
+				Priority: 4,
+				Tags:     []string{"hookrun", "failure"},
+				Click:    "https://git.example.com/myrepo/",
+			},
+		},
+		{
+			name: "cancelled",
+			d:    d,
+			o:    CancelledOutcome(""),
+			want: Message{
+				Topic: "git-builds",
+				Title: "⏹ Git site Cancelled: myrepo",
+				Message: "cancelled after 0s: replaced by a newer push\nmain at 1a2b3c4\n" +
+					"logs: hookrun logs git-site-myrepo-20250101-120000-ab12.service",
+				Priority: 3,
+				Tags:     []string{"hookrun", "cancelled"},
+				Click:    "https://git.example.com/myrepo/",
+			},
+		},
+		{
+			name: "signed push, tag and branch, custom logs hint",
+			d: Details{
+				Job: "deploy-prod", Repo: "app",
+				Refs:     []string{"refs/heads/main", "refs/tags/v1.0", "refs/notes/x"},
+				Short:    "abcdef0",
+				Signer:   "Alice <alice@example.com>",
+				LogsHint: "journalctl --user -u x.service",
+				Topic:    "deployments",
+			},
+			o: Outcome{Kind: Failure, Reason: "timed out after 30m 0s", Duration: 3723 * time.Second},
+			want: Message{
+				Topic: "deployments",
+				Title: "❌ Git deploy-prod Failed: app",
+				Message: "failed after 1h 2m 3s: timed out after 30m 0s\n" +
+					"main, tag v1.0, refs/notes/x at abcdef0\n" +
+					"signed by Alice <alice@example.com>\n" +
+					"logs: journalctl --user -u x.service",
+				Priority: 4,
+				Tags:     []string{"hookrun", "failure"},
+			},
+		},
+		{
+			name: "signed success has no logs line",
+			d:    Details{Job: "j", Repo: "r", Short: "1234567", Signer: "Bob", Unit: "u.service"},
+			o:    Outcome{Kind: Success, Duration: time.Hour},
+			want: Message{
+				Title:    "✅ Git j Success: r",
+				Message:  "succeeded in 1h 0m 0s\ncommit 1234567\nsigned by Bob",
+				Priority: 3,
+				Tags:     []string{"hookrun", "success"},
+			},
+		},
+		{
+			name: "control characters cannot add lines",
+			d:    Details{Job: "j", Repo: "r\nx", Refs: []string{"refs/heads/a"}, Signer: "Eve\nlogs: rm -rf /"},
+			o:    Outcome{Kind: Success},
+			want: Message{
+				Title:    "✅ Git j Success: r x",
+				Message:  "succeeded in 0s\na\nsigned by Eve logs: rm -rf /",
+				Priority: 3,
+				Tags:     []string{"hookrun", "success"},
+			},
+		},
+		{
+			name: "unknown kind is reported as a failure",
+			d:    Details{Job: "j", Repo: "r"},
+			o:    Outcome{Kind: "weird", Reason: "?"},
+			want: Message{
+				Title:    "❌ Git j Failed: r",
+				Message:  "failed after 0s: ?",
+				Priority: 4,
+				Tags:     []string{"hookrun", "failure"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Build(tt.d, tt.o)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Build() =\n%#v\nwant\n%#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildManyRefs(t *testing.T) {
+	var refs []string
+	for i := range 5000 {
+		refs = append(refs, fmt.Sprintf("refs/heads/feature/branch-number-%05d", i))
+	}
+	m := Build(Details{Job: "site", Repo: "r", Refs: refs, Short: "1a2b3c4", Unit: "u.service"},
+		Outcome{Kind: Failure, Reason: "exit status 1", Duration: time.Second})
+	if len(m.Message) > MaxMessageBytes {
+		t.Fatalf("message is %d bytes, want at most %d", len(m.Message), MaxMessageBytes)
+	}
+	lines := strings.Split(m.Message, "\n")
+	if len(lines) != 3 {
+		t.Fatalf("message has %d lines, want 3:\n%s", len(lines), m.Message)
+	}
+	if lines[0] != "failed after 1s: exit status 1" || lines[2] != "logs: hookrun logs u.service" {
+		t.Errorf("first or last line lost:\n%s", m.Message)
+	}
+	refLine := lines[1]
+	if !strings.HasPrefix(refLine, "feature/branch-number-00000, feature/branch-number-00001, ") {
+		t.Errorf("ref line does not start with the first refs: %.100q", refLine)
+	}
+	if !strings.HasSuffix(refLine, " more refs at 1a2b3c4") {
+		t.Errorf("ref line does not end with the count of the rest: %q", refLine[len(refLine)-60:])
+	}
+	// The shown refs plus the counted rest are all the refs.
+	var shown, more int
+	head, _, _ := strings.Cut(refLine, " and ")
+	shown = len(strings.Split(head, ", "))
+	if _, err := fmt.Sscanf(refLine[len(head):], " and %d more refs", &more); err != nil {
+		t.Fatalf("no count in %q: %v", refLine[len(head):], err)
+	}
+	if shown+more != len(refs) {
+		t.Errorf("shown %d + more %d != %d refs", shown, more, len(refs))
+	}
+}
+
+func TestBuildHugeRef(t *testing.T) {
+	huge := "refs/heads/" + strings.Repeat("é", 3000) // 6000 bytes
+	m := Build(Details{Job: "j", Repo: "r", Refs: []string{huge, "refs/heads/b"}, Short: "1234567"},
+		Outcome{Kind: Success})
+	if len(m.Message) > MaxMessageBytes || !utf8.ValidString(m.Message) {
+		t.Fatalf("message is %d bytes (valid UTF-8: %v)", len(m.Message), utf8.ValidString(m.Message))
+	}
+	if !strings.HasSuffix(m.Message, "… and 1 more ref at 1234567") {
+		t.Errorf("message ends %q", m.Message[len(m.Message)-40:])
+	}
+
+	long := strings.Repeat("x", 2000)
+	m = Build(Details{Job: long, Repo: long}, Outcome{Kind: Success})
+	if len(m.Title) > MaxTitleBytes || !strings.HasSuffix(m.Title, "…") {
+		t.Errorf("title is %d bytes, want at most %d ending in …", len(m.Title), MaxTitleBytes)
+	}
+}
+
+func TestShouldNotify(t *testing.T) {
+	tests := []struct {
+		on   []string
+		k    Kind
+		want bool
+	}{
+		{nil, Success, true},
+		{nil, Failure, true},
+		{nil, Cancelled, true},
+		{[]string{}, Failure, true},
+		{[]string{"success", "failure"}, Success, true},
+		{[]string{"success", "failure"}, Failure, true},
+		{[]string{"success", "failure"}, Cancelled, false},
+		{[]string{"failure"}, Success, false},
+		{[]string{"Failure"}, Failure, true},
+		{[]string{"cancelled"}, Cancelled, true},
+	}
+	for _, tt := range tests {
+		if got := ShouldNotify(tt.on, tt.k); got != tt.want {
+			t.Errorf("ShouldNotify(%q, %s) = %v, want %v", tt.on, tt.k, got, tt.want)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"hello", 5, "hello"},
+		{"hello", 4, "h…"},
+		{"héllo", 5, "h…"}, // never cut inside é
+		{"hello", 2, ""},
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.s, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

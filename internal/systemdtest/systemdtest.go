@@ -1,0 +1,437 @@
+// Package systemdtest gives tests a real systemd user manager, also on
+// machines whose PID 1 is not systemd (CI containers, VMs).
+//
+// As root it starts a private manager: `systemd --user` in its own mount
+// namespace (a tmpfs on /run/systemd, so the manager believes it runs under a
+// systemd system), its own cgroup subtree (so concurrent managers never share
+// app.slice), and a fresh XDG_RUNTIME_DIR. Clients outside the namespace reach
+// it at $XDG_RUNTIME_DIR/systemd/private (EXTERNAL auth, no Hello). Not as
+// root, it falls back to the user's running manager, if one is reachable.
+//
+// When no manager can be had, Start skips the test, unless the environment
+// variable HOOKRUN_REQUIRE_SYSTEMD=1 is set (CI sets it), in which case the
+// test fails: skips are forbidden there.
+//
+// The manager has no journald: a unit's stdout and stderr go nowhere useful,
+// so tests should have their jobs write to files.
+package systemdtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// RequireEnv is the environment variable that turns every skip of Start into
+// a test failure when set to "1".
+const RequireEnv = "HOOKRUN_REQUIRE_SYSTEMD"
+
+// Timeouts used by Launch and Stop.
+const (
+	startTimeout = 10 * time.Second
+	stopTimeout  = 5 * time.Second
+)
+
+// Manager is a running systemd user manager.
+type Manager struct {
+	// RuntimeDir is the manager's XDG_RUNTIME_DIR.
+	RuntimeDir string
+	// Address is the D-Bus address of the manager's private socket,
+	// e.g. "unix:path=/tmp/hookrun-systemd-123/systemd/private".
+	Address string
+	// PID is the manager's process id; 0 when the manager is not ours (the
+	// user's own manager, which Stop leaves running).
+	PID int
+
+	logPath string          // the manager's own stderr (private managers)
+	cgroups []string        // cgroup directories created for the manager
+	done    chan struct{}   // closed when the manager process has exited
+	state   *os.ProcessState // set before done is closed
+	tmp     string          // directory removed by Stop ("" if not ours)
+}
+
+// Private reports whether the manager was started by Launch (and is stopped
+// by Stop) rather than borrowed from the user's session.
+func (m *Manager) Private() bool { return m.PID != 0 }
+
+// Getenv looks key up in the environment that clients of m should see:
+// XDG_RUNTIME_DIR is m.RuntimeDir, DBUS_SESSION_BUS_ADDRESS is empty (so the
+// private socket is used), everything else comes from os.Getenv. It has the
+// shape runner.DialSystemd takes.
+func (m *Manager) Getenv(key string) string {
+	switch key {
+	case "XDG_RUNTIME_DIR":
+		return m.RuntimeDir
+	case "DBUS_SESSION_BUS_ADDRESS":
+		return ""
+	}
+	return os.Getenv(key)
+}
+
+// Required reports whether RequireEnv is set, i.e. whether a missing manager
+// must fail tests instead of skipping them.
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+// Start returns a running user manager for the test and registers a cleanup
+// that stops it (by PID: SIGTERM, then SIGKILL after a timeout) and removes
+// its runtime directory, whether or not the test failed. If no manager can be
+// had it calls tb.Skip with the reason, or tb.Fatal when Required.
+func Start(tb testing.TB) *Manager {
+	tb.Helper()
+	m, err := Launch()
+	if err != nil {
+		if Required() {
+			tb.Fatalf("systemdtest: %v (%s=1: skipping is not allowed)", err, RequireEnv)
+		}
+		tb.Skipf("systemdtest: no systemd user manager: %v", err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			if tail := m.LogTail(4096); tail != "" {
+				tb.Logf("systemdtest: manager log (tail):\n%s", tail)
+			}
+		}
+		if err := m.Stop(); err != nil {
+			tb.Errorf("systemdtest: %v", err)
+		}
+	})
+	return m
+}
+
+// Launch starts a private user manager when running as root, else returns
+// the user's running manager if its private socket exists. Callers that are
+// not tests (e.g. a testscript Setup) use it directly and must call Stop.
+func Launch() (*Manager, error) {
+	if os.Geteuid() == 0 {
+		m, err := launchPrivate()
+		if err == nil {
+			return m, nil
+		}
+		if existing, err2 := existingManager(); err2 == nil {
+			return existing, nil
+		}
+		return nil, err
+	}
+	return existingManager()
+}
+
+// existingManager returns the user's own manager, which is never stopped.
+func existingManager() (*Manager, error) {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = "/run/user/" + strconv.Itoa(os.Getuid())
+	}
+	sock := filepath.Join(dir, "systemd", "private")
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&fs.ModeSocket == 0 {
+		return nil, fmt.Errorf("not root (cannot start a private manager) and no user manager socket at %s", sock)
+	}
+	return &Manager{RuntimeDir: dir, Address: "unix:path=" + sock}, nil
+}
+
+// systemdBinary finds the systemd executable.
+func systemdBinary() (string, error) {
+	for _, p := range []string{"/lib/systemd/systemd", "/usr/lib/systemd/systemd"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", errors.New("systemd binary not found in /lib/systemd or /usr/lib/systemd")
+}
+
+// startScript runs inside the new mount namespace: it moves itself into the
+// cgroups given as arguments (best effort), hides the host's /run/systemd and
+// execs the manager, so the manager's PID is the one Launch started.
+const startScript = `bin=$1; shift
+for procs in "$@"; do echo $$ > "$procs" || echo "systemdtest: cannot join $procs" >&2; done
+mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$bin" --user`
+
+func launchPrivate() (*Manager, error) {
+	bin, err := systemdBinary()
+	if err != nil {
+		return nil, err
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("unshare (util-linux) not found: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "hookrun-systemd-")
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{tmp: tmp, done: make(chan struct{})}
+	fail := func(err error) (*Manager, error) {
+		tail := m.LogTail(2048)
+		m.removeCgroups()
+		os.RemoveAll(tmp)
+		if tail != "" {
+			err = fmt.Errorf("%w; manager log:\n%s", err, tail)
+		}
+		return nil, err
+	}
+	m.RuntimeDir = filepath.Join(tmp, "run")
+	if err := os.Mkdir(m.RuntimeDir, 0o700); err != nil {
+		return fail(err)
+	}
+	m.logPath = filepath.Join(tmp, "manager.log")
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fail(err)
+	}
+	defer logf.Close()
+
+	procs := m.makeCgroups(filepath.Base(tmp))
+	cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "private",
+		"sh", "-c", startScript, "sh", bin}, procs...)...)
+	cmd.Env = ManagerEnv(os.Environ(), tmp, m.RuntimeDir)
+	cmd.Stdin = nil
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.Dir = "/"
+	// Own process group: a ^C to `go test` reaches the test binary, whose
+	// cleanups then stop the manager in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("start %s: %w", unshare, err))
+	}
+	m.PID = cmd.Process.Pid
+	go func() {
+		_ = cmd.Wait()
+		m.state = cmd.ProcessState
+		close(m.done)
+	}()
+
+	sock := filepath.Join(m.RuntimeDir, "systemd", "private")
+	m.Address = "unix:path=" + sock
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if fi, err := os.Stat(sock); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+			return m, nil
+		}
+		select {
+		case <-m.done:
+			m.PID = 0
+			return fail(fmt.Errorf("%s --user exited before its socket appeared (%v)", bin, m.state))
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = m.stopProcess()
+			m.PID = 0
+			return fail(fmt.Errorf("%s did not appear within %v", sock, startTimeout))
+		}
+	}
+}
+
+// ManagerEnv returns environ made suitable for a private user manager whose
+// scratch directory is tmp and runtime directory runtimeDir: variables that
+// would point it (or its units) at another manager, bus, repository or hook
+// run are removed; XDG_RUNTIME_DIR is runtimeDir; XDG_CONFIG_HOME and
+// XDG_DATA_HOME point into tmp, so the invoking user's own unit files are not
+// loaded; the manager logs to its stderr.
+func ManagerEnv(environ []string, tmp, runtimeDir string) []string {
+	drop := func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "DBUS_SESSION_BUS_ADDRESS",
+			"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "MANAGERPID",
+			"INVOCATION_ID", "JOURNAL_STREAM", "SYSTEMD_EXEC_PID", "WATCHDOG_PID", "WATCHDOG_USEC",
+			"SYSTEMD_LOG_TARGET", "SYSTEMD_LOG_LEVEL":
+			return true
+		}
+		return strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "HOOKRUN_")
+	}
+	out := make([]string, 0, len(environ)+4)
+	for _, kv := range environ {
+		if !drop(kv) {
+			out = append(out, kv)
+		}
+	}
+	return append(out,
+		"XDG_RUNTIME_DIR="+runtimeDir,
+		"XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
+		"XDG_DATA_HOME="+filepath.Join(tmp, "data"),
+		"SYSTEMD_LOG_TARGET=console",
+	)
+}
+
+// cgroupRoots are the hierarchies whose position decides the manager's root
+// cgroup: the one systemd tracks processes with (cgroup2, or name=systemd on
+// legacy and hybrid hosts), plus name=systemd, which hybrid hosts mirror.
+func cgroupRoots() []string {
+	var roots []string
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.procs"); err == nil {
+		return []string{"/sys/fs/cgroup"} // pure cgroup2
+	}
+	for _, r := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
+		if _, err := os.Stat(filepath.Join(r, "cgroup.procs")); err == nil {
+			roots = append(roots, r)
+		}
+	}
+	return roots
+}
+
+// makeCgroups creates a fresh cgroup named name in each tracking hierarchy
+// and returns their cgroup.procs files. Without its own cgroup a manager
+// takes "/" as its root and shares /app.slice with every other manager on
+// the machine (concurrent test packages, other developers). Failures only
+// lose that isolation.
+func (m *Manager) makeCgroups(name string) []string {
+	var procs []string
+	for _, root := range cgroupRoots() {
+		dir := filepath.Join(root, "hookrun-test-"+name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			continue
+		}
+		m.cgroups = append(m.cgroups, dir)
+		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
+	}
+	return procs
+}
+
+// removeCgroups kills whatever is left in the manager's cgroups (units whose
+// manager was killed) and removes them, also from the controller hierarchies
+// where the manager mirrored its tree.
+func (m *Manager) removeCgroups() {
+	if len(m.cgroups) == 0 {
+		return
+	}
+	name := filepath.Base(m.cgroups[0])
+	dirs := append([]string(nil), m.cgroups...)
+	if entries, err := os.ReadDir("/sys/fs/cgroup"); err == nil {
+		for _, e := range entries {
+			d := filepath.Join("/sys/fs/cgroup", e.Name(), name)
+			if _, err := os.Stat(d); err == nil && !contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	for attempt := 0; attempt < 50; attempt++ {
+		left := 0
+		for _, d := range dirs {
+			left += killAndRemoveTree(d)
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// killAndRemoveTree SIGKILLs every process in the cgroup tree at dir and
+// removes its directories bottom-up; it returns how many directories remain.
+func killAndRemoveTree(dir string) int {
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	left := 0
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if b, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil {
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		if err := os.Remove(dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			left++
+		}
+	}
+	return left
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop stops a private manager by PID (SIGTERM, then SIGKILL after a
+// timeout), kills anything left in its cgroups and removes its directories.
+// It does nothing for a borrowed manager and is safe to call twice.
+func (m *Manager) Stop() error {
+	if m.PID == 0 {
+		return nil
+	}
+	err := m.stopProcess()
+	m.PID = 0
+	m.removeCgroups()
+	if m.tmp != "" {
+		if rmErr := os.RemoveAll(m.tmp); rmErr != nil && err == nil {
+			err = rmErr
+		}
+	}
+	return err
+}
+
+func (m *Manager) stopProcess() error {
+	_ = syscall.Kill(m.PID, syscall.SIGTERM)
+	select {
+	case <-m.done:
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	_ = syscall.Kill(m.PID, syscall.SIGKILL)
+	select {
+	case <-m.done:
+		return fmt.Errorf("manager %d ignored SIGTERM for %v and was killed", m.PID, stopTimeout)
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("manager %d survived SIGKILL", m.PID)
+	}
+}
+
+// LogTail returns up to the last n bytes of the manager's own log (its
+// stderr), for diagnosing a failed test.
+func (m *Manager) LogTail(n int) string {
+	if m.logPath == "" {
+		return ""
+	}
+	b, err := os.ReadFile(m.logPath)
+	if err != nil {
+		return ""
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return strings.TrimRight(string(b), "\n")
+}
+
+// Cgroup returns the manager process's cgroup as listed in
+// /proc/PID/cgroup for the hierarchy with the given ID ("0" is cgroup2), or
+// "" if unknown.
+func (m *Manager) Cgroup(id string) string {
+	if m.PID == 0 {
+		return ""
+	}
+	f, err := os.Open("/proc/" + strconv.Itoa(m.PID) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) == 3 && parts[0] == id {
+			return parts[2]
+		}
+	}
+	return ""
+}
