@@ -26,7 +26,7 @@ type Unit struct {
 	RepoPath    string    `json:"repo_path"`
 	Created     time.Time `json:"created"`
 	Refs        []Ref     `json:"refs"`             // one, or all matched refs for per = "push"
-	Rules       []int     `json:"rules"`            // 1-based rule numbers that selected the job
+	Rules       []string  `json:"rules"`            // rules that selected the job, e.g. "hooks.toml rules[2]"
 	Signer      string    `json:"signer,omitempty"` // push certificate signer, when signed
 	Steps       []Step    `json:"steps"`            // one, or a sequence's steps in order
 	Env         []string  `json:"env"`              // KEY=VALUE, HOOKRUN_* and the job's environment
@@ -118,7 +118,7 @@ type Push struct {
 // Match is one rule decision for one ref, for `hookrun plan`.
 type Match struct {
 	Ref    string   `json:"ref"`
-	Rule   int      `json:"rule"` // 1-based
+	Rule   string   `json:"rule"` // e.g. "hooks.toml rules[2]"
 	Match  bool     `json:"match"`
 	Reason string   `json:"reason"`
 	Jobs   []string `json:"jobs,omitempty"`

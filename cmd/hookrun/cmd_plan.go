@@ -1,0 +1,291 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/resolve"
+	"github.com/hookrun/hookrun/internal/runner"
+)
+
+func init() {
+	register(&command{
+		name:    "plan",
+		summary: "show which units a push would start, without starting any",
+		usage:   "[--repo DIR] [--file FILE] [--ref REF [--old SHA] [--new SHA]] [--json] < ref-lines",
+		help: `Reads post-receive ref lines ("<old> <new> <refname>") from standard input,
+or takes one update from --ref/--old/--new, and prints for every rule whether
+it matched and, for every unit that would start, its name, job, argv
+(templates expanded), limits, environment and notification topic. It starts
+nothing and needs no systemd. Signed pushes are simulated with the
+GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_SIGNER and GIT_PUSH_CERT_KEY variables.`,
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
+			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")
+			fs.String("config", "", "global config `file`")
+			fs.String("ref", "", "refname to simulate, e.g. refs/heads/main or main")
+			fs.String("old", "", "old object name for --ref (default: a placeholder)")
+			fs.String("new", "", "new object name for --ref (default: a placeholder)")
+			fs.Bool("json", false, "print the plan as JSON")
+		},
+		run: runPlan,
+	})
+}
+
+// Placeholders for --ref without --old/--new: a plain update.
+var (
+	placeholderOld = strings.Repeat("1", 40)
+	placeholderNew = strings.Repeat("2", 40)
+)
+
+func runPlan(a *app, fs *pflag.FlagSet) error {
+	repoFlag, _ := fs.GetString("repo")
+	file, _ := fs.GetString("file")
+	cfgFlag, _ := fs.GetString("config")
+	ref, _ := fs.GetString("ref")
+	old, _ := fs.GetString("old")
+	new, _ := fs.GetString("new")
+	asJSON, _ := fs.GetBool("json")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	repoPath := repoDir(a, repoFlag)
+	if file == "" {
+		file = filepath.Join(repoPath, "hooks.toml")
+	}
+	c, diags, err := config.Load(config.GlobalPath(cfgFlag, a.getenv), cfgFlag != "", file)
+	if err != nil {
+		return &exitError{exitUsage, fmt.Errorf("cannot read config: %v", err)}
+	}
+	for _, d := range diags {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	if c == nil {
+		return &exitError{exitFailure, errors.New("the config is invalid; nothing would start")}
+	}
+
+	var ups []match.RefUpdate
+	var anc match.Ancestry
+	if ref != "" {
+		if !strings.HasPrefix(ref, "refs/") {
+			ref = "refs/heads/" + ref
+		}
+		explicit := old != "" || new != ""
+		if old == "" {
+			old = placeholderOld
+		}
+		if new == "" {
+			new = placeholderNew
+		}
+		u, err := match.ParseRefLine(old + " " + new + " " + ref)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		ups = []match.RefUpdate{u}
+		if explicit {
+			anc = gitx.Ancestry{GitDir: repoPath}
+		}
+	} else {
+		if old != "" || new != "" {
+			return fmt.Errorf("%w: --old and --new go with --ref", errUsage)
+		}
+		ups, err = match.ParseRefLines(a.stdin)
+		if err != nil {
+			return fmt.Errorf("malformed input:\n%v", err)
+		}
+		anc = gitx.Ancestry{GitDir: repoPath}
+	}
+	p, err := resolve.Resolve(c, resolve.Push{
+		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
+		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, UnitName: runner.UnitName,
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	printPlan(a.stdout, p)
+	return nil
+}
+
+func repoDir(a *app, flag string) string {
+	cwd, _ := os.Getwd()
+	if flag != "" {
+		if !filepath.IsAbs(flag) {
+			flag = filepath.Join(cwd, flag)
+		}
+		return filepath.Clean(flag)
+	}
+	return gitx.RepoPath(a.getenv, cwd)
+}
+
+func pushCert(getenv func(string) string) match.PushCert {
+	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"), Key: getenv("GIT_PUSH_CERT_KEY")}
+}
+
+func printPlan(w io.Writer, p *plan.Push) {
+	last := ""
+	for _, m := range p.Matches {
+		if m.Ref != last {
+			fmt.Fprintf(w, "ref %s\n", m.Ref)
+			last = m.Ref
+		}
+		if m.Match {
+			fmt.Fprintf(w, "  %s: match: %s -> %s\n", m.Rule, m.Reason, strings.Join(m.Jobs, ", "))
+		} else {
+			fmt.Fprintf(w, "  %s: no match: %s\n", m.Rule, m.Reason)
+		}
+	}
+	if len(p.Units) == 0 {
+		fmt.Fprintln(w, "no units would start")
+		return
+	}
+	for _, u := range p.Units {
+		fmt.Fprintf(w, "\nunit %s\n", u.Name)
+		fmt.Fprintf(w, "  job:     %s (%s)\n", u.Job, u.Type)
+		for _, r := range u.Refs {
+			fmt.Fprintf(w, "  ref:     %s %s %s..%s\n", r.Ref, r.Event, short(r.Old), short(r.New))
+		}
+		fmt.Fprintf(w, "  rules:   %s\n", strings.Join(u.Rules, ", "))
+		mgr := u.Manager + " manager"
+		if u.Runner == "exec" {
+			mgr = "detached process"
+		}
+		fmt.Fprintf(w, "  runner:  %s (%s), concurrency %s\n", u.Runner, mgr, u.Concurrency)
+		if u.User != "" || u.Group != "" {
+			fmt.Fprintf(w, "  user:    %s group %s\n", u.User, u.Group)
+		}
+		for i, s := range u.Steps {
+			label := "run:    "
+			if len(u.Steps) > 1 || u.Type == "sequence" {
+				label = fmt.Sprintf("step %d: %s (%s)\n          ", i+1, s.Name, s.Type)
+			}
+			fmt.Fprintf(w, "  %s %s\n", label, stepLine(s))
+			if s.Dir != "" {
+				fmt.Fprintf(w, "           in %s\n", s.Dir)
+			}
+		}
+		if u.Dir != "" {
+			fmt.Fprintf(w, "  dir:     %s\n", u.Dir)
+		}
+		fmt.Fprintf(w, "  limits:  %s\n", limitsLine(u.Limits))
+		if sb := sandboxLine(u.Sandbox); sb != "" {
+			fmt.Fprintf(w, "  sandbox: %s\n", sb)
+		}
+		for _, e := range u.Env {
+			fmt.Fprintf(w, "  env:     %s\n", quoteArg(e))
+		}
+		if u.Notify.Server == "" {
+			fmt.Fprintf(w, "  notify:  off (no [notify] server)\n")
+		} else {
+			on := "success, failure, cancelled"
+			if len(u.Notify.On) > 0 {
+				on = strings.Join(u.Notify.On, ", ")
+			}
+			fmt.Fprintf(w, "  notify:  topic %s at %s on %s\n", u.Notify.Topic, u.Notify.Server, on)
+		}
+	}
+}
+
+func stepLine(s plan.Step) string {
+	if s.Type == "forward-build" {
+		return fmt.Sprintf("push %s to %s:%s, then run %s there", short(s.Rev), s.Host, s.Path, quoteArgs(s.Command))
+	}
+	return quoteArgs(s.Argv)
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// quoteArgs shows argv unambiguously; it is for reading, never for a shell.
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, s := range argv {
+		q[i] = quoteArg(s)
+	}
+	return strings.Join(q, " ")
+}
+
+func quoteArg(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
+			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func limitsLine(l plan.Limits) string {
+	var parts []string
+	if l.Timeout > 0 {
+		parts = append(parts, "timeout="+l.Timeout.String())
+	}
+	if l.CPUQuotaPct > 0 {
+		parts = append(parts, fmt.Sprintf("cpu_quota=%d%%", l.CPUQuotaPct))
+	}
+	if l.MemoryMax > 0 {
+		parts = append(parts, "memory_max="+sizeString(l.MemoryMax))
+	}
+	if l.TasksMax > 0 {
+		parts = append(parts, fmt.Sprintf("tasks_max=%d", l.TasksMax))
+	}
+	if l.Nice != nil {
+		parts = append(parts, fmt.Sprintf("nice=%d", *l.Nice))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
+
+func sandboxLine(s plan.Sandbox) string {
+	var parts []string
+	if s.NoNewPrivileges {
+		parts = append(parts, "no_new_privileges")
+	}
+	if s.PrivateTmp {
+		parts = append(parts, "private_tmp")
+	}
+	if s.ProtectSystem != "" {
+		parts = append(parts, "protect_system="+s.ProtectSystem)
+	}
+	for _, p := range s.ReadWritePaths {
+		parts = append(parts, "read_write_paths="+quoteArg(p))
+	}
+	return strings.Join(parts, " ")
+}
+
+func sizeString(b uint64) string {
+	if b == plan.Infinity {
+		return "infinity"
+	}
+	for _, u := range []struct {
+		s string
+		n uint64
+	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if b >= u.n && b%u.n == 0 {
+			return fmt.Sprintf("%d%s", b/u.n, u.s)
+		}
+	}
+	return fmt.Sprint(b)
+}
+

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/config"
+)
+
+func init() {
+	register(&command{
+		name:    "validate",
+		summary: "check hooks.toml files (and the global config) for errors",
+		usage:   "[--format text|json|github] [FILE...]",
+		help: `With no FILE, checks ./hooks.toml, else $GIT_DIR/hooks.toml. A repository
+file is checked layered on the global config (--config, $HOOKRUN_CONFIG or
+/etc/hookrun/hookrun.toml, when present), as the hook would load it; the
+global file itself is checked on its own. Every problem is reported, not only
+the first.`,
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("format", "text", "output `format`: text, json or github (workflow annotations)")
+			fs.String("config", "", "global config `file`")
+		},
+		run: runValidate,
+	})
+}
+
+type validateResult struct {
+	Valid       bool                 `json:"valid"`
+	Files       []string             `json:"files"`
+	Errors      int                  `json:"errors"`
+	Warnings    int                  `json:"warnings"`
+	Diagnostics []config.Diagnostic `json:"diagnostics"`
+}
+
+func runValidate(a *app, fs *pflag.FlagSet) error {
+	format, _ := fs.GetString("format")
+	if format != "text" && format != "json" && format != "github" {
+		return fmt.Errorf("%w: --format must be text, json or github, not %q", errUsage, format)
+	}
+	cfgFlag, _ := fs.GetString("config")
+	globalPath := config.GlobalPath(cfgFlag, a.getenv)
+	files := fs.Args()
+	if len(files) == 0 {
+		f, err := defaultConfigFile(a)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		files = []string{f}
+	}
+	res := validateResult{Diagnostics: []config.Diagnostic{}}
+	for _, f := range files {
+		var diags config.Diagnostics
+		var err error
+		if sameFile(f, globalPath) {
+			_, diags, err = config.Load(f, true, "")
+		} else {
+			_, diags, err = config.Load(globalPath, cfgFlag != "", f)
+		}
+		if err != nil {
+			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "open "))}
+		}
+		res.Files = append(res.Files, f)
+		res.Diagnostics = append(res.Diagnostics, diags...)
+	}
+	for _, d := range res.Diagnostics {
+		if d.Severity == config.Error {
+			res.Errors++
+		} else {
+			res.Warnings++
+		}
+	}
+	res.Valid = res.Errors == 0
+	switch format {
+	case "json":
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	case "github":
+		for _, d := range res.Diagnostics {
+			fmt.Fprintf(a.stdout, "::%s file=%s,line=%d,col=%d::%s\n", d.Severity, ghEscapeProp(d.File), max(d.Line, 1), max(d.Col, 1), ghEscape(d.Msg))
+		}
+	default:
+		for _, d := range res.Diagnostics {
+			fmt.Fprintln(a.stdout, d.String())
+		}
+		status := "valid"
+		if !res.Valid {
+			status = "invalid"
+		}
+		fmt.Fprintf(a.stderr, "hookrun: %s: %s (%s, %s)\n", strings.Join(res.Files, ", "), status, plural(res.Errors, "error"), plural(res.Warnings, "warning"))
+	}
+	if !res.Valid {
+		return &exitError{exitFailure, nil}
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// GitHub workflow commands need %, CR and LF escaped (and , : in properties).
+func ghEscape(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func ghEscapeProp(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// defaultConfigFile is ./hooks.toml, else $GIT_DIR/hooks.toml.
+func defaultConfigFile(a *app) (string, error) {
+	if _, err := os.Stat("hooks.toml"); err == nil {
+		return "hooks.toml", nil
+	}
+	if gd := a.getenv("GIT_DIR"); gd != "" {
+		return filepath.Join(gd, "hooks.toml"), nil
+	}
+	return "", fmt.Errorf("no hooks.toml here and GIT_DIR is not set; name the file: hookrun validate PATH")
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}

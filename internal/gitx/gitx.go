@@ -1,0 +1,73 @@
+// Package gitx answers the few questions hookrun asks git: where the
+// repository is and whether one commit descends from another.
+package gitx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// RepoPath returns the absolute path of the repository a hook runs in: git
+// sets GIT_DIR (often to "."), else it is the working directory.
+func RepoPath(getenv func(string) string, cwd string) string {
+	dir := getenv("GIT_DIR")
+	if dir == "" {
+		dir = "."
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(cwd, dir)
+	}
+	return filepath.Clean(dir)
+}
+
+// RepoName is the repository's name: its directory name without ".git".
+func RepoName(repoPath string) string {
+	return strings.TrimSuffix(filepath.Base(repoPath), ".git")
+}
+
+// Ancestry asks git whether a ref update was a fast-forward.
+type Ancestry struct {
+	GitDir string
+	Git    string // git binary; "git" from PATH when empty
+}
+
+// IsAncestor reports whether old is an ancestor of new.
+func (a Ancestry) IsAncestor(old, new string) (bool, error) {
+	git := a.Git
+	if git == "" {
+		git = "git"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, git, "--git-dir", a.GitDir, "merge-base", "--is-ancestor", old, new)
+	cmd.Env = append(CleanEnv(os.Environ()), "GIT_DIR="+a.GitDir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return false, nil
+	}
+	return false, fmt.Errorf("git merge-base --is-ancestor %s %s: %v: %s", old[:7], new[:7], err, strings.TrimSpace(stderr.String()))
+}
+
+// CleanEnv drops GIT_* variables: a hook's GIT_DIR=. would make any git
+// command (and gitmal) run by a job read the wrong repository.
+func CleanEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GIT_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,279 @@
+// Package resolve turns a config and a push into the plan of units to start:
+// which rules match which refs, and for every unit the expanded argv,
+// limits, environment and notification settings.
+package resolve
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// Push is what a hook run knows about one push.
+type Push struct {
+	RepoPath string // absolute path of the bare repository
+	Repo     string // its name
+	Updates  []match.RefUpdate
+	Cert     match.PushCert
+	Now      time.Time
+	// Ancestry tells update from force; asked only when a rule needs it.
+	// nil treats every non-create, non-delete update as "update".
+	Ancestry match.Ancestry
+	// UnitName makes a unique unit name for a job.
+	UnitName func(job, repo string, now time.Time) string
+}
+
+// ruleLabel names a rule for people: "hooks.toml rules[2]".
+func ruleLabel(r *config.Rule) string {
+	return fmt.Sprintf("%s rules[%d]", filepath.Base(r.File), r.Index)
+}
+
+type selection struct {
+	job   string
+	refs  []plan.Ref
+	rules []string
+}
+
+// Resolve computes the plan. It starts nothing and, unless a rule needs to
+// tell update from force, runs no git command.
+func Resolve(c *config.Config, p Push) (*plan.Push, error) {
+	out := &plan.Push{}
+	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
+	var order []*selection
+	for _, u := range p.Updates {
+		var ev match.Event
+		known := false
+		for _, r := range c.Rules {
+			m := plan.Match{Ref: u.Name, Rule: ruleLabel(r)}
+			if !r.Selector.MatchRef(u) {
+				m.Reason = "ref not selected by branches/tags"
+				out.Matches = append(out.Matches, m)
+				continue
+			}
+			if !known || (ev == match.Update && r.Selector.NeedsAncestry() && p.Ancestry != nil && !u.IsCreate() && !u.IsDelete()) {
+				var anc match.Ancestry
+				if r.Selector.NeedsAncestry() {
+					anc = p.Ancestry
+				}
+				e, err := u.Event(anc)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", u.Name, err)
+				}
+				ev, known = e, true
+			}
+			v := r.Selector.Match(u, ev, p.Cert)
+			m.Match, m.Reason = v.Match, v.Reason
+			if v.Match {
+				m.Jobs = r.Jobs
+			}
+			out.Matches = append(out.Matches, m)
+			if !v.Match {
+				continue
+			}
+			ref := refOf(u, ev)
+			for _, jn := range r.Jobs {
+				j := c.Jobs[jn]
+				key := jn
+				if c.Effective(j).Per != "push" {
+					key += "\x00" + u.Name
+				}
+				s := byKey[key]
+				if s == nil {
+					s = &selection{job: jn}
+					byKey[key] = s
+					order = append(order, s)
+				}
+				if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
+					s.refs = append(s.refs, ref)
+				}
+				if lbl := ruleLabel(r); !contains(s.rules, lbl) {
+					s.rules = append(s.rules, lbl)
+				}
+			}
+		}
+	}
+	for _, s := range order {
+		out.Units = append(out.Units, buildUnit(c, p, s))
+	}
+	return out, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func refOf(u match.RefUpdate, ev match.Event) plan.Ref {
+	r := plan.Ref{Ref: u.Name, Old: u.Old, New: u.New, Event: string(ev)}
+	switch kind, short := u.Short(); kind {
+	case match.Branch:
+		r.Branch = short
+	case match.Tag:
+		r.Tag = short
+	}
+	return r
+}
+
+func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
+	j := c.Jobs[s.job]
+	set := c.Effective(j)
+	ref := s.refs[0]
+	name := p.UnitName(s.job, p.Repo, p.Now)
+	vars := map[string]string{
+		"repo": p.Repo, "repo_path": p.RepoPath, "ref": ref.Ref, "branch": ref.Branch,
+		"tag": ref.Tag, "old": ref.Old, "new": ref.New, "short": ref.Short(),
+		"event": ref.Event, "job": s.job,
+	}
+	u := &plan.Unit{
+		Version: plan.Version, Name: name, Job: s.job, Type: string(j.Type),
+		Repo: p.Repo, RepoPath: p.RepoPath, Created: p.Now, Refs: s.refs, Rules: s.rules,
+		Dir:    set.WorkingDirectory.Expand(vars),
+		Runner: string(set.Runner), Manager: string(set.Manager), User: set.User, Group: set.Group,
+		Concurrency: string(set.Concurrency),
+		Limits: plan.Limits{
+			Timeout: time.Duration(set.Timeout), CPUQuotaPct: uint64(set.CPUQuota),
+			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax),
+		},
+		Sandbox: plan.Sandbox{ProtectSystem: string(set.ProtectSystem)},
+	}
+	if set.Nice != nil {
+		n := int(*set.Nice)
+		u.Limits.Nice = &n
+	}
+	if set.NoNewPrivileges != nil {
+		u.Sandbox.NoNewPrivileges = *set.NoNewPrivileges
+	}
+	if set.PrivateTmp != nil {
+		u.Sandbox.PrivateTmp = *set.PrivateTmp
+	}
+	for _, rw := range set.ReadWritePaths {
+		u.Sandbox.ReadWritePaths = append(u.Sandbox.ReadWritePaths, rw.Expand(vars))
+	}
+	if p.Cert.Verified() {
+		u.Signer = p.Cert.Signer
+	}
+	u.Env = unitEnv(u, ref, set, vars)
+	u.Steps = steps(c, s.job, vars, nil)
+	if c.Notify.Server != "" {
+		u.Notify = plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, Click: c.Notify.Click.Expand(vars)}
+		if set.Topic != "" {
+			u.Notify.Topic = set.Topic
+		}
+		on := c.Notify.On
+		if len(set.NotifyOn) > 0 {
+			on = set.NotifyOn
+		}
+		for _, o := range on {
+			u.Notify.On = append(u.Notify.On, string(o))
+		}
+	}
+	return u
+}
+
+func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]string) []string {
+	env := []string{
+		"HOOKRUN_ACTIVE=1",
+		"HOOKRUN_REPO=" + u.Repo,
+		"HOOKRUN_REPO_PATH=" + u.RepoPath,
+		"HOOKRUN_REF=" + ref.Ref,
+		"HOOKRUN_OLD=" + ref.Old,
+		"HOOKRUN_NEW=" + ref.New,
+		"HOOKRUN_EVENT=" + ref.Event,
+		"HOOKRUN_JOB=" + u.Job,
+		"HOOKRUN_UNIT=" + u.Name,
+	}
+	if ref.Branch != "" {
+		env = append(env, "HOOKRUN_BRANCH="+ref.Branch)
+	}
+	if ref.Tag != "" {
+		env = append(env, "HOOKRUN_TAG="+ref.Tag)
+	}
+	if u.Signer != "" {
+		env = append(env, "HOOKRUN_PUSH_SIGNER="+u.Signer)
+	}
+	var lines []string
+	for _, r := range u.Refs {
+		lines = append(lines, r.Old+" "+r.New+" "+r.Ref)
+	}
+	env = append(env, "HOOKRUN_REFS="+strings.Join(lines, "\n"))
+	return append(env, expandEnv(set.Environment, vars)...)
+}
+
+func expandEnv(m map[string]config.Template, vars map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var env []string
+	for _, k := range keys {
+		env = append(env, k+"="+m[k].Expand(vars))
+	}
+	return env
+}
+
+// steps flattens a job (and nested sequences) into the steps a unit runs.
+func steps(c *config.Config, name string, vars map[string]string, seen []string) []plan.Step {
+	j := c.Jobs[name]
+	if j == nil || contains(seen, name) { // validation reports both; never loop
+		return nil
+	}
+	if j.Type == config.TypeSequence {
+		var out []plan.Step
+		for _, s := range j.Steps {
+			out = append(out, steps(c, s, vars, append(seen, name))...)
+		}
+		return out
+	}
+	v := make(map[string]string, len(vars))
+	for k, x := range vars {
+		v[k] = x
+	}
+	v["job"] = name
+	st := plan.Step{Name: name, Type: string(j.Type), Dir: j.WorkingDirectory.Expand(v)}
+	if len(seen) > 0 { // a sequence step keeps its own environment
+		st.Env = expandEnv(j.Environment, v)
+	}
+	args := expandAll(j.Args, v)
+	switch j.Type {
+	case config.TypeGitmal:
+		bin := j.Gitmal
+		if bin == "" {
+			bin = "gitmal"
+		}
+		theme := string(j.Theme)
+		if theme == "" {
+			theme = config.DefaultTheme
+		}
+		st.Output = j.Output.Expand(v)
+		st.Argv = append([]string{bin, "--theme", theme, "--output", st.Output, "--name", vars["repo"]}, args...)
+		st.Argv = append(st.Argv, vars["repo_path"])
+	case config.TypeForwardBuild:
+		st.Host, st.Path, st.Rev = j.Host, j.Path.Expand(v), vars["new"]
+		st.Command = expandAll(j.Command, v)
+		st.SSHOptions = j.SSHOptions
+	case config.TypeDeploy:
+		st.Argv = append([]string{j.Script.Expand(v)}, args...)
+	case config.TypeCommand:
+		st.Argv = expandAll(j.Command, v)
+	}
+	return []plan.Step{st}
+}
+
+func expandAll(ts []config.Template, vars map[string]string) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Expand(vars)
+	}
+	return out
+}
