@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -237,7 +238,7 @@ func quoteArg(s string) string {
 func limitsLine(l plan.Limits) string {
 	var parts []string
 	if l.Timeout > 0 {
-		parts = append(parts, "timeout="+l.Timeout.String())
+		parts = append(parts, "timeout="+durationString(l.Timeout))
 	}
 	if l.CPUQuotaPct > 0 {
 		parts = append(parts, fmt.Sprintf("cpu_quota=%d%%", l.CPUQuotaPct))
@@ -289,3 +290,20 @@ func sizeString(b uint64) string {
 	return fmt.Sprint(b)
 }
 
+// durationString writes d the way the config does: "30m", "1h30m", "90s".
+func durationString(d time.Duration) string {
+	if d%time.Second != 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		s string
+		d time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.s)
+			d -= n * u.d
+		}
+	}
+	return b.String()
+}

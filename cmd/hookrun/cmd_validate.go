@@ -31,10 +31,10 @@ the first.`,
 }
 
 type validateResult struct {
-	Valid       bool                 `json:"valid"`
-	Files       []string             `json:"files"`
-	Errors      int                  `json:"errors"`
-	Warnings    int                  `json:"warnings"`
+	Valid       bool                `json:"valid"`
+	Files       []string            `json:"files"`
+	Errors      int                 `json:"errors"`
+	Warnings    int                 `json:"warnings"`
 	Diagnostics []config.Diagnostic `json:"diagnostics"`
 }
 
@@ -55,6 +55,9 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 	}
 	res := validateResult{Diagnostics: []config.Diagnostic{}}
 	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "stat "))}
+		}
 		var diags config.Diagnostics
 		var err error
 		if sameFile(f, globalPath) {

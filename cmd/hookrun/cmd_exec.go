@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/job"
+	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+func init() {
+	register(&command{
+		name:    "exec",
+		summary: "internal: run a saved plan (a unit's ExecStart)",
+		usage:   "[--supervise] PLAN",
+		help: `Runs the plan saved at push time, step by step, argv only, with no GIT_*
+variables in the environment. Used as the ExecStart of hookrun's units; its
+exit status is the failing step's. With --supervise (the exec runner, used
+where no systemd is reachable) it also enforces the timeout and sends the
+notification itself.`,
+		flags: func(fs *pflag.FlagSet) {
+			fs.Bool("supervise", false, "also enforce the timeout and notify (exec runner)")
+		},
+		run: runExec,
+	})
+}
+
+func runExec(a *app, fs *pflag.FlagSet) error {
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: want the path of one plan", errUsage)
+	}
+	path := fs.Arg(0)
+	u, err := plan.Load(path)
+	if err != nil {
+		return err
+	}
+	supervise, _ := fs.GetBool("supervise")
+	start := a.now()
+	markStarted(path, start)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if supervise && u.Limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, u.Limits.Timeout)
+		defer cancel()
+	}
+	stdout, stderr := a.stdout, a.stderr
+	if !supervise {
+		// Under systemd the output goes to the journal; a copy in the repo's
+		// log file keeps it readable where no journal is (hookrun logs).
+		if lf, err := openLog(u); err == nil {
+			defer lf.Close()
+			stdout, stderr = io.MultiWriter(stdout, lf), io.MultiWriter(stderr, lf)
+		} else {
+			a.warnf("no log file: %v", err)
+		}
+	}
+	runErr := job.Run(ctx, u, stdout, stderr)
+	if !supervise {
+		return exitStatus(runErr)
+	}
+	o := supervisedOutcome(ctx, u, runErr)
+	o.Duration = a.now().Sub(start)
+	a.finish(u, path, o, start)
+	return exitStatus(runErr)
+}
+
+func exitStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *job.ExitError
+	if errors.As(err, &ee) {
+		return &exitError{ee.Code, err}
+	}
+	return err
+}
+
+// supervisedOutcome is what systemd would have reported for the exec runner.
+func supervisedOutcome(ctx context.Context, u *plan.Unit, err error) notify.Outcome {
+	switch {
+	case err == nil:
+		return notify.Outcome{Kind: notify.Success}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, u.Limits.MemoryMax)
+	case ctx.Err() != nil:
+		return notify.CancelledOutcome("stopped")
+	}
+	var ee *job.ExitError
+	if errors.As(err, &ee) {
+		if ee.Code > 128 {
+			return notify.FromService("signal", "killed", signalName(ee.Code-128), 0, u.Limits.MemoryMax)
+		}
+		return notify.FromService("exit-code", "exited", fmt.Sprint(ee.Code), 0, 0)
+	}
+	return notify.Outcome{Kind: notify.Failure, Reason: err.Error()}
+}
+
+func signalName(n int) string {
+	names := map[int]string{1: "HUP", 2: "INT", 6: "ABRT", 9: "KILL", 11: "SEGV", 13: "PIPE", 15: "TERM"}
+	if s, ok := names[n]; ok {
+		return s
+	}
+	return fmt.Sprint(n)
+}
+
+func openLog(u *plan.Unit) (*os.File, error) {
+	p := plan.LogPath(u.RepoPath, u.Name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+// markStarted records when the job began, for the notification's duration.
+func markStarted(planPath string, t time.Time) {
+	_ = os.WriteFile(planPath+".started", []byte(t.Format(time.RFC3339Nano)), 0o600)
+}
+
+func startedAt(planPath string, fallback time.Time) time.Time {
+	b, err := os.ReadFile(planPath + ".started")
+	if err != nil {
+		return fallback
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return fallback
+	}
+	return t
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/resolve"
+	"github.com/hookrun/hookrun/internal/runner"
+)
+
+func init() {
+	register(&command{
+		name:    "post-receive",
+		summary: "the git hook: start a unit for every job the pushed refs match",
+		usage:   "< ref-lines",
+		help: `Run by git as hooks/post-receive (a symlink to hookrun; see 'hookrun install').
+Reads "<old> <new> <refname>" lines, loads the global config and
+$GIT_DIR/hooks.toml, and starts one systemd transient unit per matched job
+(or per push for per = "push" jobs), then returns without waiting for them.
+Invalid config or malformed input starts nothing and exits non-zero. When no
+rule matches, no connection to systemd is opened at all.`,
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("config", "", "global config `file`")
+			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
+		},
+		run: runPostReceive,
+	})
+}
+
+// startTimeout bounds how long a push may wait for the manager to accept units.
+const startTimeout = 30 * time.Second
+
+func runPostReceive(a *app, fs *pflag.FlagSet) error {
+	if a.getenv("HOOKRUN_ACTIVE") == "1" {
+		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
+		return nil
+	}
+	cwd, _ := os.Getwd()
+	repoPath := gitx.RepoPath(a.getenv, cwd)
+	ups, err := match.ParseRefLines(a.stdin)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			a.errorf("malformed hook input: %s", line)
+		}
+		a.hintf("post-receive expects git's \"<old-sha> <new-sha> <refname>\" lines; nothing was started")
+		return &exitError{exitFailure, nil}
+	}
+	cfgFlag, _ := fs.GetString("config")
+	insecure, _ := fs.GetBool("insecure-config")
+	globalPath := config.GlobalPath(cfgFlag, a.getenv)
+	repoFile := filepath.Join(repoPath, "hooks.toml")
+	if err := a.checkConfigSafety(insecure, globalPath, repoFile); err != nil {
+		return err
+	}
+	c, diags, err := config.Load(globalPath, cfgFlag != "", repoFile)
+	if err != nil {
+		return fmt.Errorf("cannot read config: %v; nothing was started", err)
+	}
+	if diags.HasErrors() {
+		for _, d := range diags {
+			if d.Severity == config.Error {
+				fmt.Fprintf(a.stderr, "hookrun: %s\n", d)
+			}
+		}
+		a.hintf("fix the config (check it with: hookrun validate %s); nothing was started", repoFile)
+		return &exitError{exitFailure, nil}
+	}
+	if c.Global == nil && c.Repo == nil {
+		return nil // hookrun installed, nothing configured yet
+	}
+	p, err := resolve.Resolve(c, resolve.Push{
+		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
+		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath},
+		UnitName: runner.UnitName,
+	})
+	if err != nil {
+		return fmt.Errorf("%v; nothing was started", err)
+	}
+	if len(p.Units) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	st := &starters{a: a, self: a.self}
+	defer st.close()
+	failed := 0
+	for _, u := range p.Units {
+		if err := st.start(ctx, u); err != nil {
+			failed++
+			a.errorf("job %s (%s): not started: %v", u.Job, refList(u), err)
+		}
+	}
+	if failed > 0 {
+		a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
+		return &exitError{exitFailure, nil}
+	}
+	return nil
+}
+
+func refList(u *plan.Unit) string {
+	if len(u.Refs) == 1 {
+		return u.Refs[0].Ref
+	}
+	return fmt.Sprintf("%d refs", len(u.Refs))
+}
+
+// starters opens one connection per manager lazily, only when a unit needs it.
+type starters struct {
+	a       *app
+	self    string
+	systemd map[string]*runner.Systemd // by manager
+	failed  map[string]error
+	exec    *runner.Exec
+}
+
+func (s *starters) close() {
+	for _, c := range s.systemd {
+		c.Close()
+	}
+}
+
+func (s *starters) starter(ctx context.Context, u *plan.Unit) (runner.Starter, string, error) {
+	if u.Runner == "exec" {
+		return s.execStarter(), "exec", nil
+	}
+	if c, ok := s.systemd[u.Manager]; ok {
+		return c, "systemd", nil
+	}
+	if err, ok := s.failed[u.Manager]; ok {
+		if u.Runner == "auto" {
+			return s.execStarter(), "exec", nil
+		}
+		return nil, "", err
+	}
+	c, err := runner.DialSystemd(ctx, u.Manager, s.a.getenv)
+	if err != nil {
+		if s.failed == nil {
+			s.failed = map[string]error{}
+		}
+		s.failed[u.Manager] = err
+		if u.Runner == "auto" && errors.Is(err, runner.ErrManagerUnreachable) {
+			s.a.warnf("no systemd %s manager reachable (%v); running jobs as detached processes", u.Manager, err)
+			return s.execStarter(), "exec", nil
+		}
+		return nil, "", err
+	}
+	if s.systemd == nil {
+		s.systemd = map[string]*runner.Systemd{}
+	}
+	s.systemd[u.Manager] = c
+	return c, "systemd", nil
+}
+
+func (s *starters) execStarter() *runner.Exec {
+	if s.exec == nil {
+		s.exec = &runner.Exec{Self: s.self}
+	}
+	return s.exec
+}
+
+// start saves the unit's plan and starts it, picking a new name if the
+// manager already has a unit of that name.
+func (s *starters) start(ctx context.Context, u *plan.Unit) error {
+	st, kind, err := s.starter(ctx, u)
+	if err != nil {
+		return err
+	}
+	if kind == "exec" {
+		u.Runner = "exec"
+	}
+	for attempt := 0; ; attempt++ {
+		path := plan.PlanPath(u.RepoPath, u.Name)
+		if err := u.Save(path); err != nil {
+			return fmt.Errorf("saving its plan: %v", err)
+		}
+		err := st.Start(ctx, u, path)
+		if err == nil {
+			s.a.infof("started %s: %s for %s; logs: hookrun logs %s", u.Name, u.Job, refList(u), u.Name)
+			return nil
+		}
+		os.Remove(path)
+		if !errors.Is(err, runner.ErrUnitExists) || attempt == 3 {
+			return err
+		}
+		renameUnit(u, runner.UnitName(u.Job, u.Repo, u.Created))
+	}
+}
+
+func renameUnit(u *plan.Unit, name string) {
+	u.Name = name
+	for i, e := range u.Env {
+		if strings.HasPrefix(e, "HOOKRUN_UNIT=") {
+			u.Env[i] = "HOOKRUN_UNIT=" + name
+		}
+	}
+}

@@ -1,0 +1,85 @@
+// Package history keeps a repository's small record of finished units, so
+// `hookrun status` can show runs systemd has already forgotten.
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Keep is how many records a repository keeps.
+const Keep = 200
+
+// Record is one finished unit.
+type Record struct {
+	Unit     string        `json:"unit"`
+	Repo     string        `json:"repo"`
+	Job      string        `json:"job"`
+	Ref      string        `json:"ref"`
+	Short    string        `json:"short"`
+	Runner   string        `json:"runner"`
+	Result   string        `json:"result"` // success, failure, cancelled
+	Reason   string        `json:"reason,omitempty"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Append adds r to the file at path, keeping the newest Keep records. Writers
+// are serialised with flock; the file is replaced atomically.
+func Append(path string, r Record) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	old, _ := os.ReadFile(path)
+	lines := bytes.SplitAfter(old, []byte("\n"))
+	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
+		lines = lines[:n-1]
+	}
+	if len(lines) >= Keep {
+		lines = lines[len(lines)-Keep+1:]
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	out := append(bytes.Join(lines, nil), append(b, '\n')...)
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Read returns the records at path, oldest first; a missing file is empty.
+func Read(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Record
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,162 @@
+// Package install links a bare repository's post-receive hook to hookrun,
+// and undoes it, without ever destroying a hook someone wrote.
+package install
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrExists is returned when a different hook is in the way.
+var ErrExists = errors.New("a different post-receive hook exists")
+
+// Result says what Install or Uninstall did, for the person running it.
+type Result struct {
+	Repo   string
+	Hook   string // path of the symlink
+	Action string // "installed", "already installed", "replaced", "removed", "restored", "not installed"
+	Backup string // where a replaced hook was kept
+}
+
+// IsBareRepo reports whether dir looks like a bare git repository.
+func IsBareRepo(dir string) bool {
+	for _, p := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// hookPath picks where the hook goes: hooks/post-receive, or
+// hooks/post-receive.d/hookrun when post-receive is a Gitea/Forgejo
+// dispatcher that runs every file in post-receive.d.
+func hookPath(repo string) string {
+	hook := filepath.Join(repo, "hooks", "post-receive")
+	if b, err := os.ReadFile(hook); err == nil && isDispatcher(b) {
+		return filepath.Join(repo, "hooks", "post-receive.d", "hookrun")
+	}
+	return hook
+}
+
+func isDispatcher(script []byte) bool {
+	return bytes.Contains(script, []byte("post-receive.d")) && !bytes.HasPrefix(script, []byte("\x7fELF"))
+}
+
+// Install makes the repository's post-receive hook a symlink to self. An
+// existing different hook is kept: without force it is an error, with force
+// it is renamed to a backup first.
+func Install(repo, self string, force bool) (Result, error) {
+	if !IsBareRepo(repo) {
+		return Result{Repo: repo}, fmt.Errorf("%s is not a bare git repository (no HEAD, objects and refs)", repo)
+	}
+	hook := hookPath(repo)
+	res := Result{Repo: repo, Hook: hook, Action: "installed"}
+	if err := os.MkdirAll(filepath.Dir(hook), 0o755); err != nil {
+		return res, err
+	}
+	fi, err := os.Lstat(hook)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return res, err
+	case pointsTo(hook, self):
+		res.Action = "already installed"
+		return res, nil
+	case !force:
+		what := "a file"
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			t, _ := os.Readlink(hook)
+			what = "a symlink to " + t
+		}
+		return res, fmt.Errorf("%w: %s is %s; keep it, or replace it with --force (it is kept as a backup)", ErrExists, hook, what)
+	default:
+		res.Backup = fmt.Sprintf("%s.hookrun-backup-%s", hook, time.Now().Format("20060102-150405"))
+		if err := os.Rename(hook, res.Backup); err != nil {
+			return res, err
+		}
+		res.Action = "replaced"
+	}
+	tmp := hook + ".hookrun-tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(self, tmp); err != nil {
+		return res, err
+	}
+	return res, os.Rename(tmp, hook)
+}
+
+func pointsTo(link, target string) bool {
+	t, err := os.Readlink(link)
+	if err != nil {
+		return false
+	}
+	if !filepath.IsAbs(t) {
+		t = filepath.Join(filepath.Dir(link), t)
+	}
+	a, err1 := os.Stat(t)
+	b, err2 := os.Stat(target)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+// isHookrunLink reports a symlink to self or to any binary named hookrun.
+func isHookrunLink(link, self string) bool {
+	t, err := os.Readlink(link)
+	return err == nil && (pointsTo(link, self) || filepath.Base(t) == "hookrun")
+}
+
+// Uninstall removes the hookrun symlink and restores the newest backup.
+func Uninstall(repo, self string) (Result, error) {
+	res := Result{Repo: repo, Action: "not installed"}
+	for _, hook := range []string{filepath.Join(repo, "hooks", "post-receive.d", "hookrun"), filepath.Join(repo, "hooks", "post-receive")} {
+		if !isHookrunLink(hook, self) {
+			continue
+		}
+		res.Hook = hook
+		if err := os.Remove(hook); err != nil {
+			return res, err
+		}
+		res.Action = "removed"
+		backups, _ := filepath.Glob(hook + ".hookrun-backup-*")
+		if len(backups) > 0 {
+			sort.Strings(backups)
+			res.Backup = backups[len(backups)-1]
+			if err := os.Rename(res.Backup, hook); err != nil {
+				return res, err
+			}
+			res.Action = "removed, restored " + filepath.Base(res.Backup)
+		}
+		return res, nil
+	}
+	return res, nil
+}
+
+// FindRepos lists bare repositories under dir, up to three levels deep
+// (/srv/git/x.git, Gitea's owner/x.git).
+func FindRepos(dir string) ([]string, error) {
+	var out []string
+	base := strings.Count(filepath.Clean(dir), string(filepath.Separator))
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if IsBareRepo(p) {
+			out = append(out, p)
+			return filepath.SkipDir
+		}
+		if strings.Count(filepath.Clean(p), string(filepath.Separator))-base >= 3 {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	return out, err
+}
