@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -68,12 +69,10 @@ func register(c *command) { commands[c.name] = c }
 // its exit status. Nothing below it calls os.Exit.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
-	if exe, err := os.Executable(); err == nil {
-		a.self = exe
-	}
 	// Symlinked as hooks/post-receive (or a file in post-receive.d/).
-	base := filepath.Base(args[0])
-	if base == "post-receive" || filepath.Base(filepath.Dir(args[0])) == "post-receive.d" {
+	asHook := filepath.Base(args[0]) == "post-receive" || filepath.Base(filepath.Dir(args[0])) == "post-receive.d"
+	a.self = selfPath(args[0], asHook)
+	if asHook {
 		return a.exit(a.runCommand(commands["post-receive"], args[1:]))
 	}
 	if len(args) < 2 {
@@ -96,6 +95,40 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	return a.exit(a.runCommand(c, args[2:]))
 }
 
+// selfPath is the hookrun binary that units run and hooks link to. It keeps
+// the path hookrun was called by (e.g. /usr/local/bin/hookrun, itself maybe a
+// symlink to a versioned install), so upgrading that symlink upgrades every
+// hook and unit; os.Executable would pin the resolved file.
+func selfPath(argv0 string, asHook bool) string {
+	p := argv0
+	if asHook {
+		t, err := os.Readlink(argv0)
+		if err != nil {
+			return executable()
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(argv0), t)
+		}
+		p = t
+	} else if !strings.Contains(argv0, "/") {
+		lp, err := exec.LookPath(argv0)
+		if err != nil {
+			return executable()
+		}
+		p = lp
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return executable()
+	}
+	return abs
+}
+
+func executable() string {
+	exe, _ := os.Executable()
+	return exe
+}
+
 func (a *app) runCommand(c *command, args []string) error {
 	fs := pflag.NewFlagSet("hookrun "+c.name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -103,14 +136,16 @@ func (a *app) runCommand(c *command, args []string) error {
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			a.commandHelp(a.stdout, c, fs)
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		a.commandHelp(a.stdout, c, fs)
+		return nil
+	case err != nil:
+		err = fmt.Errorf("%w: %v", errUsage, err)
+	default:
+		err = c.run(a, fs)
 	}
-	err := c.run(a, fs)
 	if errors.Is(err, errUsage) {
 		a.errorf("%v", strings.TrimPrefix(err.Error(), "usage: "))
 		a.hintf("usage: hookrun %s %s (see 'hookrun %s --help')", c.name, c.usage, c.name)

@@ -264,6 +264,7 @@ func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Dia
 	// same run as the rest.
 	c, diags := Merge(files[0], files[1])
 	all = append(all, diags...)
+	all.Sort()
 	if all.HasErrors() {
 		return nil, all, nil
 	}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hookrun/hookrun/internal/ntfytest"
+	"github.com/hookrun/hookrun/internal/systemdtest"
+)
+
+var updateScripts = flag.Bool("u", false, "update testscript golden files (cmp) in place")
+
+func TestMain(m *testing.M) {
+	run := func() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)) }
+	testscript.Main(m, map[string]func(){"hookrun": run, "post-receive": run})
+}
+
+// TestScripts runs the CLI end-to-end scripts in testdata/script. Scripts
+// that need a real systemd user manager start one with `systemd-manager`;
+// with HOOKRUN_REQUIRE_SYSTEMD=1 (CI) a manager that cannot start fails them.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *updateScripts,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			env.Setenv("GIT_AUTHOR_NAME", "Test")
+			env.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
+			env.Setenv("GIT_COMMITTER_NAME", "Test")
+			env.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+			env.Setenv("HOOKRUN_CONFIG", env.WorkDir+"/no-global.toml")
+			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+			env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/no-runtime-dir")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"systemd-manager": cmdSystemdManager,
+			"ntfy-listen":     cmdNtfyListen,
+			"ntfy-wait":       cmdNtfyWait,
+			"wait-file":       cmdWaitFile,
+			"scrub":           cmdScrub,
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Getuid() == 0, nil
+			case "systemd":
+				// Scripts say `[!systemd] skip`; where skipping is forbidden
+				// (CI) they run and fail loudly if no manager starts.
+				if systemdtest.Required() {
+					return true, nil
+				}
+				_, err := os.Stat("/lib/systemd/systemd")
+				return err == nil && os.Getuid() == 0 || os.Getenv("XDG_RUNTIME_DIR") != "", nil
+			case "git":
+				_, err := exec.LookPath("git")
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
+}
+
+// systemd-manager starts a private systemd user manager for the script and
+// points XDG_RUNTIME_DIR at it; it is stopped when the script ends.
+func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
+	m, err := systemdtest.Launch()
+	if err != nil {
+		ts.Fatalf("cannot start a systemd user manager: %v", err)
+	}
+	ts.Defer(func() { m.Stop() })
+	ts.Setenv("XDG_RUNTIME_DIR", m.RuntimeDir)
+	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+}
+
+type ntfyKey struct{}
+
+// ntfy-listen starts an ntfy-speaking server and sets $NTFY_URL.
+func cmdNtfyListen(ts *testscript.TestScript, neg bool, args []string) {
+	s := ntfytest.New()
+	if len(args) > 0 {
+		s.Token = args[0]
+	}
+	ts.Defer(s.Close)
+	ts.Setenv("NTFY_URL", s.URL)
+	ntfyServers.Store(ts, s)
+}
+
+// ntfy-wait N [seconds] waits for N notifications and prints them, one JSON
+// object per line, sorted by title, for `stdout` assertions.
+func cmdNtfyWait(ts *testscript.TestScript, neg bool, args []string) {
+	v, ok := ntfyServers.Load(ts)
+	if !ok {
+		ts.Fatalf("ntfy-wait needs ntfy-listen first")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	timeout := 20 * time.Second
+	if len(args) > 1 {
+		secs, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		timeout = time.Duration(secs) * time.Second
+	}
+	msgs := v.(*ntfytest.Server).WaitFor(n, timeout)
+	if len(msgs) < n && !neg {
+		ts.Fatalf("got %d notifications, want %d: %+v", len(msgs), n, msgs)
+	}
+	if len(msgs) != n && !neg {
+		ts.Fatalf("got %d notifications, want exactly %d: %+v", len(msgs), n, msgs)
+	}
+	sortMessages(msgs)
+	for _, m := range msgs {
+		b, _ := json.Marshal(struct {
+			ntfytest.Message
+			Auth string `json:"auth,omitempty"`
+		}{m, m.Auth})
+		fmt.Fprintf(ts.Stdout(), "%s\n", b)
+	}
+}
+
+// wait-file PATH [seconds] waits until PATH exists.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := 20 * time.Second
+	if len(args) > 1 {
+		secs, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		timeout = time.Duration(secs) * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := os.Stat(ts.MkAbs(args[0]))
+		if (err == nil) != neg {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waited %v for %s", timeout, args[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var (
+	unitNameRE = regexp.MustCompile(`(git-[^ \s"]*-)\d{8}-\d{6}-[0-9a-f]{8}(\.service)`)
+	shaRE      = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+)
+
+// scrub FILE rewrites the parts of FILE that change from run to run (unit
+// name times and suffixes, the work directory) so it can be compared with cmp.
+func cmdScrub(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		s := ts.ReadFile(f)
+		s = unitNameRE.ReplaceAllString(s, "${1}DATE-TIME-UNIQUE$2")
+		s = strings.ReplaceAll(s, ts.Getenv("WORK"), "$WORK")
+		if len(args) > 0 && f == "stdout" || f == "stderr" {
+			ts.Fatalf("scrub takes files; redirect with cp stdout FILE first")
+		}
+		_ = shaRE
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(s), 0o644))
+	}
+}
