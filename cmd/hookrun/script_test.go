@@ -52,6 +52,7 @@ func TestScripts(t *testing.T) {
 			"ntfy-wait":       cmdNtfyWait,
 			"wait-file":       cmdWaitFile,
 			"scrub":           cmdScrub,
+			"exit-status":     cmdExitStatus,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -169,5 +170,38 @@ func cmdScrub(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		_ = shaRE
 		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(s), 0o644))
+	}
+}
+
+// exit-status N ARGS... runs hookrun ARGS and checks its exact exit status
+// (testscript's `! exec` only tells zero from non-zero).
+func cmdExitStatus(ts *testscript.TestScript, neg bool, args []string) {
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	path, err := exec.LookPath("hookrun")
+	if p := ts.Getenv("PATH"); p != "" {
+		for _, dir := range strings.Split(p, ":") {
+			if _, err2 := os.Stat(dir + "/hookrun"); err2 == nil {
+				path, err = dir+"/hookrun", nil
+				break
+			}
+		}
+	}
+	ts.Check(err)
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Dir = ts.MkAbs(".")
+	for _, k := range []string{"PATH", "HOME", "WORK", "HOOKRUN_CONFIG", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GIT_DIR", "GIT_CONFIG_NOSYSTEM"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	cmd.Args[0] = "hookrun"
+	err = cmd.Run()
+	got := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		got = ee.ExitCode()
+	} else {
+		ts.Check(err)
+	}
+	if got != want {
+		ts.Fatalf("hookrun %s: exit status %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
 }
