@@ -46,8 +46,13 @@ func hookPath(repo string) string {
 	return hook
 }
 
+// isDispatcher recognises Gitea's and Forgejo's generated hook, which runs
+// every program in hooks/${hookname}.d/.
 func isDispatcher(script []byte) bool {
-	return bytes.Contains(script, []byte("post-receive.d")) && !bytes.HasPrefix(script, []byte("\x7fELF"))
+	if bytes.HasPrefix(script, []byte("\x7fELF")) {
+		return false
+	}
+	return bytes.Contains(script, []byte("post-receive.d/")) || bytes.Contains(script, []byte("${hookname}.d/"))
 }
 
 // Install makes the repository's post-receive hook a symlink to self. An
