@@ -80,6 +80,8 @@ type ExitError struct {
 	Step string // name of the failing step
 	Code int
 	Err  error
+
+	notStarted bool // the program could not be started
 }
 
 func (e *ExitError) Error() string {
@@ -88,14 +90,20 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Run runs u's steps with the given output streams and returns nil when
-// every step succeeded. A failing step gives an *ExitError; a unit that
+// Run runs u's steps with the given output streams (nil discards) and
+// returns nil when every step succeeded. A failing step gives an *ExitError; a unit that
 // cannot be run at all (no steps) gives another error. When ctx ends, the
 // running step's process group gets SIGTERM, then SIGKILL after a grace
 // period, and no further step starts.
 func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	if u == nil || len(u.Steps) == 0 {
 		return errors.New("plan has no steps to run")
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
 	}
 	if len(u.Steps) == 1 && u.Type != TypeSequence {
 		return runStep(ctx, u, &u.Steps[0], stdout, stderr)
@@ -238,6 +246,9 @@ func WorkDir(u *plan.Unit, s *plan.Step) string {
 
 // run starts p, waits for it and turns every failure into an *ExitError.
 func run(ctx context.Context, p *proc) error {
+	if err := ctx.Err(); err != nil {
+		return &ExitError{Step: p.step, Code: ExitFailure, Err: fmt.Errorf("not started: %w", err)}
+	}
 	if len(p.argv) == 0 || p.argv[0] == "" {
 		return &ExitError{Step: p.step, Code: ExitFailure, Err: errors.New("nothing to run: the plan's argv is empty")}
 	}
@@ -348,18 +359,24 @@ func startError(p *proc, err error) error {
 	if hint == "" {
 		hint = "install it or fix the path in hooks.toml"
 	}
+	ee := classifyStart(p.step, name, hint, err)
+	ee.notStarted = true
+	return ee
+}
+
+func classifyStart(step, name, hint string, err error) *ExitError {
 	switch {
 	case errors.Is(err, exec.ErrNotFound) && !strings.Contains(name, "/"):
-		return &ExitError{Step: p.step, Code: ExitNotFound,
+		return &ExitError{Step: step, Code: ExitNotFound,
 			Err: fmt.Errorf("%s: command not found in PATH: %s", name, hint)}
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, syscall.ENOENT):
-		return &ExitError{Step: p.step, Code: ExitNotFound,
+		return &ExitError{Step: step, Code: ExitNotFound,
 			Err: fmt.Errorf("%s: no such file (or its #! interpreter is missing): %s", name, hint)}
 	case errors.Is(err, errNotExecutable), errors.Is(err, syscall.EACCES):
-		return &ExitError{Step: p.step, Code: ExitCannotRun,
+		return &ExitError{Step: step, Code: ExitCannotRun,
 			Err: fmt.Errorf("%s: not executable: chmod +x it, or run it through its interpreter", name)}
 	}
-	return &ExitError{Step: p.step, Code: ExitCannotRun, Err: fmt.Errorf("%s: cannot run: %w", name, err)}
+	return &ExitError{Step: step, Code: ExitCannotRun, Err: fmt.Errorf("%s: cannot run: %w", name, err)}
 }
 
 // printable is s, quoted when it holds control characters, so a name can

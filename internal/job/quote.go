@@ -2,11 +2,15 @@ package job
 
 import "strings"
 
-// Quote returns s as one word of a POSIX shell command line: the whole of
-// s in single quotes, each single quote in it written as '\” (close,
-// escaped quote, reopen). Inside single quotes a POSIX shell gives no
-// character a special meaning, so $(...), backticks, ;, |, *, ~, newlines
-// and spaces all reach the program unchanged. The empty string is ''.
+// Quote returns s as one word of a POSIX shell command line: s in single
+// quotes, with each single quote in it closed, escaped and reopened:
+//
+//	it's  ->  'it'\''s'
+//	(empty) ->  ''
+//
+// Inside single quotes a POSIX shell gives no character a special meaning,
+// so $(...), backticks, ;, |, *, ~, newlines and spaces all reach the
+// program unchanged.
 //
 // s must not contain a NUL byte: no shell word and no argv element can.
 func Quote(s string) string {

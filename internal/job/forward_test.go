@@ -1,0 +1,311 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// sshServer is a real sshd on 127.0.0.1 accepting one throwaway key.
+type sshServer struct {
+	host string   // user@127.0.0.1
+	opts []string // ssh options reaching it with the throwaway key
+}
+
+// startSSHD starts /usr/sbin/sshd -D on a free port with a throwaway host
+// key, authorizing a throwaway client key for the current user, and stops
+// it by PID when the test ends. Without sshd the test is skipped, or fails
+// when HOOKRUN_REQUIRE_SSHD is set.
+func startSSHD(t *testing.T) *sshServer {
+	t.Helper()
+	const sshd = "/usr/sbin/sshd"
+	if _, err := os.Stat(sshd); err != nil {
+		requireOrSkip(t, "HOOKRUN_REQUIRE_SSHD", "no "+sshd+" (apt-get install -y openssh-server)")
+	}
+	for _, tool := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			requireOrSkip(t, "HOOKRUN_REQUIRE_SSHD", "no "+tool+" (apt-get install -y openssh-client)")
+		}
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// sshd running as root needs its privilege separation directory.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dir := t.TempDir()
+	keyDir := filepath.Join(dir, "client key's dir") // GIT_SSH_COMMAND must quote it
+	if err := os.Mkdir(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	hostKey, clientKey := filepath.Join(dir, "host_key"), filepath.Join(keyDir, "id")
+	for _, k := range []string{hostKey, clientKey} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hookrun-test", "-f", k).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(clientKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorized := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(authorized, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	config := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`Port %d
+ListenAddress 127.0.0.1
+HostKey %s
+PidFile %s
+AuthorizedKeysFile %s
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+LogLevel VERBOSE
+`, port, hostKey, filepath.Join(dir, "sshd.pid"), authorized)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	log := &syncBuffer{}
+	cmd := exec.Command(sshd, "-D", "-e", "-f", config)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sshd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", log.String())
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("sshd exited at start:\n%s", log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd does not listen on port %d:\n%s", port, log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &sshServer{
+		host: me.Username + "@127.0.0.1",
+		opts: []string{
+			"-F", "/dev/null", "-p", strconv.Itoa(port), "-i", clientKey,
+			"-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+			"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		},
+	}
+}
+
+// forwardUnit is a unit with one forward-build step from src to path.
+func forwardUnit(src *sourceRepo, srv *sshServer, path, rev string, command ...string) *plan.Unit {
+	return &plan.Unit{
+		Version: plan.Version, Name: "git-build-repo.service", Job: "build", Type: TypeForwardBuild,
+		Repo: "repo", RepoPath: src.bare, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
+		Steps: []plan.Step{{
+			Name: "build", Type: TypeForwardBuild, Host: srv.host, Path: path, Rev: rev,
+			Command: command, SSHOptions: srv.opts,
+		}},
+	}
+}
+
+func TestForwardBuild(t *testing.T) {
+	srv := startSSHD(t)
+	t.Setenv("GIT_DIR", ".") // as in a hook: must not reach git push
+	src := newSourceRepo(t)
+	first := src.commit(t, "first", map[string]string{"file.txt": "first\n"})
+	second := src.commit(t, "second", map[string]string{"file.txt": "second\n"})
+
+	tmp := t.TempDir()
+	marker := filepath.Join(tmp, "pwned")
+	// The remote path itself is hostile, and does not exist yet.
+	remote := filepath.Join(tmp, "builds", "it's $(touch "+marker+") `x` ; dir")
+	show := []string{"sh", "-c", `printf '%s %s\n' "$(git rev-parse HEAD)" "$(cat file.txt)"`}
+
+	build := func(t *testing.T, rev string, command ...string) (string, error) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		err := Run(context.Background(), forwardUnit(src, srv, remote, rev, command...), &stdout, &stderr)
+		if err != nil {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+		return stdout.String(), err
+	}
+
+	t.Run("exact revision", func(t *testing.T) {
+		// The source's main is already at second; building first must
+		// build first, not what a git pull would find.
+		out, err := build(t, first, show...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := first + " first\n"; out != want {
+			t.Errorf("remote built %q, want %q", out, want)
+		}
+		out, err = build(t, "main", show...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := second + " second\n"; out != want {
+			t.Errorf("remote built %q, want %q", out, want)
+		}
+		third := src.commit(t, "third", map[string]string{"file.txt": "third\n"})
+		out, err = build(t, second, show...) // an older push, built after a newer one
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := second + " second\n"; out != want {
+			t.Errorf("remote built %q, want %q", out, want)
+		}
+		if got := git(t, remote, "rev-parse", BuildRef); got != second {
+			t.Errorf("remote %s = %s, want %s", BuildRef, got, second)
+		}
+		if third == second {
+			t.Fatal("no new commit")
+		}
+	})
+
+	t.Run("hostile arguments", func(t *testing.T) {
+		args := hostile(marker)
+		out, err := build(t, first, append([]string{"printf", `%s\0`}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Split(out, "\x00")
+		if got = got[:len(got)-1]; !slices.Equal(got, args) {
+			t.Errorf("the remote command got\n%q\nwant\n%q", got, args)
+		}
+	})
+
+	t.Run("exit status", func(t *testing.T) {
+		_, err := build(t, first, "sh", "-c", "exit 7")
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 7 || ee.Step != "build" {
+			t.Fatalf("Run = %v, want *ExitError{Step: build, Code: 7}", err)
+		}
+	})
+
+	t.Run("unknown revision", func(t *testing.T) {
+		_, err := build(t, "no-such-branch", "true")
+		if err == nil || !strings.Contains(err.Error(), "revision no-such-branch is not a commit in "+src.bare) {
+			t.Fatalf("Run = %v, want an unknown revision error", err)
+		}
+	})
+
+	t.Run("unreachable host", func(t *testing.T) {
+		u := forwardUnit(src, srv, remote, first, "true")
+		u.Steps[0].SSHOptions = append(slices.Clone(srv.opts), "-o", "ConnectTimeout=5")
+		u.Steps[0].SSHOptions[3] = "1" // -p 1: nothing listens there
+		err := Run(context.Background(), u, &bytes.Buffer{}, &bytes.Buffer{})
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 255 || !strings.Contains(err.Error(), "preparing "+srv.host+":") {
+			t.Fatalf("Run = %v, want ssh's status 255 while preparing", err)
+		}
+	})
+
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a hostile value was run by a shell")
+	}
+}
+
+func TestForwardBuildRejects(t *testing.T) {
+	src := newSourceRepo(t)
+	rev := src.commit(t, "first", map[string]string{"f": "x"})
+	tmp := t.TempDir()
+	marker := filepath.Join(tmp, "pwned")
+	srv := &sshServer{host: "user@example.invalid"}
+	for _, tc := range []struct {
+		name string
+		edit func(s *plan.Step)
+		msg  string
+	}{
+		{"option host", func(s *plan.Step) { s.Host = "-oProxyCommand=touch " + marker }, "starts with '-'"},
+		{"spaced host", func(s *plan.Step) { s.Host = "a b" }, "white space"},
+		{"host with colon", func(s *plan.Step) { s.Host = "host:22" }, "contains '/' or ':'"},
+		{"no host", func(s *plan.Step) { s.Host = "" }, "no host"},
+		{"no path", func(s *plan.Step) { s.Path = "" }, "no remote path"},
+		{"option path", func(s *plan.Step) { s.Path = "--upload-pack=touch " + marker }, "starts with '-'"},
+		{"option rev", func(s *plan.Step) { s.Rev = "--output=" + marker }, "is not a revision"},
+		{"no rev", func(s *plan.Step) { s.Rev = "" }, "no revision"},
+		{"NUL", func(s *plan.Step) { s.Command = []string{"a\x00b"} }, "NUL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := forwardUnit(src, srv, "/srv/build", rev, "true")
+			tc.edit(&u.Steps[0])
+			err := Run(context.Background(), u, &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("Run = %v, want an error saying %q", err, tc.msg)
+			}
+		})
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a rejected value was acted on")
+	}
+
+	t.Run("no ssh", func(t *testing.T) {
+		gitPath, err := exec.LookPath("git")
+		if err != nil {
+			t.Skip("no git")
+		}
+		bin := t.TempDir()
+		if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
+			t.Fatal(err)
+		}
+		u := forwardUnit(src, srv, "/srv/build", rev, "true")
+		u.Env = []string{"PATH=" + bin}
+		err = Run(context.Background(), u, &bytes.Buffer{}, &bytes.Buffer{})
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != ExitNotFound ||
+			!strings.Contains(err.Error(), "ssh: command not found in PATH: install an OpenSSH client") {
+			t.Fatalf("Run = %v, want ssh not found with a hint", err)
+		}
+	})
+}
