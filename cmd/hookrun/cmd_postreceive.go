@@ -155,6 +155,7 @@ func (s *starters) starter(ctx context.Context, u *plan.Unit) (runner.Starter, s
 		}
 		return nil, "", err
 	}
+	c.Self = s.self
 	if s.systemd == nil {
 		s.systemd = map[string]*runner.Systemd{}
 	}

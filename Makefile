@@ -1,0 +1,52 @@
+# hookrun — run jobs in systemd transient units on git push.
+# `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin/hookrun
+PREFIX    ?= /usr/local
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.Version=$(VERSION)
+STATICCHECK_VERSION := 2025.1.1
+FUZZTIME  ?= 10s
+
+.PHONY: help build test test-systemd lint schema bench fuzz demo check install clean
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+
+build: ## build bin/hookrun
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
+
+test: ## run every test (real systemd tests skip unless a manager can start; HOOKRUN_REQUIRE_SYSTEMD=1 makes that a failure)
+	$(GO) test -count=1 ./...
+
+test-systemd: ## run the tests that need a real systemd user manager, never skipping them
+	HOOKRUN_REQUIRE_SYSTEMD=1 $(GO) test -count=1 ./internal/runner/... ./internal/systemdtest/... ./cmd/hookrun/...
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+schema: ## regenerate schema/hooks.schema.json from the config decoder
+	$(GO) test ./internal/config -run TestSchemaInSync -update
+
+bench: ## Go benchmarks of the hot path (see docs/PERFORMANCE.md for the side-by-side hook benchmark)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+demo: build ## push into a throwaway bare repo: real units, real notifications
+	$(GO) run ./demo -hookrun $(BIN)
+
+check: lint test ## what CI runs
+
+install: build ## install hookrun into PREFIX/bin
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hookrun
+
+clean: ## remove build output
+	rm -rf bin
