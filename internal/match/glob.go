@@ -11,11 +11,27 @@ import (
 // component, `**` crosses `/`, and a leading `!` excludes. A name matches when
 // it matches some include and no exclude.
 type Patterns struct {
-	include []*glob.Pattern
-	exclude []*glob.Pattern
+	include []pattern
+	exclude []pattern
 }
 
-// CompilePatterns compiles globs once; matching is then allocation-free.
+// pattern is one glob with its literal prefix: most ref globs start with
+// one ("feature/", "v", "main"), and a prefix or equality test rejects most
+// names far faster than the glob matcher.
+type pattern struct {
+	prefix string
+	exact  bool // no wildcard at all: the prefix is the whole pattern
+	g      *glob.Pattern
+}
+
+func (p *pattern) match(name string) bool {
+	if p.exact {
+		return name == p.prefix
+	}
+	return strings.HasPrefix(name, p.prefix) && p.g.Match(name)
+}
+
+// CompilePatterns compiles globs once, so matching never compiles.
 func CompilePatterns(pats []string) (*Patterns, error) {
 	p := &Patterns{}
 	for _, raw := range pats {
@@ -27,10 +43,16 @@ func CompilePatterns(pats []string) (*Patterns, error) {
 		if err != nil {
 			return nil, fmt.Errorf("glob %q: %v", raw, err)
 		}
-		if neg {
-			p.exclude = append(p.exclude, g)
+		c := pattern{g: g}
+		if i := strings.IndexAny(pat, `*?[{\`); i >= 0 {
+			c.prefix = pat[:i]
 		} else {
-			p.include = append(p.include, g)
+			c.prefix, c.exact = pat, true
+		}
+		if neg {
+			p.exclude = append(p.exclude, c)
+		} else {
+			p.include = append(p.include, c)
 		}
 	}
 	return p, nil
@@ -45,8 +67,8 @@ func (p *Patterns) Match(name string) bool {
 		return false
 	}
 	hit := false
-	for _, g := range p.include {
-		if g.Match(name) {
+	for i := range p.include {
+		if p.include[i].match(name) {
 			hit = true
 			break
 		}
@@ -54,8 +76,8 @@ func (p *Patterns) Match(name string) bool {
 	if !hit {
 		return false
 	}
-	for _, g := range p.exclude {
-		if g.Match(name) {
+	for i := range p.exclude {
+		if p.exclude[i].match(name) {
 			return false
 		}
 	}
