@@ -1,11 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 )
@@ -32,7 +34,7 @@ func Parse(r io.Reader, name string) (*File, Diagnostics) {
 	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(src), &raw); err != nil {
-		return nil, Diagnostics{syntaxDiag(name, err)}
+		return nil, Diagnostics{syntaxDiag(name, src, err)}
 	}
 	d := &decoder{file: name, pos: scanPositions(string(src))}
 	f := &File{Name: name, pos: d.pos}
@@ -74,14 +76,22 @@ func nesting(src []byte) int {
 	return deepest
 }
 
-func syntaxDiag(name string, err error) Diagnostic {
+func syntaxDiag(name string, src []byte, err error) Diagnostic {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := "invalid TOML: " + pe.Message
 		if pe.Usage != "" {
 			msg += " (" + firstLine(pe.Usage) + ")"
 		}
-		return Diagnostic{File: name, Line: pe.Position.Line, Col: max(pe.Position.Col, 1), Severity: Error, Msg: msg}
+		line, col := pe.Position.Line, max(pe.Position.Col, 1)
+		// The parser puts an error at a newline on the next line; count
+		// from the byte offset so it points at the end of the bad line.
+		if st := pe.Position.Start; st > 0 && st <= len(src) {
+			before := src[:st]
+			line = 1 + bytes.Count(before, []byte("\n"))
+			col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
+		}
+		return Diagnostic{File: name, Line: line, Col: col, Severity: Error, Msg: msg}
 	}
 	return Diagnostic{File: name, Severity: Error, Msg: "invalid TOML: " + err.Error()}
 }
