@@ -142,12 +142,21 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 	if total <= 0 {
 		total = DefaultTotalTimeout
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, total)
 	defer cancel()
 
 	backoff := c.Backoff
 	if backoff == nil {
 		backoff = DefaultBackoff
+	}
+	// stopped explains why Publish ends without success while the
+	// schedule still had retries left.
+	stopped := func(attempt int, last error) error {
+		if parent.Err() != nil {
+			return fmt.Errorf("publish to ntfy at %s: %w after %s: %w", c.Server, parent.Err(), plural(attempt, "attempt"), last)
+		}
+		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within %s: %w", c.Server, plural(attempt, "attempt"), total, last)
 	}
 	client := c.httpClient()
 	attempts := len(backoff) + 1
@@ -158,16 +167,13 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		}
 		var apiErr *Error
 		retry := errors.As(err, &apiErr) && apiErr.Temporary() || isConnError(err)
-		if ctx.Err() != nil {
-			// The caller gave up or TotalTimeout passed: report what
-			// went wrong last, and that we stopped.
-			return fmt.Errorf("publish to ntfy at %s: gave up after %d attempts: %w", c.Server, attempt, err)
-		}
-		if !retry {
+		switch {
+		case ctx.Err() != nil:
+			return stopped(attempt, err)
+		case !retry:
 			return fmt.Errorf("publish to ntfy at %s: %w", c.Server, err)
-		}
-		if attempt == attempts {
-			return fmt.Errorf("publish to ntfy at %s: gave up after %d attempts: %w", c.Server, attempt, err)
+		case attempt == attempts:
+			return fmt.Errorf("publish to ntfy at %s: gave up after %s: %w", c.Server, plural(attempt, "attempt"), err)
 		}
 		wait := backoff[attempt-1]
 		c.logf("hookrun: notify: attempt %d of %d failed: %v; retrying in %s\n", attempt, attempts, c.redact(err), wait)
@@ -175,10 +181,18 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("publish to ntfy at %s: gave up after %d attempts: %w", c.Server, attempt, err)
+			return stopped(attempt, err)
 		case <-t.C:
 		}
 	}
+}
+
+// plural renders "1 attempt", "2 attempts".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // attempt sends one request and classifies the answer.
@@ -233,6 +247,11 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 		}
 		return e
 	default:
+		if c.Token != "" {
+			// A server or proxy may echo the Authorization header. Redact
+			// before anything cuts the text, so no part of it shows.
+			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
+		}
 		return apiError(resp.StatusCode, data)
 	}
 }

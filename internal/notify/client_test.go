@@ -1,0 +1,453 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testToken = "tk_s3cr3tT0kenV4lue0123456789"
+
+// fastBackoff keeps retry tests quick.
+var fastBackoff = []time.Duration{time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 8 * time.Millisecond}
+
+// syncBuffer is a log writer safe for the race detector.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testMessage() Message {
+	return Build(Details{
+		Job: "site", Repo: "myrepo", Refs: []string{"refs/heads/main"}, Short: "1a2b3c4",
+		Unit: "git-site-myrepo-x.service", Topic: "git-builds", Click: "https://git.example.com/myrepo/",
+	}, Outcome{Kind: Failure, Reason: "exit status 7", Duration: 83 * time.Second})
+}
+
+func newTestClient(f *fakeNtfy, log *syncBuffer) *Client {
+	c := &Client{Server: f.URL, Token: f.token, Backoff: fastBackoff}
+	if log != nil {
+		c.Log = log
+	}
+	return c
+}
+
+func assertNoToken(t *testing.T, what, s string) {
+	t.Helper()
+	if strings.Contains(s, testToken) {
+		t.Errorf("%s contains the token: %q", what, s)
+	}
+}
+
+func TestPublishDelivers(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.token = testToken
+	m := testMessage()
+	if err := newTestClient(f, nil).Publish(context.Background(), m); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	requests, stored := f.counts()
+	if requests != 1 || len(stored) != 1 {
+		t.Fatalf("%d requests, %d stored; want 1 and 1", requests, len(stored))
+	}
+	got := stored[0]
+	want := storedMessage{
+		ID: got.ID, Time: got.Time, Expires: got.Expires, Event: "message",
+		Topic: "git-builds", Title: "❌ Git site Failed: myrepo", Message: m.Message,
+		Priority: 4, Tags: []string{"hookrun", "failure"}, Click: "https://git.example.com/myrepo/",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored %+v\nwant   %+v", got, want)
+	}
+}
+
+func TestPublishServerWithPathPrefix(t *testing.T) {
+	f := newFakeNtfy(t)
+	var path string
+	f.override = func(w http.ResponseWriter, r *http.Request) {
+		path = r.URL.Path
+		w.Write([]byte(`{"id":"x","event":"message"}`))
+	}
+	c := newTestClient(f, nil)
+	c.Server = f.URL + "/ntfy/"
+	if err := c.Publish(context.Background(), testMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if path != "/ntfy/" {
+		t.Errorf("posted to %q, want /ntfy/", path)
+	}
+}
+
+func TestPublishRetries(t *testing.T) {
+	tests := []struct {
+		name string
+		fail []int
+	}{
+		{"500 then success", []int{500}},
+		{"502 503 then success", []int{502, 503}},
+		{"429 three times then success", []int{429, 429, 429}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeNtfy(t)
+			f.token = testToken
+			f.fail = tt.fail
+			var log syncBuffer
+			if err := newTestClient(f, &log).Publish(context.Background(), testMessage()); err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			requests, stored := f.counts()
+			if requests != len(tt.fail)+1 {
+				t.Errorf("%d requests, want %d", requests, len(tt.fail)+1)
+			}
+			if len(stored) != 1 {
+				t.Errorf("%d messages stored, want exactly 1", len(stored))
+			}
+			if n := strings.Count(log.String(), "\n"); n != len(tt.fail) {
+				t.Errorf("%d log lines, want one per retry (%d):\n%s", n, len(tt.fail), log.String())
+			}
+			if !strings.HasPrefix(log.String(), "hookrun: notify: attempt 1 of 5 failed: ntfy answered ") {
+				t.Errorf("log = %q", log.String())
+			}
+			assertNoToken(t, "log", log.String())
+		})
+	}
+}
+
+func TestPublishGivesUpAfterSchedule(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.fail = []int{503, 503, 503, 503, 503, 503, 503}
+	err := newTestClient(f, nil).Publish(context.Background(), testMessage())
+	if err == nil {
+		t.Fatal("Publish succeeded, want an error")
+	}
+	requests, stored := f.counts()
+	if requests != len(fastBackoff)+1 || len(stored) != 0 {
+		t.Errorf("%d requests, %d stored; want %d and 0", requests, len(stored), len(fastBackoff)+1)
+	}
+	want := "publish to ntfy at " + f.URL + ": gave up after 5 attempts: ntfy answered 503 Service Unavailable: injected failure (code 50301)"
+	if err.Error() != want {
+		t.Errorf("error =\n%s\nwant\n%s", err, want)
+	}
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Status != 503 || apiErr.Code != 50301 {
+		t.Errorf("errors.As(*Error) = %+v", apiErr)
+	}
+}
+
+func TestPublishNoRetryOn4xx(t *testing.T) {
+	tests := []struct {
+		name     string
+		token    string // the client's
+		override http.HandlerFunc
+		want     string
+	}{
+		{
+			name: "400 from the server",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				ntfyError(w, 400, 40024, "invalid request: request body must be JSON")
+			},
+			want: "ntfy answered 400 Bad Request: invalid request: request body must be JSON (code 40024)",
+		},
+		{
+			name:  "wrong token",
+			token: "tk_wrong0000000000000000000000",
+			want: "ntfy answered 401 Unauthorized: unauthorized (code 40101); " +
+				"the access token was refused: check token_file or HOOKRUN_NTFY_TOKEN",
+		},
+		{
+			name: "no token",
+			want: "ntfy answered 403 Forbidden: forbidden (code 40301); " +
+				"this topic needs an access token with write permission: set token_file or HOOKRUN_NTFY_TOKEN",
+		},
+		{
+			name: "413",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				ntfyError(w, 413, 41303, "JSON body too large")
+			},
+			want: "ntfy answered 413 Request Entity Too Large: JSON body too large (code 41303); the message is too large for this server",
+		},
+		{
+			name: "redirect is not followed",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "https://ntfy.example.com/", http.StatusMovedPermanently)
+			},
+			want: "ntfy answered 301 Moved Permanently: redirected to https://ntfy.example.com/; " +
+				"set the server to ntfy's final base URL (redirects are not followed)",
+		},
+		{
+			name: "200 that is not ntfy",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Write([]byte("<html><body>welcome</body></html>"))
+			},
+			want: "ntfy answered 200 OK: the answer is not an ntfy message; check that the server URL is ntfy's base URL",
+		},
+		{
+			name: "404 html page",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(404)
+				w.Write([]byte("<!DOCTYPE html><html><body>not here</body></html>"))
+			},
+			want: "ntfy answered 404 Not Found; check that the server URL is ntfy's base URL",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeNtfy(t)
+			f.token = testToken
+			f.override = tt.override
+			c := newTestClient(f, nil)
+			c.Token = tt.token
+			if tt.override != nil {
+				c.Token = testToken
+			}
+			err := c.Publish(context.Background(), testMessage())
+			if err == nil {
+				t.Fatal("Publish succeeded, want an error")
+			}
+			if requests, _ := f.counts(); requests != 1 {
+				t.Errorf("%d requests, want 1 (no retry)", requests)
+			}
+			want := "publish to ntfy at " + f.URL + ": " + tt.want
+			if err.Error() != want {
+				t.Errorf("error =\n%s\nwant\n%s", err, want)
+			}
+			assertNoToken(t, "error", err.Error())
+		})
+	}
+}
+
+func TestPublishConnectionRefused(t *testing.T) {
+	// A port that was just free: nothing listens there.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	var log syncBuffer
+	c := &Client{Server: "http://" + addr, Token: testToken, Backoff: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}, Log: &log}
+	start := time.Now()
+	err = c.Publish(context.Background(), testMessage())
+	elapsed := time.Since(start)
+	if err == nil {
+		t.Fatal("Publish succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "gave up after 4 attempts") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("error = %v", err)
+	}
+	if elapsed < 70*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("took %v; want the backoff schedule (70ms) and not much more", elapsed)
+	}
+	if n := strings.Count(log.String(), "\n"); n != 3 {
+		t.Errorf("%d log lines, want 3:\n%s", n, log.String())
+	}
+	assertNoToken(t, "error", err.Error())
+	assertNoToken(t, "log", log.String())
+}
+
+func TestPublishBoundedWhenServerHangs(t *testing.T) {
+	f := newFakeNtfy(t)
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) }) // runs before the server closes
+	f.override = func(w http.ResponseWriter, r *http.Request) {
+		// Never answer. Read the body first: only then does the server
+		// notice the client hanging up and cancel r.Context().
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}
+	c := newTestClient(f, nil)
+	c.Backoff = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
+	c.AttemptTimeout = 100 * time.Millisecond
+	c.TotalTimeout = 250 * time.Millisecond
+	start := time.Now()
+	err := c.Publish(context.Background(), testMessage())
+	elapsed := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no success within 250ms") {
+		t.Errorf("error = %v, want it to give up within the total timeout", err)
+	}
+	if elapsed > 2*time.Second {
+		t.Errorf("took %v, want about 250ms", elapsed)
+	}
+	if requests, _ := f.counts(); requests < 2 || requests > 3 {
+		t.Errorf("%d requests, want 2 or 3 (timed-out attempts are retried)", requests)
+	}
+}
+
+func TestPublishCallerCancels(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.fail = []int{500, 500, 500}
+	c := newTestClient(f, nil)
+	c.Backoff = []time.Duration{time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	err := c.Publish(ctx, testMessage())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want context.Canceled in the chain", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("Publish did not stop when its context was cancelled")
+	}
+}
+
+func TestPublishRedactsEchoedToken(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.override = func(w http.ResponseWriter, r *http.Request) {
+		// A broken proxy that echoes the request headers in its error.
+		ntfyError(w, 502, 0, "bad gateway; request had Authorization: "+r.Header.Get("Authorization")+strings.Repeat(".", 300))
+	}
+	var log syncBuffer
+	c := newTestClient(f, &log)
+	c.Token = testToken
+	err := c.Publish(context.Background(), testMessage())
+	if err == nil {
+		t.Fatal("Publish succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "Authorization: Bearer [token]") {
+		t.Errorf("error = %v, want the token replaced", err)
+	}
+	assertNoToken(t, "error", err.Error())
+	assertNoToken(t, "log", log.String())
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Status != 502 {
+		t.Fatalf("errors.As(*Error) lost through redaction: %v", apiErr)
+	}
+	assertNoToken(t, "the *Error in the chain", apiErr.Error())
+}
+
+func TestPublishRefusesBadInput(t *testing.T) {
+	f := newFakeNtfy(t)
+	tests := []struct {
+		name   string
+		client Client
+		msg    Message
+		want   string
+	}{
+		{"bad topic", Client{Server: f.URL}, Message{Topic: "git builds"}, `ntfy topic "git builds" is not valid`},
+		{"no topic", Client{Server: f.URL}, Message{}, "ntfy topic is empty"},
+		{"bad priority", Client{Server: f.URL}, Message{Topic: "t", Priority: 7}, "priority 7 is out of range"},
+		{"bad server", Client{Server: "ntfy.example.com"}, Message{Topic: "t"}, "does not start with http:// or https://"},
+		{"token with newline", Client{Server: f.URL, Token: testToken + "\nX-Evil: 1"}, Message{Topic: "t"}, "the token contains spaces"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.client.Publish(context.Background(), tt.msg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+			if err != nil {
+				assertNoToken(t, "error", err.Error())
+			}
+		})
+	}
+	if requests, _ := f.counts(); requests != 0 {
+		t.Errorf("%d requests sent for invalid input, want 0", requests)
+	}
+}
+
+func TestPublishLeavesCallerClientAlone(t *testing.T) {
+	f := newFakeNtfy(t)
+	hc := &http.Client{}
+	c := newTestClient(f, nil)
+	c.HTTP = hc
+	if err := c.Publish(context.Background(), testMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if hc.CheckRedirect != nil || hc.Timeout != 0 {
+		t.Errorf("Publish changed the caller's http.Client")
+	}
+}
+
+func TestDefaultScheduleIsBounded(t *testing.T) {
+	var sum time.Duration
+	for _, d := range DefaultBackoff {
+		sum += d
+	}
+	if sum >= DefaultTotalTimeout || DefaultTotalTimeout >= time.Minute || DefaultAttemptTimeout >= DefaultTotalTimeout {
+		t.Errorf("backoff sum %v, attempt %v, total %v: want backoff < total < 1m", sum, DefaultAttemptTimeout, DefaultTotalTimeout)
+	}
+}
+
+func TestLoadToken(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == TokenEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	good := write("good", "  "+testToken+"\n")
+	empty := write("empty", " \n")
+	spaced := write("spaced", testToken+" more")
+	huge := write("huge", strings.Repeat("x", 5000))
+
+	tests := []struct {
+		name    string
+		file    string
+		env     string
+		want    string
+		wantErr string
+	}{
+		{"file, trimmed", good, "", testToken, ""},
+		{"file wins over env", good, "tk_fromenv", testToken, ""},
+		{"env", "", " tk_fromenv\n", "tk_fromenv", ""},
+		{"nothing", "", "", "", ""},
+		{"empty file", empty, "", "", "ntfy token file " + empty + " is empty"},
+		{"missing file", filepath.Join(dir, "missing"), "", "", "read ntfy token: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{"space inside", spaced, "", "", "ntfy token file " + spaced + ": the token contains spaces"},
+		{"huge file", huge, "", "", "is larger than 4096 bytes"},
+		{"env with space inside", "", testToken + " x", "", "HOOKRUN_NTFY_TOKEN: the token contains spaces"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := LoadToken(tt.file, env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadToken error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				assertNoToken(t, "error", err.Error())
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("LoadToken = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
