@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/queue"
 )
 
 func init() {
@@ -45,14 +48,15 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		return err
 	}
 	supervise, _ := fs.GetBool("supervise")
-	start := a.now()
-	markStarted(path, start)
+	// Holding our plan's lock tells queued units of the same job that we
+	// have not ended (see internal/queue).
+	if lock, err := queue.Hold(path); err == nil {
+		defer lock.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if supervise && u.Limits.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, u.Limits.Timeout)
-		defer cancel()
+	if supervise {
+		_ = os.WriteFile(path+".pid", []byte(strconv.Itoa(os.Getpid())), 0o600)
 	}
 	stdout, stderr := a.stdout, a.stderr
 	if !supervise {
@@ -65,7 +69,27 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			a.warnf("no log file: %v", err)
 		}
 	}
+	if u.Concurrency == "queue" {
+		err := queue.WaitTurn(ctx, u, func(ahead []string) {
+			fmt.Fprintf(stdout, "hookrun: queued behind %s\n", strings.Join(ahead, ", "))
+		})
+		if err != nil {
+			return &exitError{exitFailure, fmt.Errorf("stopped while queued: %v", err)}
+		}
+	}
+	start := a.now()
+	markStarted(path, start)
+	// The timeout counts from when the job starts, not from when its unit
+	// started waiting in the queue; the exec runner has no RuntimeMaxSec.
+	if (supervise || u.Concurrency == "queue") && u.Limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, u.Limits.Timeout)
+		defer cancel()
+	}
 	runErr := job.Run(ctx, u, stdout, stderr)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		_ = os.WriteFile(path+".timedout", nil, 0o600)
+	}
 	if !supervise {
 		return exitStatus(runErr)
 	}

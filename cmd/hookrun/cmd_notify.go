@@ -39,21 +39,28 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 	}
 	start := startedAt(path, u.Created)
 	o := notify.FromService(a.getenv("SERVICE_RESULT"), a.getenv("EXIT_CODE"), a.getenv("EXIT_STATUS"), u.Limits.Timeout, u.Limits.MemoryMax)
-	if cancelledMarker(path) {
-		o = notify.CancelledOutcome("replaced by a newer push")
-	}
 	o.Duration = a.now().Sub(start)
 	a.finish(u, path, o, start)
 	return nil
 }
 
-func cancelledMarker(planPath string) bool {
-	_, err := os.Stat(planPath + ".cancelled")
+func marked(planPath, marker string) bool {
+	_, err := os.Stat(planPath + "." + marker)
 	return err == nil
 }
 
 // finish records and publishes a unit's outcome, then removes its plan.
 func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time.Time) {
+	switch {
+	case marked(planPath, "cancelled"):
+		d := o.Duration
+		o = notify.CancelledOutcome("replaced by a newer push")
+		o.Duration = d
+	case marked(planPath, "timedout") && o.Kind != notify.Success:
+		d := o.Duration
+		o = notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, 0)
+		o.Duration = d
+	}
 	rec := history.Record{
 		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
 		Reason: o.Reason, Start: start, Duration: o.Duration,
@@ -65,7 +72,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		a.warnf("cannot record outcome: %v", err)
 	}
 	defer func() {
-		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled"} {
+		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid"} {
 			os.Remove(p)
 		}
 	}()

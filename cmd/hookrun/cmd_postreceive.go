@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -15,6 +17,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -180,6 +183,14 @@ func (s *starters) start(ctx context.Context, u *plan.Unit) error {
 	if kind == "exec" {
 		u.Runner = "exec"
 	}
+	switch u.Concurrency {
+	case "queue":
+		if u.Seq, err = queue.NextSeq(u.RepoPath); err != nil {
+			return fmt.Errorf("queueing: %v", err)
+		}
+	case "replace":
+		s.replace(ctx, u)
+	}
 	for attempt := 0; ; attempt++ {
 		path := plan.PlanPath(u.RepoPath, u.Name)
 		if err := u.Save(path); err != nil {
@@ -205,4 +216,41 @@ func renameUnit(u *plan.Unit, name string) {
 			u.Env[i] = "HOOKRUN_UNIT=" + name
 		}
 	}
+}
+
+// replace stops the units of u's job that are still running; each reports
+// itself as cancelled (the marker tells its notify why it stopped).
+func (s *starters) replace(ctx context.Context, u *plan.Unit) {
+	for _, o := range queue.Running(u) {
+		path := plan.PlanPath(o.RepoPath, o.Name)
+		_ = os.WriteFile(path+".cancelled", nil, 0o600)
+		var err error
+		if o.Runner == "exec" {
+			err = signalPID(path+".pid", syscall.SIGTERM)
+		} else {
+			var st runner.Starter
+			if st, _, err = s.starter(ctx, o); err == nil {
+				if sd, ok := st.(*runner.Systemd); ok {
+					err = sd.StopUnit(ctx, o.Name)
+				}
+			}
+		}
+		if err != nil {
+			s.a.warnf("could not stop %s, which %s replaces: %v", o.Name, u.Name, err)
+			continue
+		}
+		s.a.infof("stopped %s: replaced by this push", o.Name)
+	}
+}
+
+func signalPID(pidFile string, sig syscall.Signal) error {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("bad pid file %s", pidFile)
+	}
+	return syscall.Kill(pid, sig)
 }

@@ -22,7 +22,7 @@ var updateScripts = flag.Bool("u", false, "update testscript golden files (cmp) 
 
 func TestMain(m *testing.M) {
 	run := func() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)) }
-	testscript.Main(m, map[string]func(){"hookrun": run, "post-receive": run})
+	testscript.Main(m, map[string]func(){"hookrun": run, "post-receive": run, "memhog": memhog})
 }
 
 // TestScripts runs the CLI end-to-end scripts in testdata/script. Scripts
@@ -204,4 +204,21 @@ func cmdExitStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("hookrun %s: exit status %d, want %d", strings.Join(args[1:], " "), got, want)
 	}
+}
+
+// memhog MB allocates and touches MB megabytes, then sleeps: a job that a
+// memory limit must stop.
+func memhog() {
+	mb, _ := strconv.Atoi(os.Args[1])
+	var keep [][]byte
+	for i := 0; i < mb; i++ {
+		b := make([]byte, 1<<20)
+		for j := range b {
+			b[j] = byte(j)
+		}
+		keep = append(keep, b)
+	}
+	fmt.Printf("allocated %d MB\n", len(keep))
+	time.Sleep(time.Minute)
+	os.Exit(0)
 }

@@ -37,8 +37,10 @@ type Unit struct {
 	User        string    `json:"user,omitempty"`
 	Group       string    `json:"group,omitempty"`
 	Concurrency string    `json:"concurrency"` // parallel, queue, replace
-	Sandbox     Sandbox   `json:"sandbox"`
-	Notify      Notify    `json:"notify"`
+	// Seq orders queued units of the same repo+job (concurrency = "queue").
+	Seq     uint64  `json:"seq,omitempty"`
+	Sandbox Sandbox `json:"sandbox"`
+	Notify  Notify  `json:"notify"`
 }
 
 // Ref is one ref update with everything templates may refer to.
