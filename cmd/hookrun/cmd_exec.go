@@ -91,6 +91,13 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		_ = os.WriteFile(path+".timedout", nil, 0o600)
 	}
 	if !supervise {
+		var ee *job.ExitError
+		if errors.As(runErr, &ee) && ee.Code > 128 && ee.Code < 128+65 && ctx.Err() == nil {
+			// The job was killed by a signal (a memory limit's SIGKILL, say):
+			// die the same way so systemd reports the signal, not a status.
+			fmt.Fprintf(stderr, "hookrun: %v\n", runErr)
+			reraise(syscall.Signal(ee.Code - 128))
+		}
 		return exitStatus(runErr)
 	}
 	o := supervisedOutcome(ctx, u, runErr)
@@ -161,4 +168,11 @@ func startedAt(planPath string, fallback time.Time) time.Time {
 		return fallback
 	}
 	return t
+}
+
+// reraise ends this process with sig, as the job ended.
+func reraise(sig syscall.Signal) {
+	signal.Reset(sig)
+	_ = syscall.Kill(os.Getpid(), sig)
+	time.Sleep(time.Second) // a blocked or ignored signal: fall back to the exit status
 }

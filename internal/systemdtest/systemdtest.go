@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,11 +54,11 @@ type Manager struct {
 	// user's own manager, which Stop leaves running).
 	PID int
 
-	logPath string          // the manager's own stderr (private managers)
-	cgroups []string        // cgroup directories created for the manager
-	done    chan struct{}   // closed when the manager process has exited
+	logPath string           // the manager's own stderr (private managers)
+	cgroups []string         // cgroup directories created for the manager
+	done    chan struct{}    // closed when the manager process has exited
 	state   *os.ProcessState // set before done is closed
-	tmp     string          // directory removed by Stop ("" if not ours)
+	tmp     string           // directory removed by Stop ("" if not ours)
 }
 
 // Private reports whether the manager was started by Launch (and is stopped
@@ -164,7 +165,8 @@ func launchPrivate() (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unshare (util-linux) not found: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "hookrun-systemd-")
+	sweepStale()
+	tmp, err := os.MkdirTemp("", tmpPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -198,8 +200,12 @@ func launchPrivate() (*Manager, error) {
 	cmd.Stderr = logf
 	cmd.Dir = "/"
 	// Own process group: a ^C to `go test` reaches the test binary, whose
-	// cleanups then stop the manager in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// cleanups then stop the manager in order. Pdeathsig covers the case
+	// where cleanups never run (a -timeout panic, a crash): the manager
+	// gets SIGTERM when the test process dies. (The kernel sends it when the
+	// starting OS thread exits; Go only ends threads of goroutines that
+	// exit while locked to them, which tests calling Launch do not do.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start %s: %w", unshare, err))
 	}
@@ -214,7 +220,9 @@ func launchPrivate() (*Manager, error) {
 	m.Address = "unix:path=" + sock
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if fi, err := os.Stat(sock); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+		// The file appears at bind(), before listen(): wait for a connect.
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			return m, nil
 		}
 		select {
@@ -263,15 +271,23 @@ func ManagerEnv(environ []string, tmp, runtimeDir string) []string {
 	)
 }
 
-// cgroupRoots are the hierarchies whose position decides the manager's root
-// cgroup: the one systemd tracks processes with (cgroup2, or name=systemd on
-// legacy and hybrid hosts), plus name=systemd, which hybrid hosts mirror.
+// cgroupRoots are the hierarchies the manager joins: on pure cgroup2 the one
+// tree; on legacy and hybrid hosts every mounted hierarchy (name=systemd,
+// unified, and the v1 controllers such as memory and cpu). systemd places a
+// unit at the same path in each hierarchy, so a manager that moved only in
+// name=systemd would create its units' memory cgroups where its limits are
+// not applied (MemoryMax then never stops a job).
 func cgroupRoots() []string {
-	var roots []string
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.procs"); err == nil {
 		return []string{"/sys/fs/cgroup"} // pure cgroup2
 	}
-	for _, r := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
+	var roots []string
+	entries, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range entries {
+		r := filepath.Join("/sys/fs/cgroup", e.Name())
+		if fi, err := os.Lstat(r); err != nil || !fi.IsDir() {
+			continue // cpu -> cpu,cpuacct style symlinks name the same hierarchy
+		}
 		if _, err := os.Stat(filepath.Join(r, "cgroup.procs")); err == nil {
 			roots = append(roots, r)
 		}
@@ -287,7 +303,7 @@ func cgroupRoots() []string {
 func (m *Manager) makeCgroups(name string) []string {
 	var procs []string
 	for _, root := range cgroupRoots() {
-		dir := filepath.Join(root, "hookrun-test-"+name)
+		dir := filepath.Join(root, cgroupPrefix+name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
 		}
@@ -295,6 +311,65 @@ func (m *Manager) makeCgroups(name string) []string {
 		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
 	}
 	return procs
+}
+
+// Names of a private manager's scratch directory (in os.TempDir) and of its
+// cgroups (cgroupPrefix + the scratch directory's name).
+const (
+	tmpPrefix    = "hookrun-systemd-"
+	cgroupPrefix = "hookrun-test-"
+)
+
+// staleAge is how old an orphan must be before sweepStale removes it, so
+// that a concurrent Launch between creating its directory and starting its
+// manager is never disturbed.
+const staleAge = time.Minute
+
+// sweepStale removes what managers whose test process died without cleaning
+// up (a -timeout panic, a crash) left behind: their cgroups, once empty of
+// processes, and then their scratch directories. Running managers, ours or
+// other people's, are never touched: their cgroups hold processes.
+func sweepStale() {
+	old := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && time.Since(fi.ModTime()) > staleAge
+	}
+	live := map[string]bool{}
+	for _, root := range cgroupRoots() {
+		matches, _ := filepath.Glob(filepath.Join(root, cgroupPrefix+tmpPrefix+"*"))
+		for _, cg := range matches {
+			name := strings.TrimPrefix(filepath.Base(cg), cgroupPrefix)
+			if !old(cg) || hasProcesses(cg) {
+				live[name] = true
+				continue
+			}
+			removeTree(cg, false)
+			if _, err := os.Stat(cg); err == nil {
+				live[name] = true
+			}
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), tmpPrefix+"*"))
+	for _, dir := range matches {
+		if !live[filepath.Base(dir)] && old(dir) {
+			os.RemoveAll(dir)
+		}
+	}
+}
+
+// hasProcesses reports whether any cgroup in the tree at dir has a process.
+func hasProcesses(dir string) bool {
+	found := false
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if b, err := os.ReadFile(filepath.Join(p, "cgroup.procs")); err == nil && len(bytes.TrimSpace(b)) > 0 {
+				found = true
+				return filepath.SkipAll
+			}
+		}
+		return nil
+	})
+	return found
 }
 
 // removeCgroups kills whatever is left in the manager's cgroups (units whose
@@ -317,7 +392,7 @@ func (m *Manager) removeCgroups() {
 	for attempt := 0; attempt < 50; attempt++ {
 		left := 0
 		for _, d := range dirs {
-			left += killAndRemoveTree(d)
+			left += removeTree(d, true)
 		}
 		if left == 0 {
 			return
@@ -326,9 +401,9 @@ func (m *Manager) removeCgroups() {
 	}
 }
 
-// killAndRemoveTree SIGKILLs every process in the cgroup tree at dir and
-// removes its directories bottom-up; it returns how many directories remain.
-func killAndRemoveTree(dir string) int {
+// removeTree removes the cgroup tree at dir bottom-up, first SIGKILLing the
+// processes in it if kill is set; it returns how many directories remain.
+func removeTree(dir string, kill bool) int {
 	var dirs []string
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -338,7 +413,7 @@ func killAndRemoveTree(dir string) int {
 	})
 	left := 0
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if b, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); err == nil && kill {
 			for _, f := range strings.Fields(string(b)) {
 				if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
 					_ = syscall.Kill(pid, syscall.SIGKILL)

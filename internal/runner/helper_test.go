@@ -1,0 +1,113 @@
+package runner
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the program units run (in place of hookrun):
+// when HOOKRUN_TEST_HELPER_OUT is set — it reaches units only through
+// plan.Unit.Env — TestMain records what the program saw in
+// $HOOKRUN_TEST_HELPER_OUT/<HOOKRUN_UNIT>.<argv[1]>.json and, for "exec",
+// sleeps HOOKRUN_TEST_HELPER_SLEEP and exits HOOKRUN_TEST_HELPER_EXIT.
+const (
+	helperOutEnv   = "HOOKRUN_TEST_HELPER_OUT"
+	helperSleepEnv = "HOOKRUN_TEST_HELPER_SLEEP"
+	helperExitEnv  = "HOOKRUN_TEST_HELPER_EXIT"
+)
+
+// helperRecord is what the helper program writes.
+type helperRecord struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
+	PID  int      `json:"pid"`
+	SID  int      `json:"sid"`
+}
+
+func (r helperRecord) getenv(key string) (string, bool) {
+	for _, kv := range r.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func TestMain(m *testing.M) {
+	if out := os.Getenv(helperOutEnv); out != "" {
+		os.Exit(helper(out))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(out string) int {
+	dir, _ := os.Getwd()
+	sid, _ := getsid()
+	rec := helperRecord{Args: os.Args, Env: os.Environ(), Dir: dir, PID: os.Getpid(), SID: sid}
+	b, _ := json.Marshal(rec)
+	verb := "none"
+	if len(os.Args) > 1 {
+		verb = os.Args[1]
+	}
+	path := filepath.Join(out, os.Getenv("HOOKRUN_UNIT")+"."+verb+".json")
+	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
+		return 90
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return 91
+	}
+	if verb != "exec" {
+		return 0
+	}
+	if d, err := time.ParseDuration(os.Getenv(helperSleepEnv)); err == nil {
+		time.Sleep(d)
+	}
+	code, _ := strconv.Atoi(os.Getenv(helperExitEnv))
+	return code
+}
+
+func getsid() (int, error) {
+	sid, _, errno := syscall.RawSyscall(syscall.SYS_GETSID, 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(sid), nil
+}
+
+// waitRecord waits up to timeout for the helper's record of unit and verb.
+func waitRecord(t *testing.T, out, unit, verb string, timeout time.Duration) helperRecord {
+	t.Helper()
+	path := filepath.Join(out, unit+"."+verb+".json")
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			var rec helperRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			return rec
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s record for %s within %v", verb, unit, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testBinary is the absolute path of this test binary (the helper program).
+func testBinary(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
+}

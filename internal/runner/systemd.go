@@ -1,0 +1,330 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// D-Bus error names the runner recognises (never by message text).
+const (
+	errNameUnitExists     = "org.freedesktop.systemd1.UnitExists"
+	errNameNoSuchUnit     = "org.freedesktop.systemd1.NoSuchUnit"
+	errNameServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown"
+)
+
+// systemdConn is the part of go-systemd's *dbus.Conn the runner uses.
+type systemdConn interface {
+	StartTransientUnitContext(ctx context.Context, name, mode string, properties []sd.Property, ch chan<- string) (int, error)
+	StopUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	GetUnitTypePropertiesContext(ctx context.Context, unit, unitType string) (map[string]any, error)
+	Close()
+}
+
+var _ systemdConn = (*sd.Conn)(nil)
+
+// Systemd starts units as transient services of one systemd manager over a
+// single D-Bus connection, reused for every unit of a hook run.
+type Systemd struct {
+	// Self is the absolute path of the hookrun binary that units run as
+	// ExecStart (`Self exec PLAN`) and ExecStopPost (`Self notify PLAN`).
+	// DialSystemd sets it from os.Executable; tests may replace it.
+	Self string
+
+	manager string // "user" or "system"
+	address string // the D-Bus address connected to
+	conn    systemdConn
+}
+
+// endpoint is one way to reach a manager.
+type endpoint struct {
+	address string // D-Bus address
+	what    string // for messages: a socket path or "session bus (...)"
+	hello   bool   // a message bus (Hello needed) rather than a private socket
+}
+
+// DialSystemd connects to the systemd "user" or "system" manager, looking
+// variables up with env (os.Getenv in production).
+//
+// The user manager is reached through $DBUS_SESSION_BUS_ADDRESS if set (a
+// bus: EXTERNAL auth, then Hello), else its private socket
+// $XDG_RUNTIME_DIR/systemd/private, else /run/user/<uid>/systemd/private
+// (private sockets: EXTERNAL auth, no Hello); each later candidate is also
+// tried when an earlier one fails. The system manager is reached through
+// /run/systemd/private when running as root, else through the system bus.
+// go-systemd's NewUserConnectionContext is never used: without a bus it may
+// launch dbus-launch.
+//
+// One socket is dialled, authenticated and shared by go-systemd's method and
+// signal sides (its NewConnection would dial twice). ctx bounds the dial and
+// the life of the connection: when ctx ends the connection closes.
+//
+// When no candidate answers, the error is an *UnreachableError, which names
+// every address tried and the fix, and wraps ErrManagerUnreachable.
+func DialSystemd(ctx context.Context, manager string, env func(string) string) (*Systemd, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	eps, err := endpoints(manager, env, os.Getuid(), os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locate the hookrun binary: %w", err)
+	}
+	ue := &UnreachableError{Manager: manager}
+	for _, ep := range eps {
+		if err := ctx.Err(); err != nil {
+			ue.Tried = append(ue.Tried, Attempt{ep.what, err})
+			break
+		}
+		raw, err := dialEndpoint(ctx, ep)
+		if err != nil {
+			ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(err)})
+			continue
+		}
+		// NewConnection calls dial twice (method and signal connections);
+		// both get raw. Sharing is fine: hookrun never waits for job
+		// signals, and closing raw twice is a no-op.
+		conn, err := sd.NewConnection(func() (*godbus.Conn, error) { return raw, nil })
+		if err != nil {
+			raw.Close()
+			ue.Tried = append(ue.Tried, Attempt{ep.what, err})
+			continue
+		}
+		return &Systemd{Self: self, manager: manager, address: ep.address, conn: conn}, nil
+	}
+	ue.Hint = unreachableHint(manager, env)
+	return nil, ue
+}
+
+// endpoints lists, in order, the addresses at which manager may be reached.
+func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoint, error) {
+	switch manager {
+	case "user", "":
+		var eps []endpoint
+		if a := env("DBUS_SESSION_BUS_ADDRESS"); a != "" {
+			eps = append(eps, endpoint{address: a, what: "session bus " + a, hello: true})
+		}
+		userRun := "/run/user/" + strconv.Itoa(uid)
+		if xdg := env("XDG_RUNTIME_DIR"); xdg != "" && filepath.Clean(xdg) != userRun {
+			eps = append(eps, privateSocket(filepath.Join(xdg, "systemd", "private")))
+		}
+		return append(eps, privateSocket(filepath.Join(userRun, "systemd", "private"))), nil
+	case "system":
+		var eps []endpoint
+		if euid == 0 {
+			eps = append(eps, privateSocket("/run/systemd/private"))
+		}
+		bus := env("DBUS_SYSTEM_BUS_ADDRESS")
+		if bus == "" {
+			bus = "unix:path=/run/dbus/system_bus_socket"
+		}
+		return append(eps, endpoint{address: bus, what: "system bus " + bus, hello: true}), nil
+	}
+	return nil, fmt.Errorf("unknown systemd manager %q (want \"user\" or \"system\")", manager)
+}
+
+func privateSocket(path string) endpoint {
+	return endpoint{address: "unix:path=" + escapeAddressValue(path), what: path}
+}
+
+// escapeAddressValue escapes a D-Bus address value: bytes outside
+// [-0-9A-Za-z_/.\*] become %XX (as systemd's bus_address_escape does).
+func escapeAddressValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-_/.\\*", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// dialEndpoint connects and authenticates (EXTERNAL, by uid: no user-name
+// lookup); on a bus it also says Hello.
+func dialEndpoint(ctx context.Context, ep endpoint) (*godbus.Conn, error) {
+	conn, err := godbus.Dial(ep.address, godbus.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if ep.hello {
+		if err := conn.Hello(); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("hello: %w", err)
+		}
+	}
+	return conn, nil
+}
+
+// dialError shortens the common ways a socket is missing (the net error
+// repeats the path the message already names).
+func dialError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return errors.New("no such socket")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("connection refused (stale socket: the manager is not running)")
+	case errors.Is(err, syscall.EACCES):
+		return errors.New("permission denied")
+	}
+	return err
+}
+
+// Attempt is one address DialSystemd tried, and why it failed.
+type Attempt struct {
+	Address string // a socket path, or "session bus ADDRESS"
+	Err     error
+}
+
+// UnreachableError reports that no systemd manager answered. It wraps
+// ErrManagerUnreachable.
+type UnreachableError struct {
+	Manager string    // "user" or "system"
+	Tried   []Attempt // in order
+	Hint    string    // what to do about it, one sentence
+}
+
+func (e *UnreachableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cannot reach the systemd %s manager", e.Manager)
+	for i, a := range e.Tried {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s: %v", sep, a.Address, a.Err)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (fix: %s)", e.Hint)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrManagerUnreachable) true.
+func (e *UnreachableError) Unwrap() error { return ErrManagerUnreachable }
+
+func unreachableHint(manager string, env func(string) string) string {
+	if manager == "system" {
+		return "run the hook as root, or let this user reach the system bus, or set runner = \"exec\""
+	}
+	name := env("USER")
+	if name == "" {
+		name = env("LOGNAME")
+	}
+	if name == "" {
+		if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
+			name = u.Username
+		} else {
+			name = strconv.Itoa(os.Getuid())
+		}
+	}
+	return fmt.Sprintf("run `loginctl enable-linger %s` so the user manager runs without a login session, "+
+		"or set XDG_RUNTIME_DIR to the runtime directory of a running user manager, or set runner = \"exec\"", name)
+}
+
+// Manager is "user" or "system".
+func (s *Systemd) Manager() string { return s.manager }
+
+// Address is the D-Bus address the connection uses.
+func (s *Systemd) Address() string { return s.address }
+
+// Start starts u as the transient service u.Name running `s.Self exec
+// planPath` (see Properties), with job mode "fail". It returns when the
+// manager has accepted the start job and never waits for the unit to run:
+// the caller learns nothing about the job's outcome (ExecStopPost notifies).
+// A name already loaded gives an error wrapping ErrUnitExists.
+func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) error {
+	if u.Manager != "" && u.Manager != s.manager {
+		return fmt.Errorf("start %s: the unit wants the %s manager, connected to the %s manager", u.Name, u.Manager, s.manager)
+	}
+	props := Properties(u, s.Self, planPath)
+	if _, err := s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, nil); err != nil {
+		return callError("start "+u.Name, err)
+	}
+	return nil
+}
+
+// StopUnit asks the manager to stop the unit name (job mode "replace") and
+// returns once the stop job is queued, without waiting for the unit to stop;
+// its ExecStopPost still runs (and notifies). A unit the manager does not
+// know gives an error wrapping ErrNoSuchUnit.
+func (s *Systemd) StopUnit(ctx context.Context, name string) error {
+	if _, err := s.conn.StopUnitContext(ctx, name, "replace", nil); err != nil {
+		return callError("stop "+name, err)
+	}
+	return nil
+}
+
+// UnitProperties returns the properties of the unit name on the interface
+// org.freedesktop.systemd1.<iface>: "Unit" (ActiveState, SubState,
+// Description, ActiveEnterTimestamp, ...) or "Service" (Result,
+// ExecMainStartTimestamp, ExecMainStatus, Environment, MemoryMax,
+// CPUQuotaPerSecUSec, RuntimeMaxUSec, TasksMax, ...). Values have their D-Bus
+// Go types (uint64 for t, []string for as, ...). A unit that is not loaded
+// reads as LoadState "not-found" on "Unit".
+func (s *Systemd) UnitProperties(ctx context.Context, name, iface string) (map[string]any, error) {
+	props, err := s.conn.GetUnitTypePropertiesContext(ctx, name, iface)
+	if err != nil {
+		return nil, callError("read properties of "+name, err)
+	}
+	return props, nil
+}
+
+// Close closes the connection. Units already started keep running. It is
+// safe to call more than once.
+func (s *Systemd) Close() error {
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	return nil
+}
+
+// callError wraps a failed manager call with the sentinel matching its
+// D-Bus error name.
+func callError(op string, err error) error {
+	name := dbusErrorName(err)
+	switch {
+	case name == errNameUnitExists:
+		return fmt.Errorf("%s: %w: %w", op, ErrUnitExists, err)
+	case name == errNameNoSuchUnit:
+		return fmt.Errorf("%s: %w: %w", op, ErrNoSuchUnit, err)
+	case name == errNameServiceUnknown, errors.Is(err, godbus.ErrClosed):
+		return fmt.Errorf("%s: %w: %w", op, ErrManagerUnreachable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// dbusErrorName is the D-Bus error name carried by err, or "".
+func dbusErrorName(err error) string {
+	var pe *godbus.Error
+	if errors.As(err, &pe) {
+		return pe.Name
+	}
+	var ve godbus.Error
+	if errors.As(err, &ve) {
+		return ve.Name
+	}
+	return ""
+}
