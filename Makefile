@@ -6,7 +6,7 @@ BIN       ?= bin/hookrun
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
 .PHONY: help build test test-systemd lint schema bench fuzz demo check install clean

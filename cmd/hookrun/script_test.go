@@ -87,8 +87,6 @@ func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 }
 
-type ntfyKey struct{}
-
 // ntfy-listen starts an ntfy-speaking server and sets $NTFY_URL.
 func cmdNtfyListen(ts *testscript.TestScript, neg bool, args []string) {
 	s := ntfytest.New()

@@ -279,11 +279,6 @@ func (Nice) schema() map[string]any {
 	return map[string]any{"type": "integer", "minimum": -20, "maximum": 19}
 }
 
-// enum is a string restricted to a fixed set of values.
-type enum interface {
-	values() []string
-}
-
 func decodeEnum(v any, allowed []string, set func(string)) error {
 	s, err := wantString(v)
 	if err != nil {

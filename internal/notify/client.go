@@ -129,10 +129,7 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 			return err
 		}
 	}
-	body, err := json.Marshal(publishRequest{
-		Topic: m.Topic, Title: m.Title, Message: m.Message,
-		Priority: m.Priority, Tags: m.Tags, Click: m.Click,
-	})
+	body, err := json.Marshal(publishRequest(m))
 	if err != nil {
 		return fmt.Errorf("encode ntfy message: %w", err)
 	}
