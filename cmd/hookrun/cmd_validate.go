@@ -25,6 +25,7 @@ the first.`,
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("format", "text", "output `format`: text, json or github (workflow annotations)")
 			fs.String("config", "", "global config `file`")
+			fs.Bool("insecure-config", false, "report config files writable by others as warnings, not errors")
 		},
 		run: runValidate,
 	})
@@ -70,6 +71,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		res.Files = append(res.Files, f)
 		res.Diagnostics = append(res.Diagnostics, diags...)
+		res.Diagnostics = append(res.Diagnostics, safetyDiags(a, fs, f)...)
 	}
 	for _, d := range res.Diagnostics {
 		if d.Severity == config.Error {
@@ -137,4 +139,21 @@ func sameFile(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// safetyDiags applies the hook's ownership check, so validate refuses what
+// the hook would refuse.
+func safetyDiags(a *app, fs *pflag.FlagSet, file string) []config.Diagnostic {
+	err := config.CheckOwnership(file)
+	if err == nil {
+		return nil
+	}
+	insecure, _ := fs.GetBool("insecure-config")
+	sev := config.Error
+	msg := err.Error() + "; the hook refuses it (fix: chmod go-w, chown; or --insecure-config / HOOKRUN_INSECURE_CONFIG=1)"
+	if insecure || a.getenv("HOOKRUN_INSECURE_CONFIG") == "1" {
+		sev = config.Warning
+		msg = err.Error() + "; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1"
+	}
+	return []config.Diagnostic{{File: file, Severity: sev, Msg: msg}}
 }
