@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/runner"
 )
 
 func init() {
@@ -60,11 +62,12 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "stat "))}
 		}
 		var diags config.Diagnostics
+		var c *config.Config
 		var err error
 		if sameFile(f, globalPath) {
-			_, diags, err = config.Load(f, true, "")
+			c, diags, err = config.Load(f, true, "")
 		} else {
-			_, diags, err = config.Load(globalPath, cfgFlag != "", f)
+			c, diags, err = config.Load(globalPath, cfgFlag != "", f)
 		}
 		if err != nil {
 			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "open "))}
@@ -72,6 +75,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		res.Files = append(res.Files, f)
 		res.Diagnostics = append(res.Diagnostics, diags...)
 		res.Diagnostics = append(res.Diagnostics, safetyDiags(a, fs, f)...)
+		res.Diagnostics = append(res.Diagnostics, limitDiags(c, f)...)
 	}
 	for _, d := range res.Diagnostics {
 		if d.Severity == config.Error {
@@ -156,4 +160,42 @@ func safetyDiags(a *app, fs *pflag.FlagSet, file string) []config.Diagnostic {
 		msg = err.Error() + "; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1"
 	}
 	return []config.Diagnostic{{File: file, Severity: sev, Msg: msg}}
+}
+
+// limitDiags warns about limits a user manager on this machine cannot apply
+// because the cgroup controller they need is not delegated to it. It says
+// nothing where that cannot be told (another machine, cgroup v1).
+func limitDiags(c *config.Config, file string) []config.Diagnostic {
+	if c == nil {
+		return nil
+	}
+	have, ok := runner.DelegatedControllers(os.Getuid())
+	if !ok {
+		return nil
+	}
+	var out []config.Diagnostic
+	for _, name := range sortedNames(c.Jobs) {
+		s := c.Effective(c.Jobs[name])
+		if s.Manager != "user" {
+			continue
+		}
+		set := map[string]bool{"cpu_quota": s.CPUQuota != 0, "memory_max": s.MemoryMax != 0, "tasks_max": s.TasksMax != 0}
+		for _, key := range []string{"cpu_quota", "memory_max", "tasks_max"} {
+			ctl := runner.LimitControllers[key]
+			if set[key] && !slices.Contains(have, ctl) {
+				out = append(out, config.Diagnostic{File: file, Severity: config.Warning, Path: "jobs." + name,
+					Msg: fmt.Sprintf("jobs.%s: %s cannot apply: the %q cgroup controller is not delegated to this user's systemd manager (delegated: %s); see docs/setup-user-manager.md", name, key, ctl, strings.Join(have, " "))})
+			}
+		}
+	}
+	return out
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
