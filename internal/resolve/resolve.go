@@ -48,7 +48,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	var order []*selection
 	for _, u := range p.Updates {
 		var ev match.Event
-		known := false
+		known, exact := false, false // exact: update vs force was asked of git
 		for _, r := range c.Rules {
 			m := plan.Match{Ref: u.Name, Rule: ruleLabel(r)}
 			if !r.Selector.MatchRef(u) {
@@ -56,16 +56,17 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				out.Matches = append(out.Matches, m)
 				continue
 			}
-			if !known || (ev == match.Update && r.Selector.NeedsAncestry() && p.Ancestry != nil && !u.IsCreate() && !u.IsDelete()) {
+			needs := r.Selector.NeedsAncestry() && p.Ancestry != nil
+			if !known || (needs && !exact) {
 				var anc match.Ancestry
-				if r.Selector.NeedsAncestry() {
+				if needs {
 					anc = p.Ancestry
 				}
 				e, err := u.Event(anc)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", u.Name, err)
 				}
-				ev, known = e, true
+				ev, known, exact = e, true, needs || u.IsCreate() || u.IsDelete()
 			}
 			v := r.Selector.Match(u, ev, p.Cert)
 			m.Match, m.Reason = v.Match, v.Reason
