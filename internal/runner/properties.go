@@ -64,7 +64,10 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		props = append(props, prop("Environment", env))
 	}
 	l := u.Limits
-	if l.Timeout > 0 {
+	// A queued unit waits inside its unit for the one ahead; RuntimeMaxSec
+	// would count that wait, so `hookrun exec` enforces its timeout from
+	// when the job really starts.
+	if l.Timeout > 0 && u.Concurrency != "queue" {
 		props = append(props, prop("RuntimeMaxUSec", usec(l.Timeout)))
 	}
 	if l.CPUQuotaPct > 0 {
