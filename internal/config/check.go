@@ -166,6 +166,13 @@ func (d *decoder) checkJob(path string, j *Job) {
 
 func (d *decoder) checkRule(path string, r *Rule) {
 	compile := func(key string, pats []string) *match.Patterns {
+		if p, err := match.CompilePatterns(pats); err == nil {
+			if len(pats) > 0 && p.Empty() {
+				d.report(Warning, joinKey(path, key), false, "%s.%s: only exclusions (!...) match nothing; add a pattern to include", path, key)
+			}
+			return p
+		}
+		// Compile one by one to place each bad glob.
 		var ok []string
 		for i, p := range pats {
 			if _, err := match.CompilePatterns([]string{p}); err != nil {

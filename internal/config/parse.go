@@ -36,7 +36,7 @@ func Parse(r io.Reader, name string) (*File, Diagnostics) {
 	if _, err := toml.Decode(string(src), &raw); err != nil {
 		return nil, Diagnostics{syntaxDiag(name, src, err)}
 	}
-	d := &decoder{file: name, pos: scanPositions(string(src))}
+	d := &decoder{file: name, pos: newPositions(string(src))}
 	f := &File{Name: name, pos: d.pos}
 	d.decodeStruct("", raw, reflect.ValueOf(f).Elem())
 	f.Name, f.pos = name, d.pos

@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Pos is a 1-based line and column in a config file.
@@ -15,11 +16,24 @@ type Pos struct{ Line, Col int }
 // input it does not understand it stops, and callers fall back to a parent
 // path's position.
 type positions struct {
-	key map[string]Pos
-	val map[string]Pos
+	src  string
+	once sync.Once
+	key  map[string]Pos
+	val  map[string]Pos
 }
 
+// newPositions defers the scan until a diagnostic needs a position: a valid
+// config (the hook's hot path) never pays for it.
+func newPositions(src string) *positions { return &positions{src: src} }
+
 func (p *positions) lookup(path string, value bool) (Pos, bool) {
+	if p == nil {
+		return Pos{}, false
+	}
+	p.once.Do(func() {
+		s := scanPositions(p.src)
+		p.key, p.val = s.key, s.val
+	})
 	for path != "" {
 		if value {
 			if ps, ok := p.val[path]; ok {
