@@ -19,14 +19,33 @@ type Patterns struct {
 // one ("feature/", "v", "main"), and a prefix or equality test rejects most
 // names far faster than the glob matcher.
 type pattern struct {
+	pat    string
 	prefix string
-	exact  bool // no wildcard at all: the prefix is the whole pattern
+	kind   patternKind
 	g      *glob.Pattern
 }
 
+// The shapes most ref globs have get a direct test; the rest use the glob.
+type patternKind uint8
+
+const (
+	general  patternKind = iota // anything else: prefix test, then the glob
+	exact                       // "main": no wildcard at all
+	starTail                    // "feature/*", "v*": prefix, then no '/'
+	globTail                    // "feature/**", "**": prefix, then anything
+	stars                       // only single '*' wildcards: "feature/*/wip-*", "v*-rc*"
+)
+
 func (p *pattern) match(name string) bool {
-	if p.exact {
+	switch p.kind {
+	case exact:
 		return name == p.prefix
+	case starTail:
+		return strings.HasPrefix(name, p.prefix) && strings.IndexByte(name[len(p.prefix):], '/') < 0
+	case globTail:
+		return strings.HasPrefix(name, p.prefix)
+	case stars:
+		return strings.HasPrefix(name, p.prefix) && starsMatch(p.pat, name)
 	}
 	return strings.HasPrefix(name, p.prefix) && p.g.Match(name)
 }
@@ -43,11 +62,19 @@ func CompilePatterns(pats []string) (*Patterns, error) {
 		if err != nil {
 			return nil, fmt.Errorf("glob %q: %v", raw, err)
 		}
-		c := pattern{g: g}
+		c := pattern{g: g, pat: pat}
 		if i := strings.IndexAny(pat, `*?[{\`); i >= 0 {
 			c.prefix = pat[:i]
+			switch {
+			case pat[i:] == "*":
+				c.kind = starTail
+			case pat[i:] == "**":
+				c.kind = globTail
+			case !strings.ContainsAny(pat, `?[{\`) && !strings.Contains(pat, "**"):
+				c.kind = stars
+			}
 		} else {
-			c.prefix, c.exact = pat, true
+			c.prefix, c.kind = pat, exact
 		}
 		if neg {
 			p.exclude = append(p.exclude, c)
@@ -82,4 +109,49 @@ func (p *Patterns) Match(name string) bool {
 		}
 	}
 	return true
+}
+
+// starsMatch matches a pattern whose only wildcard is '*' (never crossing
+// '/'): component by component, each with the classic greedy wildcard walk,
+// which is exact when no wildcard spans a separator.
+func starsMatch(pat, name string) bool {
+	for {
+		pi := strings.IndexByte(pat, '/')
+		ni := strings.IndexByte(name, '/')
+		if (pi < 0) != (ni < 0) {
+			return false
+		}
+		if pi < 0 {
+			return wildcard(pat, name)
+		}
+		if !wildcard(pat[:pi], name[:ni]) {
+			return false
+		}
+		pat, name = pat[pi+1:], name[ni+1:]
+	}
+}
+
+// wildcard matches s against p where '*' matches any run of bytes.
+func wildcard(p, s string) bool {
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && p[pi] == s[si]:
+			pi++
+			si++
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }

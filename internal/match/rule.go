@@ -47,6 +47,12 @@ type Verdict struct {
 // MatchRef decides on the ref alone (namespace and globs), before events.
 func (s *Selector) MatchRef(u RefUpdate) bool {
 	kind, short := u.Short()
+	return s.MatchName(kind, short)
+}
+
+// MatchName is MatchRef for a ref already split by RefUpdate.Short, so a
+// caller testing one ref against many rules splits it once.
+func (s *Selector) MatchName(kind Kind, short string) bool {
 	switch kind {
 	case Branch:
 		return s.Branches.Match(short)
@@ -61,6 +67,12 @@ func (s *Selector) Match(u RefUpdate, ev Event, cert PushCert) Verdict {
 	if !s.MatchRef(u) {
 		return Verdict{false, "ref not selected by branches/tags"}
 	}
+	return s.Decide(ev, cert)
+}
+
+// Decide finishes a decision for a ref that MatchName selected: the event
+// and, for signed rules, the push certificate.
+func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
 	if !slices.Contains(s.events(), ev) {
 		return Verdict{false, "event " + string(ev) + " not in events"}
 	}

@@ -47,11 +47,12 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
 	var order []*selection
 	for _, u := range p.Updates {
+		kind, short := u.Short()
 		var ev match.Event
 		known, exact := false, false // exact: update vs force was asked of git
 		for _, r := range c.Rules {
 			m := plan.Match{Ref: u.Name, Rule: ruleLabel(r)}
-			if !r.Selector.MatchRef(u) {
+			if !r.Selector.MatchName(kind, short) {
 				m.Reason = "ref not selected by branches/tags"
 				out.Matches = append(out.Matches, m)
 				continue
@@ -68,7 +69,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				}
 				ev, known, exact = e, true, needs || u.IsCreate() || u.IsDelete()
 			}
-			v := r.Selector.Match(u, ev, p.Cert)
+			v := r.Selector.Decide(ev, p.Cert)
 			m.Match, m.Reason = v.Match, v.Reason
 			if v.Match {
 				m.Jobs = r.Jobs

@@ -1,0 +1,378 @@
+// Command bench measures hookrun side by side with the hand-written bash +
+// systemd-run hook it replaces and with a minimal reference program (the
+// floor), against one private systemd user manager, and prints markdown
+// tables for docs/PERFORMANCE.md.
+//
+//	go run ./bench            # the benchmark (a few minutes)
+//	go run ./bench -quick     # fewer rounds (about a minute)
+//	go run ./bench -stress    # 50 concurrent pushes and 50 hook runs in one second
+//
+// It must run as root (the private manager needs a mount namespace), from the
+// module root. It builds hookrun (as `make build` does) and bench/refstart,
+// starts the manager with systemdtest.Launch and always stops it, also on
+// error or SIGINT/SIGTERM.
+//
+// Every hook is run the way git runs post-receive: a fresh process with the
+// ref lines on stdin, GIT_DIR=. and the bare repository as working
+// directory. Variants alternate within each round (the starting variant
+// rotates), the manager is idle (no git-* unit loaded) before every run, and
+// the ratios are paired: per round, then the median of those.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/hookrun/hookrun/internal/systemdtest"
+)
+
+var (
+	quickFlag  = flag.Bool("quick", false, "fewer rounds per scenario")
+	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
+	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
+	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
+)
+
+func main() {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{}
+	var once sync.Once
+	cleanup := func() { once.Do(b.cleanup) }
+	go func() {
+		<-ctx.Done()
+		if ctx.Err() != nil && !b.finished() {
+			logf("interrupted: stopping the manager")
+			cleanup()
+			os.Exit(130)
+		}
+	}()
+	err := b.run(ctx)
+	b.markFinished()
+	cleanup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// bench is one run: the manager, the scratch directory and the binaries.
+type bench struct {
+	mu   sync.Mutex
+	done bool
+
+	m        *systemdtest.Manager
+	conn     *sd.Conn
+	work     string // scratch directory
+	hookrun  string // the built hookrun binary
+	refstart string // the built reference program
+	repo     string // the bare repository
+	clone    string // a clone of it, for real pushes
+	env      []string
+	oldSHA   string
+	newSHA   string
+	report   bytes.Buffer
+}
+
+func (b *bench) finished() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.done }
+func (b *bench) markFinished()  { b.mu.Lock(); b.done = true; b.mu.Unlock() }
+
+func (b *bench) cleanup() {
+	if b.conn != nil {
+		b.conn.Close()
+	}
+	if b.m != nil {
+		if err := b.m.Stop(); err != nil {
+			logf("stopping the manager: %v", err)
+		}
+	}
+	if b.work != "" {
+		os.RemoveAll(b.work)
+	}
+}
+
+func (b *bench) run(ctx context.Context) error {
+	if os.Geteuid() != 0 {
+		return errors.New("run as root: the benchmark starts a private systemd user manager")
+	}
+	if _, err := os.Stat("go.mod"); err != nil {
+		return errors.New("run from the module root: go run ./bench")
+	}
+	var err error
+	if b.work, err = os.MkdirTemp("", "hookrun-bench-"); err != nil {
+		return err
+	}
+	logf("building hookrun and bench/refstart")
+	b.hookrun = filepath.Join(b.work, "bin", "hookrun")
+	b.refstart = filepath.Join(b.work, "bin", "refstart")
+	if err := runCmd(ctx, "", nil, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.hookrun, "./cmd/hookrun"); err != nil {
+		return err
+	}
+	if err := runCmd(ctx, "", nil, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.refstart, "./bench/refstart"); err != nil {
+		return err
+	}
+	logf("starting a private systemd user manager")
+	if b.m, err = systemdtest.Launch(); err != nil {
+		return err
+	}
+	if !b.m.Private() {
+		return errors.New("systemdtest.Launch returned the user's own manager; the benchmark needs a private one")
+	}
+	if b.conn, err = dialManager(ctx, b.m); err != nil {
+		return err
+	}
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	if *stressFlag {
+		err = b.stress(ctx)
+	} else {
+		err = b.benchmark(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	os.Stdout.Write(b.report.Bytes())
+	if *mdFlag != "" {
+		return os.WriteFile(*mdFlag, b.report.Bytes(), 0o644)
+	}
+	return nil
+}
+
+// dialManager opens the benchmark's own connection (idle checks, reload).
+func dialManager(ctx context.Context, m *systemdtest.Manager) (*sd.Conn, error) {
+	return sd.NewConnection(func() (*godbus.Conn, error) {
+		c, err := godbus.Dial(m.Address, godbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	})
+}
+
+// notifyTemplate is the OnSuccess= target of the bash hook's units, as the
+// old setup had one (its ntfy call replaced by /bin/true).
+const notifyTemplate = `[Unit]
+Description=notify about %i
+
+[Service]
+Type=oneshot
+ExecStart=/bin/true
+`
+
+// setup writes the notify template into the manager's runtime unit
+// directory, creates the bare repository with two commits and a clone, and
+// the hooks' environment.
+func (b *bench) setup(ctx context.Context) error {
+	unitDir := filepath.Join(b.m.RuntimeDir, "systemd", "user")
+	if err := os.MkdirAll(unitDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(unitDir, "git-notify@.service"), []byte(notifyTemplate), 0o644); err != nil {
+		return err
+	}
+	if err := b.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("reload the manager: %w", err)
+	}
+
+	b.env = []string{"GIT_DIR=.", "XDG_RUNTIME_DIR=" + b.m.RuntimeDir}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "HOOKRUN_") ||
+			k == "DBUS_SESSION_BUS_ADDRESS" || k == "XDG_RUNTIME_DIR" {
+			continue
+		}
+		b.env = append(b.env, kv)
+	}
+
+	b.repo = filepath.Join(b.work, "web.git")
+	b.clone = filepath.Join(b.work, "clone")
+	git := func(dir string, args ...string) error {
+		return runCmd(ctx, dir, b.gitEnv(), "git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
+	}
+	if err := git(b.work, "init", "-q", "--bare", "-b", "main", b.repo); err != nil {
+		return err
+	}
+	if err := git(b.work, "clone", "-q", b.repo, b.clone); err != nil {
+		return err
+	}
+	for _, msg := range []string{"one", "two"} {
+		if err := git(b.clone, "commit", "-q", "--allow-empty", "-m", msg); err != nil {
+			return err
+		}
+	}
+	if err := git(b.clone, "push", "-q", "origin", "HEAD:main"); err != nil {
+		return err
+	}
+	for i, rev := range []string{"HEAD~1", "HEAD"} {
+		out, err := exec.CommandContext(ctx, "git", "-C", b.clone, "rev-parse", rev).Output()
+		if err != nil {
+			return err
+		}
+		sha := strings.TrimSpace(string(out))
+		if i == 0 {
+			b.oldSHA = sha
+		} else {
+			b.newSHA = sha
+		}
+	}
+	for _, d := range []string{"hooks", "bash", "empty"} {
+		os.MkdirAll(filepath.Join(b.work, d), 0o755)
+	}
+	if err := os.WriteFile(filepath.Join(b.work, "empty", "post-receive"), []byte("#!/bin/sh\ncat >/dev/null\n"), 0o755); err != nil {
+		return err
+	}
+	return b.installHook(b.hookrun, true)
+}
+
+// gitEnv is the environment for git commands: the hooks' minus GIT_DIR.
+func (b *bench) gitEnv() []string {
+	var env []string
+	for _, kv := range b.env {
+		if !strings.HasPrefix(kv, "GIT_DIR=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// installHook makes repo/hooks/post-receive a symlink to target (link) or a
+// copy of it.
+func (b *bench) installHook(target string, link bool) error {
+	p := filepath.Join(b.repo, "hooks", "post-receive")
+	os.Remove(p)
+	if link {
+		return os.Symlink(target, p)
+	}
+	data, err := os.ReadFile(target)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o755)
+}
+
+// writeConfig writes the repository's hooks.toml (mode 600: hookrun refuses
+// configs others can write).
+func (b *bench) writeConfig(toml string) error {
+	return os.WriteFile(filepath.Join(b.repo, "hooks.toml"), []byte(toml), 0o600)
+}
+
+// waitIdle waits until the manager has no git-* unit loaded at all (running,
+// finishing or not yet garbage-collected), so that every run starts against
+// the same state and the bash hook's one-second names are free again.
+func (b *bench) waitIdle(ctx context.Context) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		units, err := b.conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*"})
+		if err != nil {
+			return fmt.Errorf("list units: %w", err)
+		}
+		if len(units) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the manager still has %d git-* units after 2 minutes (first: %s %s)", len(units), units[0].Name, units[0].ActiveState)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// runCmd runs a setup command, returning its output in the error.
+func runCmd(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = env
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// hookRun is one timed run of a hook.
+type hookRun struct {
+	wall    time.Duration
+	rssKB   int64
+	exit    int
+	stdout  string
+	stderr  string
+	started int // units the hook reported started
+	failed  int // units the hook reported not started
+}
+
+// runHook runs the hook at path (args appended) as git would: stdin the ref
+// lines, cwd the bare repository, GIT_DIR=. The wall time spans fork to
+// reaping; peak RSS is wait4's ru_maxrss.
+func (b *bench) runHook(ctx context.Context, path string, args []string, stdin []byte, prefix ...string) (hookRun, error) {
+	argv := append(append(append([]string(nil), prefix...), path), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = b.repo
+	cmd.Env = b.env
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errb
+	t0 := time.Now()
+	err := cmd.Run()
+	r := hookRun{wall: time.Since(t0), stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return r, err
+	}
+	if cmd.ProcessState != nil {
+		r.exit = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.rssKB = ru.Maxrss
+		}
+	}
+	r.started, r.failed = countStarts(r.stderr)
+	return r, nil
+}
+
+// countStarts counts the units a hook's output says were started or not:
+// hookrun's "started"/"not started" lines, systemd-run's "Running as unit"
+// and "Failed to start" lines.
+func countStarts(out string) (started, failed int) {
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "hookrun: started "), strings.HasPrefix(line, "Running as unit: "):
+			started++
+		case strings.Contains(line, ": not started: "), strings.HasPrefix(line, "Failed to start transient"):
+			failed++
+		}
+	}
+	return started, failed
+}
+
+// writer helpers for the report.
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(&b.report, format, args...) }
