@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -71,6 +72,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	if err := history.Append(plan.HistoryPath(u.RepoPath), rec); err != nil {
 		a.warnf("cannot record outcome: %v", err)
 	}
+	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
 	defer func() {
 		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid"} {
 			os.Remove(p)

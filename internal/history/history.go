@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 )
@@ -82,4 +83,27 @@ func Read(path string) ([]Record, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// PruneDir removes all but the newest keep files of dir (the per-unit log
+// files), so a busy repository's state stays bounded like its history.
+func PruneDir(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= keep {
+		return
+	}
+	type file struct {
+		name string
+		mod  time.Time
+	}
+	files := make([]file, 0, len(entries))
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			files = append(files, file{e.Name(), info.ModTime()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	for _, f := range files[min(keep, len(files)):] {
+		os.Remove(filepath.Join(dir, f.name))
+	}
 }

@@ -1,0 +1,60 @@
+package history
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestAppendKeepsNewestAndSurvivesConcurrency(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	var wg sync.WaitGroup
+	for i := 0; i < Keep+50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: "success", Start: time.Unix(int64(i), 0)}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != Keep {
+		t.Fatalf("%d records kept, want %d", len(recs), Keep)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.Unit] {
+			t.Fatalf("duplicate record %s", r.Unit)
+		}
+		seen[r.Unit] = true
+	}
+}
+
+func TestReadMissing(t *testing.T) {
+	recs, err := Read(filepath.Join(t.TempDir(), "none"))
+	if err != nil || recs != nil {
+		t.Fatal(recs, err)
+	}
+}
+
+func TestPruneDir(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 10; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("%d.log", i))
+		os.WriteFile(p, nil, 0o600)
+		os.Chtimes(p, time.Unix(int64(1000+i), 0), time.Unix(int64(1000+i), 0))
+	}
+	PruneDir(dir, 3)
+	left, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(left) != 3 || filepath.Base(left[0]) != "7.log" {
+		t.Fatalf("left %v, want the newest three", left)
+	}
+}
