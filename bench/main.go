@@ -46,6 +46,7 @@ var (
 	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
+	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 )
 
 func main() {
@@ -144,9 +145,12 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
-	if *stressFlag {
+	switch {
+	case *holdFlag:
+		return b.hold(ctx)
+	case *stressFlag:
 		err = b.stress(ctx)
-	} else {
+	default:
 		err = b.benchmark(ctx)
 	}
 	if err != nil {
@@ -156,6 +160,20 @@ func (b *bench) run(ctx context.Context) error {
 	if *mdFlag != "" {
 		return os.WriteFile(*mdFlag, b.report.Bytes(), 0o644)
 	}
+	return nil
+}
+
+// hold prints how to run hooks against the manager by hand and waits for
+// a signal.
+func (b *bench) hold(ctx context.Context) error {
+	if err := b.writeConfig(hooksTOML(1, "ref", "main", `["/bin/true"]`)); err != nil {
+		return err
+	}
+	fmt.Printf("cd %s\nexport %s XDG_RUNTIME_DIR=%s\nunset DBUS_SESSION_BUS_ADDRESS\n", b.repo, "GIT_DIR=.", b.m.RuntimeDir)
+	fmt.Printf("echo '%s %s refs/heads/main' | hooks/post-receive    # hookrun (hooks.toml: 1 job on main)\n", b.oldSHA, b.newSHA)
+	fmt.Printf("echo '%s %s refs/heads/main' | %s -jobs 1    # the reference\n", b.oldSHA, b.newSHA, b.refstart)
+	fmt.Printf("# ^C to stop the manager and remove %s\n", b.work)
+	<-ctx.Done()
 	return nil
 }
 

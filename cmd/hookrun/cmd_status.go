@@ -35,19 +35,9 @@ record, written when each unit stops, since systemd forgets finished units).`,
 	})
 }
 
-// unitStatus is one line of `hookrun status`.
-type unitStatus struct {
-	Unit     string        `json:"unit"`
-	Repo     string        `json:"repo"`
-	Job      string        `json:"job"`
-	Ref      string        `json:"ref"`
-	Short    string        `json:"short"`
-	Runner   string        `json:"runner"`
-	State    string        `json:"state"` // queued, running, success, failure, cancelled
-	Reason   string        `json:"reason,omitempty"`
-	Start    time.Time     `json:"start,omitzero"`
-	Duration time.Duration `json:"duration"`
-}
+// A status line is a history.Record; for units not yet finished its Result
+// is their state: queued, running, or the manager's ActiveState/SubState.
+type unitStatus = history.Record
 
 func runStatus(a *app, fs *pflag.FlagSet) error {
 	asJSON, _ := fs.GetBool("json")
@@ -66,9 +56,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	}
 	var finished []unitStatus
 	for i := len(recs) - 1; i >= 0 && len(finished) < last; i-- {
-		r := recs[i]
-		finished = append(finished, unitStatus{Unit: r.Unit, Repo: r.Repo, Job: r.Job, Ref: r.Ref, Short: r.Short,
-			Runner: r.Runner, State: r.Result, Reason: r.Reason, Start: r.Start, Duration: r.Duration})
+		finished = append(finished, recs[i])
 	}
 	all := append(active, finished...)
 	if asJSON {
@@ -86,7 +74,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION")
 	for _, s := range all {
-		state := s.State
+		state := s.Result
 		if s.Reason != "" {
 			state += " (" + s.Reason + ")"
 		}
@@ -117,12 +105,12 @@ func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 		if err != nil {
 			continue
 		}
-		s := unitStatus{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, State: "queued"}
+		s := unitStatus{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: "queued"}
 		if len(u.Refs) > 0 {
 			s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
 		if t := startedAt(p, time.Time{}); !t.IsZero() {
-			s.State, s.Start, s.Duration = "running", t, time.Since(t).Round(time.Second)
+			s.Result, s.Start, s.Duration = "running", t, time.Since(t).Round(time.Second)
 		}
 		if u.Runner != "exec" {
 			c, ok := conns[u.Manager]
@@ -135,7 +123,7 @@ func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 				if props, err := c.UnitProperties(ctx, u.Name, "Unit"); err == nil {
 					if st, _ := props["ActiveState"].(string); st != "" {
 						sub, _ := props["SubState"].(string)
-						s.State = st + "/" + sub
+						s.Result = st + "/" + sub
 					}
 				}
 			}
