@@ -57,6 +57,13 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	defer stop()
 	if supervise {
 		_ = os.WriteFile(path+".pid", []byte(strconv.Itoa(os.Getpid())), 0o600)
+		// Without systemd the limits that can apply are the timeout (below)
+		// and the priority, which the job's processes inherit.
+		if n := u.Limits.Nice; n != nil {
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, *n); err != nil {
+				a.warnf("nice %d: %v", *n, err)
+			}
+		}
 	}
 	stdout, stderr := a.stdout, a.stderr
 	if !supervise {
