@@ -75,7 +75,11 @@ func run(hookrun string, keep bool) error {
 		defer os.RemoveAll(dir)
 	}
 	env := cleanEnv(os.Environ())
-	env = append(env, "HOOKRUN_CONFIG="+filepath.Join(dir, "no-global.toml"),
+	global := filepath.Join(dir, "global.toml")
+	if err := os.WriteFile(global, []byte("version = 1\n"), 0o644); err != nil {
+		return err
+	}
+	env = append(env, "HOOKRUN_CONFIG="+global,
 		"GIT_AUTHOR_NAME=Demo", "GIT_AUTHOR_EMAIL=demo@example.com",
 		"GIT_COMMITTER_NAME=Demo", "GIT_COMMITTER_EMAIL=demo@example.com")
 

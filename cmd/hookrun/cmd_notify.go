@@ -87,7 +87,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		a.errorf("notification not sent: %v", err)
 		return
 	}
-	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, Topic: u.Notify.Topic, Click: u.Notify.Click}
+	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
 		d.Refs = append(d.Refs, r.Ref)
 	}

@@ -65,7 +65,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	if file == "" {
 		file = filepath.Join(repoPath, "hooks.toml")
 	}
-	c, diags, err := config.Load(config.GlobalPath(cfgFlag, a.getenv), cfgFlag != "", file)
+	c, diags, err := config.Load(config.GlobalPath(cfgFlag, a.getenv), cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", file)
 	if err != nil {
 		return &exitError{exitUsage, fmt.Errorf("cannot read config: %v", err)}
 	}
@@ -135,7 +135,8 @@ func repoDir(a *app, flag string) string {
 }
 
 func pushCert(getenv func(string) string) match.PushCert {
-	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"), Key: getenv("GIT_PUSH_CERT_KEY")}
+	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
+		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS")}
 }
 
 func printPlan(w io.Writer, p *plan.Push) {

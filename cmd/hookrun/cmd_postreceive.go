@@ -66,7 +66,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if err := a.checkConfigSafety(insecure, globalPath, repoFile); err != nil {
 		return err
 	}
-	c, diags, err := config.Load(globalPath, cfgFlag != "", repoFile)
+	c, diags, err := config.Load(globalPath, cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", repoFile)
 	if err != nil {
 		return fmt.Errorf("cannot read config: %v; nothing was started", err)
 	}
@@ -105,10 +105,19 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		}
 	}
 	if failed > 0 {
-		a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
+		if failed == len(p.Units) {
+			a.hintf("none of the %d jobs started", failed)
+		} else {
+			a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
+		}
 		return &exitError{exitFailure, nil}
 	}
 	return nil
+}
+
+// logsCommand is how a person on the server reads the unit's output.
+func logsCommand(u *plan.Unit) string {
+	return "hookrun logs --repo " + quoteArg(u.RepoPath) + " " + u.Name
 }
 
 func refList(u *plan.Unit) string {
@@ -198,7 +207,7 @@ func (s *starters) start(ctx context.Context, u *plan.Unit) error {
 		}
 		err := st.Start(ctx, u, path)
 		if err == nil {
-			s.a.infof("started %s: %s for %s; logs: hookrun logs %s", u.Name, u.Job, refList(u), u.Name)
+			s.a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
 			return nil
 		}
 		os.Remove(path)

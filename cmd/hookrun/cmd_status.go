@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
@@ -121,7 +122,9 @@ func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 			}
 			if c != nil {
 				if props, err := c.UnitProperties(ctx, u.Name, "Unit"); err == nil {
-					if st, _ := props["ActiveState"].(string); st != "" {
+					if ls, _ := props["LoadState"].(string); ls == "not-found" && time.Since(u.Created) > queue.StartGrace {
+						s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
+					} else if st, _ := props["ActiveState"].(string); st != "" {
 						sub, _ := props["SubState"].(string)
 						s.Result = st + "/" + sub
 					}

@@ -67,7 +67,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		if sameFile(f, globalPath) {
 			c, diags, err = config.Load(f, true, "")
 		} else {
-			c, diags, err = config.Load(globalPath, cfgFlag != "", f)
+			c, diags, err = config.Load(globalPath, cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", f)
 		}
 		if err != nil {
 			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "open "))}

@@ -41,7 +41,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
 			env.Setenv("GIT_COMMITTER_NAME", "Test")
 			env.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
-			env.Setenv("HOOKRUN_CONFIG", env.WorkDir+"/no-global.toml")
+			// An empty global config, so a developer's /etc/hookrun never leaks in.
+			global := env.WorkDir + "/.hookrun-global.toml"
+			if err := os.WriteFile(global, []byte("version = 1\n"), 0o644); err != nil {
+				return err
+			}
+			env.Setenv("HOOKRUN_CONFIG", global)
 			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 			env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/no-runtime-dir")
 			return nil

@@ -94,6 +94,9 @@ func (d *decoder) checkNotify(n *Notify) {
 	if n.Server != "" {
 		if err := CheckServerURL(n.Server); err != nil {
 			d.errorf("notify.server", "notify.server: %v", err)
+		} else if u, _ := url.Parse(n.Server); strings.Trim(u.Path, "/") != "" {
+			d.report(Warning, "notify.server", true, "notify.server: %q has a path; hookrun publishes to %s/ (ntfy behind a path prefix); if %q is a topic, set topic = %q instead",
+				n.Server, strings.TrimRight(n.Server, "/"), strings.Trim(u.Path, "/"), strings.Trim(u.Path, "/"))
 		}
 	}
 	if n.Topic != "" && !TopicRE.MatchString(n.Topic) {
@@ -112,9 +115,6 @@ func CheckServerURL(s string) error {
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("%q: give the server's base URL without query, fragment or credentials (use token_file for auth)", s)
-	}
-	if p := strings.Trim(u.Path, "/"); p != "" {
-		return fmt.Errorf("%q: give the server's base URL; the topic goes in topic = %q", s, p)
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (d *decoder) checkJob(path string, j *Job) {
 		}
 	}
 	if j.Defined["host"] {
-		if j.Host == "" || strings.HasPrefix(j.Host, "-") || strings.ContainsAny(j.Host, " \t\n'\"\\;") {
+		if j.Host == "" || strings.HasPrefix(j.Host, "-") || strings.ContainsAny(j.Host, " \t\n'\"\\;:/") {
 			d.errorf(joinKey(path, "host"), "%s.host: %q is not an ssh destination such as \"builder@buildhost\"", path, j.Host)
 		}
 	}

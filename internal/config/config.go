@@ -132,6 +132,9 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		if s.Manager != "system" && (s.User != "" || s.Group != "") {
 			at(f, Error, path, "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
 		}
+		if s.Manager == "system" && s.User == "" {
+			at(f, Warning, path, "%s: runs as root: manager = \"system\" without user; set user = \"git\" (or use the user manager)", path)
+		}
 		for i, step := range j.Steps {
 			sp := index(path+".steps", i)
 			sj, ok := c.Jobs[step]
@@ -142,7 +145,8 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 			if step == name {
 				continue // reported as a cycle below
 			}
-			for _, k := range []string{"timeout", "cpu_quota", "memory_max", "tasks_max", "nice", "topic", "per", "concurrency", "notify_on", "runner", "manager", "user", "group"} {
+			for _, k := range []string{"timeout", "cpu_quota", "memory_max", "tasks_max", "nice", "topic", "per", "concurrency", "notify_on", "runner", "manager", "user", "group",
+				"no_new_privileges", "private_tmp", "protect_system", "read_write_paths"} {
 				if sj.Defined[k] {
 					at(origin[step], Warning, "jobs."+step+"."+k, "jobs.%s.%s is ignored when %s runs inside sequence %q (the sequence's own value applies)", step, k, step, name)
 				}

@@ -152,7 +152,7 @@ func TestDiagnostics(t *testing.T) {
 		{"relative script", "version = 1\n[jobs.d]\ntype = \"deploy\"\nscript = \"deploy.sh\"\n", `jobs.d.script: "deploy.sh" must be an absolute path`},
 		{"gitmal output in args", "version = 1\n[jobs.s]\ntype = \"gitmal\"\noutput = \"/x\"\nargs = [\"--output=/etc\"]\n", `set --output with the job's "output" key, not in args`},
 		{"only exclusions", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"!main\"]\njobs = [\"x\"]\n", "warning: rules[1].branches: only exclusions"},
-		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `the topic goes in topic = "mytopic"`},
+		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `warning: notify.server: "https://ntfy.sh/mytopic" has a path; hookrun publishes to https://ntfy.sh/mytopic/ (ntfy behind a path prefix); if "mytopic" is a topic, set topic = "mytopic" instead`},
 		{"relative token file", "version = 1\n[notify]\ntoken_file = \"token\"\n", `notify.token_file: "token" must be an absolute path`},
 		{"deep nesting", "version = 1\nx = " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", "nested 100 deep"},
 	}

@@ -196,7 +196,9 @@ func newProc(u *plan.Unit, s *plan.Step, argv []string, stdout, stderr io.Writer
 func Environ(base, unitEnv, stepEnv []string) []string {
 	env := make([]string, 0, len(base)+len(unitEnv)+len(stepEnv)+1)
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "GIT_") {
+		// GIT_* would point git tools at the hook's repository; the ntfy
+		// token is for hookrun notify alone.
+		if !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "HOOKRUN_NTFY_TOKEN=") {
 			env = append(env, kv)
 		}
 	}

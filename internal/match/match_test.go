@@ -164,7 +164,7 @@ func TestPatterns(t *testing.T) {
 func TestSelector(t *testing.T) {
 	br, _ := CompilePatterns([]string{"main"})
 	tg, _ := CompilePatterns([]string{"v*"})
-	good := PushCert{Status: "G", Signer: "Alice <a@x>", Key: "KEY1"}
+	good := PushCert{Status: "G", Signer: "Alice <a@x>", Key: "KEY1", Nonce: "OK"}
 	tests := []struct {
 		name string
 		s    Selector
@@ -184,6 +184,8 @@ func TestSelector(t *testing.T) {
 		{"signed ok", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, good, true},
 		{"signer by name", Selector{Branches: br, Signed: true, Signers: []string{"Alice <a@x>"}}, RefUpdate{a, b, "refs/heads/main"}, Update, good, true},
 		{"signer by key", Selector{Branches: br, Signed: true, Signers: []string{"KEY1"}}, RefUpdate{a, b, "refs/heads/main"}, Update, good, true},
+		{"replayed certificate", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, PushCert{Status: "G", Signer: "Alice <a@x>", Nonce: "BAD"}, false},
+		{"no nonce asked", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, PushCert{Status: "G", Signer: "Alice <a@x>"}, false},
 		{"other signer", Selector{Branches: br, Signed: true, Signers: []string{"Bob"}}, RefUpdate{a, b, "refs/heads/main"}, Update, good, false},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ type PushCert struct {
 	Status string // GIT_PUSH_CERT_STATUS: "G" is a good, verified signature
 	Signer string // GIT_PUSH_CERT_SIGNER
 	Key    string // GIT_PUSH_CERT_KEY
+	Nonce  string // GIT_PUSH_CERT_NONCE_STATUS: "OK" (or "SLOP") means not a replay
 }
 
 // Verified reports whether git verified the push certificate.
@@ -85,6 +86,14 @@ func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
 			st = "none"
 		}
 		return Verdict{false, "rule needs a signed push; push certificate status is " + st + ", want G"}
+	}
+	if cert.Nonce != "OK" && cert.Nonce != "SLOP" {
+		st := cert.Nonce
+		if st == "" {
+			st = "none"
+		}
+		// Without a nonce git asked for, an old signed push could be replayed.
+		return Verdict{false, "push certificate nonce status is " + st + ", want OK (set receive.certNonceSeed on the server)"}
 	}
 	if len(s.Signers) > 0 && !slices.Contains(s.Signers, cert.Signer) && !slices.Contains(s.Signers, cert.Key) {
 		return Verdict{false, "push signed by " + cert.Signer + " (key " + cert.Key + "), not one of signers"}
