@@ -83,7 +83,6 @@ type bench struct {
 	done bool
 
 	m        *systemdtest.Manager
-	conn     *sd.Conn
 	work     string // scratch directory
 	hookrun  string // the built hookrun binary
 	refstart string // the built reference program
@@ -99,9 +98,6 @@ func (b *bench) finished() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.don
 func (b *bench) markFinished()  { b.mu.Lock(); b.done = true; b.mu.Unlock() }
 
 func (b *bench) cleanup() {
-	if b.conn != nil {
-		b.conn.Close()
-	}
 	if b.m != nil {
 		if err := b.m.Stop(); err != nil {
 			logf("stopping the manager: %v", err)
@@ -139,9 +135,6 @@ func (b *bench) run(ctx context.Context) error {
 	if !b.m.Private() {
 		return errors.New("systemdtest.Launch returned the user's own manager; the benchmark needs a private one")
 	}
-	if b.conn, err = dialManager(ctx, b.m); err != nil {
-		return err
-	}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -177,7 +170,10 @@ func (b *bench) hold(ctx context.Context) error {
 	return nil
 }
 
-// dialManager opens the benchmark's own connection (idle checks, reload).
+// dialManager opens a connection of the benchmark's own (idle checks,
+// reload). It is closed again before any hook runs: systemd sends every
+// unit and job signal to every client of its private socket, so a client
+// left connected would add to the manager's work during the timed runs.
 func dialManager(ctx context.Context, m *systemdtest.Manager) (*sd.Conn, error) {
 	return sd.NewConnection(func() (*godbus.Conn, error) {
 		c, err := godbus.Dial(m.Address, godbus.WithContext(ctx))
@@ -213,7 +209,13 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(unitDir, "git-notify@.service"), []byte(notifyTemplate), 0o644); err != nil {
 		return err
 	}
-	if err := b.conn.ReloadContext(ctx); err != nil {
+	conn, err := dialManager(ctx, b.m)
+	if err != nil {
+		return err
+	}
+	err = conn.ReloadContext(ctx)
+	conn.Close()
+	if err != nil {
 		return fmt.Errorf("reload the manager: %w", err)
 	}
 
@@ -303,9 +305,14 @@ func (b *bench) writeConfig(toml string) error {
 // finishing or not yet garbage-collected), so that every run starts against
 // the same state and the bash hook's one-second names are free again.
 func (b *bench) waitIdle(ctx context.Context) error {
+	conn, err := dialManager(ctx, b.m)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		units, err := b.conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*"})
+		units, err := conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*"})
 		if err != nil {
 			return fmt.Errorf("list units: %w", err)
 		}

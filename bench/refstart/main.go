@@ -9,7 +9,10 @@
 // saves no plan and prints nothing: it only connects and starts units.
 //
 // Flags: -jobs N units per ref (per=ref) or per push (per=push); -per
-// ref|push. The defaults (1 job per ref) make it usable as hooks/post-receive
+// ref|push; -exec the units' command (default /bin/true; the benchmark also
+// runs it with the hookrun binary, so that the units weigh on the manager
+// and the CPUs as hookrun's own `hookrun exec`/`hookrun notify` do). The
+// defaults (1 job per ref) make it usable as hooks/post-receive
 // through a symlink.
 package main
 
@@ -47,14 +50,20 @@ type execCommand struct {
 func main() {
 	jobs := flag.Int("jobs", 1, "units per ref (per=ref) or per push (per=push)")
 	per := flag.String("per", "ref", "ref or push")
+	execLine := flag.String("exec", "/bin/true", "the units' ExecStart and ExecStopPost: an absolute path and arguments, space-separated")
 	flag.Parse()
-	if err := run(*jobs, *per); err != nil {
+	argv := strings.Fields(*execLine)
+	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+		fmt.Fprintln(os.Stderr, "refstart: -exec wants an absolute path")
+		os.Exit(2)
+	}
+	if err := run(*jobs, *per, execCommand{Path: argv[0], Args: argv}); err != nil {
 		fmt.Fprintln(os.Stderr, "refstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(jobs int, per string) error {
+func run(jobs int, per string, cmd execCommand) error {
 	var refs [][]string // old, new, ref
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -94,8 +103,8 @@ func run(jobs int, per string) error {
 		props := []property{
 			{"Description", godbus.MakeVariant("git " + job + " " + repo)},
 			{"Type", godbus.MakeVariant("exec")},
-			{"ExecStart", godbus.MakeVariant([]execCommand{{"/bin/true", []string{"/bin/true"}, false}})},
-			{"ExecStopPost", godbus.MakeVariant([]execCommand{{"/bin/true", []string{"/bin/true"}, false}})},
+			{"ExecStart", godbus.MakeVariant([]execCommand{cmd})},
+			{"ExecStopPost", godbus.MakeVariant([]execCommand{cmd})},
 			{"TimeoutStopUSec", godbus.MakeVariant(uint64(2 * time.Minute / time.Microsecond))},
 			{"CollectMode", godbus.MakeVariant("inactive-or-failed")},
 			{"SyslogIdentifier", godbus.MakeVariant("refstart")},
