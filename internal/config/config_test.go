@@ -292,3 +292,26 @@ jobs = ["site", "deploy"]
 		Merge(nil, f)
 	}
 }
+
+// TestHostileFiles: TOML bombs and oversized files give a clear error (or a
+// prompt result), never a hang or a crash.
+func TestHostileFiles(t *testing.T) {
+	big := "version = 1\nx = [" + strings.Repeat(`"aaaaaaaaaaaa",`, 60_000) + "]\n"
+	start := time.Now()
+	_, diags := parse(t, big)
+	if !strings.Contains(diags.Error(), "unknown key \"x\"") || time.Since(start) > 5*time.Second {
+		t.Errorf("a huge array: %v after %v", diags, time.Since(start))
+	}
+	_, diags = parse(t, "version = 1\n#"+strings.Repeat("x", MaxFileSize)+"\n")
+	if !strings.Contains(diags.Error(), "larger than") {
+		t.Errorf("an oversized file: %v", diags)
+	}
+	_, diags = parse(t, "version = 1\nx = "+strings.Repeat("{a=", 5000)+strings.Repeat("}", 5000)+"\n")
+	if !strings.Contains(diags.Error(), "nested 5000 deep") {
+		t.Errorf("deep inline tables: %v", diags)
+	}
+	_, diags = parse(t, "version = 1\n"+strings.Repeat("[a]\n", 3)+"\x00\xff\n")
+	if !diags.HasErrors() {
+		t.Error("binary garbage accepted")
+	}
+}
