@@ -14,8 +14,8 @@ FUZZTIME  ?= 10s
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
-build: ## build bin/hookrun
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
+build: ## build bin/hookrun (static: no cgo, which saves ~1.5 ms per hook run)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
 
 test: ## run every test (real systemd tests skip unless a manager can start; HOOKRUN_REQUIRE_SYSTEMD=1 makes that a failure)
 	$(GO) test -count=1 ./...

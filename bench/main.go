@@ -122,10 +122,12 @@ func (b *bench) run(ctx context.Context) error {
 	logf("building hookrun and bench/refstart")
 	b.hookrun = filepath.Join(b.work, "bin", "hookrun")
 	b.refstart = filepath.Join(b.work, "bin", "refstart")
-	if err := runCmd(ctx, "", nil, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.hookrun, "./cmd/hookrun"); err != nil {
+	// Both static, as `make build` builds hookrun.
+	static := append(os.Environ(), "CGO_ENABLED=0")
+	if err := runCmd(ctx, "", static, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.hookrun, "./cmd/hookrun"); err != nil {
 		return err
 	}
-	if err := runCmd(ctx, "", nil, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.refstart, "./bench/refstart"); err != nil {
+	if err := runCmd(ctx, "", static, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.refstart, "./bench/refstart"); err != nil {
 		return err
 	}
 	logf("starting a private systemd user manager")
@@ -357,7 +359,9 @@ type hookRun struct {
 
 // runHook runs the hook at path (args appended) as git would: stdin the ref
 // lines, cwd the bare repository, GIT_DIR=. The wall time spans fork to
-// reaping; peak RSS is wait4's ru_maxrss.
+// reaping. rssKB is wait4's ru_maxrss, which for a child of this process
+// is at least this process's own RSS (see runScenario); the report uses
+// GNU time instead.
 func (b *bench) runHook(ctx context.Context, path string, args []string, stdin []byte, prefix ...string) (hookRun, error) {
 	argv := append(append(append([]string(nil), prefix...), path), args...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

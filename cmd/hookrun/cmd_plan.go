@@ -109,7 +109,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, UnitName: runner.UnitName,
+		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,12 +12,53 @@ import (
 	"github.com/hookrun/hookrun/internal/match"
 )
 
-var (
-	jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// TopicRE is what ntfy accepts as a topic name.
-	TopicRE = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
+// Name rules, as patterns for the JSON schema and as plain functions for the
+// decoder (compiling regexps at start-up would cost every hook run).
+const (
+	jobNamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`
+	envNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+	// TopicPattern is what ntfy accepts as a topic name.
+	TopicPattern = `^[-_A-Za-z0-9]{1,64}$`
 )
+
+func isAlnum(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func validJobName(s string) bool {
+	if len(s) == 0 || len(s) > 64 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validEnvName(s string) bool {
+	if len(s) == 0 || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidTopic reports whether ntfy accepts s as a topic name.
+func ValidTopic(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 func (d *decoder) checkFile(f *File) {
 	if !f.Defined["version"] {
@@ -58,7 +98,7 @@ func (d *decoder) checkSettings(path string, s *Settings) {
 	for _, k := range sortedKeys(anyKeys(s.Environment)) {
 		kp := joinKey(path, "environment."+k)
 		switch {
-		case !envNameRE.MatchString(k):
+		case !validEnvName(k):
 			d.report(Error, kp, false, "%s: %q is not a valid environment variable name", kp, k)
 		case strings.HasPrefix(k, "HOOKRUN_"):
 			d.report(Error, kp, false, "%s: HOOKRUN_* variables are set by hookrun itself", kp)
@@ -66,7 +106,7 @@ func (d *decoder) checkSettings(path string, s *Settings) {
 			d.report(Error, kp, false, "%s: GIT_* variables are removed from job environments (they make git tools read the wrong repository)", kp)
 		}
 	}
-	if s.Topic != "" && !TopicRE.MatchString(s.Topic) {
+	if s.Topic != "" && !ValidTopic(s.Topic) {
 		d.errorf(joinKey(path, "topic"), "%s: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", joinKey(path, "topic"), s.Topic)
 	}
 	if s.Manager == "user" && (s.User != "" || s.Group != "") {
@@ -99,7 +139,7 @@ func (d *decoder) checkNotify(n *Notify) {
 				n.Server, strings.TrimRight(n.Server, "/"), strings.Trim(u.Path, "/"), strings.Trim(u.Path, "/"))
 		}
 	}
-	if n.Topic != "" && !TopicRE.MatchString(n.Topic) {
+	if n.Topic != "" && !ValidTopic(n.Topic) {
 		d.errorf("notify.topic", "notify.topic: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", n.Topic)
 	}
 	if n.TokenFile != "" && !filepath.IsAbs(n.TokenFile) {
@@ -120,7 +160,7 @@ func CheckServerURL(s string) error {
 }
 
 func (d *decoder) checkJob(path string, j *Job) {
-	if !jobNameRE.MatchString(j.Name) {
+	if !validJobName(j.Name) {
 		d.report(Error, path, false, "%s: job name %q may only use letters, digits, '.', '-' and '_' (at most 64, starting with a letter or digit)", path, j.Name)
 	}
 	d.checkSettings(path, &j.Settings)

@@ -40,9 +40,9 @@ func typeSchema(t reflect.Type) map[string]any {
 		m := map[string]any{"type": "object", "additionalProperties": typeSchema(t.Elem())}
 		switch t.Elem() {
 		case reflect.TypeFor[*Job]():
-			m["propertyNames"] = map[string]any{"pattern": jobNameRE.String()}
+			m["propertyNames"] = map[string]any{"pattern": jobNamePattern}
 		case reflect.TypeFor[Template]():
-			m["propertyNames"] = map[string]any{"pattern": envNameRE.String()}
+			m["propertyNames"] = map[string]any{"pattern": envNamePattern}
 		}
 		return m
 	case reflect.Struct:

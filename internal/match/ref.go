@@ -181,8 +181,9 @@ func clip(s string) string {
 // reported (errors.Join of *LineError); valid lines are returned either way so
 // callers can say what they would have done.
 func ParseRefLines(r io.Reader) ([]RefUpdate, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 512), MaxLineBytes)
+	// Big reads from the pipe, small lines: the scanner keeps the line limit.
+	sc := bufio.NewScanner(bufio.NewReaderSize(r, 64<<10))
+	sc.Buffer(make([]byte, 0, MaxLineBytes), MaxLineBytes)
 	var (
 		ups  []RefUpdate
 		errs []error

@@ -3,12 +3,23 @@ package notify
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
-// topicRegex is ntfy's topicPathRegex (server/server.go).
-var topicRegex = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
+// validTopic is ntfy's topicPathRegex (server/server.go),
+// ^[-_A-Za-z0-9]{1,64}$, without compiling a regexp at start-up.
+func validTopic(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // CheckTopic reports whether s is a topic name ntfy accepts: 1 to 64
 // letters, digits, "-" or "_".
@@ -16,7 +27,7 @@ func CheckTopic(s string) error {
 	if s == "" {
 		return fmt.Errorf("ntfy topic is empty: set topic in [notify] or in the job")
 	}
-	if !topicRegex.MatchString(s) {
+	if !validTopic(s) {
 		return fmt.Errorf("ntfy topic %q is not valid: use 1 to 64 letters, digits, \"-\" or \"_\"", truncate(s, 80))
 	}
 	return nil

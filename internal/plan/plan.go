@@ -7,7 +7,9 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -126,20 +128,29 @@ type Match struct {
 	Jobs   []string `json:"jobs,omitempty"`
 }
 
-// Save writes the unit's plan to path (mode 0600) atomically.
+// Save writes the unit's plan to path (mode 0600). The file must not exist:
+// unit names are unique, and nothing reads a plan before its unit starts,
+// which is after Save returns, so no temporary file and rename are needed.
 func (u *Unit) Save(path string) error {
-	b, err := json.MarshalIndent(u, "", "  ")
+	b, err := json.Marshal(u)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
 		return err
 	}
-	return os.Rename(tmp, path)
+	return f.Close()
 }
 
 // Load reads a plan saved by Save.

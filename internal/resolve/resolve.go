@@ -27,6 +27,9 @@ type Push struct {
 	Ancestry match.Ancestry
 	// UnitName makes a unique unit name for a job.
 	UnitName func(job, repo string, now time.Time) string
+	// Explain records every rule decision in Push.Matches (for `plan`);
+	// the hook does not need them.
+	Explain bool
 }
 
 // ruleLabel names a rule for people: "hooks.toml rules[2]".
@@ -46,15 +49,26 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	out := &plan.Push{}
 	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
 	var order []*selection
+	perPush := map[string]bool{} // by job: computed once, not per ref
+	for name, j := range c.Jobs {
+		perPush[name] = c.Effective(j).Per == "push"
+	}
+	labels := make([]string, len(c.Rules))
+	for i, r := range c.Rules {
+		labels[i] = ruleLabel(r)
+	}
+	explain := func(m plan.Match) {
+		if p.Explain {
+			out.Matches = append(out.Matches, m)
+		}
+	}
 	for _, u := range p.Updates {
 		kind, short := u.Short()
 		var ev match.Event
 		known, exact := false, false // exact: update vs force was asked of git
-		for _, r := range c.Rules {
-			m := plan.Match{Ref: u.Name, Rule: ruleLabel(r)}
+		for ri, r := range c.Rules {
 			if !r.Selector.MatchName(kind, short) {
-				m.Reason = "ref not selected by branches/tags"
-				out.Matches = append(out.Matches, m)
+				explain(plan.Match{Ref: u.Name, Rule: labels[ri], Reason: "ref not selected by branches/tags"})
 				continue
 			}
 			needs := r.Selector.NeedsAncestry() && p.Ancestry != nil
@@ -70,19 +84,18 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				ev, known, exact = e, true, needs || u.IsCreate() || u.IsDelete()
 			}
 			v := r.Selector.Decide(ev, p.Cert)
-			m.Match, m.Reason = v.Match, v.Reason
+			m := plan.Match{Ref: u.Name, Rule: labels[ri], Match: v.Match, Reason: v.Reason}
 			if v.Match {
 				m.Jobs = r.Jobs
 			}
-			out.Matches = append(out.Matches, m)
+			explain(m)
 			if !v.Match {
 				continue
 			}
 			ref := refOf(u, ev)
 			for _, jn := range r.Jobs {
-				j := c.Jobs[jn]
 				key := jn
-				if c.Effective(j).Per != "push" {
+				if !perPush[jn] {
 					key += "\x00" + u.Name
 				}
 				s := byKey[key]
@@ -94,7 +107,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
 					s.refs = append(s.refs, ref)
 				}
-				if lbl := ruleLabel(r); !contains(s.rules, lbl) {
+				if lbl := labels[ri]; !contains(s.rules, lbl) {
 					s.rules = append(s.rules, lbl)
 				}
 			}
