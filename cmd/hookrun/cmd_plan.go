@@ -30,7 +30,8 @@ or takes one update from --ref/--old/--new, and prints for every rule whether
 it matched and, for every unit that would start, its name, job, argv
 (templates expanded), limits, environment and notification topic. It starts
 nothing and needs no systemd. Signed pushes are simulated with the
-GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_SIGNER and GIT_PUSH_CERT_KEY variables.`,
+GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_NONCE_STATUS, GIT_PUSH_CERT_SIGNER and
+GIT_PUSH_CERT_KEY variables.`,
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
 			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")

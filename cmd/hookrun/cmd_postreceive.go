@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -97,12 +98,15 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	defer cancel()
 	st := &starters{a: a, self: a.self}
 	defer st.close()
+	errs := st.startAll(ctx, p.Units)
 	failed := 0
-	for _, u := range p.Units {
-		if err := st.start(ctx, u); err != nil {
+	for i, u := range p.Units {
+		if errs[i] != nil {
 			failed++
-			a.errorf("job %s (%s): not started: %v", u.Job, refList(u), err)
+			a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
+			continue
 		}
+		a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
 	}
 	if failed > 0 {
 		if failed == len(p.Units) {
@@ -182,24 +186,58 @@ func (s *starters) execStarter() *runner.Exec {
 	return s.exec
 }
 
+// maxInFlight bounds the start calls a hook has outstanding on its one
+// connection: enough to keep the manager busy while the hook prepares the
+// next units, few enough not to flood it.
+const maxInFlight = 8
+
+// startAll starts every unit and returns each one's error. Choosing the
+// runner, queue numbers and replacing running units happen in push order;
+// the start calls themselves overlap on the shared connection, so the
+// manager works on one unit while the hook saves the next one's plan.
+func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
+	errs := make([]error, len(units))
+	starters := make([]runner.Starter, len(units))
+	for i, u := range units {
+		st, kind, err := s.starter(ctx, u)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if kind == "exec" {
+			u.Runner = "exec"
+		}
+		switch u.Concurrency {
+		case "queue":
+			if u.Seq, err = queue.NextSeq(u.RepoPath); err != nil {
+				errs[i] = fmt.Errorf("queueing: %v", err)
+				continue
+			}
+		case "replace":
+			s.replace(ctx, u)
+		}
+		starters[i] = st
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxInFlight)
+	for i, u := range units {
+		if starters[i] == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = start(ctx, starters[i], u)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
 // start saves the unit's plan and starts it, picking a new name if the
 // manager already has a unit of that name.
-func (s *starters) start(ctx context.Context, u *plan.Unit) error {
-	st, kind, err := s.starter(ctx, u)
-	if err != nil {
-		return err
-	}
-	if kind == "exec" {
-		u.Runner = "exec"
-	}
-	switch u.Concurrency {
-	case "queue":
-		if u.Seq, err = queue.NextSeq(u.RepoPath); err != nil {
-			return fmt.Errorf("queueing: %v", err)
-		}
-	case "replace":
-		s.replace(ctx, u)
-	}
+func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
 	for attempt := 0; ; attempt++ {
 		path := plan.PlanPath(u.RepoPath, u.Name)
 		if err := u.Save(path); err != nil {
@@ -207,7 +245,6 @@ func (s *starters) start(ctx context.Context, u *plan.Unit) error {
 		}
 		err := st.Start(ctx, u, path)
 		if err == nil {
-			s.a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
 			return nil
 		}
 		os.Remove(path)

@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		name:    "status",
 		summary: "list a repository's running and recently finished units",
-		usage:   "[--json] [REPO]",
+		usage:   "[--json] [--last N] [REPO]",
 		help: `Shows the repository's units: those queued or running (their saved plans,
 with state and start time read from the systemd manager over D-Bus, or from
 the exec runner's records) and the most recent finished ones (hookrun's own

@@ -13,6 +13,10 @@ type PushCert struct {
 // Verified reports whether git verified the push certificate.
 func (c PushCert) Verified() bool { return c.Status == "G" }
 
+// Fresh reports whether the certificate carries the nonce git asked for, so
+// it is not a replay of an older push.
+func (c PushCert) Fresh() bool { return c.Nonce == "OK" || c.Nonce == "SLOP" }
+
 // Selector is the matching part of a rule, compiled.
 type Selector struct {
 	Branches *Patterns
@@ -87,7 +91,7 @@ func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
 		}
 		return Verdict{false, "rule needs a signed push; push certificate status is " + st + ", want G"}
 	}
-	if cert.Nonce != "OK" && cert.Nonce != "SLOP" {
+	if !cert.Fresh() {
 		st := cert.Nonce
 		if st == "" {
 			st = "none"

@@ -5,7 +5,7 @@ import "path/filepath"
 // hookrun keeps its per-repository state under $GIT_DIR/hookrun:
 //
 //	units/<unit>.json   the saved plan a unit runs (written by the hook)
-//	logs/<unit>.log     output of exec-runner jobs
+//	logs/<unit>.log     output of every unit (hookrun exec copies it here)
 //	history.jsonl       recent outcomes, for `hookrun status`
 const StateDirName = "hookrun"
 

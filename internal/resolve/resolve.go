@@ -174,7 +174,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	for _, rw := range set.ReadWritePaths {
 		u.Sandbox.ReadWritePaths = append(u.Sandbox.ReadWritePaths, rw.Expand(vars))
 	}
-	if p.Cert.Verified() {
+	if p.Cert.Verified() && p.Cert.Fresh() {
 		u.Signer = p.Cert.Signer
 	}
 	u.Env = unitEnv(u, ref, set, vars)

@@ -210,3 +210,24 @@ func TestUsec(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProperties: building one unit's D-Bus properties (per unit on
+// the hook's hot path).
+func BenchmarkProperties(b *testing.B) {
+	u := fullUnit()
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(Properties(u, "/usr/local/bin/hookrun", "/srv/git/web.git/hookrun/units/x.json")) == 0 {
+			b.Fatal("no properties")
+		}
+	}
+}
+
+// BenchmarkUnitName: one unique unit name.
+func BenchmarkUnitName(b *testing.B) {
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		UnitName("deploy-prod", "web", now)
+	}
+}
