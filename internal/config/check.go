@@ -21,7 +21,9 @@ const (
 	TopicPattern = `^[-_A-Za-z0-9]{1,64}$`
 )
 
-func isAlnum(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 func validJobName(s string) bool {
 	if len(s) == 0 || len(s) > 64 || !isAlnum(s[0]) {
