@@ -137,19 +137,12 @@ func supervisedOutcome(ctx context.Context, u *plan.Unit, err error) notify.Outc
 	var ee *job.ExitError
 	if errors.As(err, &ee) {
 		if ee.Code > 128 {
-			return notify.FromService("signal", "killed", signalName(ee.Code-128), 0, u.Limits.MemoryMax)
+			// FromService names the signal from its number.
+			return notify.FromService("signal", "killed", strconv.Itoa(ee.Code-128), 0, u.Limits.MemoryMax)
 		}
 		return notify.FromService("exit-code", "exited", fmt.Sprint(ee.Code), 0, 0)
 	}
 	return notify.Outcome{Kind: notify.Failure, Reason: err.Error()}
-}
-
-func signalName(n int) string {
-	names := map[int]string{1: "HUP", 2: "INT", 6: "ABRT", 9: "KILL", 11: "SEGV", 13: "PIPE", 15: "TERM"}
-	if s, ok := names[n]; ok {
-		return s
-	}
-	return fmt.Sprint(n)
 }
 
 func openLog(u *plan.Unit) (*os.File, error) {
