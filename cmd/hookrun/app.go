@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/install"
 )
 
 // Exit statuses, decided in one place (exitCode).
@@ -70,7 +72,8 @@ func register(c *command) { commands[c.name] = c }
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
 	// Symlinked as hooks/post-receive (or a file in post-receive.d/).
-	asHook := filepath.Base(args[0]) == "post-receive" || filepath.Base(filepath.Dir(args[0])) == "post-receive.d"
+	asHook := filepath.Base(args[0]) == "post-receive" || filepath.Base(args[0]) == install.DispatchedName ||
+		filepath.Base(filepath.Dir(args[0])) == "post-receive.d"
 	a.self = selfPath(args[0], asHook)
 	if asHook {
 		return a.exit(a.runCommand(commands["post-receive"], args[1:]))

@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// DispatchedName is hookrun's file in a hooks/post-receive.d/ directory. The
+// name tells hookrun it runs as the hook whatever path it is called by.
+const DispatchedName = "hookrun-post-receive"
+
 // ErrExists is returned when a different hook is in the way.
 var ErrExists = errors.New("a different post-receive hook exists")
 
@@ -41,7 +45,7 @@ func IsBareRepo(dir string) bool {
 func hookPath(repo string) string {
 	hook := filepath.Join(repo, "hooks", "post-receive")
 	if b, err := os.ReadFile(hook); err == nil && isDispatcher(b) {
-		return filepath.Join(repo, "hooks", "post-receive.d", "hookrun")
+		return filepath.Join(repo, "hooks", "post-receive.d", DispatchedName)
 	}
 	return hook
 }
@@ -119,7 +123,7 @@ func isHookrunLink(link, self string) bool {
 // Uninstall removes the hookrun symlink and restores the newest backup.
 func Uninstall(repo, self string) (Result, error) {
 	res := Result{Repo: repo, Action: "not installed"}
-	for _, hook := range []string{filepath.Join(repo, "hooks", "post-receive.d", "hookrun"), filepath.Join(repo, "hooks", "post-receive")} {
+	for _, hook := range []string{filepath.Join(repo, "hooks", "post-receive.d", DispatchedName), filepath.Join(repo, "hooks", "post-receive")} {
 		if !isHookrunLink(hook, self) {
 			continue
 		}
