@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -45,6 +46,9 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	path := plan.LogPath(repo, unit)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if !knownUnit(repo, unit) {
+			return fmt.Errorf("%s has no unit %s: see 'hookrun status %s' (or pass --repo)", repo, unit, repo)
+		}
 		return a.journalLogs(unit, follow, path)
 	}
 	if err != nil {
@@ -67,6 +71,21 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// knownUnit reports whether the repository saved a plan for unit or recorded
+// its outcome: only then can the journal have its output.
+func knownUnit(repo, unit string) bool {
+	if _, err := os.Stat(plan.PlanPath(repo, unit)); err == nil {
+		return true
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	for _, r := range recs {
+		if r.Unit == unit {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *app) journalLogs(unit string, follow bool, logPath string) error {
