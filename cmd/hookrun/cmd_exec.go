@@ -97,6 +97,11 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		_ = os.WriteFile(path+".timedout", nil, 0o600)
 	}
+	var failed *job.ExitError
+	if len(u.Steps) > 1 && errors.As(runErr, &failed) {
+		// notify names the step that failed a sequence.
+		_ = os.WriteFile(path+".step", []byte(failed.Step), 0o600)
+	}
 	if !supervise {
 		var ee *job.ExitError
 		if errors.As(runErr, &ee) && ee.Code > 128 && ee.Code < 128+65 && ctx.Err() == nil {

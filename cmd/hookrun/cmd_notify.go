@@ -62,6 +62,9 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		o = notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, 0)
 		o.Duration = d
 	}
+	if step, err := os.ReadFile(planPath + ".step"); err == nil && o.Kind == notify.Failure {
+		o.Reason += " in step " + string(step)
+	}
 	rec := history.Record{
 		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
 		Reason: o.Reason, Start: start, Duration: o.Duration,
@@ -74,7 +77,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	}
 	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
 	defer func() {
-		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid"} {
+		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step"} {
 			os.Remove(p)
 		}
 	}()
