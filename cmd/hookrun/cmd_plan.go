@@ -66,7 +66,8 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	if file == "" {
 		file = filepath.Join(repoPath, "hooks.toml")
 	}
-	c, diags, err := config.Load(config.GlobalPath(cfgFlag, a.getenv), cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", file)
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
+	c, diags, err := config.Load(globalPath, explicit, file)
 	if err != nil {
 		return &exitError{exitUsage, fmt.Errorf("cannot read config: %v", err)}
 	}

@@ -62,12 +62,12 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	}
 	cfgFlag, _ := fs.GetString("config")
 	insecure, _ := fs.GetBool("insecure-config")
-	globalPath := config.GlobalPath(cfgFlag, a.getenv)
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	repoFile := filepath.Join(repoPath, "hooks.toml")
 	if err := a.checkConfigSafety(insecure, globalPath, repoFile); err != nil {
 		return err
 	}
-	c, diags, err := config.Load(globalPath, cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", repoFile)
+	c, diags, err := config.Load(globalPath, explicit, repoFile)
 	if err != nil {
 		return fmt.Errorf("cannot read config: %v; nothing was started", err)
 	}

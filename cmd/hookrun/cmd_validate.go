@@ -47,7 +47,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		return fmt.Errorf("%w: --format must be text, json or github, not %q", errUsage, format)
 	}
 	cfgFlag, _ := fs.GetString("config")
-	globalPath := config.GlobalPath(cfgFlag, a.getenv)
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	files := fs.Args()
 	if len(files) == 0 {
 		f, err := defaultConfigFile(a)
@@ -67,7 +67,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		if sameFile(f, globalPath) {
 			c, diags, err = config.Load(f, true, "")
 		} else {
-			c, diags, err = config.Load(globalPath, cfgFlag != "" || a.getenv("HOOKRUN_CONFIG") != "", f)
+			c, diags, err = config.Load(globalPath, explicit, f)
 		}
 		if err != nil {
 			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "open "))}

@@ -94,10 +94,11 @@ func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
 
 // ntfy-listen starts an ntfy-speaking server and sets $NTFY_URL.
 func cmdNtfyListen(ts *testscript.TestScript, neg bool, args []string) {
-	s := ntfytest.New()
+	token := ""
 	if len(args) > 0 {
-		s.Token = args[0]
+		token = args[0]
 	}
+	s := ntfytest.NewWithToken(token)
 	ts.Defer(s.Close)
 	ts.Setenv("NTFY_URL", s.URL)
 	ntfyServers.Store(ts, s)

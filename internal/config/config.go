@@ -234,15 +234,17 @@ func (c *Config) cycles() [][]string {
 	return out
 }
 
-// GlobalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else the default.
-func GlobalPath(flag string, getenv func(string) string) string {
+// GlobalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else
+// the default. explicit is true for the first two: a file someone named must
+// exist, while the default one is optional.
+func GlobalPath(flag string, getenv func(string) string) (path string, explicit bool) {
 	if flag != "" {
-		return flag
+		return flag, true
 	}
 	if p := getenv("HOOKRUN_CONFIG"); p != "" {
-		return p
+		return p, true
 	}
-	return DefaultGlobalPath
+	return DefaultGlobalPath, false
 }
 
 // Load reads the global file (optional unless explicit) and the repo file

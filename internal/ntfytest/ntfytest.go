@@ -33,6 +33,7 @@ var topicRE = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
 type Server struct {
 	*httptest.Server
 	// Token, when set, is required as "Authorization: Bearer <Token>".
+	// Set it through NewWithToken: the server reads it concurrently.
 	Token string
 
 	mu       sync.Mutex
@@ -41,8 +42,12 @@ type Server struct {
 }
 
 // New starts a server on 127.0.0.1; Close stops it.
-func New() *Server {
-	s := &Server{notify: make(chan struct{}, 1)}
+func New() *Server { return NewWithToken("") }
+
+// NewWithToken starts a server that requires "Authorization: Bearer token"
+// (none when token is empty).
+func NewWithToken(token string) *Server {
+	s := &Server{Token: token, notify: make(chan struct{}, 1)}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
