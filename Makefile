@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test test-systemd lint schema bench fuzz demo check install clean
+.PHONY: help build test test-race test-systemd lint schema bench fuzz demo check install clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ build: ## build bin/hookrun (static: no cgo, which saves ~1.5 ms per hook run)
 
 test: ## run every test (real systemd tests skip unless a manager can start; HOOKRUN_REQUIRE_SYSTEMD=1 makes that a failure)
 	$(GO) test -count=1 ./...
+
+test-race: ## every test under the race detector
+	$(GO) test -race -count=1 ./...
 
 test-systemd: ## run the tests that need a real systemd user manager, never skipping them
 	HOOKRUN_REQUIRE_SYSTEMD=1 $(GO) test -count=1 ./internal/runner/... ./internal/systemdtest/... ./cmd/hookrun/...
