@@ -38,6 +38,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -195,10 +196,10 @@ func newProc(u *plan.Unit, s *plan.Step, argv []string, stdout, stderr io.Writer
 // asked for them.
 func Environ(base, unitEnv, stepEnv []string) []string {
 	env := make([]string, 0, len(base)+len(unitEnv)+len(stepEnv)+1)
-	for _, kv := range base {
-		// GIT_* would point git tools at the hook's repository; the ntfy
-		// token is for hookrun notify alone.
-		if !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "HOOKRUN_NTFY_TOKEN=") {
+	// GIT_* would point git tools at the hook's repository; the ntfy token
+	// is for hookrun notify alone.
+	for _, kv := range gitx.CleanEnv(base) {
+		if !strings.HasPrefix(kv, "HOOKRUN_NTFY_TOKEN=") {
 			env = append(env, kv)
 		}
 	}

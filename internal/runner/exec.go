@@ -6,9 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -71,11 +71,5 @@ func (e *Exec) Close() error { return nil }
 // ExecEnv is environ without GIT_* variables, followed by extra (KEY=VALUE;
 // a later entry wins, as with exec.Cmd).
 func ExecEnv(environ, extra []string) []string {
-	env := make([]string, 0, len(environ)+len(extra))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "GIT_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
+	return append(gitx.CleanEnv(environ), extra...)
 }
