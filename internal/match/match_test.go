@@ -273,3 +273,12 @@ func BenchmarkMatch10kRefs100Rules(b *testing.B) {
 		}
 	}
 }
+
+func TestParseRefLinesTooMany(t *testing.T) {
+	line := a + " " + b + " refs/heads/x\n"
+	in := strings.NewReader(strings.Repeat(line, MaxRefs+5))
+	ups, err := ParseRefLines(in)
+	if err == nil || !strings.Contains(err.Error(), "more than 100000 ref updates") || len(ups) != MaxRefs {
+		t.Fatalf("%d updates, err %v", len(ups), err)
+	}
+}
