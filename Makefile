@@ -48,8 +48,9 @@ demo: build ## push into a throwaway bare repo: real units, real notifications
 
 check: lint test ## what CI runs
 
-install: build ## install hookrun into PREFIX/bin
+install: build ## install hookrun into PREFIX/bin and its JSON schema into PREFIX/share/hookrun
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hookrun
+	install -D -m 0644 schema/hooks.schema.json $(DESTDIR)$(PREFIX)/share/hookrun/hooks.schema.json
 
 clean: ## remove build output
 	rm -rf bin
