@@ -81,6 +81,9 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			fmt.Fprintf(stdout, "hookrun: queued behind %s\n", strings.Join(ahead, ", "))
 		})
 		if err != nil {
+			if supervise { // no ExecStopPost will report it
+				a.finish(u, path, notify.CancelledOutcome("stopped while queued"), a.now())
+			}
 			return &exitError{exitFailure, fmt.Errorf("stopped while queued: %v", err)}
 		}
 	}
