@@ -204,7 +204,7 @@ func (a *app) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun 'hookrun help COMMAND' or 'hookrun COMMAND --help' for details.\n\n%s\n", exitStatusHelp)
 }
