@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -24,10 +26,13 @@ func init() {
 		name:    "status",
 		summary: "list a repository's running and recently finished units",
 		usage:   "[--json] [--last N] [REPO]",
-		help: `Shows the repository's units: those queued or running (their saved plans,
-with state and start time read from the systemd manager over D-Bus, or from
-the exec runner's records) and the most recent finished ones (hookrun's own
-record, written when each unit stops, since systemd forgets finished units).`,
+		help: `Shows the repository's units: those queued or running, as the systemd
+manager reports them over D-Bus (found by the HOOKRUN_* environment of each
+unit, never by its name) and from the plans saved at push time (which also
+cover queued and exec-runner units), then the most recent finished ones
+(hookrun's own record, written when each unit stops, since systemd forgets
+finished units). Outside a repository and without REPO it lists the running
+units of every repository the user manager knows.`,
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished units")
@@ -47,13 +52,18 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		return fmt.Errorf("%w: at most one repository", errUsage)
 	}
 	repo := repoDir(a, fs.Arg(0))
+	if _, err := os.Stat(plan.StateDir(repo)); err != nil && fs.NArg() == 0 {
+		repo = "" // not in a repository hookrun ran in: every repository's units
+	}
 	active, err := a.activeUnits(repo)
 	if err != nil {
 		return err
 	}
-	recs, err := history.Read(plan.HistoryPath(repo))
-	if err != nil {
-		return err
+	var recs []history.Record
+	if repo != "" {
+		if recs, err = history.Read(plan.HistoryPath(repo)); err != nil {
+			return err
+		}
 	}
 	var finished []unitStatus
 	for i := len(recs) - 1; i >= 0 && len(finished) < last; i-- {
@@ -69,11 +79,15 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		}{repo, append([]unitStatus{}, all...)})
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(a.stdout, "no hookrun units for %s\n", repo)
+		if repo == "" {
+			fmt.Fprintln(a.stdout, "no hookrun units running (name a repository to see its finished ones)")
+		} else {
+			fmt.Fprintf(a.stdout, "no hookrun units for %s\n", repo)
+		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION")
+	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION")
 	for _, s := range all {
 		state := s.Result
 		if s.Reason != "" {
@@ -83,53 +97,76 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if !s.Start.IsZero() {
 			started = s.Start.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, s.Job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration))
 	}
 	return tw.Flush()
 }
 
-// activeUnits lists the repository's saved plans (a plan exists from the
-// push until the unit's ExecStopPost) with their state from the manager.
+// activeUnits lists the units of repo that have not ended: from the systemd
+// managers, identified by the HOOKRUN_* environment hookrun gave each unit,
+// and from the saved plans (a plan exists from the push until the unit's
+// ExecStopPost), which also cover queued and exec-runner units. An empty repo
+// lists every repository's units the user manager knows.
 func (a *app) activeUnits(repo string) ([]unitStatus, error) {
-	paths, _ := filepath.Glob(filepath.Join(plan.StateDir(repo), "units", "*.json"))
-	var out []unitStatus
-	conns := map[string]*runner.Systemd{}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, p := range paths {
-		u, err := plan.Load(p)
+	known := map[string]runner.Unit{} // by unit name, from the managers
+	managers := []string{"user"}
+	var plans []*plan.Unit
+	if repo != "" {
+		paths, _ := filepath.Glob(filepath.Join(plan.StateDir(repo), "units", "*.json"))
+		for _, p := range paths {
+			if u, err := plan.Load(p); err == nil {
+				plans = append(plans, u)
+				if u.Manager == "system" && !slices.Contains(managers, "system") {
+					managers = append(managers, "system")
+				}
+			}
+		}
+	}
+	reached := map[string]bool{}
+	for _, m := range managers {
+		c, err := runner.DialSystemd(ctx, m, a.getenv)
+		if err != nil {
+			continue // no manager: plans and history still tell
+		}
+		units, err := c.Units(ctx)
+		c.Close()
 		if err != nil {
 			continue
 		}
+		reached[m] = true
+		for _, u := range units {
+			if repo == "" || u.RepoPath == repo {
+				known[u.Name] = u
+			}
+		}
+	}
+	var out []unitStatus
+	for _, u := range plans {
 		s := unitStatus{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: "queued"}
 		if len(u.Refs) > 0 {
 			s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
-		if t := startedAt(p, time.Time{}); !t.IsZero() {
+		path := plan.PlanPath(u.RepoPath, u.Name)
+		if t := startedAt(path, time.Time{}); !t.IsZero() {
 			s.Result, s.Start, s.Duration = "running", t, time.Since(t).Round(time.Second)
 		}
-		if u.Runner != "exec" {
-			c, ok := conns[u.Manager]
-			if !ok {
-				if c, err = runner.DialSystemd(ctx, u.Manager, a.getenv); err == nil {
-					conns[u.Manager] = c
-				}
-			}
-			if c != nil {
-				if props, err := c.UnitProperties(ctx, u.Name, "Unit"); err == nil {
-					if ls, _ := props["LoadState"].(string); ls == "not-found" && time.Since(u.Created) > queue.StartGrace {
-						s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
-					} else if st, _ := props["ActiveState"].(string); st != "" {
-						sub, _ := props["SubState"].(string)
-						s.Result = st + "/" + sub
-					}
-				}
-			}
+		if k, ok := known[u.Name]; ok {
+			s.Result = k.State
+			delete(known, u.Name)
+		} else if u.Runner != "exec" && reached[u.Manager] && time.Since(u.Created) > queue.StartGrace {
+			s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
+		}
+		out = append(out, s)
+	}
+	for _, k := range known { // units whose plan is not here (another repo, or removed)
+		s := unitStatus{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Result: k.State, Start: k.Start}
+		if len(k.New) >= 7 {
+			s.Short = k.New[:7]
+		}
+		if !k.Start.IsZero() {
+			s.Duration = time.Since(k.Start).Round(time.Second)
 		}
 		out = append(out, s)
 	}

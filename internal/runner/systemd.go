@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
@@ -29,6 +30,7 @@ type systemdConn interface {
 	StartTransientUnitContext(ctx context.Context, name, mode string, properties []sd.Property, ch chan<- string) (int, error)
 	StopUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
 	GetUnitTypePropertiesContext(ctx context.Context, unit, unitType string) (map[string]any, error)
+	ListUnitsByPatternsContext(ctx context.Context, states, patterns []string) ([]sd.UnitStatus, error)
 	Close()
 }
 
@@ -327,4 +329,58 @@ func dbusErrorName(err error) string {
 		return ve.Name
 	}
 	return ""
+}
+
+// Unit is one of hookrun's units as the manager knows it, identified by the
+// HOOKRUN_* environment hookrun gave it, never by parsing its name.
+type Unit struct {
+	Name     string
+	Repo     string // HOOKRUN_REPO
+	RepoPath string // HOOKRUN_REPO_PATH
+	Job      string // HOOKRUN_JOB
+	Ref      string // HOOKRUN_REF
+	New      string // HOOKRUN_NEW
+	State    string // ActiveState/SubState
+	Start    time.Time
+}
+
+// Units lists the loaded units that hookrun started (those whose environment
+// carries HOOKRUN_JOB), with their state and start time.
+func (s *Systemd) Units(ctx context.Context) ([]Unit, error) {
+	list, err := s.conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*.service"})
+	if err != nil {
+		return nil, callError("list units", err)
+	}
+	var out []Unit
+	for _, st := range list {
+		props, err := s.conn.GetUnitTypePropertiesContext(ctx, st.Name, "Service")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		env, _ := props["Environment"].([]string)
+		u := Unit{Name: st.Name, State: st.ActiveState + "/" + st.SubState}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "HOOKRUN_REPO":
+				u.Repo = v
+			case "HOOKRUN_REPO_PATH":
+				u.RepoPath = v
+			case "HOOKRUN_JOB":
+				u.Job = v
+			case "HOOKRUN_REF":
+				u.Ref = v
+			case "HOOKRUN_NEW":
+				u.New = v
+			}
+		}
+		if u.Job == "" {
+			continue // not ours
+		}
+		if us, ok := props["ExecMainStartTimestamp"].(uint64); ok && us > 0 {
+			u.Start = time.UnixMicro(int64(us))
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
