@@ -37,8 +37,8 @@ GIT_PUSH_CERT_KEY variables.`,
 			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")
 			fs.String("config", "", "global config `file`")
 			fs.String("ref", "", "refname to simulate, e.g. refs/heads/main or main")
-			fs.String("old", "", "old object name for --ref (default: a placeholder)")
-			fs.String("new", "", "new object name for --ref (default: a placeholder)")
+			fs.String("old", "", "old object name for --ref (default: the parent of --new)")
+			fs.String("new", "", "new object name for --ref (default: the ref's tip, else a placeholder)")
 			fs.Bool("json", false, "print the plan as JSON")
 		},
 		run: runPlan,
@@ -85,6 +85,17 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 			ref = "refs/heads/" + ref
 		}
 		explicit := old != "" || new != ""
+		if !explicit {
+			// Simulate the last push of the ref: its tip over its parent.
+			if tip, err := gitx.RevParse(repoPath, ref); err == nil {
+				new, explicit = tip, true
+				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil {
+					old = parent
+				} else {
+					old = strings.Repeat("0", len(tip)) // a root commit: the ref's creation
+				}
+			}
+		}
 		if old == "" {
 			old = placeholderOld
 		}

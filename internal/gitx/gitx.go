@@ -71,3 +71,17 @@ func CleanEnv(env []string) []string {
 	}
 	return out
 }
+
+// RevParse returns the object name rev resolves to in the repository, or an
+// error when it does not resolve.
+func RevParse(gitDir, rev string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	cmd.Env = CleanEnv(os.Environ())
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s does not resolve in %s", rev, gitDir)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
