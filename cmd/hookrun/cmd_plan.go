@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -258,7 +259,7 @@ func limitsLine(l plan.Limits) string {
 		parts = append(parts, fmt.Sprintf("cpu_quota=%d%%", l.CPUQuotaPct))
 	}
 	if l.MemoryMax > 0 {
-		parts = append(parts, "memory_max="+sizeString(l.MemoryMax))
+		parts = append(parts, "memory_max="+notify.FormatSize(l.MemoryMax))
 	}
 	if l.TasksMax > 0 {
 		parts = append(parts, fmt.Sprintf("tasks_max=%d", l.TasksMax))
@@ -287,21 +288,6 @@ func sandboxLine(s plan.Sandbox) string {
 		parts = append(parts, "read_write_paths="+quoteArg(p))
 	}
 	return strings.Join(parts, " ")
-}
-
-func sizeString(b uint64) string {
-	if b == plan.Infinity {
-		return "infinity"
-	}
-	for _, u := range []struct {
-		s string
-		n uint64
-	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if b >= u.n && b%u.n == 0 {
-			return fmt.Sprintf("%d%s", b/u.n, u.s)
-		}
-	}
-	return fmt.Sprint(b)
 }
 
 // durationString writes d the way the config does: "30m", "1h30m", "90s".

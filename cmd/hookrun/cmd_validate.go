@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,7 +175,7 @@ func limitDiags(c *config.Config, file string) []config.Diagnostic {
 		return nil
 	}
 	var out []config.Diagnostic
-	for _, name := range sortedNames(c.Jobs) {
+	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		s := c.Effective(c.Jobs[name])
 		if s.Manager != "user" {
 			continue
@@ -189,13 +190,4 @@ func limitDiags(c *config.Config, file string) []config.Diagnostic {
 		}
 	}
 	return out
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }

@@ -2,11 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hookrun/hookrun/internal/match"
@@ -70,7 +70,7 @@ func (d *decoder) checkFile(f *File) {
 	}
 	d.checkSettings("defaults", &f.Defaults)
 	d.checkNotify(&f.Notify)
-	for _, name := range sortedJobNames(f.Jobs) {
+	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 		j := f.Jobs[name]
 		j.Name = name
 		d.checkJob("jobs."+name, j)
@@ -87,17 +87,8 @@ func (d *decoder) reported(path string) bool {
 	return slices.ContainsFunc(d.diags, func(x Diagnostic) bool { return x.Path == path })
 }
 
-func sortedJobNames(m map[string]*Job) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func (d *decoder) checkSettings(path string, s *Settings) {
-	for _, k := range sortedKeys(anyKeys(s.Environment)) {
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		kp := joinKey(path, "environment."+k)
 		switch {
 		case !validEnvName(k):
@@ -122,14 +113,6 @@ func (d *decoder) checkSettings(path string, s *Settings) {
 			d.errorf(index(joinKey(path, "read_write_paths"), i), "%s.read_write_paths: %q must be an absolute path", path, p)
 		}
 	}
-}
-
-func anyKeys[V any](m map[string]V) map[string]any {
-	out := make(map[string]any, len(m))
-	for k := range m {
-		out[k] = nil
-	}
-	return out
 }
 
 func (d *decoder) checkNotify(n *Notify) {

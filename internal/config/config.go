@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -34,7 +35,7 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 		}
 		overlay(&c.Defaults, &f.Defaults, f.Defaults.Defined)
 		overlay(&c.Notify, &f.Notify, f.Notify.Defined)
-		for _, name := range sortedJobNames(f.Jobs) {
+		for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 			j := f.Jobs[name]
 			if prev, ok := c.Jobs[name]; ok && (j.Type == "" || j.Type == prev.Type) {
 				merged := *prev
@@ -116,7 +117,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		}
 		diags = append(diags, d)
 	}
-	names := sortedJobNames(c.Jobs)
+	names := slices.Sorted(maps.Keys(c.Jobs))
 	for _, name := range names {
 		j, f, path := c.Jobs[name], origin[name], "jobs."+name
 		if j.Type == "" {
@@ -226,7 +227,7 @@ func (c *Config) cycles() [][]string {
 		stack = stack[:len(stack)-1]
 		color[n] = black
 	}
-	for _, n := range sortedJobNames(c.Jobs) {
+	for _, n := range slices.Sorted(maps.Keys(c.Jobs)) {
 		if color[n] == white {
 			visit(n)
 		}

@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,7 +154,7 @@ func (d *decoder) decode(path string, v any, rv reflect.Value) {
 			return
 		}
 		out := reflect.MakeMapWithSize(rv.Type(), len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			e := reflect.New(rv.Type().Elem()).Elem()
 			d.decode(joinKey(path, k), m[k], e)
 			out.SetMapIndex(reflect.ValueOf(k), e)
@@ -178,7 +179,7 @@ func (d *decoder) decodeStruct(path string, m map[string]any, rv reflect.Value) 
 		byKey[f.key] = f
 	}
 	defined := keySet{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := joinKey(path, k)
 		f, ok := byKey[k]
 		if !ok {
@@ -221,13 +222,4 @@ func (d *decoder) unknownKey(path, kp, key string, t reflect.Type) {
 		msg += fmt.Sprintf(" (did you mean %q?)", m)
 	}
 	d.report(Error, kp, false, "%s", msg)
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -189,7 +189,12 @@ func TestSelector(t *testing.T) {
 		{"other signer", Selector{Branches: br, Signed: true, Signers: []string{"Bob"}}, RefUpdate{a, b, "refs/heads/main"}, Update, good, false},
 	}
 	for _, tt := range tests {
-		if got := tt.s.Match(tt.u, tt.ev, tt.cert); got.Match != tt.want {
+		kind, short := tt.u.Short()
+		got := Verdict{Reason: "ref not selected"}
+		if tt.s.MatchName(kind, short) {
+			got = tt.s.Decide(tt.ev, tt.cert)
+		}
+		if got.Match != tt.want {
 			t.Errorf("%s: Match = %+v, want %v", tt.name, got, tt.want)
 		}
 	}

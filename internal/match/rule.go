@@ -49,14 +49,9 @@ type Verdict struct {
 	Reason string
 }
 
-// MatchRef decides on the ref alone (namespace and globs), before events.
-func (s *Selector) MatchRef(u RefUpdate) bool {
-	kind, short := u.Short()
-	return s.MatchName(kind, short)
-}
-
-// MatchName is MatchRef for a ref already split by RefUpdate.Short, so a
-// caller testing one ref against many rules splits it once.
+// MatchName decides on the ref alone (namespace and globs), before events.
+// It takes the ref already split by RefUpdate.Short, so a caller testing one
+// ref against many rules splits it once.
 func (s *Selector) MatchName(kind Kind, short string) bool {
 	switch kind {
 	case Branch:
@@ -65,14 +60,6 @@ func (s *Selector) MatchName(kind Kind, short string) bool {
 		return s.Tags.Match(short)
 	}
 	return false
-}
-
-// Match decides for one update whose event is already known.
-func (s *Selector) Match(u RefUpdate, ev Event, cert PushCert) Verdict {
-	if !s.MatchRef(u) {
-		return Verdict{false, "ref not selected by branches/tags"}
-	}
-	return s.Decide(ev, cert)
 }
 
 // Decide finishes a decision for a ref that MatchName selected: the event

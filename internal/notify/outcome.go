@@ -17,9 +17,6 @@ const (
 	Cancelled Kind = "cancelled" // stopped on purpose, e.g. a newer push replaced it
 )
 
-// Kinds lists every Kind, in the order a configuration documents them.
-var Kinds = []Kind{Success, Failure, Cancelled}
-
 // Outcome is how one run of a job ended.
 type Outcome struct {
 	Kind Kind
@@ -161,8 +158,12 @@ func FormatDuration(d time.Duration) string {
 }
 
 // FormatSize renders a byte count the way systemd's MemoryMax= accepts it,
-// with base-1024 suffixes: "512M", "1G", "1.5G", "1000".
+// with base-1024 suffixes: "512M", "1G", "1.5G", "1000", and "infinity"
+// for systemd's unlimited value.
 func FormatSize(b uint64) string {
+	if b == math.MaxUint64 {
+		return "infinity"
+	}
 	const units = "KMGTPE"
 	if b < 1024 {
 		return strconv.FormatUint(b, 10)

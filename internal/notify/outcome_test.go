@@ -116,6 +116,7 @@ func TestFormatSize(t *testing.T) {
 		{500_000_000, "476.8M"},
 		{2 << 40, "2T"},
 		{math.MaxUint64 - 1, "16.0E"},
+		{math.MaxUint64, "infinity"},
 	}
 	for _, tt := range tests {
 		if got := FormatSize(tt.b); got != tt.want {

@@ -6,6 +6,7 @@ package resolve
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -107,7 +108,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
 					s.refs = append(s.refs, ref)
 				}
-				if lbl := labels[ri]; !contains(s.rules, lbl) {
+				if lbl := labels[ri]; !slices.Contains(s.rules, lbl) {
 					s.rules = append(s.rules, lbl)
 				}
 			}
@@ -117,15 +118,6 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 		out.Units = append(out.Units, buildUnit(c, p, s))
 	}
 	return out, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func refOf(u match.RefUpdate, ev match.Event) plan.Ref {
@@ -240,7 +232,7 @@ func expandEnv(m map[string]config.Template, vars map[string]string) []string {
 // steps flattens a job (and nested sequences) into the steps a unit runs.
 func steps(c *config.Config, name string, vars map[string]string, seen []string) []plan.Step {
 	j := c.Jobs[name]
-	if j == nil || contains(seen, name) { // validation reports both; never loop
+	if j == nil || slices.Contains(seen, name) { // validation reports both; never loop
 		return nil
 	}
 	if j.Type == config.TypeSequence {

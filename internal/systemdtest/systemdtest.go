@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -384,7 +385,7 @@ func (m *Manager) removeCgroups() {
 	if entries, err := os.ReadDir("/sys/fs/cgroup"); err == nil {
 		for _, e := range entries {
 			d := filepath.Join("/sys/fs/cgroup", e.Name(), name)
-			if _, err := os.Stat(d); err == nil && !contains(dirs, d) {
+			if _, err := os.Stat(d); err == nil && !slices.Contains(dirs, d) {
 				dirs = append(dirs, d)
 			}
 		}
@@ -425,15 +426,6 @@ func removeTree(dir string, kill bool) int {
 		}
 	}
 	return left
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Stop stops a private manager by PID (SIGTERM, then SIGKILL after a
