@@ -131,52 +131,75 @@ func refList(u *plan.Unit) string {
 	return fmt.Sprintf("%d refs", len(u.Refs))
 }
 
-// starters opens one connection per manager lazily, only when a unit needs it.
+// starters holds one connection per manager, dialled only when a unit
+// needs that manager.
 type starters struct {
-	a       *app
-	self    string
-	systemd map[string]*runner.Systemd // by manager
-	failed  map[string]error
-	exec    *runner.Exec
+	a      *app
+	self   string
+	conns  map[string]*managerConn // by manager
+	warned map[string]bool         // managers whose fallback to exec was reported
+	exec   *runner.Exec
+}
+
+// managerConn is a connection to one manager, dialled in the background.
+type managerConn struct {
+	done chan struct{} // closed when the dial has ended
+	sd   *runner.Systemd
+	err  error
+}
+
+// connect starts dialling manager, unless that has started already.
+func (s *starters) connect(ctx context.Context, manager string) *managerConn {
+	if c, ok := s.conns[manager]; ok {
+		return c
+	}
+	c := &managerConn{done: make(chan struct{})}
+	if s.conns == nil {
+		s.conns = map[string]*managerConn{}
+	}
+	s.conns[manager] = c
+	go func() {
+		defer close(c.done)
+		c.sd, c.err = runner.DialSystemd(ctx, manager, s.a.getenv)
+		if c.sd != nil {
+			c.sd.Self = s.self
+		}
+	}()
+	return c
 }
 
 func (s *starters) close() {
-	for _, c := range s.systemd {
-		c.Close()
+	for _, c := range s.conns {
+		<-c.done
+		if c.sd != nil {
+			c.sd.Close()
+		}
 	}
 }
 
+// starter is what starts u: its manager, waiting for the dial, or the exec
+// runner when u asks for it, or for runner = "auto" when the manager is
+// unreachable.
 func (s *starters) starter(ctx context.Context, u *plan.Unit) (runner.Starter, string, error) {
 	if u.Runner == "exec" {
 		return s.execStarter(), "exec", nil
 	}
-	if c, ok := s.systemd[u.Manager]; ok {
-		return c, "systemd", nil
-	}
-	if err, ok := s.failed[u.Manager]; ok {
-		if u.Runner == "auto" {
-			return s.execStarter(), "exec", nil
+	c := s.connect(ctx, u.Manager)
+	<-c.done
+	switch {
+	case c.err == nil:
+		return c.sd, "systemd", nil
+	case u.Runner == "auto" && errors.Is(c.err, runner.ErrManagerUnreachable):
+		if !s.warned[u.Manager] {
+			if s.warned == nil {
+				s.warned = map[string]bool{}
+			}
+			s.warned[u.Manager] = true
+			s.a.warnf("no systemd %s manager reachable (%v); running jobs as detached processes", u.Manager, c.err)
 		}
-		return nil, "", err
+		return s.execStarter(), "exec", nil
 	}
-	c, err := runner.DialSystemd(ctx, u.Manager, s.a.getenv)
-	if err != nil {
-		if s.failed == nil {
-			s.failed = map[string]error{}
-		}
-		s.failed[u.Manager] = err
-		if u.Runner == "auto" && errors.Is(err, runner.ErrManagerUnreachable) {
-			s.a.warnf("no systemd %s manager reachable (%v); running jobs as detached processes", u.Manager, err)
-			return s.execStarter(), "exec", nil
-		}
-		return nil, "", err
-	}
-	c.Self = s.self
-	if s.systemd == nil {
-		s.systemd = map[string]*runner.Systemd{}
-	}
-	s.systemd[u.Manager] = c
-	return c, "systemd", nil
+	return nil, "", c.err
 }
 
 func (s *starters) execStarter() *runner.Exec {
@@ -191,30 +214,51 @@ func (s *starters) execStarter() *runner.Exec {
 // next units, few enough not to flood it.
 const maxInFlight = 8
 
-// startAll starts every unit and returns each one's error. Choosing the
-// runner, queue numbers and replacing running units happen in push order;
-// the start calls themselves overlap on the shared connection, so the
-// manager works on one unit while the hook saves the next one's plan.
+// startAll starts every unit and returns each one's error. The manager
+// takes milliseconds to accept a connection, so the hook dials first and
+// meanwhile numbers queued units, stops the units replaced, and saves
+// every plan, in push order. The start calls then overlap on the shared
+// connection.
 func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
+	for _, u := range units {
+		if u.Runner != "exec" {
+			s.connect(ctx, u.Manager)
+		}
+	}
 	errs := make([]error, len(units))
-	starters := make([]runner.Starter, len(units))
 	for i, u := range units {
-		st, kind, err := s.starter(ctx, u)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		if kind == "exec" {
-			u.Runner = "exec"
-		}
 		switch u.Concurrency {
 		case "queue":
+			var err error
 			if u.Seq, err = queue.NextSeq(u.RepoPath); err != nil {
 				errs[i] = fmt.Errorf("queueing: %v", err)
-				continue
 			}
 		case "replace":
 			s.replace(ctx, u)
+		}
+	}
+	// Saved after every replacement: replace must not take a unit of this
+	// push for an old one.
+	for i, u := range units {
+		if errs[i] == nil {
+			errs[i] = savePlan(u)
+		}
+	}
+	starters := make([]runner.Starter, len(units))
+	for i, u := range units {
+		if errs[i] != nil {
+			continue
+		}
+		st, kind, err := s.starter(ctx, u)
+		if err == nil && kind == "exec" && u.Runner != "exec" {
+			u.Runner = "exec" // the plan tells status, notify and logs where it ran
+			os.Remove(plan.PlanPath(u.RepoPath, u.Name))
+			err = savePlan(u)
+		}
+		if err != nil {
+			os.Remove(plan.PlanPath(u.RepoPath, u.Name))
+			errs[i] = err
+			continue
 		}
 		starters[i] = st
 	}
@@ -235,14 +279,18 @@ func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
 	return errs
 }
 
-// start saves the unit's plan and starts it, picking a new name if the
-// manager already has a unit of that name.
+func savePlan(u *plan.Unit) error {
+	if err := u.Save(plan.PlanPath(u.RepoPath, u.Name)); err != nil {
+		return fmt.Errorf("saving its plan: %v", err)
+	}
+	return nil
+}
+
+// start starts u, whose plan is saved, picking a new name if the manager
+// already has a unit of that name.
 func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
 	for attempt := 0; ; attempt++ {
 		path := plan.PlanPath(u.RepoPath, u.Name)
-		if err := u.Save(path); err != nil {
-			return fmt.Errorf("saving its plan: %v", err)
-		}
 		err := st.Start(ctx, u, path)
 		if err == nil {
 			return nil
@@ -252,6 +300,9 @@ func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
 			return err
 		}
 		renameUnit(u, runner.UnitName(u.Job, u.Repo, u.Created))
+		if err := savePlan(u); err != nil {
+			return err
+		}
 	}
 }
 

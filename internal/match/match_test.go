@@ -2,9 +2,11 @@ package match
 
 import (
 	"errors"
-	"github.com/gobwas/glob"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gobwas/glob"
 )
 
 const (
@@ -285,5 +287,20 @@ func TestParseRefLinesTooMany(t *testing.T) {
 	ups, err := ParseRefLines(in)
 	if err == nil || !strings.Contains(err.Error(), "more than 100000 ref updates") || len(ups) != MaxRefs {
 		t.Fatalf("%d updates, err %v", len(ups), err)
+	}
+}
+
+// BenchmarkParseRefLines1000 is a 1,000-ref push's input.
+func BenchmarkParseRefLines1000(b *testing.B) {
+	var sb strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&sb, "%s %s refs/heads/p%d\n", strings.Repeat("a", 40), strings.Repeat("b", 40), i)
+	}
+	in := sb.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRefLines(strings.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -153,21 +153,31 @@ func CheckRefName(name string) error {
 	if strings.Contains(name, "..") || strings.Contains(name, "@{") || strings.Contains(name, "//") {
 		return bad(`contains "..", "@{" or "//"`)
 	}
-	for _, c := range []byte(name) {
-		if c < 0x20 || c == 0x7f {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c < 0x20 || c == 0x7f:
 			return bad("contains a control character")
-		}
-		if strings.IndexByte(" ~^:?*[\\", c) >= 0 {
+		case forbiddenInRef[c]:
 			return bad(fmt.Sprintf("contains %q", c))
 		}
 	}
-	for _, comp := range strings.Split(name, "/") {
+	for rest := name; rest != ""; {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
 		if strings.HasPrefix(comp, ".") || strings.HasSuffix(comp, ".lock") {
 			return bad(`has a component starting with "." or ending with ".lock"`)
 		}
 	}
 	return nil
 }
+
+// forbiddenInRef marks the printable bytes git-check-ref-format(1) refuses.
+var forbiddenInRef = func() (t [256]bool) {
+	for _, c := range []byte(" ~^:?*[\\") {
+		t[c] = true
+	}
+	return t
+}()
 
 // clip keeps messages about hostile input short and printable.
 func clip(s string) string {

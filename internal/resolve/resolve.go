@@ -208,11 +208,24 @@ func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]st
 	if u.Signer != "" {
 		env = append(env, "HOOKRUN_PUSH_SIGNER="+u.Signer)
 	}
-	var lines []string
+	var refs strings.Builder
+	n := len("HOOKRUN_REFS=")
 	for _, r := range u.Refs {
-		lines = append(lines, r.Old+" "+r.New+" "+r.Ref)
+		n += len(r.Old) + len(r.New) + len(r.Ref) + 3
 	}
-	env = append(env, "HOOKRUN_REFS="+strings.Join(lines, "\n"))
+	refs.Grow(n)
+	refs.WriteString("HOOKRUN_REFS=")
+	for i, r := range u.Refs {
+		if i > 0 {
+			refs.WriteByte('\n')
+		}
+		refs.WriteString(r.Old)
+		refs.WriteByte(' ')
+		refs.WriteString(r.New)
+		refs.WriteByte(' ')
+		refs.WriteString(r.Ref)
+	}
+	env = append(env, refs.String())
 	return append(env, expandEnv(set.Environment, vars)...)
 }
 
