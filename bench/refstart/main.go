@@ -11,7 +11,9 @@
 // Flags: -jobs N units per ref (per=ref) or per push (per=push); -per
 // ref|push; -exec the units' command (default /bin/true; the benchmark also
 // runs it with the hookrun binary, so that the units weigh on the manager
-// and the CPUs as hookrun's own `hookrun exec`/`hookrun notify` do). The
+// and the CPUs as hookrun's own `hookrun exec`/`hookrun notify` do). With
+// -jobs 0 it reads the ref lines and exits without connecting: the cost of
+// any static Go program as a hook, which a push matching no rule pays. The
 // defaults (1 job per ref) make it usable as hooks/post-receive
 // through a symlink.
 package main
@@ -75,8 +77,8 @@ func run(jobs int, per string, cmd execCommand) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	if len(refs) == 0 {
-		return nil
+	if len(refs) == 0 || jobs == 0 {
+		return nil // -jobs 0: the floor of a Go hook that reads its input and starts nothing
 	}
 	gitDir := os.Getenv("GIT_DIR")
 	if gitDir == "" {
