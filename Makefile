@@ -35,7 +35,7 @@ schema: ## regenerate schema/hooks.schema.json from the config decoder
 	$(GO) test ./internal/config -run TestSchemaInSync -update
 
 bench: ## Go benchmarks of the hot path (see docs/PERFORMANCE.md for the side-by-side hook benchmark)
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./cmd/...
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do \
