@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ func scenarios() []scenario {
 			want: map[string]int{vBash: -1, vHookrun: 100, vReference: 100}},
 		{key: "1000", title: "1,000 refs, 1 per-push job", refs: branchNames("p", 1000), jobs: 1, per: "push", branches: "**",
 			bash:   bashConf{pattern: "*", pushJobs: "a"},
-			rounds: 10, quick: 3, variants: []string{vBash, vHookrun, vReference},
+			rounds: 30, quick: 3, variants: []string{vBash, vHookrun, vReference},
 			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1}},
 		{key: "nomatch", title: "1 ref matching no rule", refs: []string{"feature/x"}, jobs: 1, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a"},
@@ -89,18 +90,29 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 func (b *bench) benchmark(ctx context.Context) error {
 	var results []*result
 	for _, sc := range scenarios() {
+		if !selected(sc.key) {
+			continue
+		}
 		r, err := b.runScenario(ctx, sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.title, err)
 		}
 		results = append(results, r)
 	}
-	pushes, err := b.gitPushes(ctx)
-	if err != nil {
-		return fmt.Errorf("git push: %w", err)
+	var pushes []*pushResult
+	if selected("push") {
+		var err error
+		if pushes, err = b.gitPushes(ctx); err != nil {
+			return fmt.Errorf("git push: %w", err)
+		}
 	}
 	b.writeReport(ctx, results, pushes)
 	return nil
+}
+
+// selected reports whether -only names key, or is empty.
+func selected(key string) bool {
+	return *onlyFlag == "" || slices.Contains(strings.Split(*onlyFlag, ","), key)
 }
 
 func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {

@@ -45,6 +45,7 @@ var (
 	quickFlag  = flag.Bool("quick", false, "fewer rounds per scenario")
 	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
+	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, nomatch, push (the real git pushes)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 )
