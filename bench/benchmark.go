@@ -217,15 +217,6 @@ type pushResult struct {
 	walls map[string][]time.Duration
 }
 
-// pairedRatio is the median over rounds of a's push time over b's.
-func (p *pushResult) pairedRatio(a, b string) float64 {
-	var r []float64
-	for i := 0; i < len(p.walls[a]) && i < len(p.walls[b]); i++ {
-		r = append(r, float64(p.walls[a][i])/float64(p.walls[b][i]))
-	}
-	return medianF(r)
-}
-
 // gitPushes times real `git push`es of one commit with each hook installed
 // as hooks/post-receive: to main (1 ref, 1 job) and to a branch no rule
 // matches, where what a person waits for is the push itself.
@@ -352,13 +343,16 @@ func medianF(x []float64) float64 {
 }
 
 // pairedRatio is the median over rounds of a[i]/b[i].
-func pairedRatio(a, b []hookRun) float64 {
+func pairedRatio(a, b []time.Duration) float64 {
 	var r []float64
 	for i := 0; i < len(a) && i < len(b); i++ {
-		r = append(r, float64(a[i].wall)/float64(b[i].wall))
+		r = append(r, float64(a[i])/float64(b[i]))
 	}
 	return medianF(r)
 }
+
+// runRatio is pairedRatio of two variants' hook runs.
+func runRatio(a, b []hookRun) float64 { return pairedRatio(walls(a), walls(b)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 
@@ -426,7 +420,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 		}
 		h, ref, sh := r.runs[vHookrun], r.runs[vReference], r.runs[vBash]
 		b.printf("| %s | %d | %s | %s | %s | %.2fx | %.1fx | %s / %s / %s |\n", r.sc.title, len(h),
-			medP90(sh), medP90(h), medP90(ref), pairedRatio(h, ref), pairedRatio(sh, h),
+			medP90(sh), medP90(h), medP90(ref), runRatio(h, ref), runRatio(sh, h),
 			unitsStarted(sh), unitsStarted(h), unitsStarted(ref))
 	}
 	b.printf("\nRatios are paired: per round, then the median over rounds.\n\n")
@@ -437,7 +431,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 		for _, v := range r.sc.variants {
 			name := map[string]string{vEmpty: "empty hook (`cat >/dev/null`)", vGoEmpty: "Go floor (static Go program: read the refs, exit)",
 				vHookrun: "hookrun", vBash: "bash hook"}[v]
-			b.printf("| %s | %s | %.2fx | %s |\n", name, medP90(r.runs[v]), pairedRatio(r.runs[v], r.runs[vEmpty]), connects(r.connects[v]))
+			b.printf("| %s | %s | %.2fx | %s |\n", name, medP90(r.runs[v]), runRatio(r.runs[v], r.runs[vEmpty]), connects(r.connects[v]))
 		}
 		b.printf("\n")
 	}
@@ -487,7 +481,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 		b.printf("| hook | git push | ÷ empty hook (paired) |\n|---|---:|---:|\n")
 		for _, v := range p.order {
 			w := p.walls[v]
-			b.printf("| %s | %s (%s) | %.2fx |\n", v, ms(quantile(w, 0.5)), ms(quantile(w, 0.9)), p.pairedRatio(v, vEmpty))
+			b.printf("| %s | %s (%s) | %.2fx |\n", v, ms(quantile(w, 0.5)), ms(quantile(w, 0.9)), pairedRatio(p.walls[v], p.walls[vEmpty]))
 		}
 		b.printf("\n")
 	}
@@ -506,14 +500,14 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 	worst, worstName := 0.0, ""
 	for _, k := range []string{"1x1", "1x3", "100", "1000"} {
 		if r := byKey[k]; r != nil {
-			if x := pairedRatio(r.runs[vHookrun], r.runs[vReference]); x > worst {
+			if x := runRatio(r.runs[vHookrun], r.runs[vReference]); x > worst {
 				worst, worstName = x, r.sc.title
 			}
 		}
 	}
 	b.printf("| hookrun within 1.3x of the reference in every scenario | worst %.2fx (%s) | %s |\n", worst, worstName, yes(worst <= 1.3))
 	if r := byKey["1x1"]; r != nil {
-		x := pairedRatio(r.runs[vBash], r.runs[vHookrun])
+		x := runRatio(r.runs[vBash], r.runs[vHookrun])
 		b.printf("| >= 3x faster than the bash hook for one job | %.1fx | %s |\n", x, yes(x >= 3))
 	}
 	if r1, r3 := byKey["1x1"], byKey["1x3"]; r1 != nil && r3 != nil {
@@ -533,10 +527,10 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 				p = pr
 			}
 		}
-		x := pairedRatio(r.runs[vHookrun], r.runs[vEmpty])
+		x := runRatio(r.runs[vHookrun], r.runs[vEmpty])
 		d := quantile(walls(r.runs[vHookrun]), 0.5) - quantile(walls(r.runs[vEmpty]), 0.5)
 		if p != nil {
-			px := p.pairedRatio(vHookrun, vEmpty)
+			px := pairedRatio(p.walls[vHookrun], p.walls[vEmpty])
 			b.printf("| a push matching no rule costs what an empty hook costs, no D-Bus connection | git push %.2fx of the empty hook's; hook process %.2fx (+%s ms); %s connections | %s |\n",
 				px, x, ms(d), connects(r.connects[vHookrun]), yes(px <= 1.1 && r.connects[vHookrun] == 0))
 		} else {

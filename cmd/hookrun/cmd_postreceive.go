@@ -134,18 +134,18 @@ func refList(u *plan.Unit) string {
 // starters holds one connection per manager, dialled only when a unit
 // needs that manager.
 type starters struct {
-	a      *app
-	self   string
-	conns  map[string]*managerConn // by manager
-	warned map[string]bool         // managers whose fallback to exec was reported
-	exec   *runner.Exec
+	a     *app
+	self  string
+	conns map[string]*managerConn // by manager
+	exec  *runner.Exec
 }
 
 // managerConn is a connection to one manager, dialled in the background.
 type managerConn struct {
-	done chan struct{} // closed when the dial has ended
-	sd   *runner.Systemd
-	err  error
+	done   chan struct{} // closed when the dial has ended
+	sd     *runner.Systemd
+	err    error
+	warned bool // the fallback to the exec runner was reported
 }
 
 // connect starts dialling manager, unless that has started already.
@@ -190,11 +190,8 @@ func (s *starters) starter(ctx context.Context, u *plan.Unit) (runner.Starter, s
 	case c.err == nil:
 		return c.sd, "systemd", nil
 	case u.Runner == "auto" && errors.Is(c.err, runner.ErrManagerUnreachable):
-		if !s.warned[u.Manager] {
-			if s.warned == nil {
-				s.warned = map[string]bool{}
-			}
-			s.warned[u.Manager] = true
+		if !c.warned {
+			c.warned = true
 			s.a.warnf("no systemd %s manager reachable (%v); running jobs as detached processes", u.Manager, c.err)
 		}
 		return s.execStarter(), "exec", nil
