@@ -7,39 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/install"
+	"github.com/hookrun/hookrun/internal/suggest"
 )
-
-// Exit statuses, decided in one place (exitCode).
-const (
-	exitOK      = 0
-	exitFailure = 1 // the command failed, or the config is invalid
-	exitUsage   = 2 // bad flags or arguments, unreadable files
-)
-
-// errUsage marks errors in how a command was called.
-var errUsage = errors.New("usage")
-
-// exitError carries a specific exit status, e.g. a job's own.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitError) Unwrap() error { return e.err }
 
 // app holds everything a command touches of the outside world, so tests
 // can run commands in-process.
@@ -51,36 +26,86 @@ type app struct {
 	getenv func(string) string
 	now    func() time.Time
 	self   string // absolute path of this executable, for ExecStart
+	// commands is the command table (commandTable).
+	commands []*command
 }
 
+// command is one row of the command table: what help, the man pages and
+// completion show, the flags it takes and what it runs.
 type command struct {
 	name    string
 	summary string
 	usage   string // arguments after the command name
 	help    string // longer text after the flags
 	hidden  bool
+	exits   []exitDoc               // its exit statuses, for help and the man page
 	flags   func(fs *pflag.FlagSet) // defines flags; may be nil
 	run     func(a *app, fs *pflag.FlagSet) error
 }
 
-var commands = map[string]*command{}
+// exitDoc documents one exit status of a command.
+type exitDoc struct {
+	code    string // "0", "1", or e.g. "N" for a job's own status
+	meaning string
+}
 
-func register(c *command) { commands[c.name] = c }
+// commandTable is every command, in the order help lists them. Adding a
+// command is one line here and a cmdNAME constructor in its cmd_NAME.go.
+func commandTable() []*command {
+	return []*command{
+		cmdPostReceive(),
+		cmdPlan(),
+		cmdValidate(),
+		cmdInstall(),
+		cmdUninstall(),
+		cmdStatus(),
+		cmdLogs(),
+		cmdExec(),
+		cmdNotify(),
+		cmdHelp(),
+		cmdVersion(),
+	}
+}
+
+// command returns the command called name, or nil.
+func (a *app) command(name string) *command {
+	for _, c := range a.commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// unknownCommand is the usage error for a command name not in the table.
+func (a *app) unknownCommand(name string) error {
+	var names []string
+	for _, c := range a.commands {
+		if !c.hidden {
+			names = append(names, c.name)
+		}
+	}
+	if m := suggest.Nearest(name, names); m != "" {
+		return &usageError{msg: fmt.Sprintf("unknown command %q (did you mean %q?)", name, m), hint: "run 'hookrun help' for the list of commands"}
+	}
+	return &usageError{msg: fmt.Sprintf("unknown command %q", name), hint: "run 'hookrun help' for the list of commands"}
+}
 
 // Main runs hookrun with the given arguments and environment and returns
 // its exit status. Nothing below it calls os.Exit.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now}
+	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now, commands: commandTable()}
 	// Symlinked as hooks/post-receive (or a file in post-receive.d/).
 	asHook := filepath.Base(args[0]) == "post-receive" || filepath.Base(args[0]) == install.DispatchedName ||
 		filepath.Base(filepath.Dir(args[0])) == "post-receive.d"
 	a.self = selfPath(args[0], asHook)
 	if asHook {
-		return a.exit(a.runCommand(commands["post-receive"], args[1:]))
+		c := a.command("post-receive")
+		return a.exit(c, a.runCommand(c, args[1:]))
 	}
 	if len(args) < 2 {
 		a.usage(a.stderr)
-		return exitUsage
+		return a.exit(nil, &usageError{})
 	}
 	switch args[1] {
 	case "-h", "--help":
@@ -89,13 +114,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	case "-v", "--version":
 		args[1] = "version"
 	}
-	c, ok := commands[args[1]]
-	if !ok {
-		a.errorf("unknown command %q", args[1])
-		a.hintf("run 'hookrun help' for the list of commands")
-		return exitUsage
+	c := a.command(args[1])
+	if c == nil {
+		return a.exit(nil, a.unknownCommand(args[1]))
 	}
-	return a.exit(a.runCommand(c, args[2:]))
+	return a.exit(c, a.runCommand(c, args[2:]))
 }
 
 // selfPath is the hookrun binary that units run and hooks link to. It keeps
@@ -132,45 +155,29 @@ func executable() string {
 	return exe
 }
 
+// runCommand parses args with c's flags and runs c; -h and --help show its
+// help instead.
 func (a *app) runCommand(c *command, args []string) error {
-	fs := pflag.NewFlagSet("hookrun "+c.name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-	if c.flags != nil {
-		c.flags(fs)
-	}
+	fs := newFlagSet(c)
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
 		a.commandHelp(a.stdout, c, fs)
 		return nil
 	case err != nil:
-		err = fmt.Errorf("%w: %v", errUsage, err)
-	default:
-		err = c.run(a, fs)
+		return usagef("%v", err)
 	}
-	if errors.Is(err, errUsage) {
-		a.errorf("%v", strings.TrimPrefix(err.Error(), "usage: "))
-		a.hintf("usage: hookrun %s %s (see 'hookrun %s --help')", c.name, c.usage, c.name)
-		return &exitError{exitUsage, nil}
-	}
-	return err
+	return c.run(a, fs)
 }
 
-// exit turns a command's error into an exit status, printing it once.
-func (a *app) exit(err error) int {
-	if err == nil {
-		return exitOK
+func newFlagSet(c *command) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("hookrun "+c.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	if c.flags != nil {
+		c.flags(fs)
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			a.errorf("%v", ee.err)
-		}
-		return ee.code
-	}
-	a.errorf("%v", err)
-	return exitFailure
+	return fs
 }
 
 func (a *app) errorf(format string, args ...any) {
@@ -189,24 +196,15 @@ func (a *app) infof(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "hookrun: "+format+"\n", args...)
 }
 
-const exitStatusHelp = `EXIT STATUS
-  0  success (validate: valid, warnings allowed)
-  1  failure (validate: invalid config; exec: the job failed with that status)
-  2  usage error or unreadable file`
-
 func (a *app) usage(w io.Writer) {
 	fmt.Fprintf(w, "hookrun runs jobs in systemd transient units when a git repository receives a push.\n\nUsage:\n  hookrun COMMAND [FLAGS] [ARGS]\n  hooks/post-receive -> hookrun (symlink; see 'hookrun install')\n\nCommands:\n")
-	names := make([]string, 0, len(commands))
-	for n, c := range commands {
+	for _, c := range a.commands {
 		if !c.hidden {
-			names = append(names, n)
+			fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintf(w, "\nRun 'hookrun help COMMAND' or 'hookrun COMMAND --help' for details.\n\n%s\n", exitStatusHelp)
+	fmt.Fprintf(w, "\nRun 'hookrun help COMMAND' or 'hookrun COMMAND --help' for details.\n\n")
+	fmt.Fprintf(w, "EXIT STATUS\n  0  success\n  1  failure\n  2  usage error or unreadable file\n  Each command's help lists its own.\n")
 }
 
 func (a *app) commandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
@@ -217,57 +215,8 @@ func (a *app) commandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
 	if fs.HasFlags() {
 		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
-	fmt.Fprintf(w, "  -h, --help   show this help\n\n%s\n", exitStatusHelp)
-}
-
-func init() {
-	register(&command{
-		name:    "help",
-		summary: "show help for hookrun or one command",
-		usage:   "[COMMAND]",
-		run: func(a *app, fs *pflag.FlagSet) error {
-			if fs.NArg() == 0 {
-				a.usage(a.stdout)
-				return nil
-			}
-			c, ok := commands[fs.Arg(0)]
-			if !ok {
-				return fmt.Errorf("%w: unknown command %q", errUsage, fs.Arg(0))
-			}
-			cfs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
-			if c.flags != nil {
-				c.flags(cfs)
-			}
-			a.commandHelp(a.stdout, c, cfs)
-			return nil
-		},
-	})
-	register(&command{
-		name:    "version",
-		summary: "print hookrun's version",
-		run: func(a *app, fs *pflag.FlagSet) error {
-			fmt.Fprintf(a.stdout, "hookrun %s\n", version())
-			return nil
-		},
-	})
-}
-
-// Version is set with -ldflags "-X main.Version=..."; else build info is used.
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
+	fmt.Fprintf(w, "  -h, --help   show this help\n\nEXIT STATUS\n")
+	for _, e := range c.exits {
+		fmt.Fprintf(w, "  %-2s %s\n", e.code, e.meaning)
 	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v + " " + bi.GoVersion
 }

@@ -21,8 +21,8 @@ import (
 	"github.com/hookrun/hookrun/internal/queue"
 )
 
-func init() {
-	register(&command{
+func cmdExec() *command {
+	return &command{
 		name:    "exec",
 		summary: "internal: run a saved plan (a unit's ExecStart)",
 		usage:   "[--supervise] PLAN",
@@ -31,16 +31,17 @@ variables in the environment. Used as the ExecStart of hookrun's units; its
 exit status is the failing step's. With --supervise (the exec runner, used
 where no systemd is reachable) it also enforces the timeout and sends the
 notification itself.`,
+		exits: []exitDoc{{"0", "the job succeeded"}, {"N", "the failing step's own exit status"}, {"1", "the plan could not be read, or the unit was stopped while queued"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("supervise", false, "also enforce the timeout and notify (exec runner)")
 		},
 		run: runExec,
-	})
+	}
 }
 
 func runExec(a *app, fs *pflag.FlagSet) error {
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want the path of one plan", errUsage)
+		return usagef("want the path of one plan")
 	}
 	path := fs.Arg(0)
 	u, err := plan.Load(path)
@@ -84,7 +85,7 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			if supervise { // no ExecStopPost will report it
 				a.finish(u, path, notify.CancelledOutcome("stopped while queued"), a.now())
 			}
-			return &exitError{exitFailure, fmt.Errorf("stopped while queued: %v", err)}
+			return fmt.Errorf("stopped while queued: %v", err)
 		}
 	}
 	start := a.now()
@@ -113,23 +114,12 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			fmt.Fprintf(stderr, "hookrun: %v\n", runErr)
 			reraise(syscall.Signal(ee.Code - 128))
 		}
-		return exitStatus(runErr)
+		return runErr // a *job.ExitError: exitCode passes its status on
 	}
 	o := supervisedOutcome(ctx, u, runErr)
 	o.Duration = a.now().Sub(start)
 	a.finish(u, path, o, start)
-	return exitStatus(runErr)
-}
-
-func exitStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *job.ExitError
-	if errors.As(err, &ee) {
-		return &exitError{ee.Code, err}
-	}
-	return err
+	return runErr
 }
 
 // supervisedOutcome is what systemd would have reported for the exec runner.
@@ -159,23 +149,6 @@ func openLog(u *plan.Unit) (*os.File, error) {
 		return nil, err
 	}
 	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-}
-
-// markStarted records when the job began, for the notification's duration.
-func markStarted(planPath string, t time.Time) {
-	_ = os.WriteFile(planPath+".started", []byte(t.Format(time.RFC3339Nano)), 0o600)
-}
-
-func startedAt(planPath string, fallback time.Time) time.Time {
-	b, err := os.ReadFile(planPath + ".started")
-	if err != nil {
-		return fallback
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return fallback
-	}
-	return t
 }
 
 // reraise ends this process with sig, as the job ended.

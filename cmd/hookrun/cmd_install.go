@@ -10,8 +10,8 @@ import (
 	"github.com/hookrun/hookrun/internal/install"
 )
 
-func init() {
-	register(&command{
+func cmdInstall() *command {
+	return &command{
 		name:    "install",
 		summary: "link repositories' hooks/post-receive to this hookrun",
 		usage:   "[--force] REPO... | --all DIR",
@@ -20,21 +20,26 @@ hook is never overwritten without --force; with --force it is kept as
 post-receive.hookrun-backup-TIME. Where post-receive is a Gitea/Forgejo
 dispatcher, hookrun goes into hooks/post-receive.d/ instead. --all installs
 into every bare repository under DIR (up to three levels deep).`,
+		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
 			fs.String("all", "", "install into every bare repository under `DIR`")
 		},
 		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, true) },
-	})
-	register(&command{
+	}
+}
+
+func cmdUninstall() *command {
+	return &command{
 		name:    "uninstall",
 		summary: "remove hookrun's hook links (restoring any backed-up hook)",
 		usage:   "REPO... | --all DIR",
+		exits:   []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("all", "", "uninstall from every bare repository under `DIR`")
 		},
 		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, false) },
-	})
+	}
 }
 
 func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
@@ -46,7 +51,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 	repos := fs.Args()
 	switch {
 	case all != "" && len(repos) > 0:
-		return fmt.Errorf("%w: give REPO arguments or --all DIR, not both", errUsage)
+		return usagef("give REPO arguments or --all DIR, not both")
 	case all != "":
 		var err error
 		if repos, err = install.FindRepos(all); err != nil {
@@ -56,7 +61,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			return fmt.Errorf("no bare repositories under %s", all)
 		}
 	case len(repos) == 0:
-		return fmt.Errorf("%w: name at least one repository", errUsage)
+		return usagef("name at least one repository")
 	}
 	if a.self == "" {
 		return errors.New("cannot tell where this hookrun binary is")
@@ -86,7 +91,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		fmt.Fprintln(a.stdout, line)
 	}
 	if failed > 0 {
-		return &exitError{exitFailure, nil}
+		return errReported
 	}
 	return nil
 }

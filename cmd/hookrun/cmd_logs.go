@@ -16,8 +16,8 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
-func init() {
-	register(&command{
+func cmdLogs() *command {
+	return &command{
 		name:    "logs",
 		summary: "show a unit's output",
 		usage:   "[--repo DIR] [-f] UNIT",
@@ -27,17 +27,18 @@ journal; with -f it follows the output until the unit ends. Where the log file
 is missing (the unit failed before its job started) it asks journald, matching
 _SYSTEMD_USER_UNIT= and _UID= (user units of a system account such as "git"
 land in the system journal, where 'journalctl --user -u' finds nothing).`,
+		exits: []exitDoc{{"0", "output shown"}, {"1", "no such unit, or its output is gone"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
 			fs.BoolP("follow", "f", false, "follow the output until the unit ends")
 		},
 		run: runLogs,
-	})
+	}
 }
 
 func runLogs(a *app, fs *pflag.FlagSet) error {
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: name one unit (see 'hookrun status')", errUsage)
+		return usagef("name one unit (see 'hookrun status')")
 	}
 	unit := fs.Arg(0)
 	repoFlag, _ := fs.GetString("repo")

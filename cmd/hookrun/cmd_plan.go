@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,8 +20,8 @@ import (
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
-func init() {
-	register(&command{
+func cmdPlan() *command {
+	return &command{
 		name:    "plan",
 		summary: "show which units a push would start, without starting any",
 		usage:   "[--repo DIR] [--file FILE] [--ref REF [--old SHA] [--new SHA]] [--json] < ref-lines",
@@ -33,6 +32,7 @@ it matched and, for every unit that would start, its name, job, argv
 nothing and needs no systemd. Signed pushes are simulated with the
 GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_NONCE_STATUS, GIT_PUSH_CERT_SIGNER and
 GIT_PUSH_CERT_KEY variables.`,
+		exits: []exitDoc{{"0", "plan shown"}, {"1", "the config is invalid, or malformed input"}, {"2", "usage error or unreadable config file"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
 			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")
@@ -43,7 +43,7 @@ GIT_PUSH_CERT_KEY variables.`,
 			fs.Bool("json", false, "print the plan as JSON")
 		},
 		run: runPlan,
-	})
+	}
 }
 
 // Placeholders for --ref without --old/--new: a plain update.
@@ -61,7 +61,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	new, _ := fs.GetString("new")
 	asJSON, _ := fs.GetBool("json")
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	repoPath := repoDir(a, repoFlag)
 	if file == "" {
@@ -70,13 +70,13 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	c, diags, err := config.Load(globalPath, explicit, file)
 	if err != nil {
-		return &exitError{exitUsage, fmt.Errorf("cannot read config: %v", err)}
+		return unreadable(err)
 	}
 	for _, d := range diags {
 		fmt.Fprintln(a.stderr, d.String())
 	}
 	if c == nil {
-		return &exitError{exitFailure, errors.New("the config is invalid; nothing would start")}
+		return errors.New("the config is invalid; nothing would start")
 	}
 
 	var ups []match.RefUpdate
@@ -105,7 +105,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 		}
 		u, err := match.ParseRefLine(old + " " + new + " " + ref)
 		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return usagef("%v", err)
 		}
 		ups = []match.RefUpdate{u}
 		if explicit {
@@ -113,7 +113,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 		}
 	} else {
 		if old != "" || new != "" {
-			return fmt.Errorf("%w: --old and --new go with --ref", errUsage)
+			return usagef("--old and --new go with --ref")
 		}
 		ups, err = match.ParseRefLines(a.stdin)
 		if err != nil {
@@ -135,22 +135,6 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	printPlan(a.stdout, p)
 	return nil
-}
-
-func repoDir(a *app, flag string) string {
-	cwd, _ := os.Getwd()
-	if flag != "" {
-		if !filepath.IsAbs(flag) {
-			flag = filepath.Join(cwd, flag)
-		}
-		return filepath.Clean(flag)
-	}
-	return gitx.RepoPath(a.getenv, cwd)
-}
-
-func pushCert(getenv func(string) string) match.PushCert {
-	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
-		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS")}
 }
 
 func printPlan(w io.Writer, p *plan.Push) {
@@ -238,16 +222,6 @@ func quoteArgs(argv []string) string {
 		q[i] = quoteArg(s)
 	}
 	return strings.Join(q, " ")
-}
-
-func quoteArg(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
-			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
-	}) {
-		return s
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 func limitsLine(l plan.Limits) string {

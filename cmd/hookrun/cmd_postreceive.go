@@ -23,8 +23,8 @@ import (
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
-func init() {
-	register(&command{
+func cmdPostReceive() *command {
+	return &command{
 		name:    "post-receive",
 		summary: "the git hook: start a unit for every job the pushed refs match",
 		usage:   "< ref-lines",
@@ -34,12 +34,13 @@ $GIT_DIR/hooks.toml, and starts one systemd transient unit per matched job
 (or per push for per = "push" jobs), then returns without waiting for them.
 Invalid config or malformed input starts nothing and exits non-zero. When no
 rule matches, no connection to systemd is opened at all.`,
+		exits: []exitDoc{{"0", "every matched unit started, or nothing to start"}, {"1", "invalid or unsafe config, malformed input, or a unit not started (git prints the output; the push itself stands)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("config", "", "global config `file`")
 			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
 		},
 		run: runPostReceive,
-	})
+	}
 }
 
 // startTimeout bounds how long a push may wait for the manager to accept units.
@@ -58,7 +59,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 			a.errorf("malformed hook input: %s", line)
 		}
 		a.hintf("post-receive expects git's \"<old-sha> <new-sha> <refname>\" lines; nothing was started")
-		return &exitError{exitFailure, nil}
+		return errReported
 	}
 	cfgFlag, _ := fs.GetString("config")
 	insecure, _ := fs.GetBool("insecure-config")
@@ -78,7 +79,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 			}
 		}
 		a.hintf("fix the config (check it with: hookrun validate %s); nothing was started", repoFile)
-		return &exitError{exitFailure, nil}
+		return errReported
 	}
 	if c.Global == nil && c.Repo == nil {
 		return nil // hookrun installed, nothing configured yet
@@ -114,14 +115,9 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		} else {
 			a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
 		}
-		return &exitError{exitFailure, nil}
+		return errReported
 	}
 	return nil
-}
-
-// logsCommand is how a person on the server reads the unit's output.
-func logsCommand(u *plan.Unit) string {
-	return "hookrun logs --repo " + quoteArg(u.RepoPath) + " " + u.Name
 }
 
 func refList(u *plan.Unit) string {

@@ -21,8 +21,8 @@ import (
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
-func init() {
-	register(&command{
+func cmdStatus() *command {
+	return &command{
 		name:    "status",
 		summary: "list a repository's running and recently finished units",
 		usage:   "[--json] [--last N] [REPO]",
@@ -33,12 +33,13 @@ cover queued and exec-runner units), then the most recent finished ones
 (hookrun's own record, written when each unit stops, since systemd forgets
 finished units). Outside a repository and without REPO it lists the running
 units of every repository the user manager knows.`,
+		exits: []exitDoc{{"0", "status shown"}, {"1", "the state could not be read"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished units")
 		},
 		run: runStatus,
-	})
+	}
 }
 
 // A status line is a history.Record; for units not yet finished its Result
@@ -49,7 +50,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	asJSON, _ := fs.GetBool("json")
 	last, _ := fs.GetInt("last")
 	if fs.NArg() > 1 {
-		return fmt.Errorf("%w: at most one repository", errUsage)
+		return usagef("at most one repository")
 	}
 	repo := repoDir(a, fs.Arg(0))
 	if _, err := os.Stat(plan.StateDir(repo)); err != nil && fs.NArg() == 0 {

@@ -15,8 +15,8 @@ import (
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
-func init() {
-	register(&command{
+func cmdValidate() *command {
+	return &command{
 		name:    "validate",
 		summary: "check hooks.toml files (and the global config) for errors",
 		usage:   "[--format text|json|github] [FILE...]",
@@ -25,13 +25,14 @@ file is checked layered on the global config (--config, $HOOKRUN_CONFIG or
 /etc/hookrun/hookrun.toml, when present), as the hook would load it; the
 global file itself is checked on its own. Every problem is reported, not only
 the first.`,
+		exits: []exitDoc{{"0", "valid (warnings allowed)"}, {"1", "invalid: at least one error"}, {"2", "usage error or unreadable file"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("format", "text", "output `format`: text, json or github (workflow annotations)")
 			fs.String("config", "", "global config `file`")
 			fs.Bool("insecure-config", false, "report config files writable by others as warnings, not errors")
 		},
 		run: runValidate,
-	})
+	}
 }
 
 type validateResult struct {
@@ -45,7 +46,7 @@ type validateResult struct {
 func runValidate(a *app, fs *pflag.FlagSet) error {
 	format, _ := fs.GetString("format")
 	if format != "text" && format != "json" && format != "github" {
-		return fmt.Errorf("%w: --format must be text, json or github, not %q", errUsage, format)
+		return usagef("--format must be text, json or github, not %q", format)
 	}
 	cfgFlag, _ := fs.GetString("config")
 	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
@@ -53,14 +54,14 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 	if len(files) == 0 {
 		f, err := defaultConfigFile(a)
 		if err != nil {
-			return &exitError{exitUsage, err}
+			return err
 		}
 		files = []string{f}
 	}
 	res := validateResult{Diagnostics: []config.Diagnostic{}}
 	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
-			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "stat "))}
+			return unreadable(err)
 		}
 		var diags config.Diagnostics
 		var c *config.Config
@@ -71,7 +72,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 			c, diags, err = config.Load(globalPath, explicit, f)
 		}
 		if err != nil {
-			return &exitError{exitUsage, fmt.Errorf("cannot read %s", strings.TrimPrefix(err.Error(), "open "))}
+			return unreadable(err)
 		}
 		res.Files = append(res.Files, f)
 		res.Diagnostics = append(res.Diagnostics, diags...)
@@ -108,7 +109,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		fmt.Fprintf(a.stderr, "hookrun: %s: %s (%s, %s)\n", strings.Join(res.Files, ", "), status, plural(res.Errors, "error"), plural(res.Warnings, "warning"))
 	}
 	if !res.Valid {
-		return &exitError{exitFailure, nil}
+		return errReported
 	}
 	return nil
 }
@@ -137,7 +138,7 @@ func defaultConfigFile(a *app) (string, error) {
 	if gd := a.getenv("GIT_DIR"); gd != "" {
 		return filepath.Join(gd, "hooks.toml"), nil
 	}
-	return "", fmt.Errorf("no hooks.toml here and GIT_DIR is not set; name the file: hookrun validate PATH")
+	return "", &usageError{msg: "no hooks.toml here and GIT_DIR is not set", hint: "name the file: hookrun validate PATH"}
 }
 
 func sameFile(a, b string) bool {

@@ -1,0 +1,152 @@
+package main
+
+// Helpers that more than one command uses. A command file never calls into
+// another command's file: what two commands share lives here.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// checkConfigSafety refuses config files that someone other than the hook's
+// user (or root) could have written: they decide what runs.
+func (a *app) checkConfigSafety(insecure bool, paths ...string) error {
+	if !insecure && a.getenv("HOOKRUN_INSECURE_CONFIG") == "1" {
+		insecure = true
+	}
+	for _, p := range paths {
+		err := config.CheckOwnership(p)
+		if err == nil {
+			continue
+		}
+		if insecure {
+			a.warnf("%v; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1", err)
+			continue
+		}
+		a.errorf("%v", err)
+		a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; nothing was started")
+		return errReported
+	}
+	return nil
+}
+
+func repoDir(a *app, flag string) string {
+	cwd, _ := os.Getwd()
+	if flag != "" {
+		if !filepath.IsAbs(flag) {
+			flag = filepath.Join(cwd, flag)
+		}
+		return filepath.Clean(flag)
+	}
+	return gitx.RepoPath(a.getenv, cwd)
+}
+
+func pushCert(getenv func(string) string) match.PushCert {
+	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
+		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS")}
+}
+
+func quoteArg(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
+			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// logsCommand is how a person on the server reads the unit's output.
+func logsCommand(u *plan.Unit) string {
+	return "hookrun logs --repo " + quoteArg(u.RepoPath) + " " + u.Name
+}
+
+// markStarted records when the job began, for the notification's duration.
+func markStarted(planPath string, t time.Time) {
+	_ = os.WriteFile(planPath+".started", []byte(t.Format(time.RFC3339Nano)), 0o600)
+}
+
+func startedAt(planPath string, fallback time.Time) time.Time {
+	b, err := os.ReadFile(planPath + ".started")
+	if err != nil {
+		return fallback
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return fallback
+	}
+	return t
+}
+
+func marked(planPath, marker string) bool {
+	_, err := os.Stat(planPath + "." + marker)
+	return err == nil
+}
+
+// finish records and publishes a unit's outcome, then removes its plan.
+func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time.Time) {
+	switch {
+	case marked(planPath, "cancelled"):
+		d := o.Duration
+		o = notify.CancelledOutcome("replaced by a newer push")
+		o.Duration = d
+	case marked(planPath, "timedout") && o.Kind != notify.Success:
+		d := o.Duration
+		o = notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, 0)
+		o.Duration = d
+	}
+	if step, err := os.ReadFile(planPath + ".step"); err == nil && o.Kind == notify.Failure {
+		o.Reason += " in step " + string(step)
+	}
+	rec := history.Record{
+		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
+		Reason: o.Reason, Start: start, Duration: o.Duration,
+	}
+	if len(u.Refs) > 0 {
+		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
+	}
+	if err := history.Append(plan.HistoryPath(u.RepoPath), rec); err != nil {
+		a.warnf("cannot record outcome: %v", err)
+	}
+	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
+	defer func() {
+		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step"} {
+			os.Remove(p)
+		}
+	}()
+	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
+	if u.Notify.Server == "" || !notify.ShouldNotify(u.Notify.On, o.Kind) {
+		return
+	}
+	token, err := notify.LoadToken(u.Notify.TokenFile, a.getenv)
+	if err != nil {
+		a.errorf("notification not sent: %v", err)
+		return
+	}
+	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
+	for _, r := range u.Refs {
+		d.Refs = append(d.Refs, r.Ref)
+	}
+	if len(u.Refs) > 0 {
+		d.Short = u.Refs[0].Short()
+	}
+	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Publish(ctx, notify.Build(d, o)); err != nil {
+		a.errorf("notification not delivered: %v", err)
+		return
+	}
+	a.infof("notified topic %s", u.Notify.Topic)
+}
