@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -373,12 +373,12 @@ func TestWithOutput(t *testing.T) {
 }
 
 // TestRealGitmal generates the site of a real bare repository with the real
-// gitmal: from HOOKRUN_GITMAL, PATH, or installed from the module proxy.
+// gitmal (HOOKRUN_TEST_GITMAL, else gitmal on PATH; see internal/peertest).
 func TestRealGitmal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	bin := findGitmal(t)
+	bin := peertest.Gitmal(t)
 
 	t.Setenv("GIT_DIR", ".") // as in a post-receive hook; must not reach gitmal
 	src := newSourceRepo(t)
@@ -439,27 +439,4 @@ func TestRealGitmal(t *testing.T) {
 	if !mentions(pages(), "keep.txt") {
 		t.Error("a failed gitmal run damaged the site")
 	}
-}
-
-// findGitmal returns a real gitmal binary, or skips (fails when
-// HOOKRUN_REQUIRE_GITMAL is set).
-func findGitmal(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("HOOKRUN_GITMAL"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("gitmal"); err == nil {
-		return p
-	}
-	gobin := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", "github.com/antonmedv/gitmal@v1.0.2")
-	cmd.Dir = gobin
-	cmd.Env = append(Environ(os.Environ(), nil, nil), "GOBIN="+gobin, "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		requireOrSkip(t, "HOOKRUN_REQUIRE_GITMAL",
-			"gitmal is not installed and go install github.com/antonmedv/gitmal@v1.0.2 failed: "+strings.TrimSpace(string(out)))
-	}
-	return filepath.Join(gobin, "gitmal")
 }

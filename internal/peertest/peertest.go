@@ -1,0 +1,93 @@
+// Package peertest finds and runs the real programs hookrun works with — the
+// gitmal site generator and an ntfy server — for tests and the demo.
+//
+// A peer is found through its environment variable (HOOKRUN_TEST_GITMAL,
+// HOOKRUN_TEST_NTFY: the path of the binary), else by its name on PATH. When
+// none is found, Gitmal, NtfyBinary and NewNtfy skip the test with a one-line
+// reason, unless HOOKRUN_REQUIRE_PEERS=1 is set (CI sets it), in which case
+// the test fails: skips are forbidden there.
+//
+// StartNtfy runs a real ntfy server on 127.0.0.1 with auth-default-access
+// deny-all, an admin user and its token; its Poll reads back what was
+// published through ntfy's own JSON poll API. A test that needs a server to
+// misbehave in ways a real one cannot be made to (injected faults) uses
+// internal/ntfytest instead.
+package peertest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Environment variables naming the peers and forbidding skips.
+const (
+	GitmalEnv  = "HOOKRUN_TEST_GITMAL"
+	NtfyEnv    = "HOOKRUN_TEST_NTFY"
+	RequireEnv = "HOOKRUN_REQUIRE_PEERS"
+)
+
+// Required reports whether HOOKRUN_REQUIRE_PEERS=1 forbids skipping.
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+// ErrNotFound is wrapped by FindGitmal and FindNtfy when there is no peer.
+var ErrNotFound = errors.New("peer not found")
+
+// FindGitmal returns the gitmal binary: $HOOKRUN_TEST_GITMAL, else gitmal on
+// PATH.
+func FindGitmal() (string, error) { return find("gitmal", GitmalEnv) }
+
+// FindNtfy returns the ntfy binary: $HOOKRUN_TEST_NTFY, else ntfy on PATH.
+func FindNtfy() (string, error) { return find("ntfy", NtfyEnv) }
+
+func find(name, env string) (string, error) {
+	if p := os.Getenv(env); p != "" {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s=%s: %v", ErrNotFound, env, p, err)
+		}
+		if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("%w: %s=%s is not an executable file", ErrNotFound, env, p)
+		}
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: no %s on PATH and %s is not set", ErrNotFound, name, env)
+	}
+	return p, nil
+}
+
+// Gitmal returns the gitmal binary, or skips t (fails it under
+// HOOKRUN_REQUIRE_PEERS=1).
+func Gitmal(t testing.TB) string {
+	t.Helper()
+	p, err := FindGitmal()
+	if err != nil {
+		Missing(t, err)
+	}
+	return p
+}
+
+// NtfyBinary returns the ntfy binary, or skips t (fails it under
+// HOOKRUN_REQUIRE_PEERS=1).
+func NtfyBinary(t testing.TB) string {
+	t.Helper()
+	p, err := FindNtfy()
+	if err != nil {
+		Missing(t, err)
+	}
+	return p
+}
+
+// Missing skips t with a one-line reason, or fails it when
+// HOOKRUN_REQUIRE_PEERS=1.
+func Missing(t testing.TB, err error) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("%v (%s=1 forbids skipping)", err, RequireEnv)
+	}
+	t.Skipf("%v (%s=1 makes this a failure)", err, RequireEnv)
+}
