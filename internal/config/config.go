@@ -170,6 +170,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 			}
 		}
 	}
+	c.checkPaths(origin, at)
 	if c.Notify.Server == "" {
 		for _, name := range names {
 			if c.Jobs[name].Topic != "" {

@@ -56,36 +56,65 @@ func expand(s string, lookup func(string) (string, bool)) (string, error) {
 		return s, nil
 	}
 	var b strings.Builder
+	err := scanTemplate(s, func(text string, isVar bool) error {
+		if !isVar {
+			b.WriteString(text)
+			return nil
+		}
+		v, ok := lookup(text)
+		if !ok {
+			msg := fmt.Sprintf("unknown template variable {%s} in %q", text, s)
+			if m := nearest(text, TemplateVars); m != "" {
+				msg += fmt.Sprintf(" (did you mean {%s}?)", m)
+			}
+			return fmt.Errorf("%s; known: {%s}", msg, strings.Join(TemplateVars, "} {"))
+		}
+		b.WriteString(v)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// scanTemplate calls emit for each literal run (with "{{" and "}}" already
+// turned into braces) and each variable name of s, in order.
+func scanTemplate(s string, emit func(text string, isVar bool) error) error {
+	lit := 0 // start of the pending literal run in s
+	var pending strings.Builder
+	flush := func(end int) error {
+		pending.WriteString(s[lit:end])
+		if pending.Len() == 0 {
+			return nil
+		}
+		t := pending.String()
+		pending.Reset()
+		return emit(t, false)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == '{' && strings.HasPrefix(s[i:], "{{"):
-			b.WriteByte('{')
+		case c == '{' && strings.HasPrefix(s[i:], "{{"), c == '}' && strings.HasPrefix(s[i:], "}}"):
+			pending.WriteString(s[lit : i+1])
 			i++
-		case c == '}' && strings.HasPrefix(s[i:], "}}"):
-			b.WriteByte('}')
-			i++
+			lit = i + 1
 		case c == '{':
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
-				return "", fmt.Errorf("unclosed \"{\" in %q (write \"{{\" for a literal brace)", s)
+				return fmt.Errorf("unclosed \"{\" in %q (write \"{{\" for a literal brace)", s)
 			}
-			name := s[i+1 : i+end]
-			v, ok := lookup(name)
-			if !ok {
-				msg := fmt.Sprintf("unknown template variable {%s} in %q", name, s)
-				if m := nearest(name, TemplateVars); m != "" {
-					msg += fmt.Sprintf(" (did you mean {%s}?)", m)
-				}
-				return "", fmt.Errorf("%s; known: {%s}", msg, strings.Join(TemplateVars, "} {"))
+			if err := flush(i); err != nil {
+				return err
 			}
-			b.WriteString(v)
+			if err := emit(s[i+1:i+end], true); err != nil {
+				return err
+			}
 			i += end
+			lit = i + 1
 		case c == '}':
-			return "", fmt.Errorf("unmatched \"}\" in %q (write \"}}\" for a literal brace)", s)
-		default:
-			b.WriteByte(c)
+			return fmt.Errorf("unmatched \"}\" in %q (write \"}}\" for a literal brace)", s)
 		}
 	}
-	return b.String(), nil
+	return flush(len(s))
 }

@@ -144,13 +144,14 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 
 // runStep runs one step according to its type.
 func runStep(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.Writer) error {
-	var err error
-	switch s.Type {
-	case TypeGitmal:
+	err := checkPaths(u, s)
+	switch {
+	case err != nil:
+	case s.Type == TypeGitmal:
 		err = runGitmal(ctx, u, s, stdout, stderr)
-	case TypeForwardBuild:
+	case s.Type == TypeForwardBuild:
 		err = runForwardBuild(ctx, u, s, stdout, stderr)
-	case TypeDeploy, TypeCommand:
+	case s.Type == TypeDeploy, s.Type == TypeCommand:
 		err = run(ctx, newProc(u, s, s.Argv, stdout, stderr))
 	default:
 		err = fmt.Errorf("unknown step type %q", s.Type)

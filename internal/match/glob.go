@@ -88,6 +88,21 @@ func CompilePatterns(pats []string) (*Patterns, error) {
 // Empty reports whether the patterns can match nothing (no include glob).
 func (p *Patterns) Empty() bool { return p == nil || len(p.include) == 0 }
 
+// MaySlash reports whether a name these patterns select can contain "/":
+// some include glob has a "/" or "**", or a class, alternation or escape
+// that might stand for one. It errs on the side of yes.
+func (p *Patterns) MaySlash() bool {
+	if p == nil {
+		return false
+	}
+	for _, c := range p.include {
+		if strings.ContainsAny(c.pat, `/[{\`) || strings.Contains(c.pat, "**") {
+			return true
+		}
+	}
+	return false
+}
+
 // Match reports whether name is selected.
 func (p *Patterns) Match(name string) bool {
 	if p == nil {

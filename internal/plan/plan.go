@@ -72,8 +72,11 @@ type Step struct {
 	Dir  string   `json:"working_directory,omitempty"`
 	Env  []string `json:"env,omitempty"` // the step job's own environment (sequence steps)
 
-	// gitmal: the site directory that a fresh build replaces atomically.
-	Output string `json:"output,omitempty"`
+	// gitmal: the site directory that a fresh build replaces atomically,
+	// and paths the swap must never replace: the outputs of the other
+	// gitmal jobs of the config, expanded for the same ref.
+	Output string   `json:"output,omitempty"`
+	Keep   []string `json:"keep,omitempty"`
 
 	// forward-build: push Rev to Host:Path, then run Command there.
 	Host       string   `json:"host,omitempty"`

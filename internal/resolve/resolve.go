@@ -5,6 +5,7 @@ package resolve
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -276,6 +277,13 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 			theme = config.DefaultTheme
 		}
 		st.Output = j.Output.Expand(v)
+		for _, other := range slices.Sorted(maps.Keys(c.Jobs)) {
+			if oj := c.Jobs[other]; other != name && oj.Type == config.TypeGitmal && oj.Output != "" {
+				ov := maps.Clone(v)
+				ov["job"] = other
+				st.Keep = append(st.Keep, oj.Output.Expand(ov))
+			}
+		}
 		st.Argv = append([]string{bin, "--theme", theme, "--output", st.Output, "--name", vars["repo"]}, args...)
 		st.Argv = append(st.Argv, vars["repo_path"])
 	case config.TypeForwardBuild:
