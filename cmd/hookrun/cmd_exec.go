@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -141,14 +140,6 @@ func supervisedOutcome(ctx context.Context, u *plan.Unit, err error) notify.Outc
 		return notify.FromService("exit-code", "exited", fmt.Sprint(ee.Code), 0, 0)
 	}
 	return notify.Outcome{Kind: notify.Failure, Reason: err.Error()}
-}
-
-func openLog(u *plan.Unit) (*os.File, error) {
-	p := plan.LogPath(u.RepoPath, u.Name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 // reraise ends this process with sig, as the job ended.

@@ -88,7 +88,8 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION")
+	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION\tNOTIFY")
+	var failed []unitStatus
 	for _, s := range all {
 		state := s.Result
 		if s.Reason != "" {
@@ -98,9 +99,24 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if !s.Start.IsZero() {
 			started = s.Start.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, s.Job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration))
+		// The NOTIFY column says what became of the notification; the
+		// failures' reasons follow the table.
+		notified, _, _ := strings.Cut(s.Notify, ":")
+		if notified == "" {
+			notified = "-"
+		}
+		if s.NotifyFailed() {
+			failed = append(failed, s)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, s.Job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration), notified)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range failed {
+		fmt.Fprintf(a.stdout, "%s: notification %s\n", s.Unit, s.Notify)
+	}
+	return nil
 }
 
 // activeUnits lists the units of repo that have not ended: from the systemd

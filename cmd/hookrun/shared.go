@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,14 +110,19 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	if step, err := os.ReadFile(planPath + ".step"); err == nil && o.Kind == notify.Failure {
 		o.Reason += " in step " + string(step)
 	}
+	due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
 	rec := history.Record{
 		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
 		Reason: o.Reason, Start: start, Duration: o.Duration,
 	}
+	if due {
+		rec.Notify = history.NotifyPending
+	}
 	if len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
 	}
-	if err := history.Append(plan.HistoryPath(u.RepoPath), rec); err != nil {
+	histPath := plan.HistoryPath(u.RepoPath)
+	if err := history.Append(histPath, rec); err != nil {
 		a.warnf("cannot record outcome: %v", err)
 	}
 	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
@@ -126,13 +132,31 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		}
 	}()
 	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
-	if u.Notify.Server == "" || !notify.ShouldNotify(u.Notify.On, o.Kind) {
+	if !due {
 		return
+	}
+	result := a.deliver(u, o)
+	if err := history.SetNotify(histPath, u.Name, result); err != nil {
+		a.warnf("cannot record the notification's delivery: %v", err)
+	}
+}
+
+// deliver publishes u's outcome and returns what became of it, for the
+// history (history.NotifyDelivered, or the failure). A failure also goes to
+// the unit's log file, where `hookrun logs` shows it with or without a
+// journal.
+func (a *app) deliver(u *plan.Unit, o notify.Outcome) string {
+	fail := func(state string) string {
+		a.errorf("notification %s", state)
+		if lf, err := openLog(u); err == nil {
+			fmt.Fprintf(lf, "hookrun: error: notification %s\n", state)
+			lf.Close()
+		}
+		return state
 	}
 	token, err := notify.LoadToken(u.Notify.TokenFile, a.getenv)
 	if err != nil {
-		a.errorf("notification not sent: %v", err)
-		return
+		return fail("not delivered: " + err.Error())
 	}
 	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
@@ -141,12 +165,24 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	if len(u.Refs) > 0 {
 		d.Short = u.Refs[0].Short()
 	}
-	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr, RetryBudget: u.Notify.RetryBudget}
+	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
 	defer cancel()
 	if err := c.Publish(ctx, notify.Build(d, o)); err != nil {
-		a.errorf("notification not delivered: %v", err)
-		return
+		if errors.Is(err, notify.ErrMaybeDelivered) {
+			return fail("maybe delivered: " + err.Error())
+		}
+		return fail("not delivered: " + err.Error())
 	}
 	a.infof("notified topic %s", u.Notify.Topic)
+	return history.NotifyDelivered
+}
+
+// openLog opens u's log file for appending, creating it and its directory.
+func openLog(u *plan.Unit) (*os.File, error) {
+	p := plan.LogPath(u.RepoPath, u.Name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }

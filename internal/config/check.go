@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/match"
 )
@@ -129,6 +130,10 @@ func (d *decoder) checkNotify(n *Notify) {
 	}
 	if n.TokenFile != "" && !filepath.IsAbs(n.TokenFile) {
 		d.errorf("notify.token_file", "notify.token_file: %q must be an absolute path", n.TokenFile)
+	}
+	if b := time.Duration(n.RetryBudget); b < 0 || b > MaxRetryBudget {
+		d.errorf("notify.retry_budget", "notify.retry_budget: %s is more than %s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes",
+			b, MaxRetryBudget)
 	}
 }
 

@@ -1,6 +1,10 @@
 package config
 
-import "github.com/hookrun/hookrun/internal/match"
+import (
+	"time"
+
+	"github.com/hookrun/hookrun/internal/match"
+)
 
 // SchemaVersion is the only config schema version this hookrun reads.
 const SchemaVersion = 1
@@ -59,9 +63,16 @@ type Notify struct {
 	TokenFile string    `toml:"token_file" doc:"file holding the ntfy access token (never write the token inline)"`
 	On        []Outcome `toml:"on" doc:"outcomes that notify (default: all)"`
 	Click     Template  `toml:"click" doc:"link opened when the notification is tapped"`
+	// RetryBudget bounds one notification's delivery, retries included.
+	RetryBudget Duration `toml:"retry_budget" doc:"how long one notification may keep retrying while ntfy is unreachable or rate-limits (default 45s, at most 90s)"`
 
 	Defined keySet `toml:"-"`
 }
+
+// MaxRetryBudget is the largest [notify] retry_budget: the notification is
+// sent by the unit's ExecStopPost=, which systemd stops after 2 minutes
+// (notify.MaxRetryBudget is the same).
+const MaxRetryBudget = 90 * time.Second
 
 // Job is one [jobs.NAME] table.
 type Job struct {

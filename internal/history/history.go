@@ -28,11 +28,65 @@ type Record struct {
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
+	// Notify is what became of the unit's notification: empty when none
+	// was due, else NotifyPending, NotifyDelivered, or a failure starting
+	// with "not delivered: " or "maybe delivered: ".
+	Notify string `json:"notify,omitempty"`
+}
+
+// Notification states of a Record.
+const (
+	NotifyPending   = "pending"
+	NotifyDelivered = "delivered"
+)
+
+// NotifyFailed reports whether r records a notification that failed or may
+// have failed.
+func (r Record) NotifyFailed() bool {
+	return r.Notify != "" && r.Notify != NotifyPending && r.Notify != NotifyDelivered
 }
 
 // Append adds r to the file at path, keeping the newest Keep records. Writers
 // are serialised with flock; the file is replaced atomically.
 func Append(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		if len(lines) >= Keep {
+			lines = lines[len(lines)-Keep+1:]
+		}
+		return append(lines, append(b, '\n')), nil
+	})
+}
+
+// SetNotify records what became of the notification of unit (see
+// Record.Notify) in its newest record at path. A unit with no record there
+// (pruned meanwhile) is not an error.
+func SetNotify(path, unit, notify string) error {
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var r Record
+			if json.Unmarshal(lines[i], &r) != nil || r.Unit != unit {
+				continue
+			}
+			r.Notify = notify
+			b, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			lines[i] = append(b, '\n')
+			break
+		}
+		return lines, nil
+	})
+}
+
+// rewrite replaces the file at path with edit of its lines (each with its
+// newline). Writers are serialised with flock; the file is replaced
+// atomically.
+func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -49,16 +103,12 @@ func Append(path string, r Record) error {
 	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
 		lines = lines[:n-1]
 	}
-	if len(lines) >= Keep {
-		lines = lines[len(lines)-Keep+1:]
-	}
-	b, err := json.Marshal(r)
+	lines, err = edit(lines)
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	out := append(bytes.Join(lines, nil), append(b, '\n')...)
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+	if err := os.WriteFile(tmp, bytes.Join(lines, nil), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

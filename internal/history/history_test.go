@@ -58,3 +58,33 @@ func TestPruneDir(t *testing.T) {
 		t.Fatalf("left %v, want the newest three", left)
 	}
 }
+
+func TestSetNotify(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	for _, u := range []string{"a", "b", "a"} {
+		if err := Append(path, Record{Unit: u, Result: "success", Notify: NotifyPending}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := SetNotify(path, "a", "not delivered: ntfy answered 403 Forbidden"); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetNotify(path, "gone", NotifyDelivered); err != nil {
+		t.Fatalf("a unit without a record: %v", err)
+	}
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Unit+"="+r.Notify)
+	}
+	want := []string{"a=pending", "b=pending", "a=not delivered: ntfy answered 403 Forbidden"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("records %q, want %q (only the newest record of the unit changes)", got, want)
+	}
+	if !recs[2].NotifyFailed() || recs[1].NotifyFailed() {
+		t.Errorf("NotifyFailed wrong: %+v", recs)
+	}
+}

@@ -7,25 +7,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // Defaults for Client. With them a publish that never succeeds gives up after
-// at most DefaultTotalTimeout, well inside the 90 s systemd allows an
-// ExecStopPost= command by default.
+// at most DefaultRetryBudget, well inside the 2 minutes systemd gives a
+// unit's ExecStopPost= (TimeoutStopSec).
 var (
-	// DefaultBackoff is the wait before each retry. ntfy sends no
-	// Retry-After; its default rate limit refills one request per 5 s, so
-	// the later waits outlast a 429.
-	DefaultBackoff = []time.Duration{
-		500 * time.Millisecond, 1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
-	}
+	// DefaultBackoff is the wait before each retry when ntfy says nothing
+	// about when to come back; its last entry repeats until the budget is
+	// spent. ntfy sends no Retry-After, and its default rate limit gives
+	// one request back every 5 s, so the waits settle at 5 s.
+	DefaultBackoff = []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second}
+	// DefaultAttemptTimeout bounds one request.
 	DefaultAttemptTimeout = 10 * time.Second
-	DefaultTotalTimeout   = 45 * time.Second
+	// DefaultRetryBudget bounds one Publish call, retries and waits
+	// included ([notify] retry_budget).
+	DefaultRetryBudget = 45 * time.Second
 )
+
+// MaxRetryBudget is the largest retry budget the configuration accepts: the
+// notification runs as the unit's ExecStopPost=, which systemd stops after
+// 2 minutes, and the last attempt needs room too.
+const MaxRetryBudget = 90 * time.Second
 
 // Limits on what Publish reads back from the server.
 const (
@@ -35,6 +46,12 @@ const (
 
 // TokenEnv is the environment variable LoadToken falls back to.
 const TokenEnv = "HOOKRUN_NTFY_TOKEN"
+
+// ErrMaybeDelivered is in the chain of a Publish error when ntfy may have
+// received and delivered the message although Publish could not confirm it:
+// the request was sent and then timed out or lost its connection, or ntfy
+// answered 5xx. Publish never retries such a request (see Publish).
+var ErrMaybeDelivered = errors.New("ntfy may have delivered it; not sent again, so as not to duplicate it")
 
 // Client publishes messages to one ntfy server. The zero value of every field
 // but Server is usable.
@@ -49,14 +66,15 @@ type Client struct {
 	// are never followed (a POST redirected with 301/302 becomes a GET and
 	// the message would be lost silently).
 	HTTP *http.Client
-	// Backoff lists the waits before each retry: nil means DefaultBackoff,
-	// an empty non-nil slice means no retries.
+	// Backoff lists the waits before each retry that ntfy gave no
+	// Retry-After for; the last one repeats until RetryBudget is spent.
+	// nil means DefaultBackoff, an empty non-nil slice means no retries.
 	Backoff []time.Duration
 	// AttemptTimeout bounds one request (0: DefaultAttemptTimeout) and
-	// TotalTimeout the whole Publish call, retries and waits included
-	// (0: DefaultTotalTimeout).
+	// RetryBudget the whole Publish call, retries and waits included
+	// (0: DefaultRetryBudget).
 	AttemptTimeout time.Duration
-	TotalTimeout   time.Duration
+	RetryBudget    time.Duration
 	// Log, when set, gets one line per failed attempt that is retried.
 	Log io.Writer
 }
@@ -68,6 +86,9 @@ type Error struct {
 	Code   int    // ntfy's error code, e.g. 40007; 0 when the body had none
 	Text   string // ntfy's error text, or a short excerpt of the body
 	Hint   string // what to do about it, when known
+	// RetryAfter is the wait the server asked for with Retry-After; 0
+	// when it sent none (ntfy v2.13 never does).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -85,10 +106,25 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Temporary reports whether the request may succeed if sent again later:
-// true for 429 and 5xx.
+// Temporary reports whether the same request may succeed later and sending
+// it again cannot deliver the message twice: true only for ntfy's
+// request-rate limit (429 with code 42901, or with no code), which ntfy
+// checks before it reads the message. A 429 for a daily quota (42908
+// messages, 42909 failed logins, ...) is not worth retrying within a minute;
+// 5xx answers may follow a delivery (Unwrap says ErrMaybeDelivered).
 func (e *Error) Temporary() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return e.Status == http.StatusTooManyRequests && (e.Code == 0 || e.Code == 42901)
+}
+
+// Unwrap puts ErrMaybeDelivered in the chain of a 5xx answer: ntfy v2.13
+// hands a message to its subscribers before it writes it to its cache, and
+// answers 500 when that write fails (server.go handlePublishInternal); a
+// proxy's 502 or 504 may hide a delivery the same way.
+func (e *Error) Unwrap() error {
+	if e.Status >= 500 {
+		return ErrMaybeDelivered
+	}
+	return nil
 }
 
 // publishRequest is ntfy's JSON publishing body (ntfy server/types.go
@@ -104,12 +140,24 @@ type publishRequest struct {
 }
 
 // Publish sends m with ntfy's JSON publishing API (a POST to the server's
-// root URL). Connection errors, timeouts, 429 and 5xx answers are retried on
-// the Backoff schedule, within TotalTimeout; other answers are final. After a
-// 2xx answer nothing is sent again, so a message is never delivered twice by
-// a retry. The returned error never contains the token.
+// root URL), at most once: ntfy v2.13 has no idempotent publish (message ids
+// are made by the server; there is no client-chosen id or sequence id), so a
+// request is sent again only when ntfy cannot have accepted it:
 //
-// Publish does not decide a job's result: callers log its error and go on.
+//   - it was never completely sent (no connection, refused, DNS, TLS, or
+//     a write error), or
+//   - ntfy refused it with its request-rate limit (429), which it checks
+//     before reading the message. Publish waits as long as a Retry-After
+//     header says, else on the Backoff schedule.
+//
+// Everything else is final: a request that was sent and then timed out or
+// lost its connection, and any 5xx answer, may have been delivered (the
+// error wraps ErrMaybeDelivered); other answers will not change. Nothing is
+// sent after a 2xx answer. Retries stop when RetryBudget is spent, or at
+// once when a Retry-After asks for longer than what is left of it. The
+// returned error never contains the token.
+//
+// Publish does not decide a job's result: callers record its error and go on.
 func (c *Client) Publish(ctx context.Context, m Message) error {
 	return c.redact(c.publish(ctx, m))
 }
@@ -135,45 +183,56 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 	}
 	endpoint := strings.TrimRight(c.Server, "/") + "/"
 
-	total := c.TotalTimeout
-	if total <= 0 {
-		total = DefaultTotalTimeout
+	budget := c.RetryBudget
+	if budget <= 0 {
+		budget = DefaultRetryBudget
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, total)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 
 	backoff := c.Backoff
 	if backoff == nil {
 		backoff = DefaultBackoff
 	}
-	// stopped explains why Publish ends without success while the
-	// schedule still had retries left.
+	// stopped explains why Publish ends without success while it would
+	// have retried.
 	stopped := func(attempt int, last error) error {
 		if parent.Err() != nil {
 			return fmt.Errorf("publish to ntfy at %s: %w after %s: %w", c.Server, parent.Err(), plural(attempt, "attempt"), last)
 		}
-		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within %s: %w", c.Server, plural(attempt, "attempt"), total, last)
+		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within the retry budget of %s: %w", c.Server, plural(attempt, "attempt"), budget, last)
 	}
 	client := c.httpClient()
-	attempts := len(backoff) + 1
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, client, endpoint, body)
 		if err == nil {
 			return nil
 		}
 		var apiErr *Error
-		retry := errors.As(err, &apiErr) && apiErr.Temporary() || isConnError(err)
+		isAPI := errors.As(err, &apiErr)
+		retry := isAPI && apiErr.Temporary() || isUnsent(err)
 		switch {
-		case ctx.Err() != nil:
-			return stopped(attempt, err)
 		case !retry:
 			return fmt.Errorf("publish to ntfy at %s: %w", c.Server, err)
-		case attempt == attempts:
-			return fmt.Errorf("publish to ntfy at %s: gave up after %s: %w", c.Server, plural(attempt, "attempt"), err)
+		case ctx.Err() != nil:
+			return stopped(attempt, err)
+		case len(backoff) == 0:
+			return fmt.Errorf("publish to ntfy at %s: no retries configured: %w", c.Server, err)
 		}
-		wait := backoff[attempt-1]
-		c.logf("hookrun: notify: attempt %d of %d failed: %v; retrying in %s\n", attempt, attempts, c.redact(err), wait)
+		wait := backoff[min(attempt, len(backoff))-1]
+		// Spread units that were refused together, so they do not come
+		// back together: up to a quarter more, never less.
+		wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		if isAPI && apiErr.RetryAfter > 0 {
+			wait = apiErr.RetryAfter
+			if left := time.Until(deadline); wait > left {
+				return fmt.Errorf("publish to ntfy at %s: gave up after %s: ntfy asks to wait %s, more than the %s left of the retry budget (%s): %w",
+					c.Server, plural(attempt, "attempt"), wait.Round(time.Second), left.Round(time.Second), budget, err)
+			}
+		}
+		c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s\n", attempt, c.redact(err), wait.Round(time.Millisecond))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -201,10 +260,22 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// sent turns true once the whole request has been handed to the
+	// connection: from then on ntfy may have it, whatever happens next.
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				sent.Store(true)
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
+	// No Idempotency-Key header: ntfy ignores it, and Go's transport would
+	// take it as leave to resend the POST on a broken keep-alive connection.
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "hookrun")
@@ -213,7 +284,10 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return &connError{err}
+		if sent.Load() {
+			return &sentError{err}
+		}
+		return &unsentError{err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -249,8 +323,26 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 			// before anything cuts the text, so no part of it shows.
 			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
 		}
-		return apiError(resp.StatusCode, data)
+		e := apiError(resp.StatusCode, data)
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return e
 	}
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
+// (RFC 9110 10.2.3). It returns 0 when there is none or it cannot be read.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(h, 10, 32); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // apiError builds an Error from ntfy's error body, or an excerpt of any other
@@ -276,21 +368,39 @@ func apiError(status int, data []byte) *Error {
 		e.Hint = "check that the server URL is ntfy's base URL"
 	case http.StatusRequestEntityTooLarge:
 		e.Hint = "the message is too large for this server"
+	case http.StatusTooManyRequests:
+		if e.Code != 0 && e.Code != 42901 {
+			e.Hint = "a quota, not the request rate: retrying within a minute cannot help"
+		}
+	default:
+		if status >= 500 {
+			e.Hint = "not sent again: ntfy may have delivered it before failing"
+		}
 	}
 	return e
 }
 
-// connError marks a request that got no HTTP answer: refused, reset, DNS,
-// TLS or timed out. Such requests are retried.
-type connError struct{ err error }
+// unsentError is a request that never completely left this machine (no
+// connection, refused, DNS, TLS, or a write error): ntfy cannot have
+// accepted it, so it is retried.
+type unsentError struct{ err error }
 
-func (e *connError) Error() string { return e.err.Error() }
-func (e *connError) Unwrap() error { return e.err }
+func (e *unsentError) Error() string { return "not sent: " + e.err.Error() }
+func (e *unsentError) Unwrap() error { return e.err }
 
-func isConnError(err error) bool {
-	var ce *connError
-	return errors.As(err, &ce)
+func isUnsent(err error) bool {
+	var ue *unsentError
+	return errors.As(err, &ue)
 }
+
+// sentError is a request that was sent but got no answer (timed out, reset,
+// closed): ntfy may have delivered it, so it is not retried.
+type sentError struct{ err error }
+
+func (e *sentError) Error() string {
+	return "sent, but no answer: " + e.err.Error() + "; " + ErrMaybeDelivered.Error()
+}
+func (e *sentError) Unwrap() []error { return []error{e.err, ErrMaybeDelivered} }
 
 // httpClient returns c.HTTP (or a new client) set up never to follow
 // redirects. The caller's client is copied, not changed.

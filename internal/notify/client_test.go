@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -100,60 +101,158 @@ func TestPublishServerWithPathPrefix(t *testing.T) {
 	}
 }
 
-func TestPublishRetries(t *testing.T) {
-	tests := []struct {
-		name string
-		fail []int
-	}{
-		{"500 then success", []int{500}},
-		{"502 503 then success", []int{502, 503}},
-		{"429 three times then success", []int{429, 429, 429}},
+func TestPublishRetriesRateLimit(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.token = testToken
+	f.fail = []int{429, 429, 429}
+	var log syncBuffer
+	if err := newTestClient(f, &log).Publish(context.Background(), testMessage()); err != nil {
+		t.Fatalf("Publish: %v", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	requests, stored := f.counts()
+	if requests != 4 || len(stored) != 1 {
+		t.Errorf("%d requests, %d stored; want 4 and exactly 1", requests, len(stored))
+	}
+	if n := strings.Count(log.String(), "\n"); n != 3 {
+		t.Errorf("%d log lines, want one per retry (3):\n%s", n, log.String())
+	}
+	want := "hookrun: notify: attempt 1 failed: ntfy answered 429 Too Many Requests: injected failure (code 42901); retrying in "
+	if !strings.HasPrefix(log.String(), want) {
+		t.Errorf("log = %q\nwant it to start with %q", log.String(), want)
+	}
+	assertNoToken(t, "log", log.String())
+}
+
+// TestPublishNeverResendsWhatMayHaveArrived: a 5xx may follow a delivery
+// (ntfy publishes to subscribers before it writes its cache), so it is sent
+// once and the error says the message may have been delivered.
+func TestPublishNeverResendsWhatMayHaveArrived(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 504} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			f := newFakeNtfy(t)
-			f.token = testToken
-			f.fail = tt.fail
-			var log syncBuffer
-			if err := newTestClient(f, &log).Publish(context.Background(), testMessage()); err != nil {
-				t.Fatalf("Publish: %v", err)
+			f.fail = []int{status, status}
+			err := newTestClient(f, nil).Publish(context.Background(), testMessage())
+			if requests, _ := f.counts(); requests != 1 {
+				t.Errorf("%d requests, want 1", requests)
 			}
-			requests, stored := f.counts()
-			if requests != len(tt.fail)+1 {
-				t.Errorf("%d requests, want %d", requests, len(tt.fail)+1)
+			if !errors.Is(err, ErrMaybeDelivered) {
+				t.Errorf("error = %v, want ErrMaybeDelivered in its chain", err)
 			}
-			if len(stored) != 1 {
-				t.Errorf("%d messages stored, want exactly 1", len(stored))
+			var apiErr *Error
+			if !errors.As(err, &apiErr) || apiErr.Status != status {
+				t.Errorf("errors.As(*Error) = %+v", apiErr)
 			}
-			if n := strings.Count(log.String(), "\n"); n != len(tt.fail) {
-				t.Errorf("%d log lines, want one per retry (%d):\n%s", n, len(tt.fail), log.String())
+			if err != nil && !strings.HasSuffix(err.Error(), "; not sent again: ntfy may have delivered it before failing") {
+				t.Errorf("error = %v", err)
 			}
-			if !strings.HasPrefix(log.String(), "hookrun: notify: attempt 1 of 5 failed: ntfy answered ") {
-				t.Errorf("log = %q", log.String())
-			}
-			assertNoToken(t, "log", log.String())
 		})
 	}
 }
 
-func TestPublishGivesUpAfterSchedule(t *testing.T) {
+func TestPublishGivesUpWithinBudget(t *testing.T) {
 	f := newFakeNtfy(t)
-	f.fail = []int{503, 503, 503, 503, 503, 503, 503}
-	err := newTestClient(f, nil).Publish(context.Background(), testMessage())
+	f.fail = make([]int, 1000)
+	for i := range f.fail {
+		f.fail[i] = 429
+	}
+	c := newTestClient(f, nil)
+	c.Backoff = []time.Duration{10 * time.Millisecond}
+	c.RetryBudget = 300 * time.Millisecond
+	start := time.Now()
+	err := c.Publish(context.Background(), testMessage())
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("took %v, want about the 300ms budget", elapsed)
+	}
 	if err == nil {
 		t.Fatal("Publish succeeded, want an error")
 	}
 	requests, stored := f.counts()
-	if requests != len(fastBackoff)+1 || len(stored) != 0 {
-		t.Errorf("%d requests, %d stored; want %d and 0", requests, len(stored), len(fastBackoff)+1)
+	if requests < 2 || len(stored) != 0 {
+		t.Errorf("%d requests, %d stored; want retries (the last wait repeats) and nothing stored", requests, len(stored))
 	}
-	want := "publish to ntfy at " + f.URL + ": gave up after 5 attempts: ntfy answered 503 Service Unavailable: injected failure (code 50301)"
-	if err.Error() != want {
-		t.Errorf("error =\n%s\nwant\n%s", err, want)
+	want := "no success within the retry budget of 300ms: ntfy answered 429 Too Many Requests: injected failure (code 42901)"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error =\n%s\nwant it to contain\n%s", err, want)
 	}
-	var apiErr *Error
-	if !errors.As(err, &apiErr) || apiErr.Status != 503 || apiErr.Code != 50301 {
-		t.Errorf("errors.As(*Error) = %+v", apiErr)
+	if errors.Is(err, ErrMaybeDelivered) {
+		t.Errorf("a refused request is not maybe-delivered: %v", err)
+	}
+}
+
+func TestPublishHonoursRetryAfter(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.fail = []int{429}
+	f.retryAfter = "1"
+	var log syncBuffer
+	c := newTestClient(f, &log)
+	c.Backoff = []time.Duration{time.Millisecond}
+	start := time.Now()
+	if err := c.Publish(context.Background(), testMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); elapsed < time.Second {
+		t.Errorf("retried after %v, before the 1s that Retry-After asked for", elapsed)
+	}
+	if !strings.Contains(log.String(), "retrying in 1s") {
+		t.Errorf("log = %q", log.String())
+	}
+	if requests, stored := f.counts(); requests != 2 || len(stored) != 1 {
+		t.Errorf("%d requests, %d stored; want 2 and 1", requests, len(stored))
+	}
+}
+
+func TestPublishRetryAfterBeyondBudget(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.fail = []int{429}
+	f.retryAfter = "120"
+	c := newTestClient(f, nil)
+	c.RetryBudget = 5 * time.Second
+	start := time.Now()
+	err := c.Publish(context.Background(), testMessage())
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("waited although the Retry-After was beyond the budget")
+	}
+	want := "gave up after 1 attempt: ntfy asks to wait 2m0s, more than the 5s left of the retry budget (5s)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want it to contain %q", err, want)
+	}
+}
+
+func TestPublishNoRetryOnQuota(t *testing.T) {
+	f := newFakeNtfy(t)
+	f.override = func(w http.ResponseWriter, r *http.Request) {
+		ntfyError(w, 429, 42908, "limit reached: daily message quota reached")
+	}
+	err := newTestClient(f, nil).Publish(context.Background(), testMessage())
+	if requests, _ := f.counts(); requests != 1 {
+		t.Errorf("%d requests, want 1", requests)
+	}
+	want := "(code 42908); a quota, not the request rate: retrying within a minute cannot help"
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("error = %v, want it to end in %q", err, want)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"5", 5 * time.Second},
+		{" 30 ", 30 * time.Second},
+		{"0", 0},
+		{"-1", 0},
+		{"soon", 0},
+		{"Tue, 01 Dec 2026 08:00:10 GMT", 10 * time.Second},
+		{"Tue, 01 Dec 2026 07:59:00 GMT", 0},
+		{"99999999999", 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }
 
@@ -250,27 +349,33 @@ func TestPublishConnectionRefused(t *testing.T) {
 	l.Close()
 
 	var log syncBuffer
-	c := &Client{Server: "http://" + addr, Token: testToken, Backoff: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}, Log: &log}
+	c := &Client{Server: "http://" + addr, Token: testToken, Backoff: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}, RetryBudget: 200 * time.Millisecond, Log: &log}
 	start := time.Now()
 	err = c.Publish(context.Background(), testMessage())
 	elapsed := time.Since(start)
 	if err == nil {
 		t.Fatal("Publish succeeded, want an error")
 	}
-	if !strings.Contains(err.Error(), "gave up after 4 attempts") || !strings.Contains(err.Error(), "connection refused") {
+	if !strings.Contains(err.Error(), "no success within the retry budget of 200ms: not sent: ") || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("error = %v", err)
 	}
-	if elapsed < 70*time.Millisecond || elapsed > 5*time.Second {
-		t.Errorf("took %v; want the backoff schedule (70ms) and not much more", elapsed)
+	if errors.Is(err, ErrMaybeDelivered) {
+		t.Errorf("a refused connection is not maybe-delivered: %v", err)
 	}
-	if n := strings.Count(log.String(), "\n"); n != 3 {
-		t.Errorf("%d log lines, want 3:\n%s", n, log.String())
+	if elapsed < 150*time.Millisecond || elapsed > 5*time.Second {
+		t.Errorf("took %v; want the 200ms budget and not much more", elapsed)
+	}
+	if n := strings.Count(log.String(), "\n"); n < 2 {
+		t.Errorf("%d log lines, want one per retry:\n%s", n, log.String())
 	}
 	assertNoToken(t, "error", err.Error())
 	assertNoToken(t, "log", log.String())
 }
 
-func TestPublishBoundedWhenServerHangs(t *testing.T) {
+// TestPublishSentOnceWhenServerHangs: a request that was sent and got no
+// answer may have been delivered, so it is not sent again (a slow ntfy used
+// to get up to 4 copies).
+func TestPublishSentOnceWhenServerHangs(t *testing.T) {
 	f := newFakeNtfy(t)
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) }) // runs before the server closes
@@ -284,26 +389,25 @@ func TestPublishBoundedWhenServerHangs(t *testing.T) {
 		}
 	}
 	c := newTestClient(f, nil)
-	c.Backoff = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
+	c.Backoff = []time.Duration{10 * time.Millisecond}
 	c.AttemptTimeout = 100 * time.Millisecond
-	c.TotalTimeout = 250 * time.Millisecond
+	c.RetryBudget = time.Second
 	start := time.Now()
 	err := c.Publish(context.Background(), testMessage())
-	elapsed := time.Since(start)
-	if err == nil || !strings.Contains(err.Error(), "no success within 250ms") {
-		t.Errorf("error = %v, want it to give up within the total timeout", err)
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("took %v, want about the 100ms attempt timeout", elapsed)
 	}
-	if elapsed > 2*time.Second {
-		t.Errorf("took %v, want about 250ms", elapsed)
+	if !errors.Is(err, ErrMaybeDelivered) || !strings.Contains(err.Error(), "sent, but no answer: ") {
+		t.Errorf("error = %v, want a sent-but-unanswered error wrapping ErrMaybeDelivered", err)
 	}
-	if requests, _ := f.counts(); requests < 2 || requests > 3 {
-		t.Errorf("%d requests, want 2 or 3 (timed-out attempts are retried)", requests)
+	if requests, _ := f.counts(); requests != 1 {
+		t.Errorf("%d requests, want exactly 1", requests)
 	}
 }
 
 func TestPublishCallerCancels(t *testing.T) {
 	f := newFakeNtfy(t)
-	f.fail = []int{500, 500, 500}
+	f.fail = []int{429, 429, 429}
 	c := newTestClient(f, nil)
 	c.Backoff = []time.Duration{time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -387,12 +491,12 @@ func TestPublishLeavesCallerClientAlone(t *testing.T) {
 }
 
 func TestDefaultScheduleIsBounded(t *testing.T) {
-	var sum time.Duration
-	for _, d := range DefaultBackoff {
-		sum += d
+	if DefaultAttemptTimeout >= DefaultRetryBudget || DefaultRetryBudget > MaxRetryBudget || MaxRetryBudget+DefaultAttemptTimeout >= 2*time.Minute {
+		t.Errorf("attempt %v, budget %v, max budget %v: want attempt < budget <= max, and max + one attempt inside ExecStopPost's 2 minutes",
+			DefaultAttemptTimeout, DefaultRetryBudget, MaxRetryBudget)
 	}
-	if sum >= DefaultTotalTimeout || DefaultTotalTimeout >= time.Minute || DefaultAttemptTimeout >= DefaultTotalTimeout {
-		t.Errorf("backoff sum %v, attempt %v, total %v: want backoff < total < 1m", sum, DefaultAttemptTimeout, DefaultTotalTimeout)
+	if last := DefaultBackoff[len(DefaultBackoff)-1]; last < 5*time.Second {
+		t.Errorf("the repeating wait is %v: shorter than ntfy's default refill of one request per 5s", last)
 	}
 }
 

@@ -31,8 +31,11 @@ type fakeNtfy struct {
 	requests int
 	// fail lists statuses to answer the next requests with, one each,
 	// before handling requests normally.
-	fail   []int
-	stored []storedMessage
+	fail []int
+	// retryAfter, when set, is the Retry-After header of injected 429s
+	// (ntfy itself never sends one).
+	retryAfter string
+	stored     []storedMessage
 	// override, when set, handles the request instead (after counting it).
 	override http.HandlerFunc
 }
@@ -69,6 +72,7 @@ func (f *fakeNtfy) serve(w http.ResponseWriter, r *http.Request) {
 	if len(f.fail) > 0 {
 		status, f.fail = f.fail[0], f.fail[1:]
 	}
+	retryAfter := f.retryAfter
 	f.mu.Unlock()
 	if override != nil {
 		override(w, r)
@@ -101,6 +105,9 @@ func (f *fakeNtfy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if status != 0 {
 		code := map[int]int{429: 42901, 500: 50001, 502: 50201, 503: 50301}[status]
+		if status == 429 && retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		ntfyError(w, status, code, "injected failure")
 		return
 	}

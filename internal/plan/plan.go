@@ -113,6 +113,9 @@ type Notify struct {
 	TokenFile string   `json:"token_file,omitempty"`
 	On        []string `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
 	Click     string   `json:"click,omitempty"`
+	// RetryBudget bounds the delivery, retries included; 0 is the
+	// client's default ([notify] retry_budget).
+	RetryBudget time.Duration `json:"retry_budget,omitempty"`
 }
 
 // Push is the resolved plan of one hook run.

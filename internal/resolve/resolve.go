@@ -173,7 +173,10 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	u.Env = unitEnv(u, ref, set, vars)
 	u.Steps = steps(c, s.job, vars, nil)
 	if c.Notify.Server != "" {
-		u.Notify = plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, Click: c.Notify.Click.Expand(vars)}
+		u.Notify = plan.Notify{
+			Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, Click: c.Notify.Click.Expand(vars),
+			RetryBudget: time.Duration(c.Notify.RetryBudget),
+		}
 		if set.Topic != "" {
 			u.Notify.Topic = set.Topic
 		}
