@@ -154,6 +154,7 @@ func TestDiagnostics(t *testing.T) {
 		{"only exclusions", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"!main\"]\njobs = [\"x\"]\n", "warning: rules[1].branches: only exclusions"},
 		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `warning: notify.server: "https://ntfy.sh/mytopic" has a path; hookrun publishes to https://ntfy.sh/mytopic/ (ntfy behind a path prefix); if "mytopic" is a topic, set topic = "mytopic" instead`},
 		{"relative token file", "version = 1\n[notify]\ntoken_file = \"token\"\n", `notify.token_file: "token" must be an absolute path`},
+		{"retry budget over 90s", "version = 1\n[notify]\nretry_budget = \"2m\"\n", `notify.retry_budget: 2m0s is more than 1m30s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes`},
 		{"deep nesting", "version = 1\nx = " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", "nested 100 deep"},
 	}
 	for _, tt := range tests {
