@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/sshtest"
 )
 
 // sshServer is a real sshd on 127.0.0.1 accepting one throwaway key.
@@ -26,123 +22,19 @@ type sshServer struct {
 	opts []string // ssh options reaching it with the throwaway key
 }
 
-// startSSHD starts /usr/sbin/sshd -D on a free port with a throwaway host
-// key, authorizing a throwaway client key for the current user, and stops
-// it by PID when the test ends. Without sshd the test is skipped, or fails
-// when HOOKRUN_REQUIRE_SSHD is set.
+// startSSHD starts a real sshd (sshtest) that lets the current user in;
+// the key's directory name needs quoting in GIT_SSH_COMMAND.
 func startSSHD(t *testing.T) *sshServer {
 	t.Helper()
-	const sshd = "/usr/sbin/sshd"
-	if _, err := os.Stat(sshd); err != nil {
-		requireOrSkip(t, "HOOKRUN_REQUIRE_SSHD", "no "+sshd+" (apt-get install -y openssh-server)")
-	}
-	for _, tool := range []string{"ssh", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			requireOrSkip(t, "HOOKRUN_REQUIRE_SSHD", "no "+tool+" (apt-get install -y openssh-client)")
-		}
-	}
+	srv := sshtest.Start(t)
 	me, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		// sshd running as root needs its privilege separation directory.
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	dir := t.TempDir()
-	keyDir := filepath.Join(dir, "client key's dir") // GIT_SSH_COMMAND must quote it
-	if err := os.Mkdir(keyDir, 0o700); err != nil {
+	if err := srv.Authorize(me.Username); err != nil {
 		t.Fatal(err)
 	}
-	hostKey, clientKey := filepath.Join(dir, "host_key"), filepath.Join(keyDir, "id")
-	for _, k := range []string{hostKey, clientKey} {
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hookrun-test", "-f", k).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v\n%s", err, out)
-		}
-	}
-	pub, err := os.ReadFile(clientKey + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	authorized := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(authorized, pub, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	config := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-HostKey %s
-PidFile %s
-AuthorizedKeysFile %s
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PrintMotd no
-LogLevel VERBOSE
-`, port, hostKey, filepath.Join(dir, "sshd.pid"), authorized)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	log := &syncBuffer{}
-	cmd := exec.Command(sshd, "-D", "-e", "-f", config)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sshd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", log.String())
-		}
-	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("sshd exited at start:\n%s", log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd does not listen on port %d:\n%s", port, log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &sshServer{
-		host: me.Username + "@127.0.0.1",
-		opts: []string{
-			"-F", "/dev/null", "-p", strconv.Itoa(port), "-i", clientKey,
-			"-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-			"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		},
-	}
+	return &sshServer{host: srv.Dest(me.Username), opts: srv.Options()}
 }
 
 // forwardUnit is a unit with one forward-build step from src to path.

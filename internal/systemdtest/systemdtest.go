@@ -8,6 +8,11 @@
 // it at $XDG_RUNTIME_DIR/systemd/private (EXTERNAL auth, no Hello). Not as
 // root, it falls back to the user's running manager, if one is reachable.
 //
+// StartAs starts a private manager running as another local account (the
+// user of a second "host" that tests reach over ssh): same namespace and
+// cgroup isolation, with its runtime directory and cgroups owned by that
+// account, as logind would set them up for a lingering user.
+//
 // When no manager can be had, Start skips the test, unless the environment
 // variable HOOKRUN_REQUIRE_SYSTEMD=1 is set (CI sets it), in which case the
 // test fails: skips are forbidden there.
@@ -54,6 +59,8 @@ type Manager struct {
 	// PID is the manager's process id; 0 when the manager is not ours (the
 	// user's own manager, which Stop leaves running).
 	PID int
+	// UID is the uid the manager runs as.
+	UID int
 
 	logPath string           // the manager's own stderr (private managers)
 	cgroups []string         // cgroup directories created for the manager
@@ -110,12 +117,52 @@ func Start(tb testing.TB) *Manager {
 	return m
 }
 
+// Account is a local user a private manager runs as.
+type Account struct {
+	Name     string
+	UID, GID int
+	Home     string
+}
+
+// StartAs is Start for a private manager running as account a. It needs
+// root; without it the test is skipped (or fails when Required).
+func StartAs(tb testing.TB, a Account) *Manager {
+	tb.Helper()
+	m, err := LaunchAs(a)
+	if err != nil {
+		if Required() {
+			tb.Fatalf("systemdtest: %v (%s=1: skipping is not allowed)", err, RequireEnv)
+		}
+		tb.Skipf("systemdtest: no systemd user manager for %s: %v", a.Name, err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			if tail := m.LogTail(4096); tail != "" {
+				tb.Logf("systemdtest: manager log of %s (tail):\n%s", a.Name, tail)
+			}
+		}
+		if err := m.Stop(); err != nil {
+			tb.Errorf("systemdtest: %v", err)
+		}
+	})
+	return m
+}
+
+// LaunchAs starts a private user manager running as account a (which needs
+// root); the caller must call Stop.
+func LaunchAs(a Account) (*Manager, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("a manager for %s needs root (to switch to uid %d)", a.Name, a.UID)
+	}
+	return launchPrivate(&a)
+}
+
 // Launch starts a private user manager when running as root, else returns
 // the user's running manager if its private socket exists. Callers that are
 // not tests (e.g. a testscript Setup) use it directly and must call Stop.
 func Launch() (*Manager, error) {
 	if os.Geteuid() == 0 {
-		m, err := launchPrivate()
+		m, err := launchPrivate(nil)
 		if err == nil {
 			return m, nil
 		}
@@ -137,7 +184,7 @@ func existingManager() (*Manager, error) {
 	if fi, err := os.Stat(sock); err != nil || fi.Mode()&fs.ModeSocket == 0 {
 		return nil, fmt.Errorf("not root (cannot start a private manager) and no user manager socket at %s", sock)
 	}
-	return &Manager{RuntimeDir: dir, Address: "unix:path=" + sock}, nil
+	return &Manager{RuntimeDir: dir, Address: "unix:path=" + sock, UID: os.Getuid()}, nil
 }
 
 // systemdBinary finds the systemd executable.
@@ -152,12 +199,18 @@ func systemdBinary() (string, error) {
 
 // startScript runs inside the new mount namespace: it moves itself into the
 // cgroups given as arguments (best effort), hides the host's /run/systemd and
-// execs the manager, so the manager's PID is the one Launch started.
+// execs the manager, so the manager's PID is the one Launch started. With
+// $SYSTEMDTEST_UID set it execs the manager through setpriv as that uid.
 const startScript = `bin=$1; shift
 for procs in "$@"; do echo $$ > "$procs" || echo "systemdtest: cannot join $procs" >&2; done
-mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system && exec "$bin" --user`
+mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/system || exit 1
+if [ -n "$SYSTEMDTEST_UID" ]; then
+  u=$SYSTEMDTEST_UID g=$SYSTEMDTEST_GID; unset SYSTEMDTEST_UID SYSTEMDTEST_GID
+  exec setpriv --reuid="$u" --regid="$g" --init-groups "$bin" --user
+fi
+exec "$bin" --user`
 
-func launchPrivate() (*Manager, error) {
+func launchPrivate(as *Account) (*Manager, error) {
 	bin, err := systemdBinary()
 	if err != nil {
 		return nil, err
@@ -171,7 +224,14 @@ func launchPrivate() (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{tmp: tmp, done: make(chan struct{})}
+	m := &Manager{tmp: tmp, done: make(chan struct{}), UID: os.Getuid()}
+	if as != nil {
+		m.UID = as.UID
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("setpriv (util-linux) not found: %w", err)
+		}
+	}
 	fail := func(err error) (*Manager, error) {
 		tail := m.LogTail(2048)
 		m.removeCgroups()
@@ -185,6 +245,16 @@ func launchPrivate() (*Manager, error) {
 	if err := os.Mkdir(m.RuntimeDir, 0o700); err != nil {
 		return fail(err)
 	}
+	if as != nil {
+		// The account must reach its runtime directory (and nothing else
+		// of tmp), and own it, as it owns /run/user/UID.
+		if err := os.Chmod(tmp, 0o711); err != nil {
+			return fail(err)
+		}
+		if err := os.Chown(m.RuntimeDir, as.UID, as.GID); err != nil {
+			return fail(err)
+		}
+	}
 	m.logPath = filepath.Join(tmp, "manager.log")
 	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -192,10 +262,14 @@ func launchPrivate() (*Manager, error) {
 	}
 	defer logf.Close()
 
-	procs := m.makeCgroups(filepath.Base(tmp))
+	procs := m.makeCgroups(filepath.Base(tmp), as)
 	cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "private",
 		"sh", "-c", startScript, "sh", bin}, procs...)...)
 	cmd.Env = ManagerEnv(os.Environ(), tmp, m.RuntimeDir)
+	if as != nil {
+		cmd.Env = append(cmd.Env, "HOME="+as.Home, "USER="+as.Name, "LOGNAME="+as.Name,
+			"SYSTEMDTEST_UID="+strconv.Itoa(as.UID), "SYSTEMDTEST_GID="+strconv.Itoa(as.GID))
+	}
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -299,19 +373,33 @@ func cgroupRoots() []string {
 // makeCgroups creates a fresh cgroup named name in each tracking hierarchy
 // and returns their cgroup.procs files. Without its own cgroup a manager
 // takes "/" as its root and shares /app.slice with every other manager on
-// the machine (concurrent test packages, other developers). Failures only
+// the machine (concurrent test packages, other developers). A manager that
+// runs as account as gets its cgroups delegated (owned by it). Failures only
 // lose that isolation.
-func (m *Manager) makeCgroups(name string) []string {
+func (m *Manager) makeCgroups(name string, as *Account) []string {
 	var procs []string
 	for _, root := range cgroupRoots() {
 		dir := filepath.Join(root, cgroupPrefix+name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
 		}
+		if as != nil {
+			chownTree(dir, as.UID, as.GID)
+		}
 		m.cgroups = append(m.cgroups, dir)
 		procs = append(procs, filepath.Join(dir, "cgroup.procs"))
 	}
 	return procs
+}
+
+// chownTree gives dir and the files in it (a fresh cgroup's control files)
+// to uid:gid, as systemd does when it delegates a cgroup.
+func chownTree(dir string, uid, gid int) {
+	_ = os.Chown(dir, uid, gid)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		_ = os.Chown(filepath.Join(dir, e.Name()), uid, gid)
+	}
 }
 
 // Names of a private manager's scratch directory (in os.TempDir) and of its
