@@ -112,6 +112,21 @@ func DialSystemd(ctx context.Context, manager string, env func(string) string) (
 	return nil, ue
 }
 
+// NewSystemd wraps conn, an authenticated connection to a manager's private
+// socket (no Hello: a private socket is no bus), as a starter for that
+// manager — e.g. a remote user manager reached over ssh. manager is "user"
+// or "system", address names the connection in messages, and self is the
+// hookrun binary's path where the manager runs its units. Closing the
+// Systemd closes conn.
+func NewSystemd(conn *godbus.Conn, manager, address, self string) (*Systemd, error) {
+	c, err := sd.NewConnection(func() (*godbus.Conn, error) { return conn, nil })
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("systemd %s manager at %s: %w", manager, address, err)
+	}
+	return &Systemd{Self: self, manager: manager, address: address, conn: c}, nil
+}
+
 // endpoints lists, in order, the addresses at which manager may be reached.
 func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoint, error) {
 	switch manager {

@@ -245,12 +245,21 @@ func (s *Server) Stop() {
 }
 
 // DropSessions kills every session sshd serves now (each per-connection
-// sshd process), as a network failure would end them, and keeps listening.
-// It returns how many it killed.
+// sshd process and everything under it), as a network failure would end
+// them, and keeps listening. It returns how many connections it dropped.
 func (s *Server) DropSessions() int {
 	kids := children(s.cmd.Process.Pid)
-	for _, c := range kids {
-		_ = syscall.Kill(c, syscall.SIGKILL)
+	var all []int
+	for next := kids; len(next) > 0; {
+		all = append(all, next...)
+		var deeper []int
+		for _, p := range next {
+			deeper = append(deeper, children(p)...)
+		}
+		next = deeper
+	}
+	for _, p := range all {
+		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
 	return len(kids)
 }
