@@ -141,16 +141,6 @@ func readRecord(t *testing.T, path string) record {
 // testPath is a PATH with the fake programs first.
 func testPath() string { return "PATH=" + binDir + ":/usr/local/bin:/usr/bin:/bin" }
 
-// requireOrSkip skips the test, or fails it when the environment variable
-// env is set (CI sets it, so a missing peer fails instead of skipping).
-func requireOrSkip(t *testing.T, env, why string) {
-	t.Helper()
-	if v := os.Getenv(env); v != "" && v != "0" {
-		t.Fatalf("%s (and %s=%s requires it)", why, env, v)
-	}
-	t.Skipf("%s (set %s=1 to make this a failure)", why, env)
-}
-
 // git runs git in dir with a clean, fixed identity and fails the test on
 // error. It returns the trimmed standard output.
 func git(t *testing.T, dir string, args ...string) string {
