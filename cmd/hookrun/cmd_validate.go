@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -19,16 +20,23 @@ func cmdValidate() *command {
 	return &command{
 		name:    "validate",
 		summary: "check hooks.toml files (and the global config) for errors",
-		usage:   "[--format text|json|github] [FILE...]",
+		usage:   "[--format text|json|github] [--strict] [FILE...]",
 		help: `With no FILE, checks ./hooks.toml, else $GIT_DIR/hooks.toml. A repository
 file is checked layered on the global config (--config, $HOOKRUN_CONFIG or
 /etc/hookrun/hookrun.toml, when present), as the hook would load it; the
 global file itself is checked on its own. Every problem is reported, not only
-the first.`,
-		exits: []exitDoc{{"0", "valid (warnings allowed)"}, {"1", "invalid: at least one error"}, {"2", "usage error or unreadable file"}},
+the first, for every file, even when one of them cannot be read.
+
+Beyond what the hook would reject, validate warns about what would fail or
+surprise at push time on this machine: a script, gitmal or absolute command
+that is missing or not executable, a token_file that is missing, unreadable
+or readable by others, a job no rule starts, durations like "1h30" (1h30s)
+and sizes without a unit. --strict makes every warning an error.`,
+		exits: []exitDoc{{"0", "valid (warnings allowed, unless --strict)"}, {"1", "invalid: at least one error (or warning, with --strict)"}, {"2", "usage error or unreadable file"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("format", "text", "output `format`: text, json or github (workflow annotations)")
 			fs.String("config", "", "global config `file`")
+			fs.Bool("strict", false, "treat warnings as errors (for CI)")
 			fs.Bool("insecure-config", false, "report config files writable by others as warnings, not errors")
 		},
 		run: runValidate,
@@ -58,29 +66,41 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		files = []string{f}
 	}
+	strict, _ := fs.GetBool("strict")
 	res := validateResult{Diagnostics: []config.Diagnostic{}}
+	var unread []error // files that cannot be read; the others are still checked
 	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
-			return unreadable(err)
-		}
+		res.Files = append(res.Files, f)
 		var diags config.Diagnostics
 		var c *config.Config
 		var err error
-		if sameFile(f, globalPath) {
-			c, diags, err = config.Load(f, true, "")
-		} else {
-			c, diags, err = config.Load(globalPath, explicit, f)
+		if _, err = os.Stat(f); err == nil {
+			if sameFile(f, globalPath) {
+				c, diags, err = config.LoadMerged(f, true, "")
+			} else {
+				c, diags, err = config.LoadMerged(globalPath, explicit, f)
+			}
 		}
 		if err != nil {
-			return unreadable(err)
+			err = unreadable(err)
+			unread = append(unread, err)
+			res.Diagnostics = append(res.Diagnostics, config.Diagnostic{File: f, Severity: config.Error, Msg: err.Error()})
+			continue
 		}
-		res.Files = append(res.Files, f)
+		diags = append(diags, safetyDiags(a, fs, f)...)
+		diags = append(diags, limitDiags(c, f)...)
+		if c != nil {
+			diags = append(diags, config.CheckHost(c)...)
+		}
+		diags.Sort()
 		res.Diagnostics = append(res.Diagnostics, diags...)
-		res.Diagnostics = append(res.Diagnostics, safetyDiags(a, fs, f)...)
-		res.Diagnostics = append(res.Diagnostics, limitDiags(c, f)...)
 	}
-	for _, d := range res.Diagnostics {
-		if d.Severity == config.Error {
+	for i, d := range res.Diagnostics {
+		if strict && d.Severity == config.Warning {
+			res.Diagnostics[i].Severity = config.Error
+			res.Diagnostics[i].Msg += " (an error with --strict)"
+		}
+		if res.Diagnostics[i].Severity == config.Error {
 			res.Errors++
 		} else {
 			res.Warnings++
@@ -100,6 +120,9 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 	default:
 		for _, d := range res.Diagnostics {
+			if d.Line == 0 && slices.ContainsFunc(unread, func(e error) bool { return e.Error() == d.Msg }) {
+				continue // said on stderr, below
+			}
 			fmt.Fprintln(a.stdout, d.String())
 		}
 		status := "valid"
@@ -108,7 +131,10 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		fmt.Fprintf(a.stderr, "hookrun: %s: %s (%s, %s)\n", strings.Join(res.Files, ", "), status, plural(res.Errors, "error"), plural(res.Warnings, "warning"))
 	}
-	if !res.Valid {
+	switch {
+	case len(unread) > 0:
+		return errors.Join(unread...) // exit 2
+	case !res.Valid:
 		return errReported
 	}
 	return nil

@@ -87,6 +87,12 @@ func (a *app) exit(c *command, err error) int {
 			a.hintf("usage: hookrun %s %s (see 'hookrun %s --help')", c.name, c.usage, c.name)
 		}
 	default:
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() { // errors.Join: one line each
+				a.errorf("%v", e)
+			}
+			break
+		}
 		a.errorf("%v", err)
 	}
 	return exitCode(err)

@@ -66,7 +66,7 @@ func ValidTopic(s string) bool {
 func (d *decoder) checkFile(f *File) {
 	if !f.Defined["version"] {
 		d.report(Error, "", false, "missing version: add `version = %d` at the top of the file", SchemaVersion)
-	} else if f.Version != SchemaVersion {
+	} else if f.Version != SchemaVersion && !d.reported("version") {
 		d.errorf("version", "version %d is not supported: this hookrun reads version %d", f.Version, SchemaVersion)
 	}
 	d.checkSettings("defaults", &f.Defaults)
@@ -217,6 +217,8 @@ func (d *decoder) checkRule(path string, r *Rule) {
 		p, _ := match.CompilePatterns(ok)
 		return p
 	}
+	d.checkRefGlobs(path, "branches", r.Branches)
+	d.checkRefGlobs(path, "tags", r.Tags)
 	r.Selector.Branches = compile("branches", r.Branches)
 	r.Selector.Tags = compile("tags", r.Tags)
 	for _, e := range r.Events {

@@ -56,6 +56,7 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 		c.Rules = append(c.Rules, repo.Rules...)
 	}
 	diags := c.check(origin)
+	diags = append(diags, c.unusedJobs(origin)...)
 	diags.Sort()
 	return c, diags
 }
@@ -250,8 +251,20 @@ func GlobalPath(flag string, getenv func(string) string) (path string, explicit 
 }
 
 // Load reads the global file (optional unless explicit) and the repo file
-// (optional), merges them and returns every diagnostic.
+// (optional), merges them and returns every diagnostic. The Config is nil
+// when the diagnostics hold errors.
 func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
+	c, all, err := LoadMerged(globalPath, globalExplicit, repoPath)
+	if err != nil || all.HasErrors() {
+		return nil, all, err
+	}
+	return c, all, nil
+}
+
+// LoadMerged is Load, but also returns the merged config when it has errors
+// (with the broken parts left out), for checks that report still more
+// problems in the same run (validate).
+func LoadMerged(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
 	var files [2]*File
 	var all Diagnostics
 	for i, p := range []string{globalPath, repoPath} {
@@ -273,8 +286,5 @@ func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Dia
 	c, diags := Merge(files[0], files[1])
 	all = append(all, diags...)
 	all.Sort()
-	if all.HasErrors() {
-		return nil, all, nil
-	}
 	return c, all, nil
 }

@@ -100,6 +100,10 @@ func (d *decoder) decode(path string, v any, rv reflect.Value) {
 	if rv.CanAddr() && rv.Addr().Type().Implements(valueDecoderType) {
 		if err := rv.Addr().Interface().(valueDecoder).decodeTOML(v); err != nil {
 			d.errorf(path, "%s: %v", path, err)
+		} else if w, ok := rv.Addr().Interface().(valueWarner); ok {
+			if msg := w.warnTOML(v); msg != "" {
+				d.report(Warning, path, true, "%s: %s", path, msg)
+			}
 		}
 		return
 	}
