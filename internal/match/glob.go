@@ -7,9 +7,11 @@ import (
 	"github.com/gobwas/glob"
 )
 
-// Patterns is a compiled list of ref globs: `*` stays within one path
-// component, `**` crosses `/`, and a leading `!` excludes. A name matches when
-// it matches some include and no exclude.
+// Patterns is a compiled list of globs on ref names or file paths: `*`
+// stays within one path component, `**` crosses `/` (and `**/` also matches
+// no directory at all, so "src/**/*_test.go" selects "src/a_test.go"), and a
+// leading `!` excludes. A name matches when it matches some include and no
+// exclude. Names are bytes: they need not be UTF-8.
 type Patterns struct {
 	include []pattern
 	exclude []pattern
@@ -58,7 +60,7 @@ func CompilePatterns(pats []string) (*Patterns, error) {
 		if pat == "" {
 			return nil, fmt.Errorf("glob %q is empty", raw)
 		}
-		g, err := glob.Compile(pat, '/')
+		g, err := glob.Compile(zeroDirs(pat), '/')
 		if err != nil {
 			return nil, fmt.Errorf("glob %q: %v", raw, err)
 		}
@@ -169,4 +171,33 @@ func wildcard(p, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// zeroDirs rewrites each "**/" that starts a component, outside braces, as
+// "{**/,}": gobwas/glob's "**" matches any run of bytes, so "a/**/b" would
+// otherwise need a directory between a and b, unlike git's own globs.
+func zeroDirs(pat string) string {
+	if !strings.Contains(pat, "**/") {
+		return pat
+	}
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(pat); i++ {
+		switch c := pat[i]; {
+		case c == '\\' && i+1 < len(pat):
+			b.WriteString(pat[i : i+2])
+			i++
+			continue
+		case c == '{':
+			depth++
+		case c == '}' && depth > 0:
+			depth--
+		case c == '*' && depth == 0 && strings.HasPrefix(pat[i:], "**/") && (i == 0 || pat[i-1] == '/'):
+			b.WriteString("{**/,}")
+			i += 2
+			continue
+		}
+		b.WriteByte(pat[i])
+	}
+	return b.String()
 }

@@ -146,6 +146,23 @@ func TestPatterns(t *testing.T) {
 		{[]string{"!main"}, "dev", false},
 		{nil, "main", false},
 		{[]string{"ü*"}, "übung", true},
+		// File paths (rules' paths): "**/" also matches no directory.
+		{[]string{"src/**", "!src/**/*_test.go"}, "src/a_test.go", false},
+		{[]string{"src/**", "!src/**/*_test.go"}, "src/x/y/a_test.go", false},
+		{[]string{"src/**", "!src/**/*_test.go"}, "src/x/a.go", true},
+		{[]string{"src/**", "!src/**/*_test.go"}, "docs/a.go", false},
+		{[]string{"**/*.md"}, "README.md", true},
+		{[]string{"**/*.md"}, "docs/a/b.md", true},
+		{[]string{"a/**/b"}, "a/b", true},
+		{[]string{"a/**/b"}, "a/x/y/b", true},
+		{[]string{"a/**/b"}, "ab", false},
+		{[]string{"{a,c}/**/b"}, "c/b", true},
+		{[]string{`a\*/**/b`}, "a*/b", true},
+		{[]string{"docs/*"}, "docs/n\nl", true},       // newline in a file name
+		{[]string{"docs/*"}, "docs/caf\xe9.md", true}, // not UTF-8
+		{[]string{"docs/**"}, "docs/\xff/x", true},
+		{[]string{"go.mod"}, "go.mod", true},
+		{[]string{"go.mod"}, "sub/go.mod", false},
 	}
 	for _, tt := range tests {
 		p, err := CompilePatterns(tt.pats)
@@ -301,6 +318,29 @@ func BenchmarkParseRefLines1000(b *testing.B) {
 	for b.Loop() {
 		if _, err := ParseRefLines(strings.NewReader(in)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestMatchFiles(t *testing.T) {
+	src, _ := CompilePatterns([]string{"src/**", "!src/**/*_test.go"})
+	tests := []struct {
+		name  string
+		paths *Patterns
+		files []string
+		want  string
+		ok    bool
+	}{
+		{"no paths selects every update", nil, nil, "", true},
+		{"no paths, files", nil, []string{"a"}, "", true},
+		{"first match reported", src, []string{"README.md", "src/a_test.go", "src/a.go", "src/b.go"}, "src/a.go", true},
+		{"only excluded files", src, []string{"src/a_test.go", "src/x/b_test.go"}, "", false},
+		{"no changed file", src, nil, "", false},
+	}
+	for _, tt := range tests {
+		s := Selector{Paths: tt.paths}
+		if got, ok := s.MatchFiles(tt.files); got != tt.want || ok != tt.ok {
+			t.Errorf("%s: MatchFiles(%q) = %q, %v; want %q, %v", tt.name, tt.files, got, ok, tt.want, tt.ok)
 		}
 	}
 }

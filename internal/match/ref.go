@@ -72,6 +72,15 @@ type Ancestry interface {
 	IsAncestor(old, new string) (bool, error)
 }
 
+// Changes lists the files ref updates changed; gitx.Changes asks git.
+type Changes interface {
+	// Files returns, for each of ups in order, the paths of the files the
+	// update changed, as git stores them (bytes, sorted), or nil when it
+	// changed none. One call answers any number of updates, so a caller
+	// asks once per push, not once per ref.
+	Files(ups []RefUpdate) ([][]string, error)
+}
+
 // Event classifies the update. anc is consulted only to tell update from force,
 // so callers that do not need that distinction may pass nil and get Update.
 func (u RefUpdate) Event(anc Ancestry) (Event, error) {

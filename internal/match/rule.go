@@ -21,9 +21,12 @@ func (c PushCert) Fresh() bool { return c.Nonce == "OK" || c.Nonce == "SLOP" }
 type Selector struct {
 	Branches *Patterns
 	Tags     *Patterns
-	Events   []Event // empty means create, update, force
-	Signed   bool
-	Signers  []string // with Signed: GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY must be one of these
+	// Paths, when not nil, also requires that the push changed a file in
+	// the ref that these globs select (see MatchFiles).
+	Paths   *Patterns
+	Events  []Event // empty means create, update, force
+	Signed  bool
+	Signers []string // with Signed: GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY must be one of these
 }
 
 // DefaultEvents are the events a rule reacts to when it names none.
@@ -90,4 +93,19 @@ func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
 		return Verdict{false, "push signed by " + cert.Signer + " (key " + cert.Key + "), not one of signers"}
 	}
 	return Verdict{true, "ref and event match; push signed by " + cert.Signer}
+}
+
+// MatchFiles reports the first of files (the paths a ref update changed)
+// that the selector's Paths select. A selector without Paths selects every
+// update, changed files or not, and reports "".
+func (s *Selector) MatchFiles(files []string) (string, bool) {
+	if s.Paths == nil {
+		return "", true
+	}
+	for _, f := range files {
+		if s.Paths.Match(f) {
+			return f, true
+		}
+	}
+	return "", false
 }
