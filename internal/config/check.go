@@ -221,6 +221,10 @@ func (d *decoder) checkRule(path string, r *Rule) {
 	d.checkRefGlobs(path, "tags", r.Tags)
 	r.Selector.Branches = compile("branches", r.Branches)
 	r.Selector.Tags = compile("tags", r.Tags)
+	if r.Defined["paths"] {
+		d.checkPaths(path, r)
+		r.Selector.Paths = compile("paths", r.Paths) // never nil: a rule with paths needs a changed file
+	}
 	for _, e := range r.Events {
 		r.Selector.Events = append(r.Selector.Events, match.Event(e))
 	}
@@ -235,5 +239,30 @@ func (d *decoder) checkRule(path string, r *Rule) {
 	}
 	if len(r.Signers) > 0 && !r.Signed {
 		d.errorf(joinKey(path, "signers"), "%s.signers: has no effect without signed = true", path)
+	}
+}
+
+// checkPaths reports paths globs that can never match a file git names, and
+// paths on a rule that matches no push with a diff.
+func (d *decoder) checkPaths(path string, r *Rule) {
+	if len(r.Paths) == 0 {
+		d.errorf(joinKey(path, "paths"), "%s.paths: empty; name at least one glob, e.g. paths = [\"docs/**\"], or remove paths to match every push", path)
+	}
+	for i, p := range r.Paths {
+		g := strings.TrimPrefix(p, "!")
+		switch {
+		case strings.HasPrefix(g, "/") || strings.HasPrefix(g, "./"):
+			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s.paths[%d]: %q never matches: git names files relative to the top of the repository, without a leading %q (write %q)",
+				path, i, p, g[:strings.IndexByte(g, '/')+1], strings.TrimLeft(strings.TrimPrefix(g, "."), "/"))
+		case strings.HasSuffix(g, "/"):
+			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s.paths[%d]: %q never matches: git names files, not directories (write %q for everything under it)", path, i, p, g+"**")
+		}
+	}
+	onlyDeletes := len(r.Events) > 0 && !slices.ContainsFunc(r.Events, func(e Event) bool { return e != "delete" })
+	switch {
+	case onlyDeletes:
+		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only deletes, which change no files: it never matches", path)
+	case !r.Defined["branches"] && r.Defined["tags"]:
+		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only tags; a tag usually names a commit already pushed, so its push changes no files and the rule never matches (put paths on a branches rule)", path)
 	}
 }

@@ -155,6 +155,15 @@ func TestDiagnostics(t *testing.T) {
 		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `warning: notify.server: "https://ntfy.sh/mytopic" has a path; hookrun publishes to https://ntfy.sh/mytopic/ (ntfy behind a path prefix); if "mytopic" is a topic, set topic = "mytopic" instead`},
 		{"relative token file", "version = 1\n[notify]\ntoken_file = \"token\"\n", `notify.token_file: "token" must be an absolute path`},
 		{"retry budget over 90s", "version = 1\n[notify]\nretry_budget = \"2m\"\n", `notify.retry_budget: 2m0s is more than 1m30s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes`},
+		{"paths glob", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"[bad\"]\njobs = [\"x\"]\n", `hooks.toml:7:21: error: rules[1].paths: glob "[bad"`},
+		{"paths typo", "version = 1\n[[rules]]\nbranches = [\"main\"]\npath = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "path" in rules[1] (did you mean "paths"?)`},
+		{"paths-ignore", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths_ignore = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "paths_ignore" in rules[1]: exclude files with "!" in paths, e.g. paths = ["**", "!docs/**"]`},
+		{"paths empty", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = []\njobs = [\"x\"]\n", `hooks.toml:4:9: error: rules[1].paths: empty`},
+		{"paths leading slash", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"/src/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:21: warning: rules[1].paths[1]: "/src/**" never matches: git names files relative to the top of the repository, without a leading "/" (write "src/**")`},
+		{"paths directory", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/\"]\njobs = [\"x\"]\n", `warning: rules[1].paths[0]: "!docs/" never matches: git names files, not directories (write "docs/**" for everything under it)`},
+		{"paths only exclusions", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: only exclusions (!...) match nothing`},
+		{"paths on tags", "version = 1\n[[rules]]\ntags = [\"v*\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: the rule matches only tags`},
+		{"paths on deletes", "version = 1\n[[rules]]\nbranches = [\"main\"]\nevents = [\"delete\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:5:1: warning: rules[1].paths: the rule matches only deletes, which change no files`},
 		{"deep nesting", "version = 1\nx = " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", "nested 100 deep"},
 	}
 	for _, tt := range tests {

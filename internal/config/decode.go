@@ -221,6 +221,10 @@ func (d *decoder) unknownKey(path, kp, key string, t reflect.Type) {
 		d.report(Error, kp, false, "%s: a token must not be written in the config; put it in a file readable only by the hook's user and set token_file (or set HOOKRUN_NTFY_TOKEN in the service manager's environment)", kp)
 		return
 	}
+	if t == reflect.TypeFor[Rule]() && slices.Contains([]string{"paths_ignore", "paths-ignore", "ignore", "exclude", "paths_exclude"}, key) {
+		d.report(Error, kp, false, "unknown key %q in %s: exclude files with \"!\" in paths, e.g. paths = [\"**\", \"!docs/**\"]", key, describe(path))
+		return
+	}
 	msg := fmt.Sprintf("unknown key %q in %s", key, describe(path))
 	if m := nearest(key, keysOf(t)); m != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", m)

@@ -102,6 +102,7 @@ type Rule struct {
 	Name     string   `toml:"name" doc:"optional label shown by plan"`
 	Branches []string `toml:"branches" doc:"globs on branch names; ! excludes"`
 	Tags     []string `toml:"tags" doc:"globs on tag names; ! excludes"`
+	Paths    []string `toml:"paths" doc:"globs on the paths of the files the push changed in the ref; the rule matches only when one matches; ! excludes"`
 	Events   []Event  `toml:"events" doc:"create, update, force, delete (default: create, update, force)"`
 	Jobs     []string `toml:"jobs" required:"*" doc:"jobs to start"`
 	Signed   bool     `toml:"signed" doc:"match only pushes with a push certificate git verified"`
