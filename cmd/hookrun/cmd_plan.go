@@ -123,7 +123,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, UnitName: runner.UnitName, Explain: true,
+		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
 		return err
@@ -189,6 +189,9 @@ func printPlan(w io.Writer, p *plan.Push) {
 		for _, e := range u.Env {
 			fmt.Fprintf(w, "  env:     %s\n", quoteArg(e))
 		}
+		if u.ChangedFiles != nil {
+			fmt.Fprintf(w, "  changed: %s (in the file HOOKRUN_CHANGED_FILES_FILE names)\n", changedLine(u.ChangedFiles))
+		}
 		if u.Notify.Server == "" {
 			fmt.Fprintf(w, "  notify:  off (no [notify] server)\n")
 		} else {
@@ -199,6 +202,24 @@ func printPlan(w io.Writer, p *plan.Push) {
 			fmt.Fprintf(w, "  notify:  topic %s at %s on %s\n", u.Notify.Topic, u.Notify.Server, on)
 		}
 	}
+}
+
+// changedLine lists a unit's changed files, the first few of them.
+func changedLine(list []byte) string {
+	files := strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00")
+	const shown = 5
+	q := make([]string, 0, shown)
+	for _, f := range files[:min(len(files), shown)] {
+		q = append(q, quoteArg(f))
+	}
+	s := fmt.Sprintf("%d files: %s", len(files), strings.Join(q, " "))
+	if len(files) == 1 {
+		s = "1 file: " + q[0]
+	}
+	if len(files) > shown {
+		s += fmt.Sprintf(" and %d more", len(files)-shown)
+	}
+	return s
 }
 
 func stepLine(s plan.Step) string {

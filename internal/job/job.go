@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,11 @@ const (
 // Guard is the recursion guard every step's environment carries, so that a
 // job pushing back into a repository does not start itself again.
 const Guard = "HOOKRUN_ACTIVE=1"
+
+// ChangedFilesVar names, in the environment of a job that a rule with paths
+// selected, the file that lists the files the push changed: each path as git
+// stores it, ended by a NUL. The file exists while the job runs.
+const ChangedFilesVar = "HOOKRUN_CHANGED_FILES_FILE"
 
 // Exit statuses used when a step's program did not report one itself.
 const (
@@ -106,6 +112,16 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	if stderr == nil {
 		stderr = io.Discard
 	}
+	if u.ChangedFiles != nil {
+		path, err := writeChangedFiles(u.ChangedFiles, os.TempDir(), plan.StateDir(u.RepoPath))
+		if err != nil {
+			return &ExitError{Step: u.Steps[0].Name, Code: ExitFailure, Err: err}
+		}
+		defer os.Remove(path)
+		c := *u
+		c.Env = append(slices.Clip(u.Env), ChangedFilesVar+"="+path)
+		u = &c
+	}
 	if len(u.Steps) == 1 && u.Type != TypeSequence {
 		return runStep(ctx, u, &u.Steps[0], stdout, stderr)
 	}
@@ -140,6 +156,32 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// writeChangedFiles writes the unit's changed files where its steps can
+// read them: a private file in the first of dirs that takes it, the
+// temporary directory (with PrivateTmp, the unit's own), else the
+// repository's state directory (protect_system = "strict" without
+// private_tmp leaves /tmp read-only).
+func writeChangedFiles(list []byte, dirs ...string) (string, error) {
+	var errs []error
+	for _, dir := range dirs {
+		f, err := os.CreateTemp(dir, "hookrun-changed-*")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_, err = f.Write(list)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			return f.Name(), nil
+		}
+		os.Remove(f.Name())
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("writing the list of changed files: %w", errors.Join(errs...))
 }
 
 // runStep runs one step according to its type.

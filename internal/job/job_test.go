@@ -347,3 +347,34 @@ func TestCancelStopsProcessGroup(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestChangedFilesFile(t *testing.T) {
+	list := []byte("docs/new\nline.md\x00docs/caf\xe9.md\x00src/a.go\x00")
+	out := filepath.Join(t.TempDir(), "copy")
+	u := commandUnit(t,
+		plan.Step{Name: "copy", Type: TypeCommand, Argv: []string{"/bin/sh", "-c", `cp "$HOOKRUN_CHANGED_FILES_FILE" "$0" && echo "$HOOKRUN_CHANGED_FILES_FILE"`, out}})
+	u.ChangedFiles = list
+	var stdout bytes.Buffer
+	if err := Run(context.Background(), u, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, list) {
+		t.Errorf("the job read %q (%v), want %q", got, err, list)
+	}
+	if path := strings.TrimSpace(stdout.String()); path == "" {
+		t.Error("HOOKRUN_CHANGED_FILES_FILE not set")
+	} else if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left behind after the job (%v)", path, err)
+	}
+
+	// A unit no paths rule selected has no list.
+	u.ChangedFiles = nil
+	stdout.Reset()
+	if err := Run(context.Background(), u, &stdout, &bytes.Buffer{}); err == nil {
+		t.Error("cp of an unset variable succeeded")
+	}
+	if strings.TrimSpace(stdout.String()) != "" {
+		t.Errorf("HOOKRUN_CHANGED_FILES_FILE set without a list: %q", stdout.String())
+	}
+}

@@ -43,6 +43,12 @@ type Unit struct {
 	Seq     uint64  `json:"seq,omitempty"`
 	Sandbox Sandbox `json:"sandbox"`
 	Notify  Notify  `json:"notify"`
+	// ChangedFiles are the paths of the files the unit's refs changed,
+	// each ended by a NUL, as git stores them (bytes: not necessarily
+	// UTF-8, possibly with newlines; base64 in JSON keeps them exact). Set
+	// only when a rule with paths selected the job; the job finds them in
+	// the file HOOKRUN_CHANGED_FILES_FILE names.
+	ChangedFiles []byte `json:"changed_files,omitempty"`
 }
 
 // Ref is one ref update with everything templates may refer to.
@@ -132,6 +138,9 @@ type Match struct {
 	Match  bool     `json:"match"`
 	Reason string   `json:"reason"`
 	Jobs   []string `json:"jobs,omitempty"`
+	// File is, for a rule with paths that matched, the first changed file
+	// its paths select.
+	File string `json:"file,omitempty"`
 }
 
 // Save writes the unit's plan to path (mode 0600). The file must not exist:

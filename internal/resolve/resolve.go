@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,11 @@ type Push struct {
 	// Ancestry tells update from force; asked only when a rule needs it.
 	// nil treats every non-create, non-delete update as "update".
 	Ancestry match.Ancestry
+	// Changes lists the files the refs changed; asked once per push (and
+	// once more for the other refs of per = "push" jobs that a paths rule
+	// selected), only for the refs that a rule with paths could match.
+	// nil means no file changed: rules with paths match nothing.
+	Changes match.Changes
 	// UnitName makes a unique unit name for a job.
 	UnitName func(job, repo string, now time.Time) string
 	// Explain records every rule decision in Push.Matches (for `plan`);
@@ -42,32 +48,41 @@ func ruleLabel(r *config.Rule) string {
 type selection struct {
 	job   string
 	refs  []plan.Ref
+	refIx []int // indexes of refs in Push.Updates
 	rules []string
+	files bool // a rule with paths selected the job: the unit gets the changed files
+}
+
+// hit is a rule that selected a ref on name, event and certificate; a
+// rule with paths still waits for the ref's changed files.
+type hit struct {
+	ref, rule int
+	ev        match.Event
+	explain   int // index in Push.Matches, or -1
 }
 
 // Resolve computes the plan. It starts nothing and, unless a rule needs to
-// tell update from force, runs no git command.
+// tell update from force or has paths, runs no git command.
 func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	out := &plan.Push{}
-	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
-	var order []*selection
-	perPush := map[string]bool{} // by job: computed once, not per ref
-	for name, j := range c.Jobs {
-		perPush[name] = c.Effective(j).Per == "push"
-	}
 	labels := make([]string, len(c.Rules))
 	for i, r := range c.Rules {
 		labels[i] = ruleLabel(r)
 	}
-	explain := func(m plan.Match) {
-		if p.Explain {
-			out.Matches = append(out.Matches, m)
+	explain := func(m plan.Match) int {
+		if !p.Explain {
+			return -1
 		}
+		out.Matches = append(out.Matches, m)
+		return len(out.Matches) - 1
 	}
-	for _, u := range p.Updates {
+	var hits []hit
+	var wantFiles []int // refs a rule with paths could match
+	for ui, u := range p.Updates {
 		kind, short := u.Short()
 		var ev match.Event
 		known, exact := false, false // exact: update vs force was asked of git
+		wants := false
 		for ri, r := range c.Rules {
 			if !r.Selector.MatchName(kind, short) {
 				explain(plan.Match{Ref: u.Name, Rule: labels[ri], Reason: "ref not selected by branches/tags"})
@@ -90,35 +105,153 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 			if v.Match {
 				m.Jobs = r.Jobs
 			}
-			explain(m)
+			at := explain(m)
 			if !v.Match {
 				continue
 			}
-			ref := refOf(u, ev)
-			for _, jn := range r.Jobs {
-				key := jn
-				if !perPush[jn] {
-					key += "\x00" + u.Name
-				}
-				s := byKey[key]
-				if s == nil {
-					s = &selection{job: jn}
-					byKey[key] = s
-					order = append(order, s)
-				}
-				if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
-					s.refs = append(s.refs, ref)
-				}
-				if lbl := labels[ri]; !slices.Contains(s.rules, lbl) {
-					s.rules = append(s.rules, lbl)
-				}
+			if r.Selector.Paths != nil && !wants {
+				wants = true
+				wantFiles = append(wantFiles, ui)
 			}
+			hits = append(hits, hit{ref: ui, rule: ri, ev: ev, explain: at})
 		}
 	}
+	files, err := changedFiles(p, wantFiles, nil)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
+	var order []*selection
+	perPush := map[string]bool{} // by job: computed once, not per ref
+	for name, j := range c.Jobs {
+		perPush[name] = c.Effective(j).Per == "push"
+	}
+	for _, h := range hits {
+		u, r := p.Updates[h.ref], c.Rules[h.rule]
+		if r.Selector.Paths != nil {
+			f, ok := r.Selector.MatchFiles(files[h.ref])
+			if h.explain >= 0 {
+				m := &out.Matches[h.explain]
+				m.Match, m.File = ok, f
+				m.Reason = pathsReason(m.Reason, f, ok, len(files[h.ref]))
+				if !ok {
+					m.Jobs = nil
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		ref := refOf(u, h.ev)
+		for _, jn := range r.Jobs {
+			key := jn
+			if !perPush[jn] {
+				key += "\x00" + u.Name
+			}
+			s := byKey[key]
+			if s == nil {
+				s = &selection{job: jn}
+				byKey[key] = s
+				order = append(order, s)
+			}
+			if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
+				s.refs = append(s.refs, ref)
+				s.refIx = append(s.refIx, h.ref)
+			}
+			if lbl := labels[h.rule]; !slices.Contains(s.rules, lbl) {
+				s.rules = append(s.rules, lbl)
+			}
+			s.files = s.files || r.Selector.Paths != nil
+		}
+	}
+	if err := unitFiles(p, order, files); err != nil {
+		return nil, err
+	}
 	for _, s := range order {
-		out.Units = append(out.Units, buildUnit(c, p, s))
+		u := buildUnit(c, p, s)
+		if s.files {
+			u.ChangedFiles = joinFiles(s.refIx, files)
+		}
+		out.Units = append(out.Units, u)
 	}
 	return out, nil
+}
+
+// pathsReason adds the paths decision to a rule's reason.
+func pathsReason(reason, file string, ok bool, changed int) string {
+	switch {
+	case ok:
+		return reason + "; changed file " + strconv.Quote(file) + " matches paths"
+	case changed == 0:
+		return reason + ", but the push changed no file in the ref"
+	case changed == 1:
+		return reason + ", but its one changed file does not match paths"
+	}
+	return fmt.Sprintf("%s, but none of its %d changed files matches paths", reason, changed)
+}
+
+// changedFiles asks p.Changes, once, for the files of the refs in want
+// (indexes into p.Updates) that files does not hold yet.
+func changedFiles(p Push, want []int, files map[int][]string) (map[int][]string, error) {
+	if files == nil {
+		files = map[int][]string{}
+	}
+	var ask []int
+	for _, i := range want {
+		if _, ok := files[i]; !ok {
+			ask = append(ask, i)
+		}
+	}
+	if len(ask) == 0 || p.Changes == nil {
+		return files, nil
+	}
+	ups := make([]match.RefUpdate, len(ask))
+	for k, i := range ask {
+		ups[k] = p.Updates[i]
+	}
+	got, err := p.Changes.Files(ups)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range ask {
+		files[i] = got[k]
+	}
+	return files, nil
+}
+
+// unitFiles adds to files the refs that per = "push" units selected by a
+// rule with paths also hold through other rules, in one more question.
+func unitFiles(p Push, order []*selection, files map[int][]string) error {
+	var want []int
+	for _, s := range order {
+		if s.files && len(s.refIx) > 1 {
+			want = append(want, s.refIx...)
+		}
+	}
+	_, err := changedFiles(p, want, files)
+	return err
+}
+
+// joinFiles is the NUL-separated union of the files the refs changed.
+func joinFiles(refs []int, files map[int][]string) []byte {
+	all := files[refs[0]]
+	if len(refs) > 1 {
+		all = nil
+		for _, i := range refs {
+			all = append(all, files[i]...)
+		}
+		slices.Sort(all)
+		all = slices.Compact(all)
+	}
+	n := 0
+	for _, f := range all {
+		n += len(f) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, f := range all {
+		b = append(append(b, f...), 0)
+	}
+	return b
 }
 
 func refOf(u match.RefUpdate, ev match.Event) plan.Ref {
