@@ -143,7 +143,7 @@ func TestPathsChangedFilesList(t *testing.T) {
 	want := map[string]string{
 		"docs":  "docs/a\nb.md\x00web/caf\xe9.html\x00x\x00",
 		"site":  "docs/a\nb.md\x00r\x00web/caf\xe9.html\x00x\x00", // union across refs, sorted
-		"plain": "",                                                // no paths rule: no list
+		"plain": "",                                               // no paths rule: no list
 	}
 	for _, u := range got.Units {
 		if w, ok := want[u.Job]; !ok || !bytes.Equal(u.ChangedFiles, []byte(w)) || (w == "") != (u.ChangedFiles == nil) {
