@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
@@ -96,6 +97,9 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		res.Diagnostics = append(res.Diagnostics, diags...)
 	}
 	for i, d := range res.Diagnostics {
+		// Every format shows the same redacted text: no password in a URL
+		// is ever echoed, whichever check quoted it.
+		res.Diagnostics[i].Msg = ntfyconf.RedactURLs(d.Msg)
 		if strict && d.Severity == config.Warning {
 			res.Diagnostics[i].Severity = config.Error
 			res.Diagnostics[i].Msg += " (an error with --strict)"

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"maps"
 	"net/url"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 )
 
 // Name rules, as patterns for the JSON schema and as plain functions for the
@@ -18,8 +18,6 @@ import (
 const (
 	jobNamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`
 	envNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
-	// TopicPattern is what ntfy accepts as a topic name.
-	TopicPattern = `^[-_A-Za-z0-9]{1,64}$`
 )
 
 func isAlnum(c byte) bool {
@@ -44,19 +42,6 @@ func validEnvName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !isAlnum(c) && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidTopic reports whether ntfy accepts s as a topic name.
-func ValidTopic(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' {
 			return false
 		}
 	}
@@ -100,11 +85,10 @@ func (d *decoder) checkSettings(path string, s *Settings) {
 			d.report(Error, kp, false, "%s: GIT_* variables are removed from job environments (they make git tools read the wrong repository)", kp)
 		}
 	}
-	if s.Topic != "" && !ValidTopic(s.Topic) {
-		d.errorf(joinKey(path, "topic"), "%s: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", joinKey(path, "topic"), s.Topic)
-	}
-	if s.Manager == "user" && (s.User != "" || s.Group != "") {
-		d.errorf(joinKey(path, "user"), "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
+	if s.Topic != "" {
+		if err := ntfyconf.CheckTopic(s.Topic); err != nil {
+			d.errorf(joinKey(path, "topic"), "%s: %v", joinKey(path, "topic"), err)
+		}
 	}
 	if s.WorkingDirectory != "" && !strings.HasPrefix(string(s.WorkingDirectory), "/") && !strings.HasPrefix(string(s.WorkingDirectory), "{repo_path}") {
 		d.errorf(joinKey(path, "working_directory"), "%s.working_directory: %q must be an absolute path", path, s.WorkingDirectory)
@@ -118,15 +102,17 @@ func (d *decoder) checkSettings(path string, s *Settings) {
 
 func (d *decoder) checkNotify(n *Notify) {
 	if n.Server != "" {
-		if err := CheckServerURL(n.Server); err != nil {
+		if err := ntfyconf.CheckServerURL(n.Server); err != nil {
 			d.errorf("notify.server", "notify.server: %v", err)
 		} else if u, _ := url.Parse(n.Server); strings.Trim(u.Path, "/") != "" {
 			d.report(Warning, "notify.server", true, "notify.server: %q has a path; hookrun publishes to %s/ (ntfy behind a path prefix); if %q is a topic, set topic = %q instead",
 				n.Server, strings.TrimRight(n.Server, "/"), strings.Trim(u.Path, "/"), strings.Trim(u.Path, "/"))
 		}
 	}
-	if n.Topic != "" && !ValidTopic(n.Topic) {
-		d.errorf("notify.topic", "notify.topic: ntfy topic %q may only use letters, digits, '-' and '_' (1-64 characters)", n.Topic)
+	if n.Topic != "" {
+		if err := ntfyconf.CheckTopic(n.Topic); err != nil {
+			d.errorf("notify.topic", "notify.topic: %v", err)
+		}
 	}
 	if n.TokenFile != "" && !filepath.IsAbs(n.TokenFile) {
 		d.errorf("notify.token_file", "notify.token_file: %q must be an absolute path", n.TokenFile)
@@ -135,18 +121,6 @@ func (d *decoder) checkNotify(n *Notify) {
 		d.errorf("notify.retry_budget", "notify.retry_budget: %s is more than %s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes",
 			b, MaxRetryBudget)
 	}
-}
-
-// CheckServerURL checks an ntfy base URL.
-func CheckServerURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL with a host (example: \"https://ntfy.sh\")", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q: give the server's base URL without query, fragment or credentials (use token_file for auth)", s)
-	}
-	return nil
 }
 
 func (d *decoder) checkJob(path string, j *Job) {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 )
 
 // DefaultGlobalPath is the server-wide config file.
@@ -109,7 +111,7 @@ func (c *Config) Effective(j *Job) Settings {
 func (c *Config) check(origin map[string]*File) Diagnostics {
 	var diags Diagnostics
 	at := func(f *File, sev Severity, path, format string, args ...any) {
-		d := Diagnostic{Severity: sev, Path: path, Msg: fmt.Sprintf(format, args...)}
+		d := Diagnostic{Severity: sev, Path: path, Msg: ntfyconf.RedactURLs(fmt.Sprintf(format, args...))}
 		if f != nil {
 			d.File = f.Name
 			if p, ok := f.pos.lookup(path, true); ok {
@@ -119,6 +121,16 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		diags = append(diags, d)
 	}
 	names := slices.Sorted(maps.Keys(c.Jobs))
+	// user and group without the system manager: once for [defaults], and
+	// for a job only where the job's own keys bring it about.
+	defaultsBad := c.Defaults.Manager != "system" && (c.Defaults.User != "" || c.Defaults.Group != "")
+	if defaultsBad {
+		f := c.Global
+		if c.Repo != nil && (c.Repo.Defaults.Defined["user"] || c.Repo.Defaults.Defined["group"] || c.Repo.Defaults.Defined["manager"]) {
+			f = c.Repo
+		}
+		at(f, Error, "defaults.user", "defaults: user and group need manager = \"system\"; a user manager runs units as its own user")
+	}
 	for _, name := range names {
 		j, f, path := c.Jobs[name], origin[name], "jobs."+name
 		if j.Type == "" {
@@ -131,7 +143,8 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 			}
 		}
 		s := c.Effective(j)
-		if s.Manager != "system" && (s.User != "" || s.Group != "") {
+		own := j.Settings.Defined["manager"] || j.Settings.Defined["user"] || j.Settings.Defined["group"]
+		if s.Manager != "system" && (s.User != "" || s.Group != "") && (own || !defaultsBad) {
 			at(f, Error, path, "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
 		}
 		if s.Manager == "system" && s.User == "" {

@@ -147,7 +147,6 @@ func TestDiagnostics(t *testing.T) {
 		{"table type", "version = 1\njobs = 5\n", "jobs: want a table, got an integer"},
 		{"inline table key", "version = 1\n[defaults]\nenvironment = { OK = \"1\", \"bad-name\" = \"2\" }\n", `hooks.toml:3:27: error: defaults.environment.bad-name: "bad-name" is not a valid environment variable name`},
 		{"dotted key", "version = 1\njobs.x.type = \"command\"\njobs.x.comand = [\"a\"]\n", `hooks.toml:3:1: error: unknown key "comand" in jobs.x (did you mean "command"?)`},
-		{"user manager with user", "version = 1\n[defaults]\nmanager = \"user\"\nuser = \"git\"\n", `user and group need manager = "system"`},
 		{"job name", "version = 1\n[jobs.\"bad name\"]\ntype = \"command\"\ncommand = [\"x\"]\n", `job name "bad name" may only use`},
 		{"relative script", "version = 1\n[jobs.d]\ntype = \"deploy\"\nscript = \"deploy.sh\"\n", `jobs.d.script: "deploy.sh" must be an absolute path`},
 		{"gitmal output in args", "version = 1\n[jobs.s]\ntype = \"gitmal\"\noutput = \"/x\"\nargs = [\"--output=/etc\"]\n", `set --output with the job's "output" key, not in args`},

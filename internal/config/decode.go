@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 )
 
 // field is one TOML key of a struct, found through struct tags.
@@ -71,7 +73,7 @@ type decoder struct {
 
 func (d *decoder) report(sev Severity, path string, atValue bool, format string, args ...any) {
 	p, _ := d.pos.lookup(path, atValue)
-	d.diags = append(d.diags, Diagnostic{File: d.file, Line: p.Line, Col: p.Col, Severity: sev, Path: path, Msg: fmt.Sprintf(format, args...)})
+	d.diags = append(d.diags, Diagnostic{File: d.file, Line: p.Line, Col: p.Col, Severity: sev, Path: path, Msg: ntfyconf.RedactURLs(fmt.Sprintf(format, args...))})
 }
 
 func (d *decoder) errorf(path string, format string, args ...any) {

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 )
 
 // MaxFileSize bounds a config file; real ones are a few KB.
@@ -91,9 +93,9 @@ func syntaxDiag(name string, src []byte, err error) Diagnostic {
 			line = 1 + bytes.Count(before, []byte("\n"))
 			col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
 		}
-		return Diagnostic{File: name, Line: line, Col: col, Severity: Error, Msg: msg}
+		return Diagnostic{File: name, Line: line, Col: col, Severity: Error, Msg: ntfyconf.RedactURLs(msg)}
 	}
-	return Diagnostic{File: name, Severity: Error, Msg: "invalid TOML: " + err.Error()}
+	return Diagnostic{File: name, Severity: Error, Msg: ntfyconf.RedactURLs("invalid TOML: " + err.Error())}
 }
 
 func firstLine(s string) string {

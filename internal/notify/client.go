@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/ntfyconf"
 )
 
 // Defaults for Client. With them a publish that never succeeds gives up after
@@ -57,7 +59,7 @@ var ErrMaybeDelivered = errors.New("ntfy may have delivered it; not sent again, 
 // but Server is usable.
 type Client struct {
 	// Server is ntfy's base URL, e.g. "https://ntfy.example.com"; a path
-	// prefix ("https://example.com/ntfy") is kept. See CheckServerURL.
+	// prefix ("https://example.com/ntfy") is kept. See ntfyconf.CheckServerURL.
 	Server string
 	// Token, when set, is sent as "Authorization: Bearer <Token>" and
 	// nowhere else: errors and log lines never contain it.
@@ -163,17 +165,17 @@ func (c *Client) Publish(ctx context.Context, m Message) error {
 }
 
 func (c *Client) publish(ctx context.Context, m Message) error {
-	if err := CheckServerURL(c.Server); err != nil {
+	if err := ntfyconf.CheckServerURL(c.Server); err != nil {
 		return err
 	}
-	if err := CheckTopic(m.Topic); err != nil {
+	if err := ntfyconf.CheckTopic(m.Topic); err != nil {
 		return err
 	}
 	if m.Priority < 0 || m.Priority > 5 {
 		return fmt.Errorf("priority %d is out of range: ntfy takes 1 (min) to 5 (max)", m.Priority)
 	}
 	if c.Token != "" {
-		if err := checkToken(c.Token); err != nil {
+		if err := ntfyconf.CheckToken(c.Token); err != nil {
 			return err
 		}
 	}
@@ -456,7 +458,7 @@ func LoadToken(tokenFile string, getenv func(string) string) (string, error) {
 		if tok == "" {
 			return "", nil
 		}
-		if err := checkToken(tok); err != nil {
+		if err := ntfyconf.CheckToken(tok); err != nil {
 			return "", fmt.Errorf("%s: %w", TokenEnv, err)
 		}
 		return tok, nil
@@ -477,19 +479,9 @@ func LoadToken(tokenFile string, getenv func(string) string) (string, error) {
 	if tok == "" {
 		return "", fmt.Errorf("ntfy token file %s is empty: put the access token (tk_...) in it, or remove token_file", tokenFile)
 	}
-	if err := checkToken(tok); err != nil {
+	if err := ntfyconf.CheckToken(tok); err != nil {
 		return "", fmt.Errorf("ntfy token file %s: %w", tokenFile, err)
 	}
 	return tok, nil
 }
 
-// checkToken refuses tokens that cannot go into an HTTP header as they are.
-// The message never shows the token.
-func checkToken(tok string) error {
-	for _, r := range tok {
-		if r <= ' ' || r == 0x7f || r > 0x7e {
-			return errors.New("the token contains spaces, line breaks or other characters a token cannot have: the file should hold only the token")
-		}
-	}
-	return nil
-}

@@ -16,8 +16,9 @@
 //     token; the token is sent only in the Authorization header and never
 //     appears in an error, a log line or a message.
 //
-// [CheckServerURL] and [CheckTopic] validate configuration values the same way
-// Publish does, so a configuration validator can report them before a push.
+// Publish judges the server URL, topic and token with internal/ntfyconf, the
+// same code `hookrun validate` uses, so a push never fails on a value
+// validate accepted.
 //
-// The package imports nothing else from hookrun.
+// The package imports nothing else from hookrun but internal/ntfyconf.
 package notify

@@ -1,4 +1,4 @@
-package notify
+package ntfyconf
 
 import (
 	"strings"
@@ -59,6 +59,23 @@ func TestCheckTopic(t *testing.T) {
 	for s, want := range invalid {
 		if err := CheckTopic(s); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckTopic(%q) = %v, want an error containing %q", s, err, want)
+		}
+	}
+}
+
+func TestRedactURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                      "",
+		"no url @ all":                          "no url @ all",
+		"https://ntfy.example.com/x@y":          "https://ntfy.example.com/x@y",
+		"https://user:hunter2@ntfy.example.com": "https://user:xxxxx@ntfy.example.com",
+		"https://tk_secret@h/p":                 "https://xxxxx@h/p",
+		`server "http://a:b@h" and "https://c:d@e:1/"`: `server "http://a:xxxxx@h" and "https://c:xxxxx@e:1/"`,
+		"https://u:p@ss@h": "https://u:xxxxx@h",
+		"x://":             "x://",
+	} {
+		if got := RedactURLs(in); got != want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
