@@ -484,4 +484,3 @@ func LoadToken(tokenFile string, getenv func(string) string) (string, error) {
 	}
 	return tok, nil
 }
-
