@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -64,8 +65,15 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	repoPath := repoDir(a, repoFlag)
+	if repoFlag != "" {
+		if err := checkRepository(repoPath); err != nil {
+			return err
+		}
+	}
 	if file == "" {
 		file = filepath.Join(repoPath, "hooks.toml")
+	} else if _, err := os.Stat(file); err != nil {
+		return unreadable(err) // named, so it must exist
 	}
 	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	c, diags, err := config.Load(globalPath, explicit, file)
@@ -82,19 +90,22 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	var ups []match.RefUpdate
 	var anc match.Ancestry
 	if ref != "" {
-		if !strings.HasPrefix(ref, "refs/") {
-			ref = "refs/heads/" + ref
+		var err error
+		if ref, err = fullRefName(repoPath, ref); err != nil {
+			return err
 		}
 		explicit := old != "" || new != ""
 		if !explicit {
-			// Simulate the last push of the ref: its tip over its parent.
-			if tip, err := gitx.RevParse(repoPath, ref); err == nil {
+			// Simulate the last push of the ref from the repository: a
+			// branch's tip over its parent, a tag's creation.
+			if tip, err := gitx.RefObject(repoPath, ref); err == nil {
 				new, explicit = tip, true
-				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil {
+				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
+				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
 					old = parent
-				} else {
-					old = strings.Repeat("0", len(tip)) // a root commit: the ref's creation
 				}
+			} else {
+				a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)
 			}
 		}
 		if old == "" {
@@ -123,7 +134,8 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, UnitName: runner.UnitName, Explain: true,
+		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
 		return err
@@ -135,6 +147,38 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	printPlan(a.stdout, p)
 	return nil
+}
+
+// checkRepository is the usage error for a --repo that is not a directory.
+// (A directory holding only hooks.toml will do: plan with ref lines on
+// standard input needs no git.)
+func checkRepository(dir string) error {
+	const hint = "--repo names a git repository, e.g. /srv/git/site.git"
+	st, err := os.Stat(dir)
+	if err != nil {
+		return &usageError{msg: unreadable(err).Error(), hint: hint}
+	}
+	if !st.IsDir() {
+		return &usageError{msg: fmt.Sprintf("%s is not a directory", dir), hint: hint}
+	}
+	return nil
+}
+
+// fullRefName turns --ref into a refname: "main" is refs/heads/main, or
+// refs/tags/main when the repository has that tag and no such branch.
+func fullRefName(repoPath, ref string) (string, error) {
+	if strings.HasPrefix(ref, "refs/") {
+		return ref, nil
+	}
+	_, errHead := gitx.RefObject(repoPath, "refs/heads/"+ref)
+	_, errTag := gitx.RefObject(repoPath, "refs/tags/"+ref)
+	switch {
+	case errHead == nil && errTag == nil:
+		return "", usagef("%s is both a branch and a tag in %s: give refs/heads/%s or refs/tags/%s", ref, repoPath, ref, ref)
+	case errTag == nil:
+		return "refs/tags/" + ref, nil
+	}
+	return "refs/heads/" + ref, nil
 }
 
 func printPlan(w io.Writer, p *plan.Push) {
@@ -158,7 +202,11 @@ func printPlan(w io.Writer, p *plan.Push) {
 		fmt.Fprintf(w, "\nunit %s\n", u.Name)
 		fmt.Fprintf(w, "  job:     %s (%s)\n", u.Job, u.Type)
 		for _, r := range u.Refs {
-			fmt.Fprintf(w, "  ref:     %s %s %s..%s\n", r.Ref, r.Event, short(r.Old), short(r.New))
+			line := fmt.Sprintf("  ref:     %s %s %s..%s", r.Ref, r.Event, short(r.Old), short(r.New))
+			if r.Commit != "" {
+				line += " (tag of commit " + short(r.Commit) + ")"
+			}
+			fmt.Fprintln(w, line)
 		}
 		fmt.Fprintf(w, "  rules:   %s\n", strings.Join(u.Rules, ", "))
 		mgr := u.Manager + " manager"

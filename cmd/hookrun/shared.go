@@ -119,7 +119,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		rec.Notify = history.NotifyPending
 	}
 	if len(u.Refs) > 0 {
-		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
+		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 	}
 	histPath := plan.HistoryPath(u.RepoPath)
 	if err := history.Append(histPath, rec); err != nil {
@@ -161,9 +161,10 @@ func (a *app) deliver(u *plan.Unit, o notify.Outcome) string {
 	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
 		d.Refs = append(d.Refs, r.Ref)
+		d.Shorts = append(d.Shorts, r.TargetShort())
 	}
 	if len(u.Refs) > 0 {
-		d.Short = u.Refs[0].Short()
+		d.Short = u.Refs[0].TargetShort()
 	}
 	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr, RetryBudget: u.Notify.RetryBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
@@ -185,4 +186,9 @@ func openLog(u *plan.Unit) (*os.File, error) {
 		return nil, err
 	}
 	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+// peeler gives resolve the commit an annotated tag of the repository points to.
+func peeler(repoPath string) func(string) (string, error) {
+	return func(obj string) (string, error) { return gitx.RevParse(repoPath, obj) }
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // TemplateVars are the variables a template string may use.
-var TemplateVars = []string{"repo", "repo_path", "ref", "branch", "tag", "old", "new", "short", "event", "job"}
+var TemplateVars = []string{"repo", "repo_path", "ref", "branch", "tag", "old", "new", "commit", "short", "event", "job"}
 
 // Template is a string with {variable} references, expanded per argv element
 // at push time (never by a shell). "{{" and "}}" stand for literal braces.
@@ -26,7 +26,7 @@ func (t *Template) decodeTOML(v any) error {
 
 func (Template) schema() map[string]any {
 	return map[string]any{"type": "string",
-		"description": "may use {repo} {repo_path} {ref} {branch} {tag} {old} {new} {short} {event} {job}"}
+		"description": "may use {repo} {repo_path} {ref} {branch} {tag} {old} {new} {commit} {short} {event} {job}"}
 }
 
 // CheckTemplate reports an unknown variable or an unbalanced brace.

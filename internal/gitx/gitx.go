@@ -85,3 +85,17 @@ func RevParse(gitDir, rev string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// RefObject returns the object name ref points to, not peeled: for an
+// annotated tag, the tag object, as git sends it to hooks.
+func RefObject(gitDir, ref string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "rev-parse", "--verify", "--quiet", "--end-of-options", ref)
+	cmd.Env = CleanEnv(os.Environ())
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s is not in %s", ref, gitDir)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

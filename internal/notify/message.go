@@ -42,6 +42,10 @@ type Details struct {
 	// run once per push may list several.
 	Refs  []string
 	Short string // 7-character name of the pushed commit
+	// Shorts, when set, name each ref's own commit (parallel to Refs): a job
+	// run once per push for main and develop says "main at 1a2b3c4,
+	// develop at 5d6e7f8", not one commit for both.
+	Shorts []string
 	// Signer is the verified push certificate's signer, if any.
 	Signer string
 	// Unit is the systemd unit that ran the job; LogsHint is the command
@@ -106,7 +110,14 @@ func Build(d Details, o Outcome) Message {
 	// The refs line gets whatever room the other lines leave.
 	fixed := len(head) + len(strings.Join(tail, "\n")) + 2*len("\n")
 	lines := []string{head}
-	if where := refsLine(d.Refs, oneLine(d.Short), MaxMessageBytes-fixed); where != "" {
+	refs, short := d.Refs, oneLine(d.Short)
+	if len(d.Shorts) == len(d.Refs) && len(d.Refs) > 1 {
+		refs, short = make([]string, len(d.Refs)), ""
+		for i, r := range d.Refs {
+			refs[i] = r + " at " + oneLine(d.Shorts[i])
+		}
+	}
+	if where := refsLine(refs, short, MaxMessageBytes-fixed); where != "" {
 		lines = append(lines, where)
 	}
 	lines = append(lines, tail...)

@@ -227,3 +227,17 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildPerRefCommits: a per-push job's message gives every ref its own
+// commit.
+func TestBuildPerRefCommits(t *testing.T) {
+	m := Build(Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main", "refs/heads/develop", "refs/tags/v1.0"},
+		Shorts: []string{"b87ec85", "1234567", "89abcde"}, Short: "b87ec85"}, Outcome{Kind: Success, Duration: time.Second})
+	if want := "succeeded in 1s\nmain at b87ec85, develop at 1234567, tag v1.0 at 89abcde"; m.Message != want {
+		t.Errorf("message:\n%s\nwant:\n%s", m.Message, want)
+	}
+	one := Build(Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main"}, Shorts: []string{"b87ec85"}, Short: "b87ec85"}, Outcome{Kind: Success, Duration: time.Second})
+	if want := "succeeded in 1s\nmain at b87ec85"; one.Message != want {
+		t.Errorf("one ref:\n%s\nwant:\n%s", one.Message, want)
+	}
+}

@@ -58,8 +58,23 @@ type Ref struct {
 	Tag    string `json:"tag,omitempty"`
 	Old    string `json:"old"`
 	New    string `json:"new"`
+	// Commit is the commit an annotated tag's New points to (peeled), when
+	// it differs from New; messages and {commit} use it.
+	Commit string `json:"commit,omitempty"`
 	Event  string `json:"event"`
 }
+
+// Target is the commit the ref now names: New, or for an annotated tag the
+// commit it points to.
+func (r Ref) Target() string {
+	if r.Commit != "" {
+		return r.Commit
+	}
+	return r.New
+}
+
+// TargetShort is the 7-character abbreviation of Target.
+func (r Ref) TargetShort() string { return Ref{New: r.Target()}.Short() }
 
 // Short is the 7-character abbreviation of the new object name.
 func (r Ref) Short() string {

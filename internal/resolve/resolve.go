@@ -33,6 +33,9 @@ type Push struct {
 	// selected), only for the refs that a rule with paths could match.
 	// nil means no file changed: rules with paths match nothing.
 	Changes match.Changes
+	// Peel returns the commit an object (an annotated tag) points to; it is
+	// asked only for the tags a rule selected. nil leaves {commit} = {new}.
+	Peel func(object string) (string, error)
 	// UnitName makes a unique unit name for a job.
 	UnitName func(job, repo string, now time.Time) string
 	// Explain records every rule decision in Push.Matches (for `plan`);
@@ -40,8 +43,12 @@ type Push struct {
 	Explain bool
 }
 
-// ruleLabel names a rule for people: "hooks.toml rules[2]".
+// ruleLabel names a rule for people: "hooks.toml rules[2]", with its name
+// when it has one: "hooks.toml rules[2] \"deploy main\"".
 func ruleLabel(r *config.Rule) string {
+	if r.Name != "" {
+		return fmt.Sprintf("%s rules[%d] %q", filepath.Base(r.File), r.Index, r.Name)
+	}
 	return fmt.Sprintf("%s rules[%d]", filepath.Base(r.File), r.Index)
 }
 
@@ -142,7 +149,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				continue
 			}
 		}
-		ref := refOf(u, h.ev)
+		ref := refOf(u, h.ev, p.Peel)
 		for _, jn := range r.Jobs {
 			key := jn
 			if !perPush[jn] {
@@ -254,13 +261,20 @@ func joinFiles(refs []int, files map[int][]string) []byte {
 	return b
 }
 
-func refOf(u match.RefUpdate, ev match.Event) plan.Ref {
+func refOf(u match.RefUpdate, ev match.Event, peel func(string) (string, error)) plan.Ref {
 	r := plan.Ref{Ref: u.Name, Old: u.Old, New: u.New, Event: string(ev)}
 	switch kind, short := u.Short(); kind {
 	case match.Branch:
 		r.Branch = short
 	case match.Tag:
 		r.Tag = short
+		if peel != nil && !u.IsDelete() {
+			// An annotated tag's New is the tag object; jobs and messages
+			// want the commit. A tag of a tree or blob keeps New.
+			if c, err := peel(u.New); err == nil && c != u.New {
+				r.Commit = c
+			}
+		}
 	}
 	return r
 }
@@ -272,7 +286,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	name := p.UnitName(s.job, p.Repo, p.Now)
 	vars := map[string]string{
 		"repo": p.Repo, "repo_path": p.RepoPath, "ref": ref.Ref, "branch": ref.Branch,
-		"tag": ref.Tag, "old": ref.Old, "new": ref.New, "short": ref.Short(),
+		"tag": ref.Tag, "old": ref.Old, "new": ref.New, "commit": ref.Target(), "short": ref.Short(),
 		"event": ref.Event, "job": s.job,
 	}
 	u := &plan.Unit{
@@ -332,6 +346,7 @@ func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]st
 		"HOOKRUN_REF=" + ref.Ref,
 		"HOOKRUN_OLD=" + ref.Old,
 		"HOOKRUN_NEW=" + ref.New,
+		"HOOKRUN_COMMIT=" + ref.Target(),
 		"HOOKRUN_EVENT=" + ref.Event,
 		"HOOKRUN_JOB=" + u.Job,
 		"HOOKRUN_UNIT=" + u.Name,
