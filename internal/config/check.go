@@ -117,6 +117,9 @@ func (d *decoder) checkNotify(n *Notify) {
 	if n.TokenFile != "" && !filepath.IsAbs(n.TokenFile) {
 		d.errorf("notify.token_file", "notify.token_file: %q must be an absolute path", n.TokenFile)
 	}
+	if n.DigestOver != nil && *n.DigestOver < 0 {
+		d.errorf("notify.digest_over", "notify.digest_over: %d is negative: want a number of units, or 0 for no digests", *n.DigestOver)
+	}
 	if b := time.Duration(n.RetryBudget); b < 0 || b > MaxRetryBudget {
 		d.errorf("notify.retry_budget", "notify.retry_budget: %s is more than %s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes",
 			b, MaxRetryBudget)

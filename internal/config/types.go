@@ -65,6 +65,8 @@ type Notify struct {
 	Click     Template  `toml:"click" doc:"link opened when the notification is tapped"`
 	// RetryBudget bounds one notification's delivery, retries included.
 	RetryBudget Duration `toml:"retry_budget" doc:"how long one notification may keep retrying while ntfy is unreachable or rate-limits (default 45s, at most 90s)"`
+	// DigestOver: a push with more units notifying one topic sends a digest.
+	DigestOver *int `toml:"digest_over" doc:"a push with more than this many units notifying the same topic sends one digest for them instead (default 10; 0: never)"`
 
 	Defined keySet `toml:"-"`
 }
@@ -73,6 +75,11 @@ type Notify struct {
 // sent by the unit's ExecStopPost=, which systemd stops after 2 minutes
 // (notify.MaxRetryBudget is the same).
 const MaxRetryBudget = 90 * time.Second
+
+// DefaultDigestOver is [notify] digest_over when unset: ntfy's default rate
+// limit allows a burst of 60 requests, and a push's units share it with the
+// other pushes of the moment.
+const DefaultDigestOver = 10
 
 // Job is one [jobs.NAME] table.
 type Job struct {

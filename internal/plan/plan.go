@@ -137,6 +137,12 @@ type Notify struct {
 	// RetryBudget bounds the delivery, retries included; 0 is the
 	// client's default ([notify] retry_budget).
 	RetryBudget time.Duration `json:"retry_budget,omitempty"`
+	// DigestOver is [notify] digest_over: a push with more units notifying
+	// the same topic sends one digest for them (0: never).
+	DigestOver int `json:"digest_over,omitempty"`
+	// Digest, when set, is the directory of the push digest this unit
+	// reports into instead of notifying on its own (internal/digest).
+	Digest string `json:"digest,omitempty"`
 }
 
 // Push is the resolved plan of one hook run.

@@ -322,7 +322,10 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	if c.Notify.Server != "" {
 		u.Notify = plan.Notify{
 			Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, Click: c.Notify.Click.Expand(vars),
-			RetryBudget: time.Duration(c.Notify.RetryBudget),
+			RetryBudget: time.Duration(c.Notify.RetryBudget), DigestOver: config.DefaultDigestOver,
+		}
+		if c.Notify.DigestOver != nil {
+			u.Notify.DigestOver = *c.Notify.DigestOver
 		}
 		if set.Topic != "" {
 			u.Notify.Topic = set.Topic
