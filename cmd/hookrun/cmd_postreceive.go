@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/resolve"
@@ -95,29 +98,119 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if len(p.Units) == 0 {
 		return nil
 	}
+	// Units of this push that notify the same topic, when many, report
+	// into one digest (before any starts: a quick unit may end at once).
+	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
+		a.warnf("%v; those units notify one by one", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	st := &starters{a: a, self: a.self}
 	defer st.close()
 	errs := st.startAll(ctx, p.Units)
+	a.recordNotStarted(p.Units, errs)
+	return a.reportStarts(repoPath, p.Units, errs)
+}
+
+// summaryOver is the number of units above which the pusher sees a summary
+// instead of one line per unit: `git push` prints every line.
+const summaryOver = 20
+
+// maxErrorLines is how many start errors a summary shows.
+const maxErrorLines = 5
+
+// reportStarts tells the pusher what started: one line per unit, or for a
+// big push a summary by job with the first few errors; every unit, started
+// or not, is in `hookrun status`.
+func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) error {
 	failed := 0
-	for i, u := range p.Units {
-		if errs[i] != nil {
+	for _, err := range errs {
+		if err != nil {
 			failed++
-			a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
-			continue
 		}
-		a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
+	}
+	if len(units) <= summaryOver {
+		for i, u := range units {
+			if errs[i] != nil {
+				a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
+				continue
+			}
+			a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
+		}
+	} else {
+		var jobs []string
+		started := map[string]int{}
+		shown := 0
+		for i, u := range units {
+			if _, ok := started[u.Job]; !ok {
+				jobs = append(jobs, u.Job)
+				started[u.Job] = 0
+			}
+			if errs[i] == nil {
+				started[u.Job]++
+			} else if shown < maxErrorLines {
+				shown++
+				a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
+			}
+		}
+		if failed > shown {
+			a.errorf("%d more units did not start; hookrun status lists each with its error", failed-shown)
+		}
+		var parts []string
+		for _, j := range jobs {
+			parts = append(parts, fmt.Sprintf("%s %d", j, started[j]))
+		}
+		a.infof("started %d of %d units (%s); see them with: hookrun status %s", len(units)-failed, len(units), strings.Join(parts, ", "), quoteArg(repoPath))
 	}
 	if failed > 0 {
-		if failed == len(p.Units) {
+		if failed == len(units) {
 			a.hintf("none of the %d jobs started", failed)
 		} else {
-			a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
+			a.hintf("%d of %d jobs did not start; the others run", failed, len(units))
 		}
 		return errReported
 	}
 	return nil
+}
+
+// recordNotStarted records the units that did not start in the history (so
+// `hookrun status` lists them with their error) and in their push's digest,
+// sending the digest when they complete it.
+func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
+	var recs []history.Record
+	var repoPath string
+	for i, u := range units {
+		if errs[i] == nil {
+			continue
+		}
+		repoPath = u.RepoPath
+		reason := "not started: " + errs[i].Error()
+		due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, notify.Failure)
+		r := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(notify.Failure), Reason: reason, Start: u.Created}
+		if len(u.Refs) > 0 {
+			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
+		}
+		if u.Notify.Digest != "" && due {
+			r.Notify = history.NotifyPending
+		}
+		recs = append(recs, r)
+		if u.Notify.Digest == "" {
+			continue
+		}
+		e := digest.Entry{Unit: u.Name, Job: u.Job, Ref: r.Ref, Refs: len(u.Refs), Kind: string(notify.Failure), Reason: reason, Notify: due}
+		entries, send, err := digest.Record(u.Notify.Digest, e)
+		if err != nil {
+			a.warnf("%v", err)
+		} else if send {
+			// Every started unit of the digest has ended already.
+			defer a.sendDigest(u, entries)
+		}
+	}
+	if len(recs) > 0 {
+		if err := history.AppendAll(plan.HistoryPath(repoPath), recs); err != nil {
+			a.warnf("cannot record the units that did not start: %v", err)
+		}
+	}
 }
 
 func refList(u *plan.Unit) string {

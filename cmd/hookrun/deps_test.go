@@ -20,6 +20,7 @@ func TestImportDirection(t *testing.T) {
 		"internal/job":      {"internal/config", "internal/runner", "internal/notify", "internal/resolve"},
 		"internal/runner":   {"internal/config", "internal/notify", "internal/job", "internal/resolve"},
 		"internal/resolve":  {"internal/runner", "internal/notify", "internal/job"},
+		"internal/digest":   {"internal/config", "internal/runner", "internal/notify", "internal/job", "internal/resolve"},
 	}
 	// Exceptions to a ban above: notify judges its settings with the same
 	// code as the config validator.

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/match"
@@ -132,31 +134,24 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 		}
 	}()
 	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
+	if u.Notify.Digest != "" {
+		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
+		if len(u.Refs) > 0 {
+			e.Ref = u.Refs[0].Ref
+		}
+		entries, send, err := digest.Record(u.Notify.Digest, e)
+		switch {
+		case err == nil && !send:
+			a.infof("outcome recorded in the push's digest, which the push's last unit to end sends")
+			return
+		case err == nil:
+			a.sendDigest(u, entries)
+			return
+		}
+		a.errorf("push digest: %v; notifying this unit on its own", err)
+	}
 	if !due {
 		return
-	}
-	result := a.deliver(u, o)
-	if err := history.SetNotify(histPath, u.Name, result); err != nil {
-		a.warnf("cannot record the notification's delivery: %v", err)
-	}
-}
-
-// deliver publishes u's outcome and returns what became of it, for the
-// history (history.NotifyDelivered, or the failure). A failure also goes to
-// the unit's log file, where `hookrun logs` shows it with or without a
-// journal.
-func (a *app) deliver(u *plan.Unit, o notify.Outcome) string {
-	fail := func(state string) string {
-		a.errorf("notification %s", state)
-		if lf, err := openLog(u); err == nil {
-			fmt.Fprintf(lf, "hookrun: error: notification %s\n", state)
-			lf.Close()
-		}
-		return state
-	}
-	token, err := notify.LoadToken(u.Notify.TokenFile, a.getenv)
-	if err != nil {
-		return fail("not delivered: " + err.Error())
 	}
 	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
@@ -166,17 +161,75 @@ func (a *app) deliver(u *plan.Unit, o notify.Outcome) string {
 	if len(u.Refs) > 0 {
 		d.Short = u.Refs[0].TargetShort()
 	}
+	result := a.publish(u, notify.Build(d, o))
+	a.recordDelivery(u.RepoPath, u.Name, result)
+}
+
+// sendDigest sends the digest of u's push, whose entries are all in, and
+// records its delivery for every unit in it that was due a notification.
+func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
+	// Claimed and read: nothing else will use it.
+	if err := digest.Remove(u.Notify.Digest); err != nil {
+		a.warnf("%v", err)
+	}
+	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic}
+	var due []string
+	for _, e := range entries {
+		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
+		if e.Notify {
+			due = append(due, e.Unit)
+		}
+	}
+	if len(due) == 0 {
+		return // the `on` filter lets none of these outcomes notify
+	}
+	result := a.publish(u, notify.BuildDigest(d))
+	if result == history.NotifyDelivered {
+		result = history.NotifyDelivered + " in the push's digest"
+		a.infof("sent the digest of %d units", len(entries))
+	} else {
+		result += " (the push's digest of " + strconv.Itoa(len(entries)) + " units)"
+	}
+	for _, name := range due {
+		a.recordDelivery(u.RepoPath, name, result)
+	}
+}
+
+// publish sends m to u's ntfy and returns what became of it, for the
+// history: history.NotifyDelivered, or "not delivered: ..." / "maybe
+// delivered: ..." (notify.ErrMaybeDelivered).
+func (a *app) publish(u *plan.Unit, m notify.Message) string {
+	token, err := notify.LoadToken(u.Notify.TokenFile, a.getenv)
+	if err != nil {
+		return "not delivered: " + err.Error()
+	}
 	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr, RetryBudget: u.Notify.RetryBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
 	defer cancel()
-	if err := c.Publish(ctx, notify.Build(d, o)); err != nil {
+	if err := c.Publish(ctx, m); err != nil {
 		if errors.Is(err, notify.ErrMaybeDelivered) {
-			return fail("maybe delivered: " + err.Error())
+			return "maybe delivered: " + err.Error()
 		}
-		return fail("not delivered: " + err.Error())
+		return "not delivered: " + err.Error()
 	}
 	a.infof("notified topic %s", u.Notify.Topic)
 	return history.NotifyDelivered
+}
+
+// recordDelivery puts what became of unit's notification in its history
+// record; a failure also goes to the unit's log file, where `hookrun logs`
+// shows it with or without a journal.
+func (a *app) recordDelivery(repoPath, unit, result string) {
+	if strings.HasPrefix(result, "not delivered") || strings.HasPrefix(result, "maybe delivered") {
+		a.errorf("notification %s", result)
+		if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: unit}); err == nil {
+			fmt.Fprintf(lf, "hookrun: error: notification %s\n", result)
+			lf.Close()
+		}
+	}
+	if err := history.SetNotify(plan.HistoryPath(repoPath), unit, result); err != nil {
+		a.warnf("cannot record the notification's delivery: %v", err)
+	}
 }
 
 // openLog opens u's log file for appending, creating it and its directory.

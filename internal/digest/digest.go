@@ -142,16 +142,24 @@ func Record(dir string, e Entry) (entries []Entry, send bool, err error) {
 	if err := writeAtomic(filepath.Join(dir, e.Unit+entryExt), b); err != nil {
 		return nil, false, fmt.Errorf("record outcome in digest %s: %w", dir, err)
 	}
+	// From here on, a digest that is gone was completed, with e in it, by
+	// a unit that recorded at the same moment, and is being sent.
 	want, err := expected(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	entries, err = Entries(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
 	if err != nil || len(entries) < want {
 		return nil, false, err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, claimFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	if errors.Is(err, fs.ErrExist) || errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil // another unit completed it at the same moment
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,8 +30,9 @@ type Record struct {
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
 	// Notify is what became of the unit's notification: empty when none
-	// was due, else NotifyPending, NotifyDelivered, or a failure starting
-	// with "not delivered: " or "maybe delivered: ".
+	// was due, else NotifyPending, NotifyDelivered (maybe followed by how,
+	// e.g. " in the push's digest"), or a failure starting with
+	// "not delivered: " or "maybe delivered: ".
 	Notify string `json:"notify,omitempty"`
 }
 
@@ -43,21 +45,27 @@ const (
 // NotifyFailed reports whether r records a notification that failed or may
 // have failed.
 func (r Record) NotifyFailed() bool {
-	return r.Notify != "" && r.Notify != NotifyPending && r.Notify != NotifyDelivered
+	return strings.HasPrefix(r.Notify, "not delivered") || strings.HasPrefix(r.Notify, "maybe delivered")
 }
 
 // Append adds r to the file at path, keeping the newest Keep records. Writers
 // are serialised with flock; the file is replaced atomically.
-func Append(path string, r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
+func Append(path string, r Record) error { return AppendAll(path, []Record{r}) }
+
+// AppendAll adds rs to the file at path in one rewrite, keeping the newest
+// Keep records.
+func AppendAll(path string, rs []Record) error {
+	var add [][]byte
+	for _, r := range rs[max(0, len(rs)-Keep):] {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		add = append(add, append(b, '\n'))
 	}
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
-		if len(lines) >= Keep {
-			lines = lines[len(lines)-Keep+1:]
-		}
-		return append(lines, append(b, '\n')), nil
+		lines = append(lines, add...)
+		return lines[max(0, len(lines)-Keep):], nil
 	})
 }
 

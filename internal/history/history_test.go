@@ -88,3 +88,24 @@ func TestSetNotify(t *testing.T) {
 		t.Errorf("NotifyFailed wrong: %+v", recs)
 	}
 }
+
+func TestAppendAllKeepsNewest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	if err := Append(path, Record{Unit: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	var rs []Record
+	for i := range Keep + 5 {
+		rs = append(rs, Record{Unit: fmt.Sprintf("u%03d", i)})
+	}
+	if err := AppendAll(path, rs); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != Keep || recs[0].Unit != "u005" || recs[Keep-1].Unit != fmt.Sprintf("u%03d", Keep+4) {
+		t.Errorf("%d records from %s to %s, want the newest %d", len(recs), recs[0].Unit, recs[len(recs)-1].Unit, Keep)
+	}
+}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -32,7 +33,7 @@ type DigestDetails struct {
 //
 // One line per job, in the order jobs first appear, counting ✅ success, ❌
 // failure and ⏹ cancelled, then the refs of the units that did not succeed
-// (failed first), shortened with "and N more" to keep the message under
+// (failed first, each in name order), shortened with "and N more" to keep the message under
 // MaxMessageBytes. Priority is high when anything failed.
 func BuildDigest(d DigestDetails) Message {
 	type jobSum struct {
@@ -105,6 +106,8 @@ func BuildDigest(d DigestDetails) Message {
 	withRefs := failed + cancelled
 	lines := make([]string, 0, len(jobs)+1)
 	for i, j := range jobs {
+		slices.Sort(j.failedRefs)
+		slices.Sort(j.cancRefs)
 		refs := append(append([]string(nil), j.failedRefs...), j.cancRefs...)
 		line := heads[i]
 		if len(refs) > 0 && room > 0 {

@@ -30,7 +30,7 @@ func TestBuildDigest(t *testing.T) {
 			name:     "the issue's example",
 			entries:  entries("site", 198, 2, "main", "dev"),
 			title:    "❌ Git push to web: 2 of 200 jobs failed",
-			message:  "site: 198 ✅, 2 ❌ — main, dev\ndetails: hookrun status /srv/git/web.git",
+			message:  "site: 198 ✅, 2 ❌ — dev, main\ndetails: hookrun status /srv/git/web.git",
 			priority: PriorityHigh, lastTag: "failure",
 		},
 		{
