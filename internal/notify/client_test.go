@@ -356,8 +356,13 @@ func TestPublishConnectionRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Publish succeeded, want an error")
 	}
-	if !strings.Contains(err.Error(), "no success within the retry budget of 200ms: not sent: ") || !strings.Contains(err.Error(), "connection refused") {
+	// The last attempt may be cut short by the budget itself on a busy
+	// machine, so "connection refused" is looked for in the retries' log.
+	if !strings.Contains(err.Error(), "no success within the retry budget of 200ms: not sent: ") {
 		t.Errorf("error = %v", err)
+	}
+	if !strings.Contains(log.String(), "connection refused") {
+		t.Errorf("log = %q, want the refused connections", log.String())
 	}
 	if errors.Is(err, ErrMaybeDelivered) {
 		t.Errorf("a refused connection is not maybe-delivered: %v", err)
