@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,16 +17,19 @@ func cmdInstall() *command {
 	return &command{
 		name:    "install",
 		summary: "link repositories' hooks/post-receive to this hookrun",
-		usage:   "[--force] REPO... | --all DIR",
+		usage:   "[--force] REPO... | --all DIR [--depth N]",
 		help: `Makes REPO/hooks/post-receive a symlink to this binary. A different existing
 hook is never overwritten without --force; with --force it is kept as
 post-receive.hookrun-backup-TIME. Where post-receive is a Gitea/Forgejo
 dispatcher, hookrun goes into hooks/post-receive.d/ instead. --all installs
-into every bare repository under DIR (up to three levels deep).`,
+into every bare repository under DIR, at most --depth levels below it, and
+ends with a summary: how many were installed, already installed, failed,
+and which directories were skipped and why.`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
 			fs.String("all", "", "install into every bare repository under `DIR`")
+			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
 		},
 		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, true) },
 	}
@@ -33,10 +39,11 @@ func cmdUninstall() *command {
 	return &command{
 		name:    "uninstall",
 		summary: "remove hookrun's hook links (restoring any backed-up hook)",
-		usage:   "REPO... | --all DIR",
+		usage:   "REPO... | --all DIR [--depth N]",
 		exits:   []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("all", "", "uninstall from every bare repository under `DIR`")
+			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
 		},
 		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, false) },
 	}
@@ -49,16 +56,24 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		force, _ = fs.GetBool("force")
 	}
 	repos := fs.Args()
+	var skipped []install.Skipped
 	switch {
 	case all != "" && len(repos) > 0:
 		return usagef("give REPO arguments or --all DIR, not both")
 	case all != "":
+		depth, _ := fs.GetInt("depth")
+		if depth < 1 {
+			return usagef("--depth must be at least 1, not %d", depth)
+		}
 		var err error
-		if repos, err = install.FindRepos(all); err != nil {
-			return err
+		if repos, skipped, err = install.FindRepos(all, depth); err != nil {
+			return unreadable(err)
 		}
 		if len(repos) == 0 {
-			return fmt.Errorf("no bare repositories under %s", all)
+			for _, s := range skipped {
+				fmt.Fprintf(a.stdout, "%s: skipped: %s\n", s.Dir, s.Why)
+			}
+			return fmt.Errorf("no bare repositories under %s (searched %s deep; see --depth)", all, plural(depth, "level"))
 		}
 	case len(repos) == 0:
 		return usagef("name at least one repository")
@@ -67,6 +82,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		return errors.New("cannot tell where this hookrun binary is")
 	}
 	failed := 0
+	counts := map[string]int{}
 	for _, r := range repos {
 		r, _ = filepath.Abs(r)
 		var res install.Result
@@ -81,6 +97,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			a.errorf("%v", err)
 			continue
 		}
+		counts[strings.SplitN(res.Action, ",", 2)[0]]++
 		line := fmt.Sprintf("%s: %s", r, res.Action)
 		if res.Hook != "" {
 			line += " (" + res.Hook + ")"
@@ -89,6 +106,20 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			line += "; the previous hook is kept as " + res.Backup
 		}
 		fmt.Fprintln(a.stdout, line)
+	}
+	if all != "" {
+		for _, s := range skipped {
+			fmt.Fprintf(a.stdout, "%s: skipped: %s\n", s.Dir, s.Why)
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(counts)) {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+		if failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d failed", failed))
+		}
+		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
+		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
 	}
 	if failed > 0 {
 		return errReported

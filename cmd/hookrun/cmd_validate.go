@@ -144,13 +144,6 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 	return nil
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 // GitHub workflow commands need %, CR and LF escaped (and , : in properties).
 func ghEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)

@@ -245,3 +245,11 @@ func openLog(u *plan.Unit) (*os.File, error) {
 func peeler(repoPath string) func(string) (string, error) {
 	return func(obj string) (string, error) { return gitx.RevParse(repoPath, obj) }
 }
+
+// plural is "1 error", "2 errors".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

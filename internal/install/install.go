@@ -146,26 +146,52 @@ func Uninstall(repo, self string) (Result, error) {
 	return res, nil
 }
 
-// FindRepos lists bare repositories under dir, up to three levels deep
-// (/srv/git/x.git, Gitea's owner/x.git).
-func FindRepos(dir string) ([]string, error) {
-	var out []string
+// DefaultDepth is how deep FindRepos looks by default: /srv/git/x.git and
+// Gitea's owner/x.git are one and two levels below the root.
+const DefaultDepth = 3
+
+// Skipped is a directory FindRepos did not search, and why.
+type Skipped struct {
+	Dir, Why string
+}
+
+// FindRepos lists the bare repositories under dir, at most depth levels
+// below it, and the directories it did not search: those at the depth limit
+// (which might hold repositories) and those it could not read.
+func FindRepos(dir string, depth int) (repos []string, skipped []Skipped, err error) {
 	base := strings.Count(filepath.Clean(dir), string(filepath.Separator))
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if p == dir {
+				return err
+			}
+			skipped = append(skipped, Skipped{p, err.Error()})
+			return filepath.SkipDir
 		}
 		if !d.IsDir() {
 			return nil
 		}
 		if IsBareRepo(p) {
-			out = append(out, p)
+			repos = append(repos, p)
 			return filepath.SkipDir
 		}
-		if strings.Count(filepath.Clean(p), string(filepath.Separator))-base >= 3 {
+		if strings.Count(filepath.Clean(p), string(filepath.Separator))-base >= depth {
+			if hasSubdirs(p) {
+				skipped = append(skipped, Skipped{p, fmt.Sprintf("deeper than --depth %d", depth)})
+			}
 			return filepath.SkipDir
 		}
 		return nil
 	})
-	return out, err
+	return repos, skipped, err
+}
+
+func hasSubdirs(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			return true
+		}
+	}
+	return false
 }
