@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -284,11 +285,16 @@ func short(sha string) string {
 	return sha
 }
 
-// quoteArgs shows argv unambiguously; it is for reading, never for a shell.
+// quoteArgs is argv as a POSIX shell command line that runs exactly argv
+// when pasted: each word quoted by quoteArg, and a first word holding "="
+// quoted even so (bare, the shell would take it for an assignment).
 func quoteArgs(argv []string) string {
 	q := make([]string, len(argv))
 	for i, s := range argv {
 		q[i] = quoteArg(s)
+		if i == 0 && q[i] == s && strings.Contains(s, "=") {
+			q[i] = job.Quote(s)
+		}
 	}
 	return strings.Join(q, " ")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -60,6 +61,10 @@ func pushCert(getenv func(string) string) match.PushCert {
 		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS")}
 }
 
+// quoteArg is s as one POSIX shell word: as it is when it holds only
+// characters no shell treats specially, else single-quoted (job.Quote).
+// Pasting a line of such words into sh passes exactly these bytes and runs
+// nothing else: no $(...), backtick, quote or newline in s is interpreted.
 func quoteArg(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
@@ -67,7 +72,7 @@ func quoteArg(s string) string {
 	}) {
 		return s
 	}
-	return fmt.Sprintf("%q", s)
+	return job.Quote(s)
 }
 
 // logsCommand is how a person on the server reads the unit's output.
