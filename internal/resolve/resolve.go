@@ -83,6 +83,56 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 		out.Matches = append(out.Matches, m)
 		return len(out.Matches) - 1
 	}
+	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
+	var order []*selection
+	perPush := map[string]bool{} // by job: computed once, not per ref
+	for name, j := range c.Jobs {
+		perPush[name] = c.Effective(j).Per == "push"
+	}
+	// Without a rule with paths every hit is final at once; with one, hits
+	// wait (in order) until one question has listed the changed files.
+	anyPaths := slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Selector.Paths != nil })
+	var files map[int][]string
+	add := func(h hit) {
+		u, r := p.Updates[h.ref], c.Rules[h.rule]
+		if r.Selector.Paths != nil {
+			f, ok := r.Selector.MatchFiles(files[h.ref])
+			if h.explain >= 0 {
+				m := &out.Matches[h.explain]
+				m.Match, m.File = ok, f
+				m.Reason = pathsReason(m.Reason, f, ok, len(files[h.ref]))
+				if !ok {
+					m.Jobs = nil
+				}
+			}
+			if !ok {
+				return
+			}
+		}
+		ref := refOf(u, h.ev, p.Peel)
+		for _, jn := range r.Jobs {
+			key := jn
+			if !perPush[jn] {
+				key += "\x00" + u.Name
+			}
+			s := byKey[key]
+			if s == nil {
+				s = &selection{job: jn}
+				byKey[key] = s
+				order = append(order, s)
+			}
+			if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
+				s.refs = append(s.refs, ref)
+				if anyPaths {
+					s.refIx = append(s.refIx, h.ref)
+				}
+			}
+			if lbl := labels[h.rule]; !slices.Contains(s.rules, lbl) {
+				s.rules = append(s.rules, lbl)
+			}
+			s.files = s.files || r.Selector.Paths != nil
+		}
+	}
 	var hits []hit
 	var wantFiles []int // refs a rule with paths could match
 	for ui, u := range p.Updates {
@@ -116,59 +166,25 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 			if !v.Match {
 				continue
 			}
+			h := hit{ref: ui, rule: ri, ev: ev, explain: at}
+			if !anyPaths {
+				add(h)
+				continue
+			}
 			if r.Selector.Paths != nil && !wants {
 				wants = true
 				wantFiles = append(wantFiles, ui)
 			}
-			hits = append(hits, hit{ref: ui, rule: ri, ev: ev, explain: at})
+			hits = append(hits, h)
 		}
 	}
-	files, err := changedFiles(p, wantFiles, nil)
-	if err != nil {
-		return nil, err
-	}
-	byKey := map[string]*selection{} // job for per=push, job+ref for per=ref
-	var order []*selection
-	perPush := map[string]bool{} // by job: computed once, not per ref
-	for name, j := range c.Jobs {
-		perPush[name] = c.Effective(j).Per == "push"
-	}
-	for _, h := range hits {
-		u, r := p.Updates[h.ref], c.Rules[h.rule]
-		if r.Selector.Paths != nil {
-			f, ok := r.Selector.MatchFiles(files[h.ref])
-			if h.explain >= 0 {
-				m := &out.Matches[h.explain]
-				m.Match, m.File = ok, f
-				m.Reason = pathsReason(m.Reason, f, ok, len(files[h.ref]))
-				if !ok {
-					m.Jobs = nil
-				}
-			}
-			if !ok {
-				continue
-			}
+	if anyPaths {
+		var err error
+		if files, err = changedFiles(p, wantFiles, nil); err != nil {
+			return nil, err
 		}
-		ref := refOf(u, h.ev, p.Peel)
-		for _, jn := range r.Jobs {
-			key := jn
-			if !perPush[jn] {
-				key += "\x00" + u.Name
-			}
-			s := byKey[key]
-			if s == nil {
-				s = &selection{job: jn}
-				byKey[key] = s
-				order = append(order, s)
-			}
-			if len(s.refs) == 0 || s.refs[len(s.refs)-1].Ref != u.Name {
-				s.refs = append(s.refs, ref)
-				s.refIx = append(s.refIx, h.ref)
-			}
-			if lbl := labels[h.rule]; !slices.Contains(s.rules, lbl) {
-				s.rules = append(s.rules, lbl)
-			}
-			s.files = s.files || r.Selector.Paths != nil
+		for _, h := range hits {
+			add(h)
 		}
 	}
 	if err := unitFiles(p, order, files); err != nil {
