@@ -56,20 +56,39 @@ func (c Changes) Files(ups []match.RefUpdate) ([][]string, error) {
 	if len(updates)+len(creates) == 0 {
 		return out, nil
 	}
+	// Peel each distinct object name once: the refs of a big push mostly
+	// share their old and new commits.
 	var peel bytes.Buffer
+	var asked []string
+	at := map[string]int{} // request -> index in asked
+	ask := func(req string) {
+		if _, ok := at[req]; !ok {
+			at[req] = len(asked)
+			asked = append(asked, req)
+			peel.WriteString(req + "\n")
+		}
+	}
 	for _, i := range updates {
-		fmt.Fprintf(&peel, "%s^{tree}\n%s^{tree}\n", ups[i].Old, ups[i].New)
+		ask(ups[i].Old + "^{tree}")
+		ask(ups[i].New + "^{tree}")
 	}
 	for _, i := range creates {
-		fmt.Fprintf(&peel, "%s^{commit}\n", ups[i].New)
+		ask(ups[i].New + "^{commit}")
 	}
-	peeled, err := c.git(peel.Bytes(), "cat-file", "--batch-check=%(objectname) %(objecttype)")
+	peeled, err := c.git(peel.Bytes(), "cat-file", "--buffer", "--batch-check=%(objectname) %(objecttype)")
 	if err != nil {
 		return nil, err
 	}
-	names := peeledNames(peeled)
-	if len(names) != len(updates)*2+len(creates) {
-		return nil, fmt.Errorf("git cat-file: %d answers for %d object names", len(names), len(updates)*2+len(creates))
+	answers := peeledNames(peeled)
+	if len(answers) != len(asked) {
+		return nil, fmt.Errorf("git cat-file: %d answers for %d object names", len(answers), len(asked))
+	}
+	names := make([]string, 0, 2*len(updates)+len(creates))
+	for _, i := range updates {
+		names = append(names, answers[at[ups[i].Old+"^{tree}"]], answers[at[ups[i].New+"^{tree}"]])
+	}
+	for _, i := range creates {
+		names = append(names, answers[at[ups[i].New+"^{commit}"]])
 	}
 	if err := c.updates(ups, updates, names[:2*len(updates)], out); err != nil {
 		return nil, err
