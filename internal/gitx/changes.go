@@ -20,7 +20,8 @@ const gitTimeout = 2 * time.Minute
 
 // Changes lists the files ref updates changed, as git names them (bytes, not
 // necessarily UTF-8, possibly with newlines). It implements match.Changes
-// and, however many refs a push has, runs at most five git processes:
+// and, however many refs a push has, runs at most five git processes (one
+// for the common push of a single update):
 //
 //   - one `git cat-file --batch-check` peels every old and new object name
 //     to its tree (updates) or commit (creates);
@@ -55,6 +56,17 @@ func (c Changes) Files(ups []match.RefUpdate) ([][]string, error) {
 	}
 	if len(updates)+len(creates) == 0 {
 		return out, nil
+	}
+	if len(creates) == 0 && onePair(ups, updates) {
+		// The common push, one update: a single diff-tree, which peels
+		// both names itself. Should it fail (a name that is no tree-ish),
+		// the batch below says which.
+		if files, err := c.diffPair(ups[updates[0]].Old, ups[updates[0]].New); err == nil {
+			for _, i := range updates {
+				out[i] = files
+			}
+			return out, nil
+		}
 	}
 	// Peel each distinct object name once: the refs of a big push mostly
 	// share their old and new commits.
@@ -97,6 +109,34 @@ func (c Changes) Files(ups []match.RefUpdate) ([][]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// onePair reports whether every update in idx has the same old and new.
+func onePair(ups []match.RefUpdate, idx []int) bool {
+	for _, i := range idx[1:] {
+		if ups[i].Old != ups[idx[0]].Old || ups[i].New != ups[idx[0]].New {
+			return false
+		}
+	}
+	return true
+}
+
+// diffPair lists the files that differ between old's and new's trees.
+func (c Changes) diffPair(old, new string) ([]string, error) {
+	b, err := c.git(nil, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, 0)
+		if end < 0 {
+			return nil, errors.New("git diff-tree: truncated path")
+		}
+		files = append(files, string(b[:end]))
+		b = b[end+1:]
+	}
+	return files, nil
 }
 
 // peeledNames reads cat-file --batch-check answers: an object name, or ""

@@ -201,6 +201,10 @@ func TestChangesUnpeelable(t *testing.T) {
 	for i, g := range got {
 		checkFiles(t, fmt.Sprint("unpeelable ", i), g, nil)
 	}
+	// Alone, an update takes one diff-tree; when that fails, the batch
+	// still answers.
+	got = r.files(t, match.RefUpdate{Old: c1, New: blob, Name: "refs/tags/blob"})
+	checkFiles(t, "unpeelable alone", got[0], nil)
 }
 
 // TestChangesBounded pushes 1,000 refs through a git that counts its runs.
@@ -243,6 +247,17 @@ func TestChangesBounded(t *testing.T) {
 	b, _ := os.ReadFile(log)
 	if n := strings.Count(string(b), "run"); n > 5 {
 		t.Errorf("%d git processes for 1,000 refs, want at most 5", n)
+	}
+
+	// One update: one git process.
+	os.Remove(log)
+	got, err = Changes{GitDir: filepath.Join(r.dir, ".git"), Git: wrapper}.Files(ups[:1])
+	if err != nil || !slices.Equal(got[0], []string{"docs/x.md"}) {
+		t.Fatalf("one update: %q, %v", got, err)
+	}
+	b, _ = os.ReadFile(log)
+	if n := strings.Count(string(b), "run"); n != 1 {
+		t.Errorf("%d git processes for one update, want 1", n)
 	}
 }
 
