@@ -105,6 +105,10 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		// notify names the step that failed a sequence.
 		_ = os.WriteFile(path+".step", []byte(failed.Step), 0o600)
 	}
+	if errors.As(runErr, &failed) && failed.Detail != "" {
+		// notify adds the program's own word on the failure.
+		_ = os.WriteFile(path+".detail", []byte(failed.Detail), 0o600)
+	}
 	if !supervise {
 		var ee *job.ExitError
 		if errors.As(runErr, &ee) && ee.Code > 128 && ee.Code < 128+65 && ctx.Err() == nil {

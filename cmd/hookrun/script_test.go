@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hookrun/hookrun/internal/ntfytest"
+	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/systemdtest"
 )
 
@@ -49,6 +50,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOOKRUN_CONFIG", global)
 			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 			env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/no-runtime-dir")
+			peerEnv(env)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -58,6 +60,11 @@ func TestScripts(t *testing.T) {
 			"wait-file":       cmdWaitFile,
 			"scrub":           cmdScrub,
 			"exit-status":     cmdExitStatus,
+			"ntfy-serve":      cmdNtfyServe,
+			"ntfy-user":       cmdNtfyUser,
+			"ntfy-poll":       cmdNtfyPoll,
+			"ntfy-pause":      cmdNtfyPause,
+			"ntfy-resume":     cmdNtfyResume,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -71,6 +78,10 @@ func TestScripts(t *testing.T) {
 				}
 				_, err := os.Stat("/lib/systemd/systemd")
 				return err == nil && os.Getuid() == 0 || os.Getenv("XDG_RUNTIME_DIR") != "", nil
+			case "gitmal":
+				return peerCondition(peertest.FindGitmal)
+			case "ntfy":
+				return peerCondition(peertest.FindNtfy)
 			case "git":
 				_, err := exec.LookPath("git")
 				return err == nil, nil

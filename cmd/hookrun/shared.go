@@ -117,6 +117,9 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	if step, err := os.ReadFile(planPath + ".step"); err == nil && o.Kind == notify.Failure {
 		o.Reason += " in step " + string(step)
 	}
+	if detail, err := os.ReadFile(planPath + ".detail"); err == nil && o.Kind == notify.Failure {
+		o.Reason += ": " + string(detail)
+	}
 	due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
 	rec := history.Record{
 		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
@@ -134,7 +137,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	}
 	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
 	defer func() {
-		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step"} {
+		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step", planPath + ".detail"} {
 			os.Remove(p)
 		}
 	}()

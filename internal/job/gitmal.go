@@ -118,12 +118,19 @@ func runGitmal(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr i
 		return err
 	}
 
-	p := newProc(u, s, argv, stdout, stderr)
+	said := &lastLines{}
+	p := newProc(u, s, argv, stdout, io.MultiWriter(stderr, said))
 	p.hint = gitmalHint
 	if err := run(ctx, p); err != nil {
 		os.RemoveAll(fresh)
 		if exists {
 			fmt.Fprintf(stderr, "hookrun: gitmal failed; the previous site at %s is unchanged\n", out)
+		}
+		// gitmal says why on its last lines ("No default branch found…"):
+		// the notification and the history carry it.
+		var ee *ExitError
+		if errors.As(err, &ee) && !ee.notStarted && said.String() != "" {
+			ee.Detail = "gitmal: " + said.String()
 		}
 		return err
 	}
@@ -266,4 +273,42 @@ func lockSite(ctx context.Context, parent, base string, stderr io.Writer) (func(
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// lastLines keeps the last two non-empty lines written to it, at most
+// maxDetailBytes each: gitmal gives its reason on one or two lines
+// ("Default branch "x" not found." then "Specify a valid branch…"). A
+// carriage return ends a line too: gitmal redraws its progress with "\r".
+type lastLines struct {
+	cur   []byte
+	lines [2]string
+}
+
+const maxDetailBytes = 300
+
+func (l *lastLines) Write(p []byte) (int, error) {
+	for _, c := range p {
+		switch c {
+		case '\n', '\r':
+			l.end()
+		default:
+			if len(l.cur) < maxDetailBytes {
+				l.cur = append(l.cur, c)
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *lastLines) end() {
+	if line := strings.TrimSpace(strings.ToValidUTF8(string(l.cur), "")); line != "" {
+		l.lines[0], l.lines[1] = l.lines[1], line
+	}
+	l.cur = l.cur[:0]
+}
+
+// String is the last lines, joined by a space, printable.
+func (l *lastLines) String() string {
+	l.end()
+	return printable(strings.TrimSpace(l.lines[0] + " " + l.lines[1]))
 }

@@ -440,3 +440,35 @@ func TestRealGitmal(t *testing.T) {
 		t.Error("a failed gitmal run damaged the site")
 	}
 }
+
+func TestGitmalLastLines(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"No default branch found. Specify one using --default-branch flag.\n", "No default branch found. Specify one using --default-branch flag."},
+		{"Default branch \"x\" not found.\nSpecify a valid branch using --default-branch flag.\n", "Default branch \"x\" not found. Specify a valid branch using --default-branch flag."},
+		{"[1/3] blobs\r[2/3] blobs\r[3/3] blobs\rfatal: broken\n\n", "[3/3] blobs fatal: broken"},
+		{"no newline at the end", "no newline at the end"},
+		{strings.Repeat("x", 1000) + "\n", strings.Repeat("x", maxDetailBytes)},
+		{"bell\a\n", `"bell\a"`},
+	} {
+		l := &lastLines{}
+		for _, c := range []byte(tc.in) { // byte by byte: lines may span writes
+			l.Write([]byte{c})
+		}
+		if got := l.String(); got != tc.want {
+			t.Errorf("lastLines(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestGitmalFailureDetail(t *testing.T) {
+	g := newGitmalSetup(t)
+	err := g.build("v1", 3)
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 || ee.Detail != "gitmal: gitmal: dying half-way" {
+		t.Fatalf("Run = %#v, want exit 3 with gitmal's last line as the detail", err)
+	}
+	if !strings.Contains(err.Error(), "(gitmal: gitmal: dying half-way)") {
+		t.Errorf("error %q does not carry the detail", err)
+	}
+}

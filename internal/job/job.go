@@ -87,11 +87,17 @@ type ExitError struct {
 	Step string // name of the failing step
 	Code int
 	Err  error
+	// Detail is the program's own word on why it failed (gitmal's last line
+	// on stderr), when known: for the notification and the history.
+	Detail string
 
 	notStarted bool // the program could not be started
 }
 
 func (e *ExitError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("step %s: %v (%s)", printable(e.Step), e.Err, e.Detail)
+	}
 	return fmt.Sprintf("step %s: %v", printable(e.Step), e.Err)
 }
 
