@@ -266,8 +266,42 @@ func (s *Ntfy) Grant(user, topic, perm string) error {
 }
 
 // Pause stops the server with SIGSTOP: it accepts connections but never
-// answers, until Resume.
-func (s *Ntfy) Pause() error { return s.signal(syscall.SIGSTOP) }
+// answers, until Resume. It returns once every thread of the server is
+// stopped (a signal is delivered asynchronously: without the wait, a request
+// made right after could still be answered).
+func (s *Ntfy) Pause() error {
+	if err := s.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(ntfyStopTimeout)
+	for !s.stopped() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ntfy (pid %d) not stopped %v after SIGSTOP", s.PID, ntfyStopTimeout)
+		}
+		time.Sleep(5 * time.Millisecond) // polling /proc, not ordering
+	}
+	return nil
+}
+
+// stopped reports whether every thread of the server is in state T.
+func (s *Ntfy) stopped() bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", s.PID))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			return false
+		}
+		// "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume continues a paused server with SIGCONT.
 func (s *Ntfy) Resume() error { return s.signal(syscall.SIGCONT) }
