@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,13 +254,18 @@ func printPlan(w io.Writer, p *plan.Push) {
 	}
 }
 
-// changedLine lists a unit's changed files, the first few of them.
+// changedLine lists a unit's changed files, the first few of them, each
+// plain or as a Go string literal: file names are for reading here, and
+// escapes keep non-UTF-8 bytes and newlines visible.
 func changedLine(list []byte) string {
 	files := strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00")
 	const shown = 5
 	q := make([]string, 0, shown)
 	for _, f := range files[:min(len(files), shown)] {
-		q = append(q, quoteArg(f))
+		if quoteArg(f) != f {
+			f = strconv.Quote(f)
+		}
+		q = append(q, f)
 	}
 	s := fmt.Sprintf("%d files: %s", len(files), strings.Join(q, " "))
 	if len(files) == 1 {
