@@ -136,7 +136,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		Cert: pushCert(a.getenv, repoPath, c), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
 		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {

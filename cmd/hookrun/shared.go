@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,9 +57,24 @@ func repoDir(a *app, flag string) string {
 	return gitx.RepoPath(a.getenv, cwd)
 }
 
-func pushCert(getenv func(string) string) match.PushCert {
-	return match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
-		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS")}
+// pushCert is what receive-pack says about the push certificate. When
+// some rule of c needs a signed push, the certificate blob GIT_PUSH_CERT
+// names is read from the repository and parsed, so the rule can check that
+// it vouches for each update (match.PushCert.Bound); otherwise git is not
+// asked at all.
+func pushCert(getenv func(string) string, repoPath string, c *config.Config) match.PushCert {
+	pc := match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
+		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS"),
+		Blob: getenv("GIT_PUSH_CERT"), NonceValue: getenv("GIT_PUSH_CERT_NONCE")}
+	if pc.Blob == "" || c == nil || !slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed }) {
+		return pc
+	}
+	b, err := gitx.Blob(repoPath, pc.Blob, match.MaxCertBytes)
+	if err == nil {
+		pc.Cert, err = match.ParseCertificate(b)
+	}
+	pc.CertErr = err
+	return pc
 }
 
 // quoteArg is s as one POSIX shell word: as it is when it holds only

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,4 +99,33 @@ func RefObject(gitDir, ref string) (string, error) {
 		return "", fmt.Errorf("%s is not in %s", ref, gitDir)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// Blob returns the content of blob sha (40 or 64 hex digits) in the
+// repository, at most limit bytes; a larger blob is an error.
+func Blob(gitDir, sha string, limit int64) ([]byte, error) {
+	if len(sha) != 40 && len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("%q is not an object name", sha)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "cat-file", "blob", sha)
+	cmd.Env = CleanEnv(os.Environ())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	b, rerr := io.ReadAll(io.LimitReader(out, limit+1))
+	if int64(len(b)) > limit {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("blob %s is larger than %d bytes", sha, limit)
+	}
+	if err := cmd.Wait(); err != nil || rerr != nil {
+		return nil, fmt.Errorf("blob %s is not in %s", sha, gitDir)
+	}
+	return b, nil
 }

@@ -183,7 +183,18 @@ func TestPatterns(t *testing.T) {
 func TestSelector(t *testing.T) {
 	br, _ := CompilePatterns([]string{"main"})
 	tg, _ := CompilePatterns([]string{"v*"})
-	good := PushCert{Status: "G", Signer: "Alice <a@x>", Key: "KEY1", Nonce: "OK"}
+	any, _ := CompilePatterns([]string{"**"})
+	certText := "certificate version 0.1\npusher Alice <a@x> 1700000000 +0000\nnonce N1\n\n" + a + " " + b + " refs/heads/main\n-----BEGIN PGP SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
+	cert, err := ParseCertificate([]byte(certText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := PushCert{Status: "G", Signer: "Alice <a@x>", Key: "KEY1", Nonce: "OK", Blob: "b10b", NonceValue: "N1", Cert: cert}
+	spoofed := PushCert{Status: "G", Signer: "Alice <a@x>", Key: "KEY1", Nonce: "OK"}
+	otherNonce, otherRef, otherUpdate := good, good, good
+	otherNonce.NonceValue = "N2"
+	unread := good
+	unread.Cert, unread.CertErr = nil, errors.New("not in the repository")
 	tests := []struct {
 		name string
 		s    Selector
@@ -206,12 +217,17 @@ func TestSelector(t *testing.T) {
 		{"replayed certificate", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, PushCert{Status: "G", Signer: "Alice <a@x>", Nonce: "BAD"}, false},
 		{"no nonce asked", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, PushCert{Status: "G", Signer: "Alice <a@x>"}, false},
 		{"other signer", Selector{Branches: br, Signed: true, Signers: []string{"Bob"}}, RefUpdate{a, b, "refs/heads/main"}, Update, good, false},
+		{"variables without a certificate", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, spoofed, false},
+		{"certificate not readable", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, unread, false},
+		{"certificate of another nonce", Selector{Branches: br, Signed: true}, RefUpdate{a, b, "refs/heads/main"}, Update, otherNonce, false},
+		{"certificate of another ref", Selector{Branches: any, Signed: true}, RefUpdate{a, b, "refs/heads/mainx"}, Update, otherRef, false},
+		{"certificate of another update", Selector{Branches: br, Signed: true}, RefUpdate{b, a, "refs/heads/main"}, Force, otherUpdate, false},
 	}
 	for _, tt := range tests {
 		kind, short := tt.u.Short()
 		got := Verdict{Reason: "ref not selected"}
 		if tt.s.MatchName(kind, short) {
-			got = tt.s.Decide(tt.ev, tt.cert)
+			got = tt.s.Decide(tt.u, tt.ev, tt.cert)
 		}
 		if got.Match != tt.want {
 			t.Errorf("%s: Match = %+v, want %v", tt.name, got, tt.want)
@@ -287,7 +303,7 @@ func BenchmarkMatch10kRefs100Rules(b *testing.B) {
 		for _, u := range ups {
 			kind, short := u.Short() // once per ref, as resolve does
 			for _, s := range sels {
-				if s.MatchName(kind, short) && s.Decide(Update, PushCert{}).Match {
+				if s.MatchName(kind, short) && s.Decide(u, Update, PushCert{}).Match {
 					n++
 				}
 			}

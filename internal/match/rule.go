@@ -3,11 +3,22 @@ package match
 import "slices"
 
 // PushCert is what git-receive-pack(1) tells a hook about a signed push.
+// The variables alone prove nothing: git sets them only when a certificate
+// was sent and leaves them as they were otherwise, so a pusher who controls
+// receive-pack's environment could set them for an unsigned push. A rule
+// that needs a signed push therefore also requires Cert, the certificate
+// blob GIT_PUSH_CERT names, parsed, to carry git's nonce and to list the
+// update (see Selector.Decide).
 type PushCert struct {
 	Status string // GIT_PUSH_CERT_STATUS: "G" is a good, verified signature
 	Signer string // GIT_PUSH_CERT_SIGNER
 	Key    string // GIT_PUSH_CERT_KEY
 	Nonce  string // GIT_PUSH_CERT_NONCE_STATUS: "OK" (or "SLOP") means not a replay
+
+	Blob       string       // GIT_PUSH_CERT: the certificate's blob in the repository
+	NonceValue string       // GIT_PUSH_CERT_NONCE: the nonce git asked for
+	Cert       *Certificate // the blob, parsed; nil when there is none
+	CertErr    error        // why Blob could not be read or parsed
 }
 
 // Verified reports whether git verified the push certificate.
@@ -16,6 +27,25 @@ func (c PushCert) Verified() bool { return c.Status == "G" }
 // Fresh reports whether the certificate carries the nonce git asked for, so
 // it is not a replay of an older push.
 func (c PushCert) Fresh() bool { return c.Nonce == "OK" || c.Nonce == "SLOP" }
+
+// Bound reports why the certificate does not vouch for u, or "" when it
+// does: the blob was read and parsed, its nonce is the one git asked for,
+// and it lists u's exact "old new ref" line.
+func (c PushCert) Bound(u RefUpdate) string {
+	switch {
+	case c.Blob == "":
+		return "GIT_PUSH_CERT names no certificate (the GIT_PUSH_CERT_* variables alone are not trusted)"
+	case c.Cert == nil && c.CertErr != nil:
+		return "push certificate " + c.Blob + " cannot be used: " + c.CertErr.Error()
+	case c.Cert == nil:
+		return "push certificate " + c.Blob + " was not read"
+	case c.NonceValue == "" || c.Cert.Nonce != c.NonceValue:
+		return "push certificate nonce is not the one git asked for (GIT_PUSH_CERT_NONCE)"
+	case !c.Cert.Lists(u):
+		return "push certificate does not list this update (" + u.Old + " " + u.New + " " + clip(u.Name) + ")"
+	}
+	return ""
+}
 
 // Selector is the matching part of a rule, compiled.
 type Selector struct {
@@ -65,9 +95,10 @@ func (s *Selector) MatchName(kind Kind, short string) bool {
 	return false
 }
 
-// Decide finishes a decision for a ref that MatchName selected: the event
-// and, for signed rules, the push certificate.
-func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
+// Decide finishes a decision for a ref update u that MatchName selected:
+// the event and, for signed rules, the push certificate, which must be
+// verified by git, fresh, and bound to u (PushCert.Bound).
+func (s *Selector) Decide(u RefUpdate, ev Event, cert PushCert) Verdict {
 	if !slices.Contains(s.events(), ev) {
 		return Verdict{false, "event " + string(ev) + " not in events"}
 	}
@@ -88,6 +119,9 @@ func (s *Selector) Decide(ev Event, cert PushCert) Verdict {
 		}
 		// Without a nonce git asked for, an old signed push could be replayed.
 		return Verdict{false, "push certificate nonce status is " + st + ", want OK (set receive.certNonceSeed on the server)"}
+	}
+	if why := cert.Bound(u); why != "" {
+		return Verdict{false, "rule needs a signed push; " + why}
 	}
 	if len(s.Signers) > 0 && !slices.Contains(s.Signers, cert.Signer) && !slices.Contains(s.Signers, cert.Key) {
 		return Verdict{false, "push signed by " + cert.Signer + " (key " + cert.Key + "), not one of signers"}

@@ -157,7 +157,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 				}
 				ev, known, exact = e, true, needs || u.IsCreate() || u.IsDelete()
 			}
-			v := r.Selector.Decide(ev, p.Cert)
+			v := r.Selector.Decide(u, ev, p.Cert)
 			m := plan.Match{Ref: u.Name, Rule: labels[ri], Match: v.Match, Reason: v.Reason}
 			if v.Match {
 				m.Jobs = r.Jobs
@@ -330,7 +330,9 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	for _, rw := range set.ReadWritePaths {
 		u.Sandbox.ReadWritePaths = append(u.Sandbox.ReadWritePaths, rw.Expand(vars))
 	}
-	if p.Cert.Verified() && p.Cert.Fresh() {
+	// The signer is passed on only where the certificate vouches for the
+	// unit's ref, not because the environment says so.
+	if p.Cert.Verified() && p.Cert.Fresh() && p.Cert.Bound(match.RefUpdate{Old: ref.Old, New: ref.New, Name: ref.Ref}) == "" {
 		u.Signer = p.Cert.Signer
 	}
 	u.Env = unitEnv(u, ref, set, vars)
