@@ -325,7 +325,7 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 			// before anything cuts the text, so no part of it shows.
 			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
 		}
-		e := apiError(resp.StatusCode, data)
+		e := apiError(resp.StatusCode, data, c.Token != "")
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return e
 	}
@@ -348,8 +348,9 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 }
 
 // apiError builds an Error from ntfy's error body, or an excerpt of any other
-// body.
-func apiError(status int, data []byte) *Error {
+// body. tokenSent says whether the request carried a token, which decides
+// what a 401 or 403 asks the user to do.
+func apiError(status int, data []byte, tokenSent bool) *Error {
 	e := &Error{Status: status}
 	var body struct {
 		Code  int    `json:"code"`
@@ -361,23 +362,27 @@ func apiError(status int, data []byte) *Error {
 	} else if len(data) > 0 && !bytes.Contains(bytes.ToLower(data[:min(len(data), 512)]), []byte("<html")) {
 		e.Text = oneLine(truncate(string(data), 200))
 	}
-	switch status {
-	case http.StatusUnauthorized:
-		e.Hint = "the access token was refused: check token_file or " + TokenEnv
-	case http.StatusForbidden:
+	switch {
+	case status == http.StatusUnauthorized && tokenSent:
+		e.Hint = "the access token was refused (wrong, expired or deleted): check token_file or " + TokenEnv
+	case status == http.StatusUnauthorized:
+		e.Hint = "the server wants an access token: set token_file or " + TokenEnv
+	case status == http.StatusForbidden && tokenSent:
+		// ntfy checked the token (a wrong one is 401): its user lacks
+		// write access to the topic. Setting token_file would not help.
+		e.Hint = "the access token is valid but may not publish to this topic: give its user write access (ntfy access USER TOPIC rw) or use a token that has it"
+	case status == http.StatusForbidden:
 		e.Hint = "this topic needs an access token with write permission: set token_file or " + TokenEnv
-	case http.StatusNotFound, http.StatusMethodNotAllowed:
+	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
 		e.Hint = "check that the server URL is ntfy's base URL"
-	case http.StatusRequestEntityTooLarge:
+	case status == http.StatusRequestEntityTooLarge:
 		e.Hint = "the message is too large for this server"
-	case http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests:
 		if e.Code != 0 && e.Code != 42901 {
 			e.Hint = "a quota, not the request rate: retrying within a minute cannot help"
 		}
-	default:
-		if status >= 500 {
-			e.Hint = "not sent again: ntfy may have delivered it before failing"
-		}
+	case status >= 500:
+		e.Hint = "not sent again: ntfy may have delivered it before failing"
 	}
 	return e
 }

@@ -274,7 +274,15 @@ func TestPublishNoRetryOn4xx(t *testing.T) {
 			name:  "wrong token",
 			token: "tk_wrong0000000000000000000000",
 			want: "ntfy answered 401 Unauthorized: unauthorized (code 40101); " +
-				"the access token was refused: check token_file or HOOKRUN_NTFY_TOKEN",
+				"the access token was refused (wrong, expired or deleted): check token_file or HOOKRUN_NTFY_TOKEN",
+		},
+		{
+			name: "valid token without access to the topic",
+			override: func(w http.ResponseWriter, r *http.Request) {
+				ntfyError(w, 403, 40301, "forbidden")
+			},
+			want: "ntfy answered 403 Forbidden: forbidden (code 40301); " +
+				"the access token is valid but may not publish to this topic: give its user write access (ntfy access USER TOPIC rw) or use a token that has it",
 		},
 		{
 			name: "no token",
