@@ -155,8 +155,10 @@ type publishRequest struct {
 // Everything else is final: a request that was sent and then timed out or
 // lost its connection, and any 5xx answer, may have been delivered (the
 // error wraps ErrMaybeDelivered); other answers will not change. Nothing is
-// sent after a 2xx answer. Retries stop when RetryBudget is spent, or at
-// once when a Retry-After asks for longer than what is left of it. The
+// sent after a 2xx answer. No retry starts once RetryBudget is spent (or
+// when a Retry-After asks for longer than what is left of it); the attempt
+// running then may take its AttemptTimeout, so a call ends within
+// RetryBudget + AttemptTimeout. The
 // returned error never contains the token.
 //
 // Publish does not decide a job's result: callers record its error and go on.
@@ -189,10 +191,10 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 	if budget <= 0 {
 		budget = DefaultRetryBudget
 	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, budget)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
+	// The budget decides whether another attempt starts; an attempt that
+	// started runs its own timeout out, so it is never cut off after it
+	// was sent (that would make it "maybe delivered" for nothing).
+	deadline := time.Now().Add(budget)
 
 	backoff := c.Backoff
 	if backoff == nil {
@@ -201,8 +203,8 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 	// stopped explains why Publish ends without success while it would
 	// have retried.
 	stopped := func(attempt int, last error) error {
-		if parent.Err() != nil {
-			return fmt.Errorf("publish to ntfy at %s: %w after %s: %w", c.Server, parent.Err(), plural(attempt, "attempt"), last)
+		if ctx.Err() != nil {
+			return fmt.Errorf("publish to ntfy at %s: %w after %s: %w", c.Server, ctx.Err(), plural(attempt, "attempt"), last)
 		}
 		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within the retry budget of %s: %w", c.Server, plural(attempt, "attempt"), budget, last)
 	}
@@ -227,12 +229,16 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		// Spread units that were refused together, so they do not come
 		// back together: up to a quarter more, never less.
 		wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		left := time.Until(deadline)
 		if isAPI && apiErr.RetryAfter > 0 {
 			wait = apiErr.RetryAfter
-			if left := time.Until(deadline); wait > left {
+			if wait > left {
 				return fmt.Errorf("publish to ntfy at %s: gave up after %s: ntfy asks to wait %s, more than the %s left of the retry budget (%s): %w",
-					c.Server, plural(attempt, "attempt"), wait.Round(time.Second), left.Round(time.Second), budget, err)
+					c.Server, plural(attempt, "attempt"), wait.Round(time.Second), max(0, left).Round(time.Second), budget, err)
 			}
+		}
+		if wait > left {
+			return stopped(attempt, err)
 		}
 		c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s\n", attempt, c.redact(err), wait.Round(time.Millisecond))
 		t := time.NewTimer(wait)

@@ -422,7 +422,7 @@ func TestPublishCallerCancels(t *testing.T) {
 	f := newFakeNtfy(t)
 	f.fail = []int{429, 429, 429}
 	c := newTestClient(f, nil)
-	c.Backoff = []time.Duration{time.Hour}
+	c.Backoff = []time.Duration{10 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
