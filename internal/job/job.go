@@ -61,6 +61,13 @@ const Guard = "HOOKRUN_ACTIVE=1"
 // stores it, ended by a NUL. The file exists while the job runs.
 const ChangedFilesVar = "HOOKRUN_CHANGED_FILES_FILE"
 
+// RefsFileVar names, in every job's environment, the file that lists the
+// unit's refs (all matched refs of a per = "push" unit), one
+// "<old> <new> <refname>" line each, as the hook read them. The file exists
+// while the job runs. HOOKRUN_REFS holds the same lines only while they fit
+// in plan.MaxRefsEnvBytes.
+const RefsFileVar = "HOOKRUN_REFS_FILE"
+
 // Exit statuses used when a step's program did not report one itself.
 const (
 	// ExitFailure is the status of a step that failed inside hookrun (an
@@ -118,16 +125,23 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	if stderr == nil {
 		stderr = io.Discard
 	}
+	// The lists a job may need whole, however large, go in files named in
+	// its environment: an environment variable is limited to 128 KiB.
+	lists := []listFile{{RefsFileVar, "the list of refs", RefLines(u.Refs)}}
 	if u.ChangedFiles != nil {
-		path, err := writeChangedFiles(u.ChangedFiles, os.TempDir(), plan.StateDir(u.RepoPath))
+		lists = append(lists, listFile{ChangedFilesVar, "the list of changed files", u.ChangedFiles})
+	}
+	c := *u
+	c.Env = slices.Clip(u.Env)
+	for _, l := range lists {
+		path, err := writeList(l.data, l.what, os.TempDir(), plan.StateDir(u.RepoPath))
 		if err != nil {
 			return &ExitError{Step: u.Steps[0].Name, Code: ExitFailure, Err: err}
 		}
 		defer os.Remove(path)
-		c := *u
-		c.Env = append(slices.Clip(u.Env), ChangedFilesVar+"="+path)
-		u = &c
+		c.Env = append(c.Env, l.name+"="+path)
 	}
+	u = &c
 	if len(u.Steps) == 1 && u.Type != TypeSequence {
 		return runStep(ctx, u, &u.Steps[0], stdout, stderr)
 	}
@@ -164,15 +178,41 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeChangedFiles writes the unit's changed files where its steps can
-// read them: a private file in the first of dirs that takes it, the
+// listFile is a list handed to a job in a file: the variable naming the
+// file, what the list is (for errors), and its content.
+type listFile struct {
+	name, what string
+	data       []byte
+}
+
+// RefLines renders refs as git gives them to the hook, one
+// "<old> <new> <refname>" line each: the content of HOOKRUN_REFS_FILE.
+func RefLines(refs []plan.Ref) []byte {
+	n := 0
+	for _, r := range refs {
+		n += len(r.Old) + len(r.New) + len(r.Ref) + 3
+	}
+	b := make([]byte, 0, n)
+	for _, r := range refs {
+		b = append(b, r.Old...)
+		b = append(b, ' ')
+		b = append(b, r.New...)
+		b = append(b, ' ')
+		b = append(b, r.Ref...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// writeList writes a list (what it is, for errors) where the unit's steps
+// can read it: a private file in the first of dirs that takes it, the
 // temporary directory (with PrivateTmp, the unit's own), else the
 // repository's state directory (protect_system = "strict" without
 // private_tmp leaves /tmp read-only).
-func writeChangedFiles(list []byte, dirs ...string) (string, error) {
+func writeList(list []byte, what string, dirs ...string) (string, error) {
 	var errs []error
 	for _, dir := range dirs {
-		f, err := os.CreateTemp(dir, "hookrun-changed-*")
+		f, err := os.CreateTemp(dir, "hookrun-list-*")
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -187,7 +227,7 @@ func writeChangedFiles(list []byte, dirs ...string) (string, error) {
 		os.Remove(f.Name())
 		errs = append(errs, err)
 	}
-	return "", fmt.Errorf("writing the list of changed files: %w", errors.Join(errs...))
+	return "", fmt.Errorf("writing %s: %w", what, errors.Join(errs...))
 }
 
 // runStep runs one step according to its type.

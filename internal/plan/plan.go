@@ -116,6 +116,14 @@ type Limits struct {
 	Nice        *int          `json:"nice,omitempty"`          // -20..19
 }
 
+// MaxRefsEnvBytes bounds the HOOKRUN_REFS environment entry: the kernel
+// refuses to start a program with one environment string over 128 KiB
+// (MAX_ARG_STRLEN), and the unit's environment also counts towards the
+// whole argument space. 64 KiB holds about 560 SHA-1 ref lines; a longer
+// list is left out of the environment, and HOOKRUN_REFS_FILE always has it
+// whole.
+const MaxRefsEnvBytes = 64 << 10
+
 // Infinity is the systemd encoding of an unlimited value.
 const Infinity = ^uint64(0)
 

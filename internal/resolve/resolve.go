@@ -381,24 +381,28 @@ func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]st
 	if u.Signer != "" {
 		env = append(env, "HOOKRUN_PUSH_SIGNER="+u.Signer)
 	}
-	var refs strings.Builder
+	// All the unit's refs, while they fit an environment string; the job
+	// always has them in HOOKRUN_REFS_FILE (written by hookrun exec).
 	n := len("HOOKRUN_REFS=")
 	for _, r := range u.Refs {
 		n += len(r.Old) + len(r.New) + len(r.Ref) + 3
 	}
-	refs.Grow(n)
-	refs.WriteString("HOOKRUN_REFS=")
-	for i, r := range u.Refs {
-		if i > 0 {
-			refs.WriteByte('\n')
+	if n-1 <= plan.MaxRefsEnvBytes {
+		var refs strings.Builder
+		refs.Grow(n)
+		refs.WriteString("HOOKRUN_REFS=")
+		for i, r := range u.Refs {
+			if i > 0 {
+				refs.WriteByte('\n')
+			}
+			refs.WriteString(r.Old)
+			refs.WriteByte(' ')
+			refs.WriteString(r.New)
+			refs.WriteByte(' ')
+			refs.WriteString(r.Ref)
 		}
-		refs.WriteString(r.Old)
-		refs.WriteByte(' ')
-		refs.WriteString(r.New)
-		refs.WriteByte(' ')
-		refs.WriteString(r.Ref)
+		env = append(env, refs.String())
 	}
-	env = append(env, refs.String())
 	return append(env, expandEnv(set.Environment, vars)...)
 }
 
