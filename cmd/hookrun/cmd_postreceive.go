@@ -46,8 +46,11 @@ rule matches, no connection to systemd is opened at all.`,
 	}
 }
 
-// startTimeout bounds how long a push may wait for the manager to accept units.
-const startTimeout = 30 * time.Second
+// callTimeout bounds each call to the manager: the dial, and every unit's
+// start or stop on its own. There is no deadline for the push as a whole: a
+// push matching 10,000 units takes about a minute (the manager accepts some
+// 150-175 starts a second), and a shared deadline dropped most of them.
+const callTimeout = 30 * time.Second
 
 func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if a.getenv("HOOKRUN_ACTIVE") == "1" {
@@ -103,8 +106,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
+	ctx := context.Background() // each call has its own callTimeout
 	st := &starters{a: a, self: a.self}
 	defer st.close()
 	errs := st.startAll(ctx, p.Units)
@@ -235,6 +237,9 @@ type managerConn struct {
 	sd     *runner.Systemd
 	err    error
 	warned bool // the fallback to the exec runner was reported
+	// cancel ends the connection's context: the connection lives as long
+	// as it (godbus closes it then), so the dial's deadline cannot be on it.
+	cancel context.CancelFunc
 }
 
 // connect starts dialling manager, unless that has started already.
@@ -247,9 +252,17 @@ func (s *starters) connect(ctx context.Context, manager string) *managerConn {
 		s.conns = map[string]*managerConn{}
 	}
 	s.conns[manager] = c
+	var connCtx context.Context
+	connCtx, c.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(c.done)
-		c.sd, c.err = runner.DialSystemd(ctx, manager, s.a.getenv)
+		dialTimer := time.AfterFunc(callTimeout, c.cancel)
+		c.sd, c.err = runner.DialSystemd(connCtx, manager, s.a.getenv)
+		if !dialTimer.Stop() && c.err == nil {
+			// The deadline struck as the dial ended: the connection closes.
+			c.sd.Close()
+			c.sd, c.err = nil, fmt.Errorf("connecting to the systemd %s manager took more than %s", manager, callTimeout)
+		}
 		if c.sd != nil {
 			c.sd.Self = s.self
 		}
@@ -263,6 +276,7 @@ func (s *starters) close() {
 		if c.sd != nil {
 			c.sd.Close()
 		}
+		c.cancel()
 	}
 }
 
@@ -377,7 +391,9 @@ func savePlan(u *plan.Unit) error {
 func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
 	for attempt := 0; ; attempt++ {
 		path := plan.PlanPath(u.RepoPath, u.Name)
-		err := st.Start(ctx, u, path)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := st.Start(cctx, u, path)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -414,7 +430,9 @@ func (s *starters) replace(ctx context.Context, u *plan.Unit) {
 			var st runner.Starter
 			if st, _, err = s.starter(ctx, o); err == nil {
 				if sd, ok := st.(*runner.Systemd); ok {
-					err = sd.StopUnit(ctx, o.Name)
+					sctx, cancel := context.WithTimeout(ctx, callTimeout)
+					err = sd.StopUnit(sctx, o.Name)
+					cancel()
 				}
 			}
 		}
