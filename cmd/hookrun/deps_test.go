@@ -1,45 +1,146 @@
 package main
 
 import (
+	"fmt"
+	"maps"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// TestImportDirection keeps each package to its one job: lower packages
-// never import the ones that wire them together (tailscale's deptest).
+// allowedImports is the import allowlist: for every package under internal/,
+// the internal packages it may import directly (its _test.go files are
+// free). A package missing here fails TestImportDirection, and so does an
+// import its entry does not list. Keep each list to what the package's one
+// job needs; imports go down, never back up to what wires packages together.
+var allowedImports = map[string][]string{
+	// Leaves: nothing internal.
+	"internal/match":    {},
+	"internal/suggest":  {},
+	"internal/ntfyconf": {},
+	"internal/plan":     {},
+	"internal/history":  {},
+	"internal/install":  {},
+
+	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
+	"internal/gitx":    {"internal/match"},
+	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
+	"internal/notify":  {"internal/ntfyconf"},
+	"internal/digest":  {"internal/plan"},
+	"internal/queue":   {"internal/plan"},
+	"internal/job":     {"internal/gitx", "internal/plan"},
+	"internal/runner":  {"internal/gitx", "internal/plan"},
+	"internal/remote":  {"internal/job", "internal/runner"},
+
+	// Test helpers: imported only by tests, the demo and bench.
+	"internal/systemdtest": {},
+	"internal/sshtest":     {},
+	"internal/hosttest":    {"internal/sshtest", "internal/systemdtest"},
+	"internal/ntfytest":    {},
+	"internal/peertest":    {},
+}
+
+// testHelpers are the packages no command may import outside its tests.
+var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest"}
+
+const modulePath = "github.com/hookrun/hookrun/"
+
+// TestImportDirection keeps each package to its one job (tailscale's
+// deptest, as an allowlist): every internal package has an entry in
+// allowedImports and imports nothing else internal; cmd/hookrun imports no
+// test helper.
 func TestImportDirection(t *testing.T) {
-	const mod = "github.com/hookrun/hookrun/"
-	forbidden := map[string][]string{
-		"internal/match":    {"internal/"},
-		"internal/config":   {"internal/runner", "internal/notify", "internal/job", "internal/resolve", "internal/plan"},
-		"internal/plan":     {"internal/config", "internal/runner", "internal/notify", "internal/job"},
-		"internal/notify":   {"internal/"},
-		"internal/ntfyconf": {"internal/"},
-		"internal/job":      {"internal/config", "internal/runner", "internal/notify", "internal/resolve"},
-		"internal/runner":   {"internal/config", "internal/notify", "internal/job", "internal/resolve"},
-		"internal/resolve":  {"internal/runner", "internal/notify", "internal/job"},
-		"internal/digest":   {"internal/config", "internal/runner", "internal/notify", "internal/job", "internal/resolve"},
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", modulePath+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
 	}
-	// Exceptions to a ban above: notify judges its settings with the same
-	// code as the config validator.
-	allowed := map[string][]string{"internal/notify": {"internal/ntfyconf"}}
-	for pkg, bans := range forbidden {
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", mod+pkg).Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", pkg, err)
+	imports := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		pkg, ok := strings.CutPrefix(f[0], modulePath)
+		if !ok {
+			continue
 		}
-		for _, dep := range strings.Fields(string(out)) {
-			rel, ok := strings.CutPrefix(dep, mod)
-			if !ok || rel == pkg || slices.Contains(allowed[pkg], rel) {
-				continue
+		imports[pkg] = nil
+		for _, imp := range f[1:] {
+			if rel, ok := strings.CutPrefix(imp, modulePath); ok {
+				imports[pkg] = append(imports[pkg], rel)
 			}
-			for _, ban := range bans {
-				if strings.HasPrefix(rel, ban) {
-					t.Errorf("%s imports %s", pkg, rel)
+		}
+	}
+	for _, msg := range checkImports(imports, allowedImports) {
+		t.Error(msg)
+	}
+}
+
+// checkImports returns one message per violation of allowed by imports
+// (package -> its direct imports within the module, module-relative).
+func checkImports(imports, allowed map[string][]string) []string {
+	var msgs []string
+	for _, pkg := range slices.Sorted(maps.Keys(imports)) {
+		deps := imports[pkg]
+		if pkg == "cmd/hookrun" {
+			for _, dep := range deps {
+				if slices.Contains(testHelpers, dep) {
+					msgs = append(msgs, fmt.Sprintf("%s imports the test helper %s outside its tests: use it only from _test.go files", pkg, dep))
 				}
 			}
+			continue
 		}
+		if !strings.HasPrefix(pkg, "internal/") {
+			continue // commands, the demo and bench wire packages together
+		}
+		ok, listed := allowed[pkg]
+		if !listed {
+			quoted := make([]string, len(deps))
+			for i, d := range deps {
+				quoted[i] = fmt.Sprintf("%q", d)
+			}
+			msgs = append(msgs, fmt.Sprintf("%s has no entry in the import allowlist. Add this line to allowedImports in cmd/hookrun/deps_test.go (its imports today; keep only what its one job needs):\n\t%q: {%s},",
+				pkg, pkg, strings.Join(quoted, ", ")))
+			continue
+		}
+		for _, dep := range deps {
+			if !slices.Contains(ok, dep) {
+				msgs = append(msgs, fmt.Sprintf("%s imports %s, which its entry in allowedImports (cmd/hookrun/deps_test.go) does not allow: move the code that needs it up to a package that wires the two together, or, if %s belongs below %s, add %q to allowedImports[%q]",
+					pkg, dep, dep, pkg, dep, pkg))
+			}
+		}
+	}
+	for _, pkg := range slices.Sorted(maps.Keys(allowed)) {
+		if _, ok := imports[pkg]; !ok {
+			msgs = append(msgs, fmt.Sprintf("allowedImports (cmd/hookrun/deps_test.go) has an entry for %s, which is no package: remove it", pkg))
+		}
+	}
+	return msgs
+}
+
+// TestImportAllowlistFails: the check reports a new package without an
+// entry (saying what to add), an import its entry lacks, a stale entry, and
+// a test helper in the command.
+func TestImportAllowlistFails(t *testing.T) {
+	allowed := map[string][]string{"internal/match": {}, "internal/config": {"internal/match"}, "internal/gone": {}}
+	imports := map[string][]string{
+		"internal/match":  {},
+		"internal/config": {"internal/match", "internal/runner"},
+		"internal/policy": {"internal/config", "internal/match"},
+		"cmd/hookrun":     {"internal/config", "internal/peertest"},
+	}
+	got := strings.Join(checkImports(imports, allowed), "\n")
+	for _, want := range []string{
+		"cmd/hookrun imports the test helper internal/peertest outside its tests",
+		"internal/config imports internal/runner, which its entry in allowedImports (cmd/hookrun/deps_test.go) does not allow",
+		`add "internal/runner" to allowedImports["internal/config"]`,
+		"internal/policy has no entry in the import allowlist. Add this line to allowedImports in cmd/hookrun/deps_test.go",
+		"\t\"internal/policy\": {\"internal/config\", \"internal/match\"},",
+		"has an entry for internal/gone, which is no package: remove it",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("messages do not say %q:\n%s", want, got)
+		}
+	}
+	if n := len(checkImports(map[string][]string{"internal/match": {}}, map[string][]string{"internal/match": {}})); n != 0 {
+		t.Errorf("%d messages for a clean tree", n)
 	}
 }
