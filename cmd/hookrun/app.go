@@ -54,6 +54,7 @@ type exitDoc struct {
 func commandTable() []*command {
 	return []*command{
 		cmdPostReceive(),
+		cmdPreReceive(),
 		cmdPlan(),
 		cmdValidate(),
 		cmdInstall(),
@@ -95,12 +96,12 @@ func (a *app) unknownCommand(name string) error {
 // its exit status. Nothing below it calls os.Exit.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now, commands: commandTable()}
-	// Symlinked as hooks/post-receive (or a file in post-receive.d/).
-	asHook := filepath.Base(args[0]) == "post-receive" || filepath.Base(args[0]) == install.DispatchedName ||
-		filepath.Base(filepath.Dir(args[0])) == "post-receive.d"
-	a.self = selfPath(args[0], asHook)
-	if asHook {
-		c := a.command("post-receive")
+	// Symlinked as hooks/post-receive or hooks/pre-receive (or a file in
+	// post-receive.d/ or pre-receive.d/).
+	hook := hookName(args[0])
+	a.self = selfPath(args[0], hook != "")
+	if hook != "" {
+		c := a.command(hook)
 		return a.exit(c, a.runCommand(c, args[1:]))
 	}
 	if len(args) < 2 {
@@ -119,6 +120,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return a.exit(nil, a.unknownCommand(args[1]))
 	}
 	return a.exit(c, a.runCommand(c, args[2:]))
+}
+
+// hookName is the hook argv0 names (hooks/pre-receive,
+// hooks/post-receive.d/hookrun-post-receive, ...), or "" when hookrun was
+// run as a command.
+func hookName(argv0 string) string {
+	base, dir := filepath.Base(argv0), filepath.Base(filepath.Dir(argv0))
+	for _, h := range install.Hooks {
+		if base == h || base == install.DispatchedName(h) || dir == h+".d" {
+			return h
+		}
+	}
+	return ""
 }
 
 // selfPath is the hookrun binary that units run and hooks link to. It keeps

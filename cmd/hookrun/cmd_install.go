@@ -16,15 +16,16 @@ import (
 func cmdInstall() *command {
 	return &command{
 		name:    "install",
-		summary: "link repositories' hooks/post-receive to this hookrun",
+		summary: "link repositories' hooks/post-receive and hooks/pre-receive to this hookrun",
 		usage:   "[--force] REPO... | --all DIR [--depth N]",
-		help: `Makes REPO/hooks/post-receive a symlink to this binary. A different existing
-hook is never overwritten without --force; with --force it is kept as
-post-receive.hookrun-backup-TIME. Where post-receive is a Gitea/Forgejo
-dispatcher, hookrun goes into hooks/post-receive.d/ instead. --all installs
-into every bare repository under DIR, at most --depth levels below it, and
-ends with a summary: how many were installed, already installed, failed,
-and which directories were skipped and why.`,
+		help: `Makes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
+(which checks [[policy]] tables) symlinks to this binary. A different
+existing hook is never overwritten without --force; with --force it is kept
+as HOOK.hookrun-backup-TIME. Where a hook is a Gitea/Forgejo dispatcher,
+hookrun goes into hooks/HOOK.d/ instead. --all installs into every bare
+repository under DIR, at most --depth levels below it, and ends with a
+summary: how many were installed, already installed, failed, and which
+directories were skipped and why.`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
@@ -85,27 +86,39 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 	counts := map[string]int{}
 	for _, r := range repos {
 		r, _ = filepath.Abs(r)
-		var res install.Result
-		var err error
+		var results []install.Result
 		if installing {
-			res, err = install.Install(r, a.self, force)
+			var err error
+			if results, err = install.Install(r, a.self, force); err != nil {
+				failed++
+				a.errorf("%v", err)
+				continue
+			}
 		} else {
-			res, err = install.Uninstall(r, a.self)
+			results = install.Uninstall(r, a.self)
 		}
-		if err != nil {
+		bad := false
+		for _, res := range results {
+			if res.Err != nil {
+				bad = true
+				a.errorf("%v", res.Err)
+				continue
+			}
+			line := fmt.Sprintf("%s: %s", r, res.Action)
+			if res.Hook != "" {
+				line += " (" + res.Hook + ")"
+			}
+			if res.Backup != "" && installing {
+				line += "; the previous hook is kept as " + res.Backup
+			}
+			fmt.Fprintln(a.stdout, line)
+		}
+		if bad {
 			failed++
-			a.errorf("%v", err)
-			continue
+		} else if len(results) > 0 {
+			// The summary counts repositories, by what happened to post-receive.
+			counts[strings.SplitN(results[0].Action, ",", 2)[0]]++
 		}
-		counts[strings.SplitN(res.Action, ",", 2)[0]]++
-		line := fmt.Sprintf("%s: %s", r, res.Action)
-		if res.Hook != "" {
-			line += " (" + res.Hook + ")"
-		}
-		if res.Backup != "" && installing {
-			line += "; the previous hook is kept as " + res.Backup
-		}
-		fmt.Fprintln(a.stdout, line)
 	}
 	if all != "" {
 		for _, s := range skipped {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,11 +13,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
-	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/queue"
@@ -57,36 +54,11 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
 		return nil
 	}
-	cwd, _ := os.Getwd()
-	repoPath := gitx.RepoPath(a.getenv, cwd)
-	ups, err := match.ParseRefLines(a.stdin)
+	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			a.errorf("malformed hook input: %s", line)
-		}
-		a.hintf("post-receive expects git's \"<old-sha> <new-sha> <refname>\" lines; nothing was started")
-		return errReported
-	}
-	cfgFlag, _ := fs.GetString("config")
-	insecure, _ := fs.GetBool("insecure-config")
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	repoFile := filepath.Join(repoPath, "hooks.toml")
-	if err := a.checkConfigSafety(insecure, globalPath, repoFile); err != nil {
 		return err
 	}
-	c, diags, err := config.Load(globalPath, explicit, repoFile)
-	if err != nil {
-		return fmt.Errorf("cannot read config: %v; nothing was started", err)
-	}
-	if diags.HasErrors() {
-		for _, d := range diags {
-			if d.Severity == config.Error {
-				fmt.Fprintf(a.stderr, "hookrun: %s\n", d)
-			}
-		}
-		a.hintf("fix the config (check it with: hookrun validate %s); nothing was started", repoFile)
-		return errReported
-	}
+	c, repoPath, ups := in.config, in.repoPath, in.updates
 	if c.Global == nil && c.Repo == nil {
 		return nil // hookrun installed, nothing configured yet
 	}

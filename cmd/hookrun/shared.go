@@ -4,6 +4,8 @@ package main
 // another command's file: what two commands share lives here.
 
 import (
+	"github.com/spf13/pflag"
+
 	"context"
 	"errors"
 	"fmt"
@@ -25,8 +27,10 @@ import (
 )
 
 // checkConfigSafety refuses config files that someone other than the hook's
-// user (or root) could have written: they decide what runs.
-func (a *app) checkConfigSafety(insecure bool, paths ...string) error {
+// user (or root) could have written: they decide what runs. consequence
+// ends the hint: what the refusal means for the push. When quiet is set
+// and returns true, an unsafe file is ignored silently instead.
+func (a *app) checkConfigSafety(insecure bool, consequence string, quiet func() bool, paths ...string) error {
 	if !insecure && a.getenv("HOOKRUN_INSECURE_CONFIG") == "1" {
 		insecure = true
 	}
@@ -39,8 +43,11 @@ func (a *app) checkConfigSafety(insecure bool, paths ...string) error {
 			a.warnf("%v; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1", err)
 			continue
 		}
+		if quiet != nil && quiet() {
+			return nil
+		}
 		a.errorf("%v", err)
-		a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; nothing was started")
+		a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; %s", consequence)
 		return errReported
 	}
 	return nil
@@ -276,4 +283,64 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// hookInput is what post-receive and pre-receive start from: the
+// repository, the ref updates git sent and the layered config.
+type hookInput struct {
+	repoPath string
+	updates  []match.RefUpdate
+	config   *config.Config
+}
+
+// readHookInput parses the hook's standard input and loads the config,
+// reporting problems for the person pushing. consequence ends each
+// message: what a problem means for the push ("nothing was started").
+// When the config is invalid and ignore(files) is true, it returns
+// (nil, nil) and says nothing (the other hook reports the config).
+func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore func(files []string) bool) (*hookInput, error) {
+	cwd, _ := os.Getwd()
+	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
+	var err error
+	in.updates, err = match.ParseRefLines(a.stdin)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			a.errorf("malformed hook input: %s", line)
+		}
+		a.hintf("%s expects git's \"<old-sha> <new-sha> <refname>\" lines; %s", hook, consequence)
+		return nil, errReported
+	}
+	cfgFlag, _ := fs.GetString("config")
+	insecure, _ := fs.GetBool("insecure-config")
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
+	repoFile := filepath.Join(in.repoPath, "hooks.toml")
+	ignored := func() bool { return ignore != nil && ignore([]string{globalPath, repoFile}) }
+	var quiet func() bool
+	if ignore != nil {
+		quiet = ignored
+	}
+	if err := a.checkConfigSafety(insecure, consequence, quiet, globalPath, repoFile); err != nil {
+		return nil, err
+	}
+	c, diags, err := config.Load(globalPath, explicit, repoFile)
+	if err != nil && ignored() {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %v; %s", err, consequence)
+	}
+	if diags.HasErrors() {
+		if ignored() {
+			return nil, nil
+		}
+		for _, d := range diags {
+			if d.Severity == config.Error {
+				fmt.Fprintf(a.stderr, "hookrun: %s\n", d)
+			}
+		}
+		a.hintf("fix the config (check it with: hookrun validate %s); %s", repoFile, consequence)
+		return nil, errReported
+	}
+	in.config = c
+	return in, nil
 }

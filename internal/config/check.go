@@ -65,6 +65,16 @@ func (d *decoder) checkFile(f *File) {
 		r.Index, r.File = i+1, f.Name
 		d.checkRule(index("rules", i), r)
 	}
+	names := map[string]int{}
+	for i, p := range f.Policies {
+		p.Index, p.File = i+1, f.Name
+		path := index("policy", i)
+		d.checkPolicy(path, p)
+		if prev, ok := names[p.Name]; ok && p.Name != "" {
+			d.errorf(joinKey(path, "name"), "%s.name: %q is also the name of policy[%d]; policy names are unique", path, p.Name, prev)
+		}
+		names[p.Name] = i + 1
+	}
 }
 
 // reported tells whether path already has a diagnostic, to avoid a second
@@ -172,35 +182,13 @@ func (d *decoder) checkJob(path string, j *Job) {
 }
 
 func (d *decoder) checkRule(path string, r *Rule) {
-	compile := func(key string, pats []string) *match.Patterns {
-		if p, err := match.CompilePatterns(pats); err == nil {
-			if len(pats) > 0 && p.Empty() {
-				d.report(Warning, joinKey(path, key), false, "%s.%s: only exclusions (!...) match nothing; add a pattern to include", path, key)
-			}
-			return p
-		}
-		// Compile one by one to place each bad glob.
-		var ok []string
-		for i, p := range pats {
-			if _, err := match.CompilePatterns([]string{p}); err != nil {
-				d.errorf(index(joinKey(path, key), i), "%s.%s: %v", path, key, err)
-				continue
-			}
-			ok = append(ok, p)
-		}
-		if len(ok) > 0 && !slices.ContainsFunc(ok, func(p string) bool { return !strings.HasPrefix(p, "!") }) {
-			d.report(Warning, joinKey(path, key), false, "%s.%s: only exclusions (!...) match nothing; add a pattern to include", path, key)
-		}
-		p, _ := match.CompilePatterns(ok)
-		return p
-	}
 	d.checkRefGlobs(path, "branches", r.Branches)
 	d.checkRefGlobs(path, "tags", r.Tags)
-	r.Selector.Branches = compile("branches", r.Branches)
-	r.Selector.Tags = compile("tags", r.Tags)
+	r.Selector.Branches = d.compileGlobs(path, "branches", r.Branches)
+	r.Selector.Tags = d.compileGlobs(path, "tags", r.Tags)
 	if r.Defined["paths"] {
 		d.checkPaths(path, r)
-		r.Selector.Paths = compile("paths", r.Paths) // never nil: a rule with paths needs a changed file
+		r.Selector.Paths = d.compileGlobs(path, "paths", r.Paths) // never nil: a rule with paths needs a changed file
 	}
 	for _, e := range r.Events {
 		r.Selector.Events = append(r.Selector.Events, match.Event(e))

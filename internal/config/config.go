@@ -22,6 +22,9 @@ type Config struct {
 	Notify   Notify
 	Jobs     map[string]*Job
 	Rules    []*Rule
+	// Policies are the global file's policies that apply (final, inherited
+	// and not disabled) followed by the repository's own.
+	Policies []*Policy
 	// Global and Repo are the files it was built from; either may be nil.
 	Global, Repo *File
 }
@@ -58,6 +61,7 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 		c.Rules = append(c.Rules, repo.Rules...)
 	}
 	diags := c.check(origin)
+	diags = append(diags, c.mergePolicies(global, repo)...)
 	diags = append(diags, c.unusedJobs(origin)...)
 	diags.Sort()
 	return c, diags
@@ -111,14 +115,7 @@ func (c *Config) Effective(j *Job) Settings {
 func (c *Config) check(origin map[string]*File) Diagnostics {
 	var diags Diagnostics
 	at := func(f *File, sev Severity, path, format string, args ...any) {
-		d := Diagnostic{Severity: sev, Path: path, Msg: ntfyconf.RedactURLs(fmt.Sprintf(format, args...))}
-		if f != nil {
-			d.File = f.Name
-			if p, ok := f.pos.lookup(path, true); ok {
-				d.Line, d.Col = p.Line, p.Col
-			}
-		}
-		diags = append(diags, d)
+		diags = append(diags, diagAt(f, sev, path, ntfyconf.RedactURLs(fmt.Sprintf(format, args...))))
 	}
 	names := slices.Sorted(maps.Keys(c.Jobs))
 	// user and group without the system manager: once for [defaults], and

@@ -166,7 +166,12 @@ func (c *Config) unusedJobs(origin map[string]*File) Diagnostics {
 			use(jn)
 		}
 	}
-	if len(c.Rules) == 0 {
+	for _, p := range c.Policies {
+		if p.Check != "" {
+			use(p.Check)
+		}
+	}
+	if len(c.Rules) == 0 && len(used) == 0 {
 		if len(c.Repo.Jobs) == 0 {
 			return nil
 		}

@@ -25,6 +25,10 @@ type File struct {
 	Jobs         map[string]*Job `toml:"jobs" doc:"jobs by name"`
 	Rules        []*Rule         `toml:"rules" doc:"which refs start which jobs"`
 
+	Policies        []*Policy `toml:"policy" doc:"push policies checked before any ref moves (pre-receive)"`
+	InheritPolicies *bool     `toml:"inherit_policies" doc:"repo file only: false ignores the global file's policies, except those marked final"`
+	DisablePolicies []string  `toml:"disable_policies" doc:"repo file only: names of global policies not to apply here (final ones cannot be disabled)"`
+
 	Name    string `toml:"-"` // file name, for messages
 	Defined keySet `toml:"-"`
 	pos     *positions

@@ -35,7 +35,8 @@ func RepoName(repoPath string) string {
 // Ancestry asks git whether a ref update was a fast-forward.
 type Ancestry struct {
 	GitDir string
-	Git    string // git binary; "git" from PATH when empty
+	Git    string   // git binary; "git" from PATH when empty
+	Env    []string // environment; nil: this process's without GIT_* variables
 }
 
 // IsAncestor reports whether old is an ancestor of new.
@@ -47,7 +48,11 @@ func (a Ancestry) IsAncestor(old, new string) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, git, "--git-dir", a.GitDir, "merge-base", "--is-ancestor", old, new)
-	cmd.Env = append(CleanEnv(os.Environ()), "GIT_DIR="+a.GitDir)
+	env := a.Env
+	if env == nil {
+		env = CleanEnv(os.Environ())
+	}
+	cmd.Env = append(env[:len(env):len(env)], "GIT_DIR="+a.GitDir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -58,7 +63,7 @@ func (a Ancestry) IsAncestor(old, new string) (bool, error) {
 	case errors.As(err, &ee) && ee.ExitCode() == 1:
 		return false, nil
 	}
-	return false, fmt.Errorf("git merge-base --is-ancestor %s %s: %v: %s", old[:7], new[:7], err, strings.TrimSpace(stderr.String()))
+	return false, fmt.Errorf("git merge-base --is-ancestor %.7s %.7s: %v: %s", old, new, err, strings.TrimSpace(stderr.String()))
 }
 
 // CleanEnv drops GIT_* variables: a hook's GIT_DIR=. would make any git

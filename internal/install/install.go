@@ -1,5 +1,6 @@
-// Package install links a bare repository's post-receive hook to hookrun,
-// and undoes it, without ever destroying a hook someone wrote.
+// Package install links a bare repository's post-receive and pre-receive
+// hooks to hookrun, and undoes it, without ever destroying a hook someone
+// wrote.
 package install
 
 import (
@@ -14,12 +15,21 @@ import (
 	"time"
 )
 
-// DispatchedName is hookrun's file in a hooks/post-receive.d/ directory. The
-// name tells hookrun it runs as the hook whatever path it is called by.
-const DispatchedName = "hookrun-post-receive"
+// Hooks are the hooks hookrun is linked as: post-receive starts jobs,
+// pre-receive checks policies.
+var Hooks = []string{"post-receive", "pre-receive"}
+
+// DispatchedName is hookrun's file in a hooks/HOOK.d/ directory. The name
+// tells hookrun which hook it runs as whatever path it is called by.
+func DispatchedName(hook string) string { return "hookrun-" + hook }
 
 // ErrExists is returned when a different hook is in the way.
-var ErrExists = errors.New("a different post-receive hook exists")
+var ErrExists = errors.New("a different hook exists")
+
+type existsError string
+
+func (e existsError) Error() string        { return string(e) }
+func (e existsError) Is(target error) bool { return target == ErrExists }
 
 // Result says what Install or Uninstall did, for the person running it.
 type Result struct {
@@ -27,6 +37,7 @@ type Result struct {
 	Hook   string // path of the symlink
 	Action string // "installed", "already installed", "replaced", "removed", "restored", "not installed"
 	Backup string // where a replaced hook was kept
+	Err    error  // why this hook was not installed or removed
 }
 
 // IsBareRepo reports whether dir looks like a bare git repository.
@@ -39,34 +50,47 @@ func IsBareRepo(dir string) bool {
 	return true
 }
 
-// hookPath picks where the hook goes: hooks/post-receive, or
-// hooks/post-receive.d/hookrun when post-receive is a Gitea/Forgejo
-// dispatcher that runs every file in post-receive.d.
-func hookPath(repo string) string {
-	hook := filepath.Join(repo, "hooks", "post-receive")
-	if b, err := os.ReadFile(hook); err == nil && isDispatcher(b) {
-		return filepath.Join(repo, "hooks", "post-receive.d", DispatchedName)
+// hookPath picks where the hook goes: hooks/HOOK, or
+// hooks/HOOK.d/hookrun-HOOK when hooks/HOOK is a Gitea/Forgejo dispatcher
+// that runs every file in HOOK.d.
+func hookPath(repo, name string) string {
+	hook := filepath.Join(repo, "hooks", name)
+	if b, err := os.ReadFile(hook); err == nil && isDispatcher(b, name) {
+		return filepath.Join(repo, "hooks", name+".d", DispatchedName(name))
 	}
 	return hook
 }
 
 // isDispatcher recognises Gitea's and Forgejo's generated hook, which runs
 // every program in hooks/${hookname}.d/.
-func isDispatcher(script []byte) bool {
+func isDispatcher(script []byte, name string) bool {
 	if bytes.HasPrefix(script, []byte("\x7fELF")) {
 		return false
 	}
-	return bytes.Contains(script, []byte("post-receive.d/")) || bytes.Contains(script, []byte("${hookname}.d/"))
+	return bytes.Contains(script, []byte(name+".d/")) || bytes.Contains(script, []byte("${hookname}.d/"))
 }
 
-// Install makes the repository's post-receive hook a symlink to self. An
-// existing different hook is kept: without force it is an error, with force
-// it is renamed to a backup first.
-func Install(repo, self string, force bool) (Result, error) {
+// Install links each of Hooks in the repository to self, one Result per
+// hook. A hook that cannot be installed is reported in its Result's Err
+// while the others still are.
+func Install(repo, self string, force bool) ([]Result, error) {
 	if !IsBareRepo(repo) {
-		return Result{Repo: repo}, fmt.Errorf("%s is not a bare git repository (no HEAD, objects and refs)", repo)
+		return nil, fmt.Errorf("%s is not a bare git repository (no HEAD, objects and refs)", repo)
 	}
-	hook := hookPath(repo)
+	var out []Result
+	for _, h := range Hooks {
+		res, err := installHook(repo, h, self, force)
+		res.Err = err
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// installHook makes the repository's hook a symlink to self. An existing
+// different hook is kept: without force it is an error, with force it is
+// renamed to a backup first.
+func installHook(repo, name, self string, force bool) (Result, error) {
+	hook := hookPath(repo, name)
 	res := Result{Repo: repo, Hook: hook, Action: "installed"}
 	if err := os.MkdirAll(filepath.Dir(hook), 0o755); err != nil {
 		return res, err
@@ -85,7 +109,7 @@ func Install(repo, self string, force bool) (Result, error) {
 			t, _ := os.Readlink(hook)
 			what = "a symlink to " + t
 		}
-		return res, fmt.Errorf("%w: %s is %s; keep it, or replace it with --force (it is kept as a backup)", ErrExists, hook, what)
+		return res, existsError(fmt.Sprintf("a different %s hook exists: %s is %s; keep it, or replace it with --force (it is kept as a backup)", name, hook, what))
 	default:
 		res.Backup = fmt.Sprintf("%s.hookrun-backup-%s", hook, time.Now().Format("20060102-150405"))
 		if err := os.Rename(hook, res.Backup); err != nil {
@@ -120,10 +144,21 @@ func isHookrunLink(link, self string) bool {
 	return err == nil && (pointsTo(link, self) || filepath.Base(t) == "hookrun")
 }
 
-// Uninstall removes the hookrun symlink and restores the newest backup.
-func Uninstall(repo, self string) (Result, error) {
+// Uninstall removes hookrun's links for each of Hooks and restores the
+// newest backup of each, one Result per hook.
+func Uninstall(repo, self string) []Result {
+	var out []Result
+	for _, h := range Hooks {
+		res, err := uninstallHook(repo, h, self)
+		res.Err = err
+		out = append(out, res)
+	}
+	return out
+}
+
+func uninstallHook(repo, name, self string) (Result, error) {
 	res := Result{Repo: repo, Action: "not installed"}
-	for _, hook := range []string{filepath.Join(repo, "hooks", "post-receive.d", DispatchedName), filepath.Join(repo, "hooks", "post-receive")} {
+	for _, hook := range []string{filepath.Join(repo, "hooks", name+".d", DispatchedName(name)), filepath.Join(repo, "hooks", name)} {
 		if !isHookrunLink(hook, self) {
 			continue
 		}

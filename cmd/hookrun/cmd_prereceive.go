@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/policy"
+)
+
+func cmdPreReceive() *command {
+	return &command{
+		name:    "pre-receive",
+		summary: "the git hook: refuse a push that breaks a [[policy]], before any ref moves",
+		usage:   "< ref-lines",
+		help: `Run by git as hooks/pre-receive (a symlink to hookrun; see 'hookrun install').
+Reads "<old> <new> <refname>" lines, loads the global config and
+$GIT_DIR/hooks.toml, and checks the [[policy]] tables that apply to the
+pushed refs against the commits the push brings (those no existing ref
+reaches). Any violation refuses the whole push, one line each; nothing
+moves. An invalid config or malformed input refuses the push too. When no
+policy applies, no git command runs and no connection to systemd opens.`,
+		exits: []exitDoc{{"0", "no policy refuses the push, or none applies"}, {"1", "the push is refused: a policy violation, a failed check job, malformed input, or a config with policies that is invalid or unsafe"}, {"2", "usage error"}},
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("config", "", "global config `file`")
+			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
+		},
+		run: runPreReceive,
+	}
+}
+
+// policyTimeout bounds the git reads of one push's policy checks.
+const policyTimeout = 5 * time.Minute
+
+func runPreReceive(a *app, fs *pflag.FlagSet) error {
+	in, err := readHookInput(a, fs, "pre-receive", "the push is refused (policies cannot be checked)", noPolicies)
+	if in == nil {
+		return err
+	}
+	c, repoPath, ups := in.config, in.repoPath, in.updates
+	if len(c.Policies) == 0 || !policy.Applies(c.Policies, ups) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
+	defer cancel()
+	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
+	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: pushCert(a.getenv)}, git)
+	if err != nil {
+		return fmt.Errorf("checking policies: %v; the push is refused", err)
+	}
+	if !res.OK() {
+		reportViolations(a, res)
+		a.hintf("the push is refused (%s); no ref was changed", plural(len(res.Violations)+omitted(res), "policy violation"))
+		return errReported
+	}
+	if len(res.Checks) > 0 {
+		return runChecks(ctx, a, c, repoPath, res.Checks)
+	}
+	return nil
+}
+
+// noPolicies reports whether none of the config files, broken or not,
+// mentions policies: then a broken config does not block pushes (the
+// post-receive hook reports it), while a broken file that may hold a
+// policy refuses them, as an unchecked policy must not let a push through.
+func noPolicies(files []string) bool {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && bytes.Contains(b, []byte("polic")) {
+			return false
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+func reportViolations(a *app, res *policy.Result) {
+	for _, v := range res.Violations {
+		fmt.Fprintf(a.stderr, "hookrun: refused: %s\n", v)
+	}
+	for name, n := range res.Omitted {
+		fmt.Fprintf(a.stderr, "hookrun: refused: policy %s: %d more violations not shown\n", name, n)
+	}
+}
+
+func omitted(res *policy.Result) int {
+	n := 0
+	for _, k := range res.Omitted {
+		n += k
+	}
+	return n
+}
+
+// runChecks runs the check jobs the push needs.
+func runChecks(ctx context.Context, a *app, c *config.Config, repoPath string, checks []policy.CheckRun) error {
+	for _, ch := range checks {
+		a.errorf("policy %s: check jobs are not available in this hookrun; the push is refused", ch.Policy.Name)
+	}
+	return errReported
+}
