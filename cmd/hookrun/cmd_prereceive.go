@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
