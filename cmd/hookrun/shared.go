@@ -4,8 +4,6 @@ package main
 // another command's file: what two commands share lives here.
 
 import (
-	"github.com/spf13/pflag"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/digest"
