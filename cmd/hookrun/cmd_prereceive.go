@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/policy"
 )
 
@@ -51,7 +53,7 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: pushCert(a.getenv)}, git)
+	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(ctx, a, repoPath, c, git)}, git)
 	if err != nil {
 		return fmt.Errorf("checking policies: %v; the push is refused", err)
 	}
@@ -81,6 +83,25 @@ func noPolicies(files []string) bool {
 		}
 	}
 	return true
+}
+
+// quarantinedCert is the push certificate, read (when a policy needs it)
+// through the quarantine environment: in pre-receive, receive-pack has
+// written the certificate blob among the pushed objects.
+func quarantinedCert(ctx context.Context, a *app, repoPath string, c *config.Config, git *policy.Repo) match.PushCert {
+	pc := pushCert(a.getenv, repoPath, nil)
+	if pc.Blob == "" || !slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.SignedPush }) {
+		return pc
+	}
+	pc.CertErr = git.ReadObjects(ctx, []string{pc.Blob}, func(id, typ string, body []byte) error {
+		if typ != "blob" || len(body) > match.MaxCertBytes {
+			return fmt.Errorf("%s is not a push certificate blob", id)
+		}
+		var err error
+		pc.Cert, err = match.ParseCertificate(body)
+		return err
+	})
+	return pc
 }
 
 func reportViolations(a *app, res *policy.Result) {

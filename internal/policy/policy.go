@@ -237,7 +237,7 @@ func refChecks(ctx context.Context, refs []applied, cert match.PushCert, git Git
 				}
 			}
 			if pol.SignedPush && !u.IsDelete() {
-				if why := pushCertProblem(cert, pol.Signers); why != "" {
+				if why := pushCertProblem(u, cert, pol.Signers); why != "" {
 					v.What = why
 					add(v)
 				}
@@ -285,10 +285,12 @@ func denyText(ev match.Event) string {
 }
 
 // pushCertProblem says why a push certificate does not satisfy
-// signed_push, or "" when it does.
-func pushCertProblem(cert match.PushCert, signers []string) string {
+// signed_push for u, or "" when it does: git verified it, its nonce is
+// fresh, it lists u, and a signer is one of signers (the same gating as
+// signed rules).
+func pushCertProblem(u match.RefUpdate, cert match.PushCert, signers []string) string {
 	sel := match.Selector{Signed: true, Signers: signers}
-	if v := sel.Decide(match.Update, cert); !v.Match {
+	if v := sel.Decide(u, match.Update, cert); !v.Match {
 		return "signed push required: " + strings.TrimPrefix(v.Reason, "rule needs a signed push; ")
 	}
 	return ""
