@@ -26,7 +26,9 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 	if fs.NArg() != 1 {
 		return usagef("want the path of one plan")
 	}
-	path := fs.Arg(0)
+	// A unit names a plan path that is not UTF-8 in plan.EncodeString form
+	// (D-Bus strings must be UTF-8); any other path is its own encoding.
+	path := plan.DecodeString(fs.Arg(0))
 	u, err := plan.Load(path)
 	if err != nil {
 		a.errorf("%v", err)

@@ -11,10 +11,15 @@ import (
 	"strings"
 )
 
-// Limits on hook input. git never sends lines near these sizes; anything
+// Limits on hook input. A ref line is limited by what git can produce, not
+// by a guess: receive-pack reads each update from one pkt-line, at most
+// LARGE_PACKET_MAX (65520) bytes with its 4-byte header, so no line it hands
+// a hook is longer than MaxLineBytes. (On the files ref backend the limit
+// git enforces is the file system's: 255 bytes per component and PATH_MAX
+// for the whole ref file path; reftable has none but the pkt-line.) Anything
 // larger is not a ref update and is refused rather than buffered.
 const (
-	MaxLineBytes = 4096
+	MaxLineBytes = 65520
 	MaxRefs      = 100_000
 )
 

@@ -175,8 +175,11 @@ type Match struct {
 // Save writes the unit's plan to path (mode 0600). The file must not exist:
 // unit names are unique, and nothing reads a plan before its unit starts,
 // which is after Save returns, so no temporary file and rename are needed.
+//
+// Strings that are not valid UTF-8 (refnames, paths) are saved with
+// EncodeString, so that Load gives back the same bytes.
 func (u *Unit) Save(path string) error {
-	b, err := json.Marshal(u)
+	b, err := json.Marshal(u.encoded())
 	if err != nil {
 		return err
 	}
@@ -210,5 +213,5 @@ func Load(path string) (*Unit, error) {
 	if u.Version != Version {
 		return nil, fmt.Errorf("plan %s: format version %d, this hookrun reads %d", path, u.Version, Version)
 	}
-	return &u, nil
+	return (&u).decoded(), nil
 }

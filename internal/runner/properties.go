@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
@@ -45,15 +46,19 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		prop("Description", description(u)),
 		// exec: the start job fails when the binary cannot be executed.
 		prop("Type", "exec"),
-		prop("ExecStart", []execCommand{command(self, "exec", planPath)}),
-		prop("ExecStopPost", []execCommand{command(self, "notify", planPath)}),
+		// A plan path that is not UTF-8 (a repository's) goes in the form
+		// hookrun exec and notify decode.
+		prop("ExecStart", []execCommand{command(self, "exec", plan.EncodeString(planPath))}),
+		prop("ExecStopPost", []execCommand{command(self, "notify", plan.EncodeString(planPath))}),
 		prop("TimeoutStopUSec", usec(StopTimeout)),
 		// Failed units are collected too, so they never block a name and
 		// never pile up; outcomes are kept by `hookrun notify` instead.
 		prop("CollectMode", "inactive-or-failed"),
 		prop("SyslogIdentifier", SyslogIdentifier),
 	}
-	if dir := workingDirectory(u); dir != "" {
+	// A directory that is not UTF-8 cannot cross D-Bus; hookrun exec
+	// starts every step in its directory anyway.
+	if dir := workingDirectory(u); dir != "" && utf8.ValidString(dir) {
 		props = append(props, prop("WorkingDirectory", dir))
 	}
 	if len(u.Env) > 0 {
@@ -101,8 +106,16 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	if s.ProtectSystem != "" {
 		props = append(props, prop("ProtectSystem", s.ProtectSystem))
 	}
-	if len(s.ReadWritePaths) > 0 {
-		props = append(props, prop("ReadWritePaths", append([]string(nil), s.ReadWritePaths...)))
+	// A path that is not UTF-8 cannot cross D-Bus: it is left out, which
+	// leaves it read-only rather than naming some other path.
+	var rw []string
+	for _, p := range s.ReadWritePaths {
+		if utf8.ValidString(p) {
+			rw = append(rw, p)
+		}
+	}
+	if len(rw) > 0 {
+		props = append(props, prop("ReadWritePaths", rw))
 	}
 	return props
 }
