@@ -39,6 +39,9 @@ const (
 // is relative to the remote user's home directory unless absolute; a
 // leading "~/" means the same. The step fails with the remote command's
 // exit status; ssh's own failures are status 255.
+//
+// Steps 2 to 4 run under a lock for host:path (lockBuildDir): builds into the
+// same remote directory never overlap; a later one waits its turn.
 func runForwardBuild(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.Writer) error {
 	host, path, err := checkForward(s)
 	if err != nil {
@@ -66,6 +69,13 @@ func runForwardBuild(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, st
 	remote := func(line string) []string {
 		return append(append(append([]string(nil), sshCmd...), "--", host), line)
 	}
+
+	// One build at a time in host:path, from here to the end.
+	release, err := lockBuildDir(ctx, u, host, path, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 
 	// 2. A repository at PATH.
 	fmt.Fprintf(stderr, "hookrun: forward-build: preparing %s:%s\n", host, path)

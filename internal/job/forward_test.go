@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -200,4 +203,63 @@ func TestForwardBuildRejects(t *testing.T) {
 			t.Fatalf("Run = %v, want ssh not found with a hint", err)
 		}
 	})
+}
+
+// TestForwardBuildsNeverOverlap: two builds into the same host:path started
+// together run one after the other (they used to check out over each
+// other), and each builds its own commit. Real sshd, real git.
+func TestForwardBuildsNeverOverlap(t *testing.T) {
+	srv := startSSHD(t)
+	src := newSourceRepo(t)
+	first := src.commit(t, "first", map[string]string{"file.txt": "first\n"})
+	second := src.commit(t, "second", map[string]string{"file.txt": "second\n"})
+	tmp := t.TempDir()
+	remote := filepath.Join(tmp, "build")
+	log := filepath.Join(tmp, "log")
+	// Each build notes its start and end, with the commit its tree has
+	// at both: an overlap shows as two starts in a row or a tree that
+	// changed under a build.
+	cmd := []string{"sh", "-c", `echo "start $(git rev-parse HEAD)" >> "$1"; sleep 1; echo "end $(git rev-parse HEAD) $(cat file.txt)" >> "$1"`, "sh", log}
+	rt := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	outs := make([]bytes.Buffer, 2)
+	for i, rev := range []string{first, second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := forwardUnit(src, srv, remote, rev, cmd...)
+			u.Name = fmt.Sprintf("git-build-repo-%d.service", i)
+			u.Env = append(u.Env, "XDG_RUNTIME_DIR="+rt)
+			errs[i] = Run(context.Background(), u, io.Discard, &outs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("build %d: %v\n%s", i, err, outs[i].String())
+		}
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("log:\n%s\nwant two start/end pairs", data)
+	}
+	for i := 0; i < 4; i += 2 {
+		s, e := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if s[0] != "start" || e[0] != "end" || s[1] != e[1] {
+			t.Errorf("builds overlapped or the tree changed under one:\n%s", data)
+		}
+		want := map[string]string{first: "first", second: "second"}[s[1]]
+		if want == "" || e[2] != want {
+			t.Errorf("a build saw %q for commit %s:\n%s", e[2], s[1], data)
+		}
+	}
+	waited := outs[0].String() + outs[1].String()
+	if !strings.Contains(waited, "hookrun: forward-build: waiting for git-build-repo-") || !strings.Contains(waited, ", which builds in "+srv.host+":"+remote) {
+		t.Errorf("neither build said it waited:\n%s", waited)
+	}
 }
