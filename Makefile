@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test test-race test-systemd lint schema bench fuzz demo check install clean
+.PHONY: help build man test test-race test-systemd lint schema bench fuzz demo check install clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -48,9 +48,14 @@ demo: build ## push into a throwaway bare repo: real units, real notifications
 
 check: lint test ## what CI runs
 
-install: build ## install hookrun into PREFIX/bin and its JSON schema into PREFIX/share/hookrun
+man: build ## man pages generated from the command table into bin/man
+	$(BIN) man bin/man
+
+install: build man ## install hookrun into PREFIX/bin, its JSON schema into PREFIX/share/hookrun, man pages into PREFIX/share/man/man1
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hookrun
 	install -D -m 0644 schema/hooks.schema.json $(DESTDIR)$(PREFIX)/share/hookrun/hooks.schema.json
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 bin/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean: ## remove build output
 	rm -rf bin

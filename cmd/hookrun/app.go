@@ -63,6 +63,10 @@ func commandTable() []*command {
 		cmdLogs(),
 		cmdExec(),
 		cmdNotify(),
+		cmdInit(),
+		cmdConfig(),
+		cmdCompletion(),
+		cmdMan(),
 		cmdHelp(),
 		cmdVersion(),
 	}
@@ -78,15 +82,29 @@ func (a *app) command(name string) *command {
 	return nil
 }
 
-// unknownCommand is the usage error for a command name not in the table.
-func (a *app) unknownCommand(name string) error {
-	var names []string
+// visibleCommands are the commands help, completion, man pages and the
+// README list: all but the hidden ones.
+func (a *app) visibleCommands() []*command {
+	var out []*command
 	for _, c := range a.commands {
 		if !c.hidden {
-			names = append(names, c.name)
+			out = append(out, c)
 		}
 	}
-	if m := suggest.Nearest(name, names); m != "" {
+	return out
+}
+
+func commandNames(cmds []*command) []string {
+	var out []string
+	for _, c := range cmds {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// unknownCommand is the usage error for a command name not in the table.
+func (a *app) unknownCommand(name string) error {
+	if m := suggest.Nearest(name, commandNames(a.visibleCommands())); m != "" {
 		return &usageError{msg: fmt.Sprintf("unknown command %q (did you mean %q?)", name, m), hint: "run 'hookrun help' for the list of commands"}
 	}
 	return &usageError{msg: fmt.Sprintf("unknown command %q", name), hint: "run 'hookrun help' for the list of commands"}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -343,4 +344,39 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 	}
 	in.config = c
 	return in, nil
+}
+
+// flagDoc is one flag of a command, for completion and man pages.
+type flagDoc struct {
+	name, short, arg, usage string
+	bool                    bool
+}
+
+func flagDocs(c *command) []flagDoc {
+	var out []flagDoc
+	newFlagSet(c).VisitAll(func(f *pflag.Flag) {
+		arg, usage := pflag.UnquoteUsage(f)
+		out = append(out, flagDoc{name: f.Name, short: f.Shorthand, arg: arg, usage: usage, bool: f.Value.Type() == "bool"})
+	})
+	return out
+}
+
+// Version is set with -ldflags "-X main.Version=..."; else build info is used.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v + " " + bi.GoVersion
 }

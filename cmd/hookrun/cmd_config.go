@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/config"
+)
+
+func cmdConfig() *command {
+	return &command{
+		name:    "config",
+		summary: "show the effective layered config and where each value comes from",
+		usage:   "[--repo DIR] [--config FILE] [--json]",
+		help: `Prints every setting the hook would use for the repository, the global file
+layered under REPO/hooks.toml, one per line with the file and line that set
+it (like 'git config --show-origin'), and what it overrides. Built-in
+defaults show as "default". Rules are numbered as the hook applies them:
+the global file's first (unless inherit_rules = false), then the
+repository's. Problems in the files are reported on stderr.`,
+		exits: []exitDoc{{"0", "shown"}, {"1", "shown, but the config is invalid"}, {"2", "usage error or unreadable file"}},
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
+			fs.String("config", "", "global config `file`")
+			fs.Bool("json", false, "print JSON")
+		},
+		run: runConfig,
+	}
+}
+
+func runConfig(a *app, fs *pflag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (the repository goes in --repo)", fs.Arg(0))
+	}
+	repoFlag, _ := fs.GetString("repo")
+	cfgFlag, _ := fs.GetString("config")
+	asJSON, _ := fs.GetBool("json")
+	repoPath := repoDir(a, repoFlag)
+	if repoFlag != "" {
+		if st, err := os.Stat(repoPath); err != nil {
+			return unreadable(err)
+		} else if !st.IsDir() {
+			return usagef("%s is not a directory", repoPath)
+		}
+	}
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
+	repoFile := filepath.Join(repoPath, "hooks.toml")
+	c, diags, err := config.LoadMerged(globalPath, explicit, repoFile)
+	if err != nil {
+		return unreadable(err)
+	}
+	for _, d := range diags {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	origins := config.Origins(c.Global, c.Repo)
+	if asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Global   string          `json:"global"`
+			Repo     string          `json:"repo"`
+			Settings []config.Origin `json:"settings"`
+		}{filePresent(c.Global, globalPath), filePresent(c.Repo, repoFile), origins}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "# global:     %s\n# repository: %s\n", describeFile(c.Global, globalPath), describeFile(c.Repo, repoFile))
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		for _, o := range origins {
+			where := "default"
+			if o.File != "" {
+				where = fmt.Sprintf("%s:%d", o.File, o.Line)
+			}
+			line := where + "\t" + o.Key + " = " + o.Value
+			if len(o.Overrides) > 0 {
+				line += "\t(overrides " + strings.Join(o.Overrides, ", ") + ")"
+			}
+			fmt.Fprintln(tw, line)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if diags.HasErrors() {
+		return fmt.Errorf("the config is invalid (see above); the hook would start nothing")
+	}
+	return nil
+}
+
+func filePresent(f *config.File, path string) string {
+	if f == nil {
+		return ""
+	}
+	return path
+}
+
+func describeFile(f *config.File, path string) string {
+	if f == nil {
+		return path + " (not present)"
+	}
+	return path
+}
