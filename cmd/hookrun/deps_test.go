@@ -16,12 +16,13 @@ import (
 // job needs; imports go down, never back up to what wires packages together.
 var allowedImports = map[string][]string{
 	// Leaves: nothing internal.
-	"internal/match":    {},
-	"internal/suggest":  {},
-	"internal/ntfyconf": {},
-	"internal/plan":     {},
-	"internal/history":  {},
-	"internal/install":  {},
+	"internal/match":     {},
+	"internal/suggest":   {},
+	"internal/ntfyconf":  {},
+	"internal/plan":      {},
+	"internal/history":   {},
+	"internal/install":   {},
+	"internal/repoindex": {},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
