@@ -21,6 +21,11 @@ const (
 	vReference = "reference"
 	vEmpty     = "empty"
 	vGoEmpty   = "go-empty" // refstart -jobs 0: a static Go program that reads the refs and exits
+	// hookrun with one more rule, from a global file, that selects the same
+	// job for the same refs with paths = ["docs/**"]: the push changed
+	// docs/x.md, so the unit is the same and the difference is what path
+	// filters cost (listing the changed files).
+	vHookrunPaths = "hookrun+paths"
 )
 
 // scenario is one push shape, run by every variant against the same
@@ -56,6 +61,14 @@ func scenarios() []scenario {
 			bash:   bashConf{pattern: "*", pushJobs: "a"},
 			rounds: 30, quick: 3, variants: []string{vBash, vHookrun, vReference},
 			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1}},
+		{key: "paths1", title: "1 ref, 1 job, path filter", refs: []string{"main"}, jobs: 1, per: "ref", branches: "main",
+			bash:   bashConf{pattern: "main", refJobs: "a"},
+			rounds: 60, quick: 10, variants: []string{vHookrun, vHookrunPaths, vReference},
+			want: map[string]int{vHookrun: 1, vHookrunPaths: 1, vReference: 1}},
+		{key: "paths1000", title: "1,000 refs, 1 per-push job, path filter", refs: branchNames("q", 1000), jobs: 1, per: "push", branches: "**",
+			bash:   bashConf{pattern: "*", pushJobs: "a"},
+			rounds: 30, quick: 3, variants: []string{vHookrun, vHookrunPaths, vReference},
+			want: map[string]int{vHookrun: 1, vHookrunPaths: 1, vReference: 1}},
 		{key: "nomatch", title: "1 ref matching no rule", refs: []string{"feature/x"}, jobs: 1, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a"},
 			rounds: 60, quick: 12, variants: []string{vEmpty, vGoEmpty, vHookrun, vBash},
@@ -77,6 +90,8 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 		return filepath.Join(b.work, "bash", "post-receive"), nil
 	case vHookrun:
 		return filepath.Join(b.repo, "hooks", "post-receive"), nil
+	case vHookrunPaths:
+		return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.pathsConfig()}
 	case vReference:
 		return b.refstart, []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per}
 	case vEmpty:
@@ -129,6 +144,16 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	}
 	if _, err := b.writeBashHook(sc.bash); err != nil {
 		return nil, err
+	}
+	if slices.Contains(sc.variants, vHookrunPaths) {
+		var jobs []string
+		for j := 0; j < sc.jobs; j++ {
+			jobs = append(jobs, fmt.Sprintf("%q", string(rune('a'+j))))
+		}
+		rule := fmt.Sprintf("version = 1\n\n[[rules]]\nbranches = [%q]\npaths = [\"docs/**\"]\njobs = [%s]\n", sc.branches, strings.Join(jobs, ", "))
+		if err := os.WriteFile(b.pathsConfig(), []byte(rule), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	input := b.refLines(sc.refs)
 	res := &result{sc: sc, runs: map[string][]hookRun{}, connects: map[string]int{}, rssKB: map[string]int64{}}
@@ -415,7 +440,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 	b.printf("| scenario | rounds | bash + systemd-run | hookrun | reference | hookrun ÷ reference | bash ÷ hookrun | units started (bash / hookrun / reference) |\n")
 	b.printf("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range results {
-		if r.sc.key == "nomatch" {
+		if r.sc.key == "nomatch" || strings.HasPrefix(r.sc.key, "paths") {
 			continue
 		}
 		h, ref, sh := r.runs[vHookrun], r.runs[vReference], r.runs[vBash]
@@ -424,6 +449,24 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 			unitsStarted(sh), unitsStarted(h), unitsStarted(ref))
 	}
 	b.printf("\nRatios are paired: per round, then the median over rounds.\n\n")
+
+	var paths []*result
+	for _, r := range results {
+		if strings.HasPrefix(r.sc.key, "paths") {
+			paths = append(paths, r)
+		}
+	}
+	if len(paths) > 0 {
+		b.printf("#### Path filters: the same push with and without a rule with paths, ms: median (p90)\n\n")
+		b.printf("| scenario | rounds | hookrun | hookrun + paths rule | reference | with paths ÷ without (paired) | with paths ÷ reference | units started |\n")
+		b.printf("|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, r := range paths {
+			h, hp, ref := r.runs[vHookrun], r.runs[vHookrunPaths], r.runs[vReference]
+			b.printf("| %s | %d | %s | %s | %s | %.2fx | %.2fx | %s / %s / %s |\n", r.sc.title, len(h), medP90(h), medP90(hp), medP90(ref),
+				runRatio(hp, h), runRatio(hp, ref), unitsStarted(h), unitsStarted(hp), unitsStarted(ref))
+		}
+		b.printf("\nThe pushed commit changed docs/x.md; the paths rule selects the same job for the same refs, so both start the same unit.\n\n")
+	}
 
 	if r := byKey["nomatch"]; r != nil {
 		b.printf("#### A hook run for a push matching no rule, ms\n\n")

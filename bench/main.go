@@ -45,7 +45,7 @@ var (
 	quickFlag  = flag.Bool("quick", false, "fewer rounds per scenario")
 	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
-	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, nomatch, push (the real git pushes)")
+	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, paths1, paths1000, nomatch, push (the real git pushes)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 )
@@ -243,7 +243,19 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := git(b.work, "clone", "-q", b.repo, b.clone); err != nil {
 		return err
 	}
+	// The second commit changes docs/x.md, for the path filter scenarios.
+	if err := os.MkdirAll(filepath.Join(b.clone, "docs"), 0o755); err != nil {
+		return err
+	}
 	for _, msg := range []string{"one", "two"} {
+		if msg == "two" {
+			if err := os.WriteFile(filepath.Join(b.clone, "docs", "x.md"), []byte("x\n"), 0o644); err != nil {
+				return err
+			}
+			if err := git(b.clone, "add", "docs/x.md"); err != nil {
+				return err
+			}
+		}
 		if err := git(b.clone, "commit", "-q", "--allow-empty", "-m", msg); err != nil {
 			return err
 		}
@@ -300,6 +312,9 @@ func (b *bench) installHook(target string, link bool) error {
 
 // writeConfig writes the repository's hooks.toml (mode 600: hookrun refuses
 // configs others can write).
+// pathsConfig is the global config file of the hookrun+paths variant.
+func (b *bench) pathsConfig() string { return filepath.Join(b.work, "paths.toml") }
+
 func (b *bench) writeConfig(toml string) error {
 	return os.WriteFile(filepath.Join(b.repo, "hooks.toml"), []byte(toml), 0o600)
 }
