@@ -41,6 +41,7 @@ type scenario struct {
 	quick      int
 	variants   []string
 	want       map[string]int // units each variant should start (-1: unchecked)
+	creates    bool           // every other ref is created, not updated
 }
 
 func scenarios() []scenario {
@@ -65,8 +66,8 @@ func scenarios() []scenario {
 			bash:   bashConf{pattern: "main", refJobs: "a"},
 			rounds: 60, quick: 10, variants: []string{vHookrun, vHookrunPaths, vReference},
 			want: map[string]int{vHookrun: 1, vHookrunPaths: 1, vReference: 1}},
-		{key: "paths1000", title: "1,000 refs, 1 per-push job, path filter", refs: branchNames("q", 1000), jobs: 1, per: "push", branches: "**",
-			bash:   bashConf{pattern: "*", pushJobs: "a"},
+		{key: "paths1000", title: "1,000 refs (500 created), 1 per-push job, path filter", refs: branchNames("q", 1000), jobs: 1, per: "push", branches: "**",
+			bash: bashConf{pattern: "*", pushJobs: "a"}, creates: true,
 			rounds: 30, quick: 3, variants: []string{vHookrun, vHookrunPaths, vReference},
 			want: map[string]int{vHookrun: 1, vHookrunPaths: 1, vReference: 1}},
 		{key: "nomatch", title: "1 ref matching no rule", refs: []string{"feature/x"}, jobs: 1, per: "ref", branches: "main",
@@ -156,6 +157,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		}
 	}
 	input := b.refLines(sc.refs)
+	if sc.creates {
+		input = b.mixedRefLines(sc.refs)
+	}
 	res := &result{sc: sc, runs: map[string][]hookRun{}, connects: map[string]int{}, rssKB: map[string]int64{}}
 	one := func(v string, record bool, prefix ...string) (hookRun, error) {
 		if err := b.waitIdle(ctx); err != nil {

@@ -90,6 +90,23 @@ func (b *bench) refLines(names []string) []byte {
 	return []byte(s.String())
 }
 
+// mixedRefLines is refLines with every other ref created at the new commit
+// instead of updated: a path filter then asks git for the commits new to
+// the repository too (for-each-ref and rev-list; main already has the
+// commit, so they bring none).
+func (b *bench) mixedRefLines(names []string) []byte {
+	var s strings.Builder
+	zero := strings.Repeat("0", len(b.oldSHA))
+	for i, n := range names {
+		old := b.oldSHA
+		if i%2 == 1 {
+			old = zero
+		}
+		fmt.Fprintf(&s, "%s %s refs/heads/%s\n", old, b.newSHA, n)
+	}
+	return []byte(s.String())
+}
+
 func branchNames(prefix string, n int) []string {
 	names := make([]string, n)
 	for i := range names {
