@@ -1,6 +1,7 @@
 package gitx
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -275,4 +276,26 @@ func TestParseDiffTree(t *testing.T) {
 	if len(got) != 2 || got[0].header != "t1 t2" || !slices.Equal(got[0].files, []string{"t3 t4\n", "x"}) || got[1].header != "t5 t6" || got[1].files != nil {
 		t.Errorf("parseDiffTree = %+v", got)
 	}
+}
+
+// FuzzParseDiffTree feeds parseDiffTree arbitrary bytes: it must never
+// panic, and every path it returns must have come from a record.
+func FuzzParseDiffTree(f *testing.F) {
+	f.Add([]byte("t1 t2\n:000000 100644 0 1 A\x00docs/a.md\x00t3 t4\n"))
+	f.Add([]byte("c1\x00::100644 100644 100644 a b c MM\x00x\x00c2\x00"))
+	f.Add([]byte(":x"))
+	f.Add([]byte("h\x00:r\x00new\nline\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		blocks, err := parseDiffTree(b)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, bl := range blocks {
+			n += len(bl.files)
+		}
+		if records := bytes.Count(b, []byte{':'}); n > records {
+			t.Errorf("%d paths from at most %d records", n, records)
+		}
+	})
 }
