@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/match"
@@ -21,22 +20,19 @@ const gitTimeout = 2 * time.Minute
 
 // Changes lists the files ref updates changed, as git names them (bytes, not
 // necessarily UTF-8, possibly with newlines). It implements match.Changes
-// and, however many refs a push has, runs at most six git processes, at
-// most three of them one after the other:
+// and, however many refs a push has, runs at most five git processes (one
+// for the common push of a single update):
 //
-//   - update and force: the files that differ between the old and new
-//     trees. One `git diff-tree -r -z --no-renames` when every update shares
-//     one old and one new commit (the common push of a single ref), else one
-//     `git cat-file --batch-check` peels the names to trees and one
-//     `git diff-tree --stdin` diffs every distinct pair;
-//   - create, in parallel with the updates: `git for-each-ref` finds the
-//     refs the repository had before the push (the refs not pushed, and the
-//     old values of those pushed) while `git cat-file` peels the new names
-//     to commits; `git rev-list --stdin --parents` then lists the commits
-//     the created refs bring that none of those reaches, and one
-//     `git diff-tree --stdin -c --root` the files each of them touched (a
-//     merge: the files it changed from every parent, i.e. its own conflict
-//     resolutions).
+//   - one `git cat-file --batch-check` peels every old and new object name
+//     to its tree (updates) or commit (creates);
+//   - update and force: one `git diff-tree --stdin -z -r --no-renames` lists,
+//     for every ref, the files that differ between its old and new trees;
+//   - create: `git for-each-ref` finds the refs the repository had before the
+//     push (the refs not pushed, and the old values of those pushed),
+//     `git rev-list --stdin --parents` the commits the created refs bring
+//     that none of those reaches, and one `git diff-tree --stdin -c --root`
+//     the files each of those commits touched (a merge: the files it changed
+//     from every parent, i.e. its own conflict resolutions).
 //
 // Renames count as a deletion of the old name and an addition of the new.
 // Deletes change no files, nor does an object that does not peel to a tree.
@@ -45,9 +41,7 @@ type Changes struct {
 	Git    string // git binary; "git" from PATH when empty
 }
 
-// Files implements match.Changes. Updates and creates are asked in
-// parallel, and for creates the old refs are listed while the new names
-// are peeled, so a push waits for at most three git processes in a row.
+// Files implements match.Changes.
 func (c Changes) Files(ups []match.RefUpdate) ([][]string, error) {
 	out := make([][]string, len(ups))
 	var updates, creates []int
@@ -60,52 +54,61 @@ func (c Changes) Files(ups []match.RefUpdate) ([][]string, error) {
 			updates = append(updates, i)
 		}
 	}
-	var wg sync.WaitGroup
-	var uerr, cerr error
-	if len(updates) > 0 { // each fills its own indexes of out
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			uerr = c.updates(ups, updates, out)
-		}()
+	if len(updates)+len(creates) == 0 {
+		return out, nil
 	}
-	if len(creates) > 0 {
-		cerr = c.creates(ups, creates, out)
-	}
-	wg.Wait()
-	if err := errors.Join(uerr, cerr); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// peel resolves each distinct request ("NAME^{tree}", "NAME^{commit}") once,
-// in one cat-file: the refs of a big push mostly share their old and new
-// commits. The answer is "" for a name that is missing or does not peel.
-func (c Changes) peel(reqs []string) (map[string]string, error) {
-	var in bytes.Buffer
-	var asked []string
-	seen := make(map[string]bool, len(reqs))
-	for _, r := range reqs {
-		if !seen[r] {
-			seen[r] = true
-			asked = append(asked, r)
-			in.WriteString(r + "\n")
+	if len(creates) == 0 && onePair(ups, updates) {
+		// The common push, one update: a single diff-tree, which peels
+		// both names itself. Should it fail (a name that is no tree-ish),
+		// the batch below says which.
+		if files, err := c.diffPair(ups[updates[0]].Old, ups[updates[0]].New); err == nil {
+			for _, i := range updates {
+				out[i] = files
+			}
+			return out, nil
 		}
 	}
-	b, err := c.git(in.Bytes(), "cat-file", "--buffer", "--batch-check=%(objectname) %(objecttype)")
+	// Peel each distinct object name once: the refs of a big push mostly
+	// share their old and new commits.
+	var peel bytes.Buffer
+	var asked []string
+	at := map[string]int{} // request -> index in asked
+	ask := func(req string) {
+		if _, ok := at[req]; !ok {
+			at[req] = len(asked)
+			asked = append(asked, req)
+			peel.WriteString(req + "\n")
+		}
+	}
+	for _, i := range updates {
+		ask(ups[i].Old + "^{tree}")
+		ask(ups[i].New + "^{tree}")
+	}
+	for _, i := range creates {
+		ask(ups[i].New + "^{commit}")
+	}
+	peeled, err := c.git(peel.Bytes(), "cat-file", "--buffer", "--batch-check=%(objectname) %(objecttype)")
 	if err != nil {
 		return nil, err
 	}
-	answers := peeledNames(b)
+	answers := peeledNames(peeled)
 	if len(answers) != len(asked) {
 		return nil, fmt.Errorf("git cat-file: %d answers for %d object names", len(answers), len(asked))
 	}
-	names := make(map[string]string, len(asked))
-	for i, r := range asked {
-		names[r] = answers[i]
+	names := make([]string, 0, 2*len(updates)+len(creates))
+	for _, i := range updates {
+		names = append(names, answers[at[ups[i].Old+"^{tree}"]], answers[at[ups[i].New+"^{tree}"]])
 	}
-	return names, nil
+	for _, i := range creates {
+		names = append(names, answers[at[ups[i].New+"^{commit}"]])
+	}
+	if err := c.updates(ups, updates, names[:2*len(updates)], out); err != nil {
+		return nil, err
+	}
+	if err := c.creates(ups, creates, names[2*len(updates):], out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // onePair reports whether every update in idx has the same old and new.
@@ -154,36 +157,17 @@ func peeledNames(b []byte) []string {
 }
 
 // updates fills out for the update and force refs: the diff of old and new
-// trees. When they all share one old and one new commit (the common push of
-// one ref), one diff-tree answers, peeling both itself; else, or should it
-// fail (a name that is no tree-ish), one cat-file and one diff-tree answer
-// for all of them.
-func (c Changes) updates(ups []match.RefUpdate, idx []int, out [][]string) error {
-	if onePair(ups, idx) {
-		if files, err := c.diffPair(ups[idx[0]].Old, ups[idx[0]].New); err == nil {
-			for _, i := range idx {
-				out[i] = files
-			}
-			return nil
-		}
-	}
-	reqs := make([]string, 0, 2*len(idx))
-	for _, i := range idx {
-		reqs = append(reqs, ups[i].Old+"^{tree}", ups[i].New+"^{tree}")
-	}
-	trees, err := c.peel(reqs)
-	if err != nil {
-		return err
-	}
+// trees, one diff-tree for all of them.
+func (c Changes) updates(ups []match.RefUpdate, idx []int, trees []string, out [][]string) error {
 	var in bytes.Buffer
 	var pairs []string // in input order, each once
 	seen := map[string]bool{}
-	pairOf := func(i int) (string, bool) {
-		old, new := trees[ups[i].Old+"^{tree}"], trees[ups[i].New+"^{tree}"]
-		return old + " " + new, old != "" && new != "" && old != new
-	}
-	for _, i := range idx {
-		if p, ok := pairOf(i); ok && !seen[p] {
+	for k := range idx {
+		old, new := trees[2*k], trees[2*k+1]
+		if old == "" || new == "" || old == new {
+			continue
+		}
+		if p := old + " " + new; !seen[p] {
 			seen[p] = true
 			pairs = append(pairs, p)
 			in.WriteString(p + "\n")
@@ -201,44 +185,27 @@ func (c Changes) updates(ups []match.RefUpdate, idx []int, out [][]string) error
 			return fmt.Errorf("git diff-tree: no answer for trees %s", p)
 		}
 	}
-	for _, i := range idx {
-		if p, ok := pairOf(i); ok {
-			out[i] = files[p]
-		}
+	for k, i := range idx {
+		out[i] = files[trees[2*k]+" "+trees[2*k+1]]
 	}
 	return nil
 }
 
 // creates fills out for the created refs: the files touched by the commits
-// that no ref reached before the push. The refs are listed while the new
-// names are peeled.
-func (c Changes) creates(ups []match.RefUpdate, idx []int, out [][]string) error {
-	var before []string
-	var berr error
-	listed := make(chan struct{})
-	go func() {
-		defer close(listed)
-		before, berr = c.refsBefore(ups)
-	}()
-	reqs := make([]string, len(idx))
-	for k, i := range idx {
-		reqs[k] = ups[i].New + "^{commit}"
-	}
-	commits, err := c.peel(reqs)
-	<-listed
-	if err := errors.Join(err, berr); err != nil {
-		return err
-	}
-	tips := make([]string, len(idx))
+// that no ref reached before the push.
+func (c Changes) creates(ups []match.RefUpdate, idx []int, tips []string, out [][]string) error {
 	var in bytes.Buffer
-	for k := range idx {
-		tips[k] = commits[reqs[k]]
-		if tips[k] != "" {
-			in.WriteString(tips[k] + "\n")
+	for _, t := range tips {
+		if t != "" {
+			in.WriteString(t + "\n")
 		}
 	}
 	if in.Len() == 0 {
 		return nil
+	}
+	before, err := c.refsBefore(ups)
+	if err != nil {
+		return err
 	}
 	for _, b := range before {
 		in.WriteString("^" + b + "\n")
