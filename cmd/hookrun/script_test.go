@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,8 +31,14 @@ func TestMain(m *testing.M) {
 // that need a real systemd user manager start one with `systemd-manager`;
 // with HOOKRUN_REQUIRE_SYSTEMD=1 (CI) a manager that cannot start fails them.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
+	testscript.Run(t, scriptParams("testdata/script"))
+}
+
+// scriptParams are the testscript parameters for the scripts in dir: the
+// environment, custom commands and conditions of every hookrun script.
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       *updateScripts,
@@ -59,6 +66,7 @@ func TestScripts(t *testing.T) {
 			"ntfy-wait":       cmdNtfyWait,
 			"wait-file":       cmdWaitFile,
 			"scrub":           cmdScrub,
+			"glob":            cmdGlob,
 			"exit-status":     cmdExitStatus,
 			"ntfy-serve":      cmdNtfyServe,
 			"ntfy-user":       cmdNtfyUser,
@@ -88,7 +96,7 @@ func TestScripts(t *testing.T) {
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-	})
+	}
 }
 
 // systemd-manager starts a private systemd user manager for the script and
@@ -115,8 +123,10 @@ func cmdNtfyListen(ts *testscript.TestScript, neg bool, args []string) {
 	ntfyServers.Store(ts, s)
 }
 
-// ntfy-wait N [seconds] waits for N notifications and prints them, one JSON
-// object per line, sorted by title, for `stdout` assertions.
+// ntfy-wait N [seconds] waits for N notifications, fails on any other
+// count, and prints them, one JSON object per line, sorted by title, for
+// `stdout` assertions. `! ntfy-wait N seconds` fails when N or more arrive
+// within the time.
 func cmdNtfyWait(ts *testscript.TestScript, neg bool, args []string) {
 	v, ok := ntfyServers.Load(ts)
 	if !ok {
@@ -131,10 +141,12 @@ func cmdNtfyWait(ts *testscript.TestScript, neg bool, args []string) {
 		timeout = time.Duration(secs) * time.Second
 	}
 	msgs := v.(*ntfytest.Server).WaitFor(n, timeout)
-	if len(msgs) < n && !neg {
+	switch {
+	case neg && len(msgs) >= n:
+		ts.Fatalf("got %d notifications within %v, want fewer than %d: %+v", len(msgs), timeout, n, msgs)
+	case !neg && len(msgs) < n:
 		ts.Fatalf("got %d notifications, want %d: %+v", len(msgs), n, msgs)
-	}
-	if len(msgs) != n && !neg {
+	case !neg && len(msgs) != n:
 		ts.Fatalf("got %d notifications, want exactly %d: %+v", len(msgs), n, msgs)
 	}
 	sortMessages(msgs)
@@ -168,23 +180,42 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-var (
-	unitNameRE = regexp.MustCompile(`(git-[^ \s"]*-)\d{8}-\d{6}-[0-9a-f]{8}(\.service)`)
-	shaRE      = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
-)
+var unitNameRE = regexp.MustCompile(`(git-[^ \s"]*-)\d{8}-\d{6}-[0-9a-f]{8}(\.service)`)
 
-// scrub FILE rewrites the parts of FILE that change from run to run (unit
-// name times and suffixes, the work directory) so it can be compared with cmp.
+// scrub FILE... rewrites the parts of each FILE that change from run to run
+// (unit name times and suffixes, the work directory) so it can be compared
+// with cmp.
 func cmdScrub(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: scrub FILE...")
+	}
+	for _, f := range args {
+		if f == "stdout" || f == "stderr" {
+			ts.Fatalf("scrub takes files, not %s: copy it first (cp %s FILE)", f, f)
+		}
+	}
 	for _, f := range args {
 		s := ts.ReadFile(f)
 		s = unitNameRE.ReplaceAllString(s, "${1}DATE-TIME-UNIQUE$2")
 		s = strings.ReplaceAll(s, ts.Getenv("WORK"), "$WORK")
-		if len(args) > 0 && f == "stdout" || f == "stderr" {
-			ts.Fatalf("scrub takes files; redirect with cp stdout FILE first")
-		}
-		_ = shaRE
 		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(s), 0o644))
+	}
+}
+
+// glob PATTERN fails unless PATTERN (filepath.Match syntax) matches a file;
+// `! glob PATTERN` fails if it matches any. (testscript's exists does not
+// expand patterns: `! exists dir/*.json` always passes.)
+func cmdGlob(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: glob PATTERN")
+	}
+	matches, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	switch {
+	case neg && len(matches) > 0:
+		ts.Fatalf("%s matches %q, want nothing", args[0], matches)
+	case !neg && len(matches) == 0:
+		ts.Fatalf("%s matches nothing", args[0])
 	}
 }
 

@@ -302,14 +302,25 @@ jobs = ["site", "deploy"]
 	}
 }
 
+func BenchmarkParseHugeArray(b *testing.B) {
+	big := "version = 1\nx = [" + strings.Repeat(`"aaaaaaaaaaaa",`, 60_000) + "]\n"
+	b.SetBytes(int64(len(big)))
+	for b.Loop() {
+		if _, d := Parse(strings.NewReader(big), "hooks.toml"); !d.HasErrors() {
+			b.Fatal("no error for the unknown key x")
+		}
+	}
+}
+
 // TestHostileFiles: TOML bombs and oversized files give a clear error (or a
 // prompt result), never a hang or a crash.
 func TestHostileFiles(t *testing.T) {
 	big := "version = 1\nx = [" + strings.Repeat(`"aaaaaaaaaaaa",`, 60_000) + "]\n"
-	start := time.Now()
+	// No wall-clock bound (a loaded machine would fail it): a hang ends in
+	// the test binary's timeout; the cost is BenchmarkParseHugeArray's.
 	_, diags := parse(t, big)
-	if !strings.Contains(diags.Error(), "unknown key \"x\"") || time.Since(start) > 5*time.Second {
-		t.Errorf("a huge array: %v after %v", diags, time.Since(start))
+	if !strings.Contains(diags.Error(), "unknown key \"x\"") {
+		t.Errorf("a huge array: %v", diags)
 	}
 	_, diags = parse(t, "version = 1\n#"+strings.Repeat("x", MaxFileSize)+"\n")
 	if !strings.Contains(diags.Error(), "larger than") {

@@ -286,18 +286,33 @@ func TestGitmalWaitsForOtherBuild(t *testing.T) {
 	done := make(chan error, 1)
 	g.u.Steps[0].Env = []string{"HOOKRUN_TEST_CONTENT=v1"}
 	go func() { done <- Run(context.Background(), g.u, &bytes.Buffer{}, stderr) }()
-	time.Sleep(500 * time.Millisecond)
+	// Wait (with a deadline, no fixed sleep) until Run says it waits; it
+	// must not have returned or started gitmal while we hold the lock.
+	waiting := "hookrun: waiting for another build of " + g.out
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(stderr.String(), waiting) {
+		select {
+		case err := <-done:
+			t.Fatalf("Run did not wait for the lock (it returned %v); stderr %q", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("Run has not said it waits after 30s; stderr %q", stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	select {
 	case err := <-done:
-		t.Fatalf("Run did not wait for the lock: %v", err)
+		t.Fatalf("Run returned while the lock was held: %v", err)
 	default:
 	}
-	if !strings.Contains(stderr.String(), "hookrun: waiting for another build of "+g.out) {
-		t.Errorf("stderr %q does not say it waits", stderr.String())
+	if _, err := os.Stat(g.rec); err == nil {
+		t.Fatal("gitmal ran while another build held the site's lock")
 	}
 	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(g.rec); err != nil {
+		t.Fatalf("gitmal did not run once the lock was free: %v", err)
 	}
 
 	// Cancelled while waiting.
