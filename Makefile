@@ -8,6 +8,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
+# gitmal and ntfy for the demo when HOOKRUN_TEST_GITMAL/NTFY are unset (else from PATH)
+PEERS     ?= ../shared/peers
 
 .PHONY: help build man test test-race test-systemd lint schema bench fuzz demo check install clean
 
@@ -43,8 +45,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
-demo: build ## push into a throwaway bare repo: real units, real notifications
-	$(GO) run ./demo -hookrun $(BIN)
+demo: build ## push into a throwaway bare repo: real units, a real gitmal site (bin/demo-site) and real ntfy when found, notifications
+	HOOKRUN_TEST_GITMAL="$${HOOKRUN_TEST_GITMAL:-$(wildcard $(PEERS)/gitmal)}" HOOKRUN_TEST_NTFY="$${HOOKRUN_TEST_NTFY:-$(wildcard $(PEERS)/ntfy)}" \
+	  $(GO) run ./demo -hookrun $(BIN) -site $(CURDIR)/bin/demo-site
 
 check: lint test ## what CI runs
 

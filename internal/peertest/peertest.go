@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -35,8 +36,8 @@ func Required() bool { return os.Getenv(RequireEnv) == "1" }
 // ErrNotFound is wrapped by FindGitmal and FindNtfy when there is no peer.
 var ErrNotFound = errors.New("peer not found")
 
-// FindGitmal returns the gitmal binary: $HOOKRUN_TEST_GITMAL, else gitmal on
-// PATH.
+// FindGitmal returns the absolute path of the gitmal binary:
+// $HOOKRUN_TEST_GITMAL, else gitmal on PATH.
 func FindGitmal() (string, error) { return find("gitmal", GitmalEnv) }
 
 // FindNtfy returns the ntfy binary: $HOOKRUN_TEST_NTFY, else ntfy on PATH.
@@ -51,13 +52,15 @@ func find(name, env string) (string, error) {
 		if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
 			return "", fmt.Errorf("%w: %s=%s is not an executable file", ErrNotFound, env, p)
 		}
-		return p, nil
+		// Absolute: servers run in their own directory, and the path goes
+		// into hooks.toml files.
+		return filepath.Abs(p)
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		return "", fmt.Errorf("%w: no %s on PATH and %s is not set", ErrNotFound, name, env)
 	}
-	return p, nil
+	return filepath.Abs(p)
 }
 
 // Gitmal returns the gitmal binary, or skips t (fails it under
