@@ -481,3 +481,15 @@ func expandAll(ts []config.Template, vars map[string]string) []string {
 	}
 	return out
 }
+
+// JobUnit is the unit that runs job for refs outside any rule (a policy's
+// check job): the settings, limits, sandbox, environment and steps a rule
+// would give it. Update and force are not told apart (event "update").
+func JobUnit(c *config.Config, p Push, job string, refs []match.RefUpdate) *plan.Unit {
+	s := &selection{job: job}
+	for _, u := range refs {
+		ev, _ := u.Event(nil)
+		s.refs = append(s.refs, refOf(u, ev, nil))
+	}
+	return buildUnit(c, p, s)
+}

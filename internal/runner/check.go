@@ -1,0 +1,156 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// SyncResult is how a unit run by RunSync ended.
+type SyncResult struct {
+	Result string // systemd's Result: success, exit-code, timeout, oom-kill, signal, ...
+	Status int    // ExecMainStatus: the exit status, or the signal number
+}
+
+// OK reports whether the unit's program exited 0.
+func (r SyncResult) OK() bool { return r.Result == "success" && r.Status == 0 }
+
+// SyncProperties are the properties of a unit RunSync runs: those of
+// Properties for u (limits, sandbox, environment, directory), with argv as
+// ExecStart instead of `hookrun exec`, no ExecStopPost (nothing is
+// notified), and the unit kept after it ends (RemainAfterExit, failed units
+// not collected) so its result can be read before RunSync removes it.
+// Standard output and error go to the file descriptor out. Pure.
+func SyncProperties(u *plan.Unit, argv []string, out int) []sd.Property {
+	var props []sd.Property
+	for _, p := range Properties(u, "/nonexistent", "/nonexistent") {
+		switch p.Name {
+		case "ExecStart", "ExecStopPost", "CollectMode":
+			continue
+		}
+		props = append(props, p)
+	}
+	// systemd expands $VAR in argv; doubled, each "$" reaches the program.
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = strings.ReplaceAll(a, "$", "$$")
+	}
+	return append(props,
+		prop("ExecStart", []execCommand{{Path: argv[0], Args: args}}),
+		prop("RemainAfterExit", true),
+		prop("CollectMode", "inactive"),
+		prop("StandardInput", "null"),
+		prop("StandardOutputFileDescriptor", godbus.UnixFD(out)),
+		prop("StandardErrorFileDescriptor", godbus.UnixFD(out)),
+	)
+}
+
+// RunSync runs argv (argv[0] an absolute path) as the transient service
+// u.Name with u's limits and sandbox, copies its output to w as it comes,
+// waits for it to end and returns how it ended; the unit is then removed.
+// ctx bounds the whole run: when it ends the unit is stopped.
+func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io.Writer) (SyncResult, error) {
+	if len(argv) == 0 || argv[0] == "" || argv[0][0] != '/' {
+		return SyncResult{}, fmt.Errorf("run %s: the program must be an absolute path, got %q", u.Name, argv)
+	}
+	r, wr, err := os.Pipe()
+	if err != nil {
+		return SyncResult{}, err
+	}
+	defer r.Close()
+	props := SyncProperties(u, argv, int(wr.Fd()))
+	started := make(chan string, 1)
+	_, err = s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, started)
+	wr.Close() // the manager holds its own copy now
+	if err != nil {
+		return SyncResult{}, callError("start "+u.Name, err)
+	}
+	// Until its start job is done the unit reads as inactive: wait for it
+	// ("done", or "failed" when the program could not be executed).
+	select {
+	case <-started:
+	case <-ctx.Done():
+		s.remove(u.Name)
+		return SyncResult{}, fmt.Errorf("run %s: starting: %w", u.Name, ctx.Err())
+	}
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(w, bufio.NewReader(r))
+		copied <- err
+	}()
+	res, err := s.waitEnded(ctx, u.Name)
+	// The manager keeps the unit's output open while the unit is loaded:
+	// removing it closes the pipe, and the copy ends with all the output.
+	s.remove(u.Name)
+	select {
+	case <-copied:
+	case <-time.After(10 * time.Second):
+		r.Close() // a process of the unit escaped and holds the pipe
+	}
+	return res, err
+}
+
+// waitEnded waits for the manager to record the end of the unit's main
+// process and reads how it ended. It asks the manager's view every 20 ms:
+// a condition, not a guess at how long the job takes.
+func (s *Systemd) waitEnded(ctx context.Context, name string) (SyncResult, error) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		up, err := s.UnitProperties(ctx, name, "Unit")
+		if err != nil {
+			return SyncResult{}, err
+		}
+		state, _ := up["ActiveState"].(string)
+		sub, _ := up["SubState"].(string)
+		if state == "failed" || state == "inactive" || (state == "active" && sub == "exited") {
+			sp, err := s.UnitProperties(ctx, name, "Service")
+			if err != nil {
+				return SyncResult{}, err
+			}
+			res := SyncResult{}
+			res.Result, _ = sp["Result"].(string)
+			if st, ok := sp["ExecMainStatus"].(int32); ok {
+				res.Status = int(st)
+			}
+			return res, nil
+		}
+		select {
+		case <-ctx.Done():
+			s.stopNow(name)
+			return SyncResult{}, fmt.Errorf("run %s: waiting for it to end: %w", name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// stopNow stops a unit whose caller gave up on it.
+func (s *Systemd) stopNow(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = s.conn.StopUnitContext(ctx, name, "replace", nil)
+}
+
+// remove stops the kept unit and clears its failed state, so nothing of it
+// stays loaded.
+func (s *Systemd) remove(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan string, 1)
+	if _, err := s.conn.StopUnitContext(ctx, name, "replace", done); err == nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	_ = s.conn.ResetFailedUnitContext(ctx, name) // fails when it did not fail: fine
+}
