@@ -216,6 +216,9 @@ func printPlan(w io.Writer, p *plan.Push) {
 			mgr = "detached process"
 		}
 		fmt.Fprintf(w, "  runner:  %s (%s), concurrency %s\n", u.Runner, mgr, u.Concurrency)
+		if h := u.Host; h != nil {
+			fmt.Fprintf(w, "  host:    %s (%s): runs on its user manager, watched from here\n", h.Name, h.SSH)
+		}
 		if u.User != "" || u.Group != "" {
 			fmt.Fprintf(w, "  user:    %s group %s\n", u.User, u.Group)
 		}

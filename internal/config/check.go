@@ -61,6 +61,11 @@ func (d *decoder) checkFile(f *File) {
 		j.Name = name
 		d.checkJob("jobs."+name, j)
 	}
+	for _, name := range slices.Sorted(maps.Keys(f.Hosts)) {
+		h := f.Hosts[name]
+		h.Name = name
+		d.checkHost("hosts."+name, h)
+	}
 	for i, r := range f.Rules {
 		r.Index, r.File = i+1, f.Name
 		d.checkRule(index("rules", i), r)
@@ -159,10 +164,8 @@ func (d *decoder) checkJob(path string, j *Job) {
 			}
 		}
 	}
-	if j.Defined["host"] {
-		if j.Host == "" || strings.HasPrefix(j.Host, "-") || strings.ContainsAny(j.Host, " \t\n'\"\\;:/") {
-			d.errorf(joinKey(path, "host"), "%s.host: %q is not an ssh destination such as \"builder@buildhost\"", path, j.Host)
-		}
+	if j.Defined["host"] && !validSSHDest(j.Host) {
+		d.errorf(joinKey(path, "host"), "%s.host: %q is neither a [hosts.NAME] name nor an ssh destination such as \"builder@buildhost\"", path, j.Host)
 	}
 	if j.Defined["path"] && j.Path == "" {
 		d.errorf(joinKey(path, "path"), "%s.path: must not be empty", path)
@@ -178,6 +181,33 @@ func (d *decoder) checkJob(path string, j *Job) {
 	}
 	if j.Defined["steps"] && len(j.Steps) == 0 {
 		d.errorf(joinKey(path, "steps"), "%s.steps: a sequence needs at least one step", path)
+	}
+}
+
+// validSSHDest reports whether s can be given to ssh as a destination:
+// not empty, no leading '-' (an option), no white space, quotes, ';', ':'
+// or '/' (ports and IPv6 addresses go in ssh_options or ~/.ssh/config).
+func validSSHDest(s string) bool {
+	return s != "" && !strings.HasPrefix(s, "-") && !strings.ContainsAny(s, " \t\n\r'\"\\;:/\x00")
+}
+
+func (d *decoder) checkHost(path string, h *Host) {
+	if !validJobName(h.Name) {
+		d.report(Error, path, false, "%s: host name %q may only use letters, digits, '.', '-' and '_' (at most 64, starting with a letter or digit)", path, h.Name)
+	}
+	if h.Defined["ssh"] && !validSSHDest(h.SSH) {
+		d.errorf(joinKey(path, "ssh"), "%s.ssh: %q is not an ssh destination such as \"builder@buildhost\" (put a port in ssh_options or ~/.ssh/config)", path, h.SSH)
+	}
+	for i, o := range h.SSHOptions {
+		if strings.ContainsRune(o, 0) || strings.ContainsAny(o, "\n\r") {
+			d.errorf(index(joinKey(path, "ssh_options"), i), "%s.ssh_options: %q contains a NUL or a line break", path, o)
+		}
+	}
+	if h.Defined["runtime_dir"] && !filepath.IsAbs(h.RuntimeDir) {
+		d.errorf(joinKey(path, "runtime_dir"), "%s.runtime_dir: %q must be an absolute path such as \"/run/user/1000\"", path, h.RuntimeDir)
+	}
+	if h.Defined["hookrun"] && !filepath.IsAbs(h.Hookrun) {
+		d.errorf(joinKey(path, "hookrun"), "%s.hookrun: %q must be an absolute path (leave it out to use hookrun from the remote PATH)", path, h.Hookrun)
 	}
 }
 

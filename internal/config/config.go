@@ -21,18 +21,22 @@ type Config struct {
 	Defaults Settings
 	Notify   Notify
 	Jobs     map[string]*Job
+	Hosts    map[string]*Host
 	Rules    []*Rule
 	// Policies are the global file's policies that apply (final, inherited
 	// and not disabled) followed by the repository's own.
 	Policies []*Policy
 	// Global and Repo are the files it was built from; either may be nil.
 	Global, Repo *File
+
+	hostOrigin map[string]*File // where each host was (last) defined
 }
 
 // Merge layers repo over global and checks what spans both: job references,
 // sequence cycles, required keys of each job type. Either file may be nil.
 func Merge(global, repo *File) (*Config, Diagnostics) {
-	c := &Config{Jobs: map[string]*Job{}, Global: global, Repo: repo}
+	c := &Config{Jobs: map[string]*Job{}, Hosts: map[string]*Host{}, Global: global, Repo: repo}
+	c.hostOrigin = map[string]*File{}
 	origin := map[string]*File{} // where each job was (last) defined
 	for _, f := range []*File{global, repo} {
 		if f == nil {
@@ -52,6 +56,23 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 				c.Jobs[name] = j
 			}
 			origin[name] = f
+		}
+	}
+	for _, f := range []*File{global, repo} {
+		if f == nil {
+			continue
+		}
+		// A repo file's [hosts.NAME] overrides the global one key by key.
+		for _, name := range slices.Sorted(maps.Keys(f.Hosts)) {
+			h := f.Hosts[name]
+			if prev, ok := c.Hosts[name]; ok {
+				merged := *prev
+				overlay(&merged, h, h.Defined)
+				c.Hosts[name] = &merged
+			} else {
+				c.Hosts[name] = h
+			}
+			c.hostOrigin[name] = f
 		}
 	}
 	if global != nil && (repo == nil || repo.InheritRules == nil || *repo.InheritRules) {
@@ -182,6 +203,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		}
 	}
 	c.checkPaths(origin, at)
+	c.checkHosts(origin, at)
 	if c.Notify.Server == "" {
 		for _, name := range names {
 			if c.Jobs[name].Topic != "" {
@@ -196,6 +218,39 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		}
 	}
 	return diags
+}
+
+// checkHosts checks what jobs say about hosts: a host that is not a
+// forward-build destination must name a [hosts.NAME]; sequence steps run
+// where their sequence runs.
+func (c *Config) checkHosts(origin map[string]*File, at func(f *File, sev Severity, path, format string, args ...any)) {
+	hosts := slices.Sorted(maps.Keys(c.Hosts))
+	for _, name := range hosts {
+		if c.Hosts[name].SSH == "" {
+			path := "hosts." + name
+			at(c.hostOrigin[name], Error, path, "%s: missing ssh: the ssh destination, e.g. ssh = \"builder@buildhost\"", path)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
+		j, path := c.Jobs[name], "jobs."+name+".host"
+		if _, ok := c.Hosts[j.Host]; ok || !j.Defined["host"] || j.Type == TypeForwardBuild {
+			continue
+		}
+		hint := ""
+		if m := nearest(j.Host, hosts); m != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", m)
+		} else if len(hosts) > 0 {
+			hint = "; defined hosts: " + strings.Join(hosts, ", ")
+		}
+		at(origin[name], Error, path, "%s: no host named %q: define [hosts.%s] with its ssh destination%s", path, j.Host, j.Host, hint)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
+		for _, step := range c.Jobs[name].Steps {
+			if sj, ok := c.Jobs[step]; ok && step != name && sj.Defined["host"] && sj.Type != TypeForwardBuild {
+				at(origin[step], Warning, "jobs."+step+".host", "jobs.%s.host is ignored when %s runs inside sequence %q (steps run where the sequence runs)", step, step, name)
+			}
+		}
+	}
 }
 
 func didYouMean(s string, names []string) string {

@@ -92,7 +92,7 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 		{"unknown job key", "version = 1\n[jobs.a]\ntype = \"command\"\ncommand = [\"x\"]\nfoo = 1\n", false},
 		{"bad enum", "version = 1\n[defaults]\nconcurrency = \"sometimes\"\n", false},
 		{"bad theme", "version = 1\n[jobs.a]\ntype = \"gitmal\"\noutput = \"/x\"\ntheme = \"github-light\"\n", false},
-		{"key for other type", "version = 1\n[jobs.a]\ntype = \"command\"\ncommand = [\"x\"]\nhost = \"h\"\n", false},
+		{"key for other type", "version = 1\n[jobs.a]\ntype = \"command\"\ncommand = [\"x\"]\nscript = \"/x\"\n", false},
 		{"missing required", "version = 1\n[jobs.a]\ntype = \"deploy\"\n", false},
 		{"wrong type", "version = 1\n[defaults]\ntasks_max = \"many\"\n", false},
 		{"bad cpu quota", "version = 1\n[defaults]\ncpu_quota = \"50\"\n", false},

@@ -39,7 +39,7 @@ func typeSchema(t reflect.Type) map[string]any {
 	case reflect.Map:
 		m := map[string]any{"type": "object", "additionalProperties": typeSchema(t.Elem())}
 		switch t.Elem() {
-		case reflect.TypeFor[*Job]():
+		case reflect.TypeFor[*Job](), reflect.TypeFor[*Host]():
 			m["propertyNames"] = map[string]any{"pattern": jobNamePattern}
 		case reflect.TypeFor[Template]():
 			m["propertyNames"] = map[string]any{"pattern": envNamePattern}

@@ -23,6 +23,7 @@ type File struct {
 	Defaults     Settings        `toml:"defaults" doc:"settings every job inherits unless it sets its own"`
 	Notify       Notify          `toml:"notify" doc:"where unit outcomes are published (ntfy)"`
 	Jobs         map[string]*Job `toml:"jobs" doc:"jobs by name"`
+	Hosts        map[string]*Host `toml:"hosts" doc:"other machines whose systemd user manager runs jobs that name them (host = \"NAME\"), reached over ssh"`
 	Rules        []*Rule         `toml:"rules" doc:"which refs start which jobs"`
 
 	Policies        []*Policy `toml:"policy" doc:"push policies checked before any ref moves (pre-receive)"`
@@ -95,7 +96,7 @@ type Job struct {
 	Gitmal string     `toml:"gitmal" types:"gitmal" doc:"path of the gitmal binary (default: from PATH)"`
 	Args   []Template `toml:"args" types:"gitmal,deploy" doc:"extra arguments"`
 
-	Host       string     `toml:"host" types:"forward-build" required:"forward-build" doc:"ssh destination, e.g. builder@buildhost"`
+	Host       string     `toml:"host" required:"forward-build" doc:"a [hosts.NAME] to run the job on (its unit starts on that host's user manager); for forward-build also a plain ssh destination, e.g. builder@buildhost"`
 	Path       Template   `toml:"path" types:"forward-build" required:"forward-build" doc:"checkout directory on the build host"`
 	SSHOptions []string   `toml:"ssh_options" types:"forward-build" doc:"extra ssh arguments, e.g. [\"-p\", \"2222\"]"`
 	Command    []Template `toml:"command" types:"forward-build,command" required:"forward-build,command" doc:"argv to run"`
@@ -103,6 +104,18 @@ type Job struct {
 	Script Template `toml:"script" types:"deploy" required:"deploy" doc:"deploy script to run with args"`
 
 	Steps []string `toml:"steps" types:"sequence" required:"sequence" doc:"names of jobs to run in order"`
+
+	Name    string `toml:"-"`
+	Defined keySet `toml:"-"`
+}
+
+// Host is one [hosts.NAME] table: a machine that runs jobs in transient
+// units of its own user manager, reached over ssh.
+type Host struct {
+	SSH        string   `toml:"ssh" required:"*" doc:"ssh destination, e.g. builder@buildhost (ports and the like go in ssh_options or ~/.ssh/config)"`
+	SSHOptions []string `toml:"ssh_options" doc:"extra ssh arguments, e.g. [\"-p\", \"2222\", \"-o\", \"ControlMaster=auto\"]"`
+	RuntimeDir string   `toml:"runtime_dir" doc:"the remote user's XDG_RUNTIME_DIR (default: /run/user/UID of the ssh user, found with id -u)"`
+	Hookrun    string   `toml:"hookrun" doc:"absolute path of the same hookrun binary on the host (default: hookrun from the remote PATH)"`
 
 	Name    string `toml:"-"`
 	Defined keySet `toml:"-"`

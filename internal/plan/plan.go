@@ -49,6 +49,18 @@ type Unit struct {
 	// only when a rule with paths selected the job; the job finds them in
 	// the file HOOKRUN_CHANGED_FILES_FILE names.
 	ChangedFiles []byte `json:"changed_files,omitempty"`
+	// Host, when set, is the other machine whose user manager runs the
+	// unit (host = "NAME"); the git server only watches it and notifies.
+	Host *Host `json:"host,omitempty"`
+}
+
+// Host is a [hosts.NAME] entry as a unit runs on it.
+type Host struct {
+	Name       string   `json:"name"`
+	SSH        string   `json:"ssh"`
+	SSHOptions []string `json:"ssh_options,omitempty"`
+	RuntimeDir string   `json:"runtime_dir,omitempty"` // empty: /run/user/UID, found with id -u
+	Hookrun    string   `json:"hookrun,omitempty"`     // empty: hookrun from the remote PATH
 }
 
 // Ref is one ref update with everything templates may refer to.

@@ -335,6 +335,9 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	if p.Cert.Verified() && p.Cert.Fresh() && p.Cert.Bound(match.RefUpdate{Old: ref.Old, New: ref.New, Name: ref.Ref}) == "" {
 		u.Signer = p.Cert.Signer
 	}
+	if h := c.Hosts[j.Host]; h != nil && j.Type != config.TypeForwardBuild {
+		u.Host = &plan.Host{Name: j.Host, SSH: h.SSH, SSHOptions: h.SSHOptions, RuntimeDir: h.RuntimeDir, Hookrun: h.Hookrun}
+	}
 	u.Env = unitEnv(u, ref, set, vars)
 	u.Steps = steps(c, s.job, vars, nil)
 	if c.Notify.Server != "" {
@@ -466,6 +469,12 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 		st.Host, st.Path, st.Rev = j.Host, j.Path.Expand(v), vars["new"]
 		st.Command = expandAll(j.Command, v)
 		st.SSHOptions = j.SSHOptions
+		if h := c.Hosts[j.Host]; h != nil {
+			// A [hosts.NAME]: its destination, and its options after
+			// the job's own (ssh keeps the first value it sees).
+			st.Host = h.SSH
+			st.SSHOptions = append(slices.Clone(j.SSHOptions), h.SSHOptions...)
+		}
 	case config.TypeDeploy:
 		st.Argv = append([]string{j.Script.Expand(v)}, args...)
 	case config.TypeCommand:

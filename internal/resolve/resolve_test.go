@@ -222,3 +222,55 @@ jobs = ["site"]
 		}
 	}
 }
+
+// TestResolveHosts: host = "NAME" puts the [hosts.NAME] entry in the unit
+// (which then runs there); forward-build takes the host's destination and
+// options after its own.
+func TestResolveHosts(t *testing.T) {
+	c := load(t, `version = 1
+[hosts.builder]
+ssh = "build@buildhost"
+ssh_options = ["-o", "ControlMaster=auto"]
+hookrun = "/usr/local/bin/hookrun"
+[jobs.test]
+type = "command"
+command = ["make", "test"]
+host = "builder"
+memory_max = "1G"
+[jobs.local]
+type = "command"
+command = ["true"]
+[jobs.fb]
+type = "forward-build"
+host = "builder"
+path = "/srv/b"
+command = ["make"]
+ssh_options = ["-p", "2222"]
+[[rules]]
+branches = ["main"]
+jobs = ["test", "local", "fb"]
+`)
+	p, err := Resolve(c, push(match.RefUpdate{Old: a, New: b, Name: "refs/heads/main"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byJob := map[string]*plan.Unit{}
+	for _, u := range p.Units {
+		byJob[u.Job] = u
+	}
+	h := byJob["test"].Host
+	if h == nil || h.Name != "builder" || h.SSH != "build@buildhost" || h.Hookrun != "/usr/local/bin/hookrun" ||
+		!slices.Equal(h.SSHOptions, []string{"-o", "ControlMaster=auto"}) {
+		t.Errorf("test unit host = %+v", h)
+	}
+	if byJob["test"].Limits.MemoryMax != 1<<30 {
+		t.Errorf("remote unit limits = %+v", byJob["test"].Limits)
+	}
+	if byJob["local"].Host != nil || byJob["fb"].Host != nil {
+		t.Errorf("local and forward-build units run here: %+v %+v", byJob["local"].Host, byJob["fb"].Host)
+	}
+	st := byJob["fb"].Steps[0]
+	if st.Host != "build@buildhost" || !slices.Equal(st.SSHOptions, []string{"-p", "2222", "-o", "ControlMaster=auto"}) {
+		t.Errorf("forward-build step through [hosts.builder] = %+v", st)
+	}
+}
