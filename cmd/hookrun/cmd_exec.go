@@ -68,6 +68,15 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		}
 	}
 	stdout, stderr := a.stdout, a.stderr
+	if u.Host != nil && !supervise {
+		// The job runs on its host; this unit is its watcher.
+		log := io.Writer(stdout)
+		if lf, err := openLog(u); err == nil {
+			defer lf.Close()
+			log = io.MultiWriter(stdout, lf)
+		}
+		return a.watchRemote(ctx, u, path, log)
+	}
 	if !supervise {
 		// Under systemd the output goes to the journal; a copy in the repo's
 		// log file keeps it readable where no journal is (hookrun logs).

@@ -37,6 +37,9 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 	start := startedAt(path, u.Created)
 	o := notify.FromService(a.getenv("SERVICE_RESULT"), a.getenv("EXIT_CODE"), a.getenv("EXIT_STATUS"), u.Limits.Timeout, u.Limits.MemoryMax)
 	o.Duration = a.now().Sub(start)
+	if ro, ok := remoteOutcome(path); ok && !marked(path, "cancelled") {
+		o = ro // the outcome on the job's host, as its watcher learned it
+	}
 	a.finish(u, path, o, start)
 	return nil
 }

@@ -81,7 +81,8 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	ctx := context.Background() // each call has its own callTimeout
 	st := &starters{a: a, self: a.self}
 	defer st.close()
-	errs := st.startAll(ctx, p.Units)
+	errs := startEverywhere(ctx, st, p.Units)
+	a.remoteNotStarted(p.Units, errs)
 	a.recordNotStarted(p.Units, errs)
 	return a.reportStarts(repoPath, p.Units, errs)
 }
@@ -109,7 +110,11 @@ func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) er
 				a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
 				continue
 			}
-			a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, refList(u), logsCommand(u))
+			where := ""
+			if u.Host != nil {
+				where = " on host " + u.Host.Name
+			}
+			a.infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, refList(u), where, logsCommand(u))
 		}
 	} else {
 		var jobs []string
@@ -154,7 +159,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 	var recs []history.Record
 	var repoPath string
 	for i, u := range units {
-		if errs[i] == nil {
+		if errs[i] == nil || u.Host != nil { // remoteNotStarted records those
 			continue
 		}
 		repoPath = u.RepoPath
@@ -185,6 +190,50 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 			a.warnf("cannot record the units that did not start: %v", err)
 		}
 	}
+}
+
+// startEverywhere starts the units that run here and, at the same time,
+// those that run on other hosts, so a slow or unreachable host never delays
+// a local job; each remote unit started there then gets its local watcher.
+func startEverywhere(ctx context.Context, st *starters, units []*plan.Unit) []error {
+	var local, away []int
+	for i, u := range units {
+		if u.Host != nil {
+			away = append(away, i)
+		} else {
+			local = append(local, i)
+		}
+	}
+	pick := func(idx []int) []*plan.Unit {
+		out := make([]*plan.Unit, len(idx))
+		for k, i := range idx {
+			out[k] = units[i]
+		}
+		return out
+	}
+	errs := make([]error, len(units))
+	remoteErrs := make(chan []error, 1)
+	if len(away) > 0 {
+		go func() { remoteErrs <- startRemote(ctx, pick(away)) }()
+	}
+	for k, err := range st.startAll(ctx, pick(local)) {
+		errs[local[k]] = err
+	}
+	if len(away) == 0 {
+		return errs
+	}
+	var watch []int
+	for k, err := range <-remoteErrs {
+		if errs[away[k]] = err; err == nil {
+			watch = append(watch, away[k])
+		}
+	}
+	for k, err := range st.startAll(ctx, pick(watch)) {
+		if err != nil {
+			errs[watch[k]] = fmt.Errorf("started on host %s, but its watcher here did not start: %w", units[watch[k]].Host.Name, err)
+		}
+	}
+	return errs
 }
 
 func refList(u *plan.Unit) string {

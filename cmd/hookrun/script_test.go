@@ -42,24 +42,8 @@ func scriptParams(dir string) testscript.Params {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       *updateScripts,
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("HOME", env.WorkDir)
-			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-			env.Setenv("GIT_AUTHOR_NAME", "Test")
-			env.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
-			env.Setenv("GIT_COMMITTER_NAME", "Test")
-			env.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
-			// An empty global config, so a developer's /etc/hookrun never leaks in.
-			global := env.WorkDir + "/.hookrun-global.toml"
-			if err := os.WriteFile(global, []byte("version = 1\n"), 0o644); err != nil {
-				return err
-			}
-			env.Setenv("HOOKRUN_CONFIG", global)
-			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
-			env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/no-runtime-dir")
-			peerEnv(env)
-			return nil
-		},
+		// An empty global config, so a developer's /etc/hookrun never leaks in.
+		Setup: func(env *testscript.Env) error { return scriptEnv(env, "version = 1\n") },
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"systemd-manager": cmdSystemdManager,
 			"ntfy-listen":     cmdNtfyListen,
@@ -97,6 +81,27 @@ func scriptParams(dir string) testscript.Params {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	}
+}
+
+// scriptEnv sets up a script's environment: HOME in its work directory, a
+// fixed git identity, the global config (with the given content) in place
+// of /etc/hookrun, and no systemd manager until systemd-manager.
+func scriptEnv(env *testscript.Env, global string) error {
+	env.Setenv("HOME", env.WorkDir)
+	env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	env.Setenv("GIT_AUTHOR_NAME", "Test")
+	env.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
+	env.Setenv("GIT_COMMITTER_NAME", "Test")
+	env.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+	path := env.WorkDir + "/.hookrun-global.toml"
+	if err := os.WriteFile(path, []byte(global), 0o644); err != nil {
+		return err
+	}
+	env.Setenv("HOOKRUN_CONFIG", path)
+	env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	env.Setenv("XDG_RUNTIME_DIR", env.WorkDir+"/no-runtime-dir")
+	peerEnv(env)
+	return nil
 }
 
 // systemd-manager starts a private systemd user manager for the script and

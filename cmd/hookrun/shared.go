@@ -161,7 +161,7 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	}
 	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
 	defer func() {
-		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step", planPath + ".detail"} {
+		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step", planPath + ".detail", planPath + ".outcome"} {
 			os.Remove(p)
 		}
 	}()

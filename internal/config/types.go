@@ -18,13 +18,13 @@ const SchemaVersion = 1
 //	required:"a,b"    job key required by these job types ("*" for all)
 //	doc:"..."         description for the schema
 type File struct {
-	Version      int             `toml:"version" required:"*" doc:"schema version; must be 1"`
-	InheritRules *bool           `toml:"inherit_rules" doc:"repo file only: false ignores the global file's rules"`
-	Defaults     Settings        `toml:"defaults" doc:"settings every job inherits unless it sets its own"`
-	Notify       Notify          `toml:"notify" doc:"where unit outcomes are published (ntfy)"`
-	Jobs         map[string]*Job `toml:"jobs" doc:"jobs by name"`
+	Version      int              `toml:"version" required:"*" doc:"schema version; must be 1"`
+	InheritRules *bool            `toml:"inherit_rules" doc:"repo file only: false ignores the global file's rules"`
+	Defaults     Settings         `toml:"defaults" doc:"settings every job inherits unless it sets its own"`
+	Notify       Notify           `toml:"notify" doc:"where unit outcomes are published (ntfy)"`
+	Jobs         map[string]*Job  `toml:"jobs" doc:"jobs by name"`
 	Hosts        map[string]*Host `toml:"hosts" doc:"other machines whose systemd user manager runs jobs that name them (host = \"NAME\"), reached over ssh"`
-	Rules        []*Rule         `toml:"rules" doc:"which refs start which jobs"`
+	Rules        []*Rule          `toml:"rules" doc:"which refs start which jobs"`
 
 	Policies        []*Policy `toml:"policy" doc:"push policies checked before any ref moves (pre-receive)"`
 	InheritPolicies *bool     `toml:"inherit_policies" doc:"repo file only: false ignores the global file's policies, except those marked final"`
@@ -112,10 +112,11 @@ type Job struct {
 // Host is one [hosts.NAME] table: a machine that runs jobs in transient
 // units of its own user manager, reached over ssh.
 type Host struct {
-	SSH        string   `toml:"ssh" required:"*" doc:"ssh destination, e.g. builder@buildhost (ports and the like go in ssh_options or ~/.ssh/config)"`
-	SSHOptions []string `toml:"ssh_options" doc:"extra ssh arguments, e.g. [\"-p\", \"2222\", \"-o\", \"ControlMaster=auto\"]"`
-	RuntimeDir string   `toml:"runtime_dir" doc:"the remote user's XDG_RUNTIME_DIR (default: /run/user/UID of the ssh user, found with id -u)"`
-	Hookrun    string   `toml:"hookrun" doc:"absolute path of the same hookrun binary on the host (default: hookrun from the remote PATH)"`
+	SSH         string   `toml:"ssh" required:"*" doc:"ssh destination, e.g. builder@buildhost (ports and the like go in ssh_options or ~/.ssh/config)"`
+	SSHOptions  []string `toml:"ssh_options" doc:"extra ssh arguments, e.g. [\"-p\", \"2222\", \"-o\", \"ControlMaster=auto\"]"`
+	RuntimeDir  string   `toml:"runtime_dir" doc:"the remote user's XDG_RUNTIME_DIR (default: /run/user/UID of the ssh user, found with id -u)"`
+	Hookrun     string   `toml:"hookrun" doc:"absolute path of the same hookrun binary on the host (default: hookrun from the remote PATH)"`
+	LostContact Duration `toml:"lost_contact" doc:"how long the git server keeps trying to reach the host about a running job before its outcome is \"lost contact with HOST\" (default 5m)"`
 
 	Name    string `toml:"-"`
 	Defined keySet `toml:"-"`

@@ -61,6 +61,11 @@ type Host struct {
 	SSHOptions []string `json:"ssh_options,omitempty"`
 	RuntimeDir string   `json:"runtime_dir,omitempty"` // empty: /run/user/UID, found with id -u
 	Hookrun    string   `json:"hookrun,omitempty"`     // empty: hookrun from the remote PATH
+	// LostContact bounds how long the watcher tries to reach a host it
+	// lost (0: remote.DefaultLostContact).
+	LostContact time.Duration `json:"lost_contact,omitempty"`
+	// Mirror is the repository's mirror on the host; set at push time.
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // Ref is one ref update with everything templates may refer to.

@@ -52,10 +52,30 @@ type Host struct {
 // ConnectTimeout, also passed to every ssh hookrun runs for a host).
 const ConnectTimeout = 10 * time.Second
 
-// ErrUnreachable wraps every failure to reach a host's manager (ssh could
-// not connect or authenticate, the bridge or the manager is missing), as
-// runner.ErrManagerUnreachable does locally; it wraps that too.
-var ErrUnreachable = fmt.Errorf("host unreachable: %w", runner.ErrManagerUnreachable)
+// ErrUnreachable is matched (errors.Is) by every failure to reach a host's
+// manager (ssh could not connect or authenticate, the bridge or the manager
+// is missing), as is runner.ErrManagerUnreachable.
+var ErrUnreachable = errors.New("host unreachable")
+
+// UnreachableError says which host could not be reached and why.
+type UnreachableError struct {
+	Host string // the [hosts.NAME] name
+	Dest string // its ssh destination
+	Msg  string // what went wrong and what to do
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("host %s (%s) unreachable: %s", e.Host, e.Dest, e.Msg)
+}
+
+// Is makes errors.Is match ErrUnreachable and runner.ErrManagerUnreachable.
+func (e *UnreachableError) Is(target error) bool {
+	return target == ErrUnreachable || target == runner.ErrManagerUnreachable
+}
+
+func (h *Host) unreachable(format string, args ...any) error {
+	return &UnreachableError{Host: h.Name, Dest: h.SSH, Msg: fmt.Sprintf(format, args...)}
+}
 
 // Check reports what is wrong with h's ssh destination and options, the
 // same rules as forward-build's host: no leading '-', no white space or
@@ -127,10 +147,10 @@ func (h *Host) sshError(what string, err error, stderr string) error {
 		if msg == "" {
 			msg = "ssh exited with status 255"
 		}
-		return fmt.Errorf("%w: host %s (%s): %s", ErrUnreachable, h.Name, h.SSH, msg)
+		return h.unreachable("%s", msg)
 	}
 	if errors.Is(err, exec.ErrNotFound) {
-		return fmt.Errorf("%w: host %s: ssh not found: install an OpenSSH client (apt-get install openssh-client)", ErrUnreachable, h.Name)
+		return h.unreachable("ssh not found here: install an OpenSSH client (apt-get install openssh-client)")
 	}
 	if msg != "" {
 		return fmt.Errorf("host %s: %s: %v: %s", h.Name, what, err, msg)
@@ -207,7 +227,7 @@ func Dial(ctx context.Context, h *Host) (*Bridge, error) {
 	// hookrun has finished with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%w: host %s: start ssh: %v", ErrUnreachable, h.Name, err)
+		return nil, h.unreachable("start ssh: %v", err)
 	}
 	go func() { _ = cmd.Wait(); close(b.done) }()
 
@@ -247,7 +267,7 @@ func Dial(ctx context.Context, h *Host) (*Bridge, error) {
 	case <-ctx.Done():
 		b.kill()
 		<-b.done
-		return nil, fmt.Errorf("%w: host %s (%s): no answer from the bridge: %v", ErrUnreachable, h.Name, h.SSH, ctx.Err())
+		return nil, h.unreachable("no answer from systemd-stdio-bridge: %v", ctx.Err())
 	}
 }
 
@@ -262,16 +282,15 @@ func (b *Bridge) dialError(err error) error {
 	h := b.host
 	switch {
 	case strings.Contains(msg, "Failed to start bus client"):
-		return fmt.Errorf("%w: host %s: no user manager at %s: %s (enable lingering there: loginctl enable-linger USER, or set runtime_dir)",
-			ErrUnreachable, h.Name, BusPath(b.runtime), msg)
+		return h.unreachable("no user manager at %s: %s (enable lingering there: loginctl enable-linger USER, or set runtime_dir)", BusPath(b.runtime), msg)
 	case code == 127 || strings.Contains(msg, "not found"):
-		return fmt.Errorf("%w: host %s: systemd-stdio-bridge not found there: install systemd on %s", ErrUnreachable, h.Name, h.SSH)
+		return h.unreachable("systemd-stdio-bridge not found there: install systemd on the host")
 	case code == 255:
-		return fmt.Errorf("%w: host %s (%s): ssh: %s (check the destination, ssh_options and the key)", ErrUnreachable, h.Name, h.SSH, msg)
+		return h.unreachable("%s (check the destination, ssh_options and the key)", msg)
 	case msg != "":
-		return fmt.Errorf("%w: host %s (%s): the bridge failed: %s", ErrUnreachable, h.Name, h.SSH, msg)
+		return h.unreachable("systemd-stdio-bridge failed: %s", msg)
 	}
-	return fmt.Errorf("%w: host %s: D-Bus over ssh: %v", ErrUnreachable, h.Name, err)
+	return h.unreachable("D-Bus over ssh: %v", err)
 }
 
 // Conn is the authenticated connection to the remote manager.
@@ -354,4 +373,24 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// StopUnit stops the unit name on h's user manager over a bridge of its
+// own, and returns once the stop job is queued. A unit the manager no longer
+// knows is not an error.
+func StopUnit(ctx context.Context, h *Host, name string) error {
+	b, err := Dial(ctx, h)
+	if err != nil {
+		return err
+	}
+	sd, err := b.Systemd("hookrun")
+	if err != nil {
+		b.Close()
+		return err
+	}
+	defer func() { sd.Close(); b.Close() }()
+	if err := sd.StopUnit(ctx, name); err != nil && !errors.Is(err, runner.ErrNoSuchUnit) {
+		return err
+	}
+	return nil
 }

@@ -175,7 +175,7 @@ func TestBridgeUnreachable(t *testing.T) {
 	h.SSH.Stop()
 	start := time.Now()
 	_, err := remote.Dial(context.Background(), host)
-	if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), "host builder ("+h.Dest+"): ssh: ") {
+	if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), "host builder ("+h.Dest+") unreachable: ssh: connect to host 127.0.0.1") {
 		t.Fatalf("Dial to a stopped sshd = %v", err)
 	}
 	t.Logf("failed in %v: %v", time.Since(start), err)

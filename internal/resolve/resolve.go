@@ -336,7 +336,8 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 		u.Signer = p.Cert.Signer
 	}
 	if h := c.Hosts[j.Host]; h != nil && j.Type != config.TypeForwardBuild {
-		u.Host = &plan.Host{Name: j.Host, SSH: h.SSH, SSHOptions: h.SSHOptions, RuntimeDir: h.RuntimeDir, Hookrun: h.Hookrun}
+		u.Host = &plan.Host{Name: j.Host, SSH: h.SSH, SSHOptions: h.SSHOptions, RuntimeDir: h.RuntimeDir, Hookrun: h.Hookrun,
+			LostContact: time.Duration(h.LostContact)}
 	}
 	u.Env = unitEnv(u, ref, set, vars)
 	u.Steps = steps(c, s.job, vars, nil)
@@ -383,6 +384,9 @@ func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]st
 	}
 	if u.Signer != "" {
 		env = append(env, "HOOKRUN_PUSH_SIGNER="+u.Signer)
+	}
+	if u.Host != nil {
+		env = append(env, "HOOKRUN_HOST="+u.Host.Name)
 	}
 	// All the unit's refs, while they fit an environment string; the job
 	// always has them in HOOKRUN_REFS_FILE (written by hookrun exec).

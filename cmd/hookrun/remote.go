@@ -1,0 +1,227 @@
+package main
+
+// Jobs on other hosts (host = "NAME"): the post-receive side ships them and
+// starts them on the host's user manager; the exec side is the local
+// watcher unit that follows one of them and reports its outcome.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/remote"
+)
+
+// remoteStartTimeout bounds what one push spends on one host: preparing
+// the mirror, pushing the refs, saving the plans and starting the units.
+const remoteStartTimeout = 60 * time.Second
+
+// hostOf is the remote.Host a unit names.
+func hostOf(h *plan.Host) *remote.Host {
+	return &remote.Host{Name: h.Name, SSH: h.SSH, SSHOptions: h.SSHOptions, RuntimeDir: h.RuntimeDir, Hookrun: h.Hookrun}
+}
+
+// hookrunOn is the hookrun binary the host's units run.
+func hookrunOn(h *plan.Host) string {
+	if h.Hookrun != "" {
+		return h.Hookrun
+	}
+	return "hookrun"
+}
+
+// startRemote starts units (all naming hosts) on their hosts: per host, in
+// one go, the mirror is prepared, exactly the units' refs are pushed to it,
+// the plans are saved there and each unit is started on the host's user
+// manager over one bridge connection. Each unit that started there comes
+// back ready to be started locally as its watcher (u.Host.Mirror set, the
+// watcher's own limits); errs[i] says why unit i did not start.
+func startRemote(ctx context.Context, units []*plan.Unit) []error {
+	errs := make([]error, len(units))
+	byHost := map[string][]int{}
+	var order []string
+	for i, u := range units {
+		if _, ok := byHost[u.Host.Name]; !ok {
+			order = append(order, u.Host.Name)
+		}
+		byHost[u.Host.Name] = append(byHost[u.Host.Name], i)
+	}
+	done := make(chan struct{})
+	for _, name := range order {
+		idx := byHost[name]
+		go func() {
+			defer func() { done <- struct{}{} }()
+			hctx, cancel := context.WithTimeout(ctx, remoteStartTimeout)
+			defer cancel()
+			group := make([]*plan.Unit, len(idx))
+			for k, i := range idx {
+				group[k] = units[i]
+			}
+			for k, err := range startOnHost(hctx, group) {
+				errs[idx[k]] = err
+			}
+		}()
+	}
+	for range order {
+		<-done
+	}
+	return errs
+}
+
+// startOnHost does startRemote's work for the units of one host.
+func startOnHost(ctx context.Context, units []*plan.Unit) []error {
+	errs := make([]error, len(units))
+	all := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	u0 := units[0]
+	h := hostOf(u0.Host)
+	site, err := remote.Prepare(ctx, h, u0.Repo)
+	if err != nil {
+		return all(err)
+	}
+	var refs []plan.Ref
+	for _, u := range units {
+		refs = append(refs, u.Refs...)
+	}
+	if err := site.PushRefs(ctx, u0.RepoPath, refs); err != nil {
+		return all(err)
+	}
+	if err := site.SavePlans(ctx, units); err != nil {
+		return all(err)
+	}
+	h.RuntimeDir = site.RuntimeDir // found by Prepare: no second id -u
+	b, err := remote.Dial(ctx, h)
+	if err != nil {
+		return all(err)
+	}
+	sd, err := b.Systemd(hookrunOn(u0.Host))
+	if err != nil {
+		b.Close()
+		return all(err)
+	}
+	defer func() { sd.Close(); b.Close() }()
+	for i, u := range units {
+		if err := sd.Start(ctx, site.RemotePlan(u), site.PlanPath(u.Name)); err != nil {
+			errs[i] = fmt.Errorf("host %s: %w", h.Name, err)
+			continue
+		}
+		u.Host.Mirror, u.Host.RuntimeDir = site.Mirror, site.RuntimeDir
+		u.Limits = watcherLimits(u)
+		u.Sandbox = plan.Sandbox{}
+	}
+	return errs
+}
+
+// watcherLimits are the local watcher unit's: no resource limits (it only
+// waits), and a timeout that outlasts the job's own and the lost-contact
+// bound, so the watcher is bounded but never ends before it could learn
+// the outcome.
+func watcherLimits(u *plan.Unit) plan.Limits {
+	if u.Limits.Timeout == 0 {
+		return plan.Limits{}
+	}
+	return plan.Limits{Timeout: u.Limits.Timeout + lostContact(u.Host) + 2*time.Minute}
+}
+
+func lostContact(h *plan.Host) time.Duration {
+	if h.LostContact > 0 {
+		return h.LostContact
+	}
+	return remote.DefaultLostContact
+}
+
+// remoteNotStarted records and reports each unit that could not start on
+// its host as its watcher would have: history, notification (or its place
+// in the push's digest). A host being down is news the operator wants, and
+// the pusher already has the one line saying so: what finish says goes to
+// the unit's log only.
+func (a *app) remoteNotStarted(units []*plan.Unit, errs []error) {
+	for i, u := range units {
+		if errs[i] == nil || u.Host == nil {
+			continue
+		}
+		o := notify.Outcome{Kind: notify.Failure, Reason: "not started on host " + u.Host.Name + ": " + errs[i].Error()}
+		quiet := *a
+		quiet.stderr = io.Discard
+		lf, err := openLog(u)
+		if err == nil {
+			quiet.stderr = lf
+		}
+		quiet.finish(u, plan.PlanPath(u.RepoPath, u.Name), o, a.now())
+		if lf != nil {
+			lf.Close()
+		}
+	}
+}
+
+// watchRemote is `hookrun exec` for a unit that runs on a host: it follows
+// the unit there to its end, copies the host's log of it into the local
+// log, and leaves the outcome for the watcher's ExecStopPost (`hookrun
+// notify`), which notifies from here. Stopped (replace, systemctl stop), it
+// stops the unit on the host too.
+func (a *app) watchRemote(ctx context.Context, u *plan.Unit, path string, log io.Writer) error {
+	h := hostOf(u.Host)
+	h.RuntimeDir = u.Host.RuntimeDir
+	site := &remote.Site{Host: h, Mirror: u.Host.Mirror, RuntimeDir: u.Host.RuntimeDir}
+	markStarted(path, a.now())
+	fmt.Fprintf(log, "hookrun: %s runs on host %s (%s); following it from here\n", u.Name, h.Name, h.SSH)
+	w := &remote.Watcher{Site: site, Unit: u.Name, LostContact: u.Host.LostContact, Log: log}
+	rec, err := w.Follow(ctx)
+	if ctx.Err() != nil {
+		// Stopped here: stop it there as well, within a bound.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*remote.ConnectTimeout)
+		defer cancel()
+		if serr := remote.StopUnit(sctx, h, u.Name); serr != nil {
+			fmt.Fprintf(log, "hookrun: could not stop %s on host %s: %v\n", u.Name, h.Name, serr)
+		} else {
+			fmt.Fprintf(log, "hookrun: stopped %s on host %s\n", u.Name, h.Name)
+		}
+		return ctx.Err()
+	}
+	if err != nil {
+		rec.Result, rec.Reason = string(notify.Failure), err.Error()
+		if errors.Is(err, remote.ErrLostContact) {
+			rec.Reason = "lost contact with " + h.Name
+			fmt.Fprintf(log, "hookrun: %v\n", err)
+		}
+	} else if out, lerr := h.Output(ctx, "cat", "--", site.LogPath(u.Name)); lerr == nil {
+		fmt.Fprintf(log, "hookrun: output on host %s:\n", h.Name)
+		_, _ = log.Write(out)
+	}
+	b, _ := json.Marshal(rec)
+	if werr := os.WriteFile(path+".outcome", b, 0o600); werr != nil {
+		return werr
+	}
+	if rec.Result != string(notify.Success) {
+		return fmt.Errorf("on host %s: %s", h.Name, rec.Reason)
+	}
+	return nil
+}
+
+// remoteOutcome is the outcome a watcher left for its notify, if any.
+func remoteOutcome(path string) (notify.Outcome, bool) {
+	b, err := os.ReadFile(path + ".outcome")
+	if err != nil {
+		return notify.Outcome{}, false
+	}
+	var rec struct {
+		Result   string        `json:"result"`
+		Reason   string        `json:"reason"`
+		Duration time.Duration `json:"duration"`
+	}
+	if json.Unmarshal(b, &rec) != nil || rec.Result == "" {
+		return notify.Outcome{}, false
+	}
+	return notify.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration}, true
+}

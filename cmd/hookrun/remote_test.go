@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hookrun/hookrun/internal/hosttest"
+	"github.com/hookrun/hookrun/internal/systemdtest"
+)
+
+// TestRemoteScripts runs the scripts in testdata/remote/* against a second
+// host on this machine (hosttest: another user with its own user manager,
+// behind a real sshd), one host per directory: scripts that stop the host's
+// sshd or drop its sessions have a directory of their own. The global
+// config names the host [hosts.builder]; it runs this test binary as its
+// hookrun. $REMOTE_OUT is a directory the host's jobs may write.
+func TestRemoteScripts(t *testing.T) {
+	for _, dir := range []string{"push", "lost", "drop"} {
+		t.Run(dir, func(t *testing.T) { runRemoteScripts(t, filepath.Join("testdata/remote", dir)) })
+	}
+}
+
+// runRemoteScripts runs the scripts in dir against one second host.
+// Commands: remote-systemctl ARGS (systemctl --user on the host, as its
+// user), remote-sshd-stop (the host becomes unreachable), remote-drop-ssh
+// (every ssh session to it is cut, as a network failure would).
+func runRemoteScripts(t *testing.T, dir string) {
+	h := hosttest.Start(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := os.MkdirTemp("", "hookrun-remote-script-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	bin := filepath.Join(shared, "bin")
+	out := filepath.Join(shared, "out")
+	for _, d := range []string{shared, bin, out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(out, h.Account.UID, h.Account.GID); err != nil {
+		t.Fatal(err)
+	}
+	remoteHookrun := filepath.Join(bin, "hookrun")
+	if err := copyFile(self, remoteHookrun); err != nil {
+		t.Fatal(err)
+	}
+	var opts []string
+	for _, o := range h.Options() {
+		opts = append(opts, strconv.Quote(o))
+	}
+	global := fmt.Sprintf("version = 1\n[hosts.builder]\nssh = %q\nssh_options = [%s]\nruntime_dir = %q\nhookrun = %q\nlost_contact = \"6s\"\n",
+		h.Dest, strings.Join(opts, ", "), h.RuntimeDir, remoteHookrun)
+
+	testscript.Run(t, testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *updateScripts,
+		Setup: func(env *testscript.Env) error {
+			if err := scriptEnv(env, global); err != nil {
+				return err
+			}
+			dir, err := os.MkdirTemp(out, "script-")
+			if err != nil {
+				return err
+			}
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return err
+			}
+			env.Setenv("REMOTE_OUT", dir)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"systemd-manager": cmdSystemdManager,
+			"ntfy-listen":     cmdNtfyListen,
+			"ntfy-wait":       cmdNtfyWait,
+			"wait-file":       cmdWaitFile,
+			"remote-systemctl": func(ts *testscript.TestScript, neg bool, args []string) {
+				out, err := h.Output(append([]string{"systemctl", "--user"}, args...)...)
+				if err != nil && !neg {
+					ts.Fatalf("remote systemctl: %v", err)
+				}
+				fmt.Fprint(ts.Stdout(), out)
+			},
+			"remote-sshd-stop": func(ts *testscript.TestScript, neg bool, args []string) { h.SSH.Stop() },
+			"remote-drop-ssh": func(ts *testscript.TestScript, neg bool, args []string) {
+				h.SSH.DropSessions()
+			},
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "systemd":
+				return systemdtest.Required() || os.Getuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
