@@ -108,7 +108,11 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if s.NotifyFailed() {
 			failed = append(failed, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, s.Job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration), notified)
+		job := s.Job
+		if s.Host != "" {
+			job += "@" + s.Host // runs on that host; the unit here watches it
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration), notified)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -162,6 +166,9 @@ func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 	var out []unitStatus
 	for _, u := range plans {
 		s := unitStatus{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: "queued"}
+		if u.Host != nil {
+			s.Host = u.Host.Name
+		}
 		if len(u.Refs) > 0 {
 			s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}

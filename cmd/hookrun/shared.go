@@ -152,6 +152,9 @@ func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time
 	if due {
 		rec.Notify = history.NotifyPending
 	}
+	if u.Host != nil {
+		rec.Host = u.Host.Name
+	}
 	if len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 	}

@@ -25,6 +25,7 @@ type Record struct {
 	Ref      string        `json:"ref"`
 	Short    string        `json:"short"`
 	Runner   string        `json:"runner"`
+	Host     string        `json:"host,omitempty"` // the [hosts.NAME] it ran on; empty: here
 	Result   string        `json:"result"` // success, failure, cancelled
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
