@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/remote"
 )
 
@@ -96,6 +97,17 @@ func startOnHost(ctx context.Context, units []*plan.Unit) []error {
 	}
 	if err := site.PushRefs(ctx, u0.RepoPath, refs); err != nil {
 		return all(err)
+	}
+	for _, u := range units {
+		if u.Concurrency == "queue" {
+			// Numbered here, before the plans travel: the host's queue
+			// (in the mirror) orders them, in push order.
+			seq, err := queue.NextSeq(u.RepoPath)
+			if err != nil {
+				return all(fmt.Errorf("queueing: %v", err))
+			}
+			u.Seq = seq
+		}
 	}
 	if err := site.SavePlans(ctx, units); err != nil {
 		return all(err)

@@ -246,7 +246,7 @@ func (c *Config) checkHosts(origin map[string]*File, at func(f *File, sev Severi
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		for _, step := range c.Jobs[name].Steps {
-			if sj, ok := c.Jobs[step]; ok && step != name && sj.Defined["host"] && sj.Type != TypeForwardBuild {
+			if sj, ok := c.Jobs[step]; ok && step != name && c.Hosts[sj.Host] != nil && sj.Type != TypeForwardBuild {
 				at(origin[step], Warning, "jobs."+step+".host", "jobs.%s.host is ignored when %s runs inside sequence %q (steps run where the sequence runs)", step, step, name)
 			}
 		}
