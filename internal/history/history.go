@@ -26,7 +26,7 @@ type Record struct {
 	Short    string        `json:"short"`
 	Runner   string        `json:"runner"`
 	Host     string        `json:"host,omitempty"` // the [hosts.NAME] it ran on; empty: here
-	Result   string        `json:"result"` // success, failure, cancelled
+	Result   string        `json:"result"`         // success, failure, cancelled
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`

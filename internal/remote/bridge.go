@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -198,6 +199,13 @@ func BusPath(runtimeDir string) string {
 	return "unix:path=" + strings.TrimSuffix(runtimeDir, "/") + "/systemd/private"
 }
 
+// bridges counts the bridges Dial opened in this process.
+var bridges atomic.Int64
+
+// BridgesOpened is how many bridges (ssh connections to a manager) this
+// process has opened, for tests and benchmarks that check sharing.
+func BridgesOpened() int64 { return bridges.Load() }
+
 // Dial starts the bridge to h's user manager and authenticates (EXTERNAL,
 // with the uid the bridge runs as: the manager checks the bridge's socket
 // credentials). ctx bounds the set-up only; the bridge lives until Close or
@@ -229,6 +237,7 @@ func Dial(ctx context.Context, h *Host) (*Bridge, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, h.unreachable("start ssh: %v", err)
 	}
+	bridges.Add(1)
 	go func() { _ = cmd.Wait(); close(b.done) }()
 
 	rwc := &pipe{r: stdout, w: stdin, close: b.kill}
