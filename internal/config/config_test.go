@@ -307,7 +307,7 @@ func BenchmarkParseHugeArray(b *testing.B) {
 	b.SetBytes(int64(len(big)))
 	for b.Loop() {
 		if _, d := Parse(strings.NewReader(big), "hooks.toml"); !d.HasErrors() {
-			b.Fatal("no error for the unknown key x")
+			b.Fatal("no error for 60,000 array elements")
 		}
 	}
 }
@@ -319,7 +319,7 @@ func TestHostileFiles(t *testing.T) {
 	// No wall-clock bound (a loaded machine would fail it): a hang ends in
 	// the test binary's timeout; the cost is BenchmarkParseHugeArray's.
 	_, diags := parse(t, big)
-	if !strings.Contains(diags.Error(), "unknown key \"x\"") {
+	if !strings.Contains(diags.Error(), "hooks.toml: error: more than 20000 keys, array elements and tables; a hooks.toml has a few hundred") {
 		t.Errorf("a huge array: %v", diags)
 	}
 	_, diags = parse(t, "version = 1\n#"+strings.Repeat("x", MaxFileSize)+"\n")

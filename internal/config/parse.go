@@ -17,8 +17,16 @@ import (
 // MaxFileSize bounds a config file; real ones are a few KB.
 const MaxFileSize = 1 << 20
 
-// maxDepth bounds nesting; hooks.toml never nests more than four levels.
-const maxDepth = 32
+// Bounds on what a file may hold, checked before the TOML parser sees it,
+// so that decoding any file up to MaxFileSize stays within a bounded
+// amount of memory (TestParseMemory states the bound and holds it):
+// maxDepth bounds nesting of arrays, inline tables and dotted keys
+// (hooks.toml never nests more than four levels), maxItems the keys,
+// array elements, arrays and tables (a real file has a few hundred).
+const (
+	maxDepth = 32
+	maxItems = 20_000
+)
 
 // Parse decodes one config file strictly and checks what can be checked
 // within it. It is pure: no file access besides r, no globals, no logging.
@@ -31,8 +39,10 @@ func Parse(r io.Reader, name string) (*File, Diagnostics) {
 	if len(src) > MaxFileSize {
 		return nil, Diagnostics{{File: name, Severity: Error, Msg: fmt.Sprintf("file is larger than %d bytes; a hooks.toml is a few KB", MaxFileSize)}}
 	}
-	if d := nesting(src); d > maxDepth {
-		return nil, Diagnostics{{File: name, Severity: Error, Msg: fmt.Sprintf("arrays or tables nested %d deep; at most %d are allowed", d, maxDepth)}}
+	if sh := measure(src); sh.depth > maxDepth {
+		return nil, Diagnostics{{File: name, Severity: Error, Msg: fmt.Sprintf("arrays or tables nested %d deep; at most %d are allowed", sh.depth, maxDepth)}}
+	} else if sh.items > maxItems {
+		return nil, Diagnostics{{File: name, Severity: Error, Msg: fmt.Sprintf("more than %d keys, array elements and tables; a hooks.toml has a few hundred", maxItems)}}
 	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(src), &raw); err != nil {
@@ -47,35 +57,91 @@ func Parse(r io.Reader, name string) (*File, Diagnostics) {
 	return f, d.diags
 }
 
-// nesting is the deepest bracket nesting outside strings and comments, a
-// cheap guard against TOML bombs before the real parser recurses.
-func nesting(src []byte) int {
-	depth, deepest := 0, 0
-	var quote byte
-	comment := false
+// shape is what the pre-scan measured of a file.
+type shape struct {
+	depth int // deepest nesting of arrays, inline tables and dotted keys
+	items int // keys, array elements, arrays and tables
+}
+
+// measure scans src the way a TOML lexer does, for the two things that
+// make a file expensive to decode however small it is: nesting (every
+// level is a map or slice the parser allocates and recurses into) and the
+// number of keys and array elements. It skips comments and all four kinds
+// of strings ("...", '...', and their multi-line forms, with escapes and
+// the up to two extra quotes a multi-line string may end with), so
+// brackets and dots inside strings are never counted. It does not
+// validate: the real parser reports syntax errors afterwards.
+func measure(src []byte) shape {
+	var sh shape
+	depth, dots := 0, 0
 	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case comment:
-			comment = c != '\n'
-		case quote != 0:
-			if c == '\\' && quote == '"' {
+		switch src[i] {
+		case '#':
+			for i < len(src) && src[i] != '\n' {
 				i++
-			} else if c == quote || c == '\n' {
-				quote = 0
 			}
-		case c == '#':
-			comment = true
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '[' || c == '{':
+			dots = 0
+		case '"', '\'':
+			i = skipString(src, i) - 1
+		case '[', '{':
 			depth++
-			deepest = max(deepest, depth)
-		case c == ']' || c == '}':
+			dots = 0
+			sh.depth = max(sh.depth, depth)
+			sh.items++ // an array or table the parser allocates
+		case ']', '}':
 			depth--
+			dots = 0
+		case '.':
+			// a.b.c = 1 nests tables as [a.b.c] does; a float's one dot
+			// counts as one level at most.
+			dots++
+			sh.depth = max(sh.depth, max(depth, 0)+dots)
+		case '=', ',':
+			sh.items++
+			dots = 0
+		case '\n':
+			dots = 0
 		}
 	}
-	return deepest
+	return sh
+}
+
+// skipString returns the index just past the string that starts at src[i]
+// (a quote), or where an unterminated one stops.
+func skipString(src []byte, i int) int {
+	q := src[i]
+	escapes := q == '"'
+	if i+2 < len(src) && src[i+1] == q && src[i+2] == q {
+		// Multi-line: ends at the first run of three or more quotes that
+		// is not escaped; a run of four or five ends with content quotes.
+		for j := i + 3; j < len(src); j++ {
+			switch {
+			case escapes && src[j] == '\\':
+				j++
+			case src[j] == q:
+				k := j
+				for k < len(src) && src[k] == q {
+					k++
+				}
+				if k-j >= 3 {
+					return k
+				}
+				j = k - 1
+			}
+		}
+		return len(src)
+	}
+	for j := i + 1; j < len(src); j++ {
+		switch {
+		case escapes && src[j] == '\\':
+			j++
+		case src[j] == q:
+			return j + 1
+		case src[j] == '\n':
+			return j // unterminated: the parser says so
+		}
+	}
+	return len(src)
 }
 
 func syntaxDiag(name string, src []byte, err error) Diagnostic {
