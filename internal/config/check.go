@@ -258,6 +258,6 @@ func (d *decoder) checkPaths(path string, r *Rule) {
 	case onlyDeletes:
 		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only deletes, which change no files: it never matches", path)
 	case !r.Defined["branches"] && r.Defined["tags"]:
-		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only tags; a tag usually names a commit already pushed, so its push changes no files and the rule never matches (put paths on a branches rule)", path)
+		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only tags; a tag usually names a commit already pushed, so its push changes no files and the rule seldom matches (put paths on a branches rule)", path)
 	}
 }
