@@ -42,6 +42,11 @@ type scenario struct {
 	variants   []string
 	want       map[string]int // units each variant should start (-1: unchecked)
 	creates    bool           // every other ref is created, not updated
+	// throughput marks the many-unit scenarios: no warm-up, strace or RSS
+	// runs (each run takes a minute), the reference's units run the
+	// hookrun binary as hookrun's do, and the report gives units per
+	// second.
+	throughput bool
 }
 
 func scenarios() []scenario {
@@ -74,6 +79,12 @@ func scenarios() []scenario {
 			bash:   bashConf{pattern: "main", refJobs: "a"},
 			rounds: 60, quick: 12, variants: []string{vEmpty, vGoEmpty, vHookrun, vBash},
 			want: map[string]int{vEmpty: 0, vGoEmpty: 0, vHookrun: 0, vBash: 0}},
+		{key: "u1000", title: "1,000 refs, 1 job per ref: 1,000 units", refs: branchNames("u", 1000), jobs: 1, per: "ref", branches: "**",
+			rounds: 3, quick: 1, variants: []string{vHookrun, vReference}, throughput: true,
+			want: map[string]int{vHookrun: 1000, vReference: 1000}},
+		{key: "u10000", title: "10,000 refs, 1 job per ref: 10,000 units", refs: branchNames("w", 10000), jobs: 1, per: "ref", branches: "**",
+			rounds: 1, quick: 1, variants: []string{vHookrun, vReference}, throughput: true,
+			want: map[string]int{vHookrun: 10000, vReference: 10000}},
 	}
 }
 
@@ -94,7 +105,13 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 	case vHookrunPaths:
 		return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.pathsConfig()}
 	case vReference:
-		return b.refstart, []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per}
+		args := []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per}
+		if sc.throughput {
+			// Units as heavy for the manager and the CPUs as hookrun's:
+			// a Go binary as ExecStart and as ExecStopPost.
+			args = append(args, "-exec", b.hookrun+" version")
+		}
+		return b.refstart, args
 	case vEmpty:
 		return filepath.Join(b.work, "empty", "post-receive"), nil
 	case vGoEmpty:
@@ -186,6 +203,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	}
 	// Warm-up: page cache, the manager's first loads.
 	for _, v := range sc.variants {
+		if sc.throughput {
+			break // a run is long enough to warm itself up
+		}
 		if _, err := one(v, false); err != nil {
 			return nil, err
 		}
@@ -203,7 +223,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	strace, err := exec.LookPath("strace")
 	for _, v := range sc.variants {
 		res.connects[v] = -1
-		if err != nil {
+		if err != nil || sc.throughput {
 			continue
 		}
 		trace := filepath.Join(b.work, "strace.out")
@@ -220,7 +240,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	timeBin, err := exec.LookPath("/usr/bin/time")
 	for _, v := range sc.variants {
 		res.rssKB[v] = -1
-		if err != nil {
+		if err != nil || sc.throughput {
 			continue
 		}
 		out := filepath.Join(b.work, "rss.out")
@@ -442,7 +462,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 	b.header(ctx)
 	var main []*result // the scenarios of the main table
 	for _, r := range results {
-		if r.sc.key != "nomatch" && !strings.HasPrefix(r.sc.key, "paths") {
+		if r.sc.key != "nomatch" && !strings.HasPrefix(r.sc.key, "paths") && !r.sc.throughput {
 			main = append(main, r)
 		}
 	}
@@ -486,6 +506,29 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 			b.printf("| %s | %s | %.2fx | %s |\n", name, medP90(r.runs[v]), runRatio(r.runs[v], r.runs[vEmpty]), connects(r.connects[v]))
 		}
 		b.printf("\n")
+	}
+
+	var many []*result
+	for _, r := range results {
+		if r.sc.throughput {
+			many = append(many, r)
+		}
+	}
+	if len(many) > 0 {
+		b.printf("#### Start throughput of a push matching many units\n\n")
+		b.printf("| scenario | rounds | hookrun: wall, units/s | reference: wall, units/s | hookrun ÷ reference throughput (paired) | units started (hookrun / reference) |\n")
+		b.printf("|---|---:|---:|---:|---:|---|\n")
+		for _, r := range many {
+			h, ref := r.runs[vHookrun], r.runs[vReference]
+			n := float64(r.sc.want[vHookrun])
+			rate := func(runs []hookRun) string {
+				w := quantile(walls(runs), 0.5)
+				return fmt.Sprintf("%.1f s, %.0f", w.Seconds(), n/w.Seconds())
+			}
+			b.printf("| %s | %d | %s | %s | %.2f | %s / %s |\n", r.sc.title, len(h), rate(h), rate(ref),
+				1/runRatio(h, ref), unitsStarted(h), unitsStarted(ref))
+		}
+		b.printf("\nThroughput is units started per second of the hook's wall time; the ratio is per round (reference wall ÷ hookrun wall), then the median. Both start every unit with its own call; the reference's units run the hookrun binary (`hookrun version`) as ExecStart and ExecStopPost, as heavy as hookrun's `exec` and `notify`. Target: ≥ 0.8.\n\n")
 	}
 
 	b.printf("#### Cost of each further unit, ms (difference of medians)\n\n")

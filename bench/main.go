@@ -45,7 +45,7 @@ var (
 	quickFlag  = flag.Bool("quick", false, "fewer rounds per scenario")
 	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
-	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, paths1, paths1000, nomatch, push (the real git pushes)")
+	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, paths1, paths1000, u1000, u10000 (start throughput), nomatch, push (the real git pushes)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 )
@@ -328,7 +328,7 @@ func (b *bench) waitIdle(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Minute) // 10,000 units take minutes to end
 	for {
 		units, err := conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*"})
 		if err != nil {
@@ -338,7 +338,7 @@ func (b *bench) waitIdle(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the manager still has %d git-* units after 2 minutes (first: %s %s)", len(units), units[0].Name, units[0].ActiveState)
+			return fmt.Errorf("the manager still has %d git-* units after 10 minutes (first: %s %s)", len(units), units[0].Name, units[0].ActiveState)
 		}
 		select {
 		case <-ctx.Done():
@@ -409,6 +409,13 @@ func (b *bench) runHook(ctx context.Context, path string, args []string, stdin [
 // and "Failed to start" lines.
 func countStarts(out string) (started, failed int) {
 	for _, line := range strings.Split(out, "\n") {
+		// A push of many units prints a summary: "hookrun: started N of M units (...)".
+		var n, m int
+		if _, err := fmt.Sscanf(line, "hookrun: started %d of %d units", &n, &m); err == nil {
+			started += n
+			failed += m - n
+			continue
+		}
 		switch {
 		case strings.HasPrefix(line, "hookrun: started "), strings.HasPrefix(line, "Running as unit: "):
 			started++

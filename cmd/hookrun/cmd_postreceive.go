@@ -43,11 +43,19 @@ rule matches, no connection to systemd is opened at all.`,
 	}
 }
 
-// callTimeout bounds each call to the manager: the dial, and every unit's
-// start or stop on its own. There is no deadline for the push as a whole: a
-// push matching 10,000 units takes about a minute (the manager accepts some
-// 150-175 starts a second), and a shared deadline dropped most of them.
-const callTimeout = 30 * time.Second
+// callTimeout bounds the dial and each stop of a replaced unit.
+//
+// Starts have no deadline of their own and the push none as a whole: a push
+// matching 10,000 units takes a minute or more (the manager accepts some
+// 150-175 starts a second when idle, far fewer while it also runs the units
+// already started), and a shared 30 s deadline dropped most of them; under
+// load one start call can wait over 30 s at a busy manager. Instead the
+// starts stop only when the manager makes no progress at all for
+// stallTimeout: no start call has answered in that time.
+const (
+	callTimeout  = 30 * time.Second
+	stallTimeout = 2 * time.Minute
+)
 
 func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if a.getenv("HOOKRUN_ACTIVE") == "1" {
@@ -78,7 +86,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
-	ctx := context.Background() // each call has its own callTimeout
+	ctx := context.Background() // no deadline for the push: see callTimeout
 	st := &starters{a: a, self: a.self}
 	defer st.close()
 	errs := startEverywhere(ctx, st, p.Units)
@@ -383,6 +391,26 @@ func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
 		}
 		starters[i] = st
 	}
+	// The watchdog ends the starts when the manager answers none of them
+	// for stallTimeout; every answer resets it.
+	sctx, stall := context.WithCancelCause(ctx)
+	defer stall(nil)
+	answered := make(chan struct{}, 1)
+	go func() {
+		t := time.NewTimer(stallTimeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-answered:
+				t.Reset(stallTimeout)
+			case <-t.C:
+				stall(fmt.Errorf("the systemd manager answered no start for %s", stallTimeout))
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxInFlight)
 	for i, u := range units {
@@ -393,7 +421,14 @@ func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = start(ctx, starters[i], u)
+			errs[i] = start(sctx, starters[i], u)
+			if errs[i] != nil && sctx.Err() != nil {
+				errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
+			}
+			select {
+			case answered <- struct{}{}:
+			default:
+			}
 		}()
 	}
 	wg.Wait()
@@ -412,9 +447,7 @@ func savePlan(u *plan.Unit) error {
 func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
 	for attempt := 0; ; attempt++ {
 		path := plan.PlanPath(u.RepoPath, u.Name)
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		err := st.Start(cctx, u, path)
-		cancel()
+		err := st.Start(ctx, u, path)
 		if err == nil {
 			return nil
 		}
