@@ -3,6 +3,7 @@ package plan
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -62,4 +63,29 @@ func TestSaveKeepsBytes(t *testing.T) {
 	if !reflect.DeepEqual(got, u) {
 		t.Errorf("Load = %+v\nwant %+v", got, u)
 	}
+}
+
+// FuzzEncodeString: any string survives EncodeString and DecodeString byte
+// for byte, and its encoding is UTF-8 that D-Bus (sd-bus) accepts: no
+// surrogates and no noncharacters.
+func FuzzEncodeString(f *testing.F) {
+	for _, s := range []string{"refs/heads/caf\xe9", "\U0010FFFD\xff", "plain", "\U0010FFFD\U0010FE41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := EncodeString(s)
+		if !utf8.ValidString(e) {
+			t.Fatalf("EncodeString(%q) = %q is not UTF-8", s, e)
+		}
+		for _, r := range e {
+			if r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE {
+				if !strings.ContainsRune(s, r) {
+					t.Fatalf("EncodeString(%q) added the noncharacter %U", s, r)
+				}
+			}
+		}
+		if d := DecodeString(e); d != s {
+			t.Fatalf("DecodeString(EncodeString(%q)) = %q", s, d)
+		}
+	})
 }
