@@ -25,11 +25,13 @@ import (
 //	ntfy-user NAME [TOPIC]
 //	                    creates a user (with read-write on TOPIC when given)
 //	                    and prints its token
-//	ntfy-poll TOPIC N [seconds]
-//	                    waits for N messages on TOPIC, read back through
+//	ntfy-poll TOPIC[,TOPIC...] N [seconds]
+//	                    waits for N messages on the topics, read back through
 //	                    ntfy's poll API, fails on any other count, and prints
-//	                    them one JSON object per line sorted by title; with !
-//	                    it fails when N or more arrive within the time
+//	                    them one JSON object per line sorted by title
+//	                    ({"topic","title","message","priority","tags","click"},
+//	                    as ntfy-wait does); with ! it fails when N or more
+//	                    arrive within the time
 //	ntfy-pause, ntfy-resume
 //	                    SIGSTOP and SIGCONT the server
 
@@ -134,12 +136,13 @@ func cmdNtfyPoll(ts *testscript.TestScript, neg bool, args []string) {
 	slices.SortStableFunc(ms, func(a, b peertest.Message) int { return strings.Compare(a.Title, b.Title) })
 	for _, m := range ms {
 		b, _ := json.Marshal(struct {
+			Topic    string   `json:"topic"`
 			Title    string   `json:"title"`
 			Message  string   `json:"message"`
 			Priority int      `json:"priority"`
 			Tags     []string `json:"tags,omitempty"`
 			Click    string   `json:"click,omitempty"`
-		}{m.Title, m.Message, m.Priority, m.Tags, m.Click})
+		}{m.Topic, m.Title, m.Message, m.Priority, m.Tags, m.Click})
 		fmt.Fprintf(ts.Stdout(), "%s\n", b)
 	}
 }

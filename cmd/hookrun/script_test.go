@@ -116,7 +116,9 @@ func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 }
 
-// ntfy-listen starts an ntfy-speaking server and sets $NTFY_URL.
+// ntfy-listen starts the imitation ntfy server (internal/ntfytest) and sets
+// $NTFY_URL: only for faults a real server cannot show. Scripts that need
+// ntfy use the real one: ntfy-serve and ntfy-poll.
 func cmdNtfyListen(ts *testscript.TestScript, neg bool, args []string) {
 	token := ""
 	if len(args) > 0 {

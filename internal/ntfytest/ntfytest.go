@@ -1,6 +1,12 @@
-// Package ntfytest is a small HTTP server that speaks ntfy's publish API
-// (JSON to the root URL, or a body to /<topic> with X-* headers) and records
-// what it received. Tests, the demo and benchmarks use it as the ntfy server.
+// Package ntfytest is an imitation of ntfy: a small HTTP server that speaks
+// ntfy's publish API (JSON to the root URL, or a body to /<topic> with X-*
+// headers) and records what it received.
+//
+// It is not ntfy. Tests talk to the real ntfy server (internal/peertest,
+// the ntfy-serve script command); this imitation stays only where a real
+// server cannot play the part: faults injected on purpose (the ntfy-listen
+// script command, e.g. a token check that answers what a test needs), and
+// `make demo` on a machine with no ntfy installed.
 package ntfytest
 
 import (
