@@ -29,9 +29,8 @@ import (
 //	                    waits for N messages on the topics, read back through
 //	                    ntfy's poll API, fails on any other count, and prints
 //	                    them one JSON object per line sorted by title
-//	                    ({"topic","title","message","priority","tags","click"},
-//	                    as ntfy-wait does); with ! it fails when N or more
-//	                    arrive within the time
+//	                    ({"title","message","priority","tags","click"}); with
+//	                    ! it fails when N or more arrive within the time
 //	ntfy-pause, ntfy-resume
 //	                    SIGSTOP and SIGCONT the server
 
@@ -136,13 +135,12 @@ func cmdNtfyPoll(ts *testscript.TestScript, neg bool, args []string) {
 	slices.SortStableFunc(ms, func(a, b peertest.Message) int { return strings.Compare(a.Title, b.Title) })
 	for _, m := range ms {
 		b, _ := json.Marshal(struct {
-			Topic    string   `json:"topic"`
 			Title    string   `json:"title"`
 			Message  string   `json:"message"`
 			Priority int      `json:"priority"`
 			Tags     []string `json:"tags,omitempty"`
 			Click    string   `json:"click,omitempty"`
-		}{m.Topic, m.Title, m.Message, m.Priority, m.Tags, m.Click})
+		}{m.Title, m.Message, m.Priority, m.Tags, m.Click})
 		fmt.Fprintf(ts.Stdout(), "%s\n", b)
 	}
 }
