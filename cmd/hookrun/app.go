@@ -56,6 +56,7 @@ func commandTable() []*command {
 		cmdPostReceive(),
 		cmdPreReceive(),
 		cmdPlan(),
+		cmdCheck(),
 		cmdValidate(),
 		cmdInstall(),
 		cmdUninstall(),

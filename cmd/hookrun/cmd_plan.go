@@ -19,6 +19,7 @@ import (
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -34,7 +35,10 @@ it matched and, for every unit that would start, its name, job, argv
 (templates expanded), limits, environment and notification topic. It starts
 nothing and needs no systemd. Signed pushes are simulated with the
 GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_NONCE_STATUS, GIT_PUSH_CERT_SIGNER and
-GIT_PUSH_CERT_KEY variables.`,
+GIT_PUSH_CERT_KEY variables. When the config has [[policy]] tables, it
+also shows which apply to each ref and, for real object names, what they
+would refuse, judged on the commits between old and new (see 'hookrun
+check').`,
 		exits: []exitDoc{{"0", "plan shown"}, {"1", "the config is invalid, or malformed input"}, {"2", "usage error or unreadable config file"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
@@ -48,12 +52,6 @@ GIT_PUSH_CERT_KEY variables.`,
 		run: runPlan,
 	}
 }
-
-// Placeholders for --ref without --old/--new: a plain update.
-var (
-	placeholderOld = strings.Repeat("1", 40)
-	placeholderNew = strings.Repeat("2", 40)
-)
 
 func runPlan(a *app, fs *pflag.FlagSet) error {
 	repoFlag, _ := fs.GetString("repo")
@@ -92,33 +90,9 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	var ups []match.RefUpdate
 	var anc match.Ancestry
 	if ref != "" {
-		var err error
-		if ref, err = fullRefName(repoPath, ref); err != nil {
-			return err
-		}
-		explicit := old != "" || new != ""
-		if !explicit {
-			// Simulate the last push of the ref from the repository: a
-			// branch's tip over its parent, a tag's creation.
-			if tip, err := gitx.RefObject(repoPath, ref); err == nil {
-				new, explicit = tip, true
-				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
-				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-					old = parent
-				}
-			} else {
-				a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)
-			}
-		}
-		if old == "" {
-			old = placeholderOld
-		}
-		if new == "" {
-			new = placeholderNew
-		}
-		u, err := match.ParseRefLine(old + " " + new + " " + ref)
+		u, explicit, err := simulatedUpdate(a, repoPath, ref, old, new)
 		if err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		ups = []match.RefUpdate{u}
 		if explicit {
@@ -142,12 +116,27 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	var pols *policyReport
+	if len(c.Policies) > 0 {
+		real := ref == "" || anc != nil
+		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a.getenv, repoPath, nil)); err != nil {
+			a.warnf("policies not evaluated: %v", err)
+			pols = &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return enc.Encode(struct {
+			*plan.Push
+			Policies *policyReport `json:"policies,omitempty"`
+		}{p, pols})
 	}
 	printPlan(a.stdout, p)
+	if pols != nil {
+		fmt.Fprintln(a.stdout)
+		pols.print(a.stdout)
+	}
 	return nil
 }
 
@@ -164,23 +153,6 @@ func checkRepository(dir string) error {
 		return &usageError{msg: fmt.Sprintf("%s is not a directory", dir), hint: hint}
 	}
 	return nil
-}
-
-// fullRefName turns --ref into a refname: "main" is refs/heads/main, or
-// refs/tags/main when the repository has that tag and no such branch.
-func fullRefName(repoPath, ref string) (string, error) {
-	if strings.HasPrefix(ref, "refs/") {
-		return ref, nil
-	}
-	_, errHead := gitx.RefObject(repoPath, "refs/heads/"+ref)
-	_, errTag := gitx.RefObject(repoPath, "refs/tags/"+ref)
-	switch {
-	case errHead == nil && errTag == nil:
-		return "", usagef("%s is both a branch and a tag in %s: give refs/heads/%s or refs/tags/%s", ref, repoPath, ref, ref)
-	case errTag == nil:
-		return "refs/tags/" + ref, nil
-	}
-	return "refs/heads/" + ref, nil
 }
 
 func printPlan(w io.Writer, p *plan.Push) {

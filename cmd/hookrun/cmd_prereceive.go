@@ -142,7 +142,7 @@ func runChecks(ctx context.Context, a *app, c *config.Config, repoPath string, c
 	}()
 	failed := 0
 	for _, ch := range checks {
-		if why := runCheck(ctx, a, c, repoPath, ch, conns); why != "" {
+		if why := runCheckJob(ctx, a, c, repoPath, ch, conns); why != "" {
 			failed++
 			v := policy.Violation{Policy: ch.Policy.Name, Ref: ch.Refs[0].Name, What: why, Message: ch.Policy.Message}
 			fmt.Fprintf(a.stderr, "hookrun: refused: %s\n", v)
@@ -155,8 +155,8 @@ func runChecks(ctx context.Context, a *app, c *config.Config, repoPath string, c
 	return nil
 }
 
-// runCheck runs one check and says why it refuses the push, or "".
-func runCheck(ctx context.Context, a *app, c *config.Config, repoPath string, ch policy.CheckRun, conns map[string]*runner.Systemd) string {
+// runCheckJob runs one check and says why it refuses the push, or "".
+func runCheckJob(ctx context.Context, a *app, c *config.Config, repoPath string, ch policy.CheckRun, conns map[string]*runner.Systemd) string {
 	job := ch.Policy.Check
 	u := resolve.JobUnit(c, resolve.Push{RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Now: a.now(), UnitName: runner.UnitName}, job, ch.Refs)
 	u.Concurrency = "parallel" // RuntimeMaxSec counts from the start

@@ -137,6 +137,9 @@ type Result struct {
 	// the caller to run (they need a systemd manager, which this package
 	// does not talk to).
 	Checks []CheckRun
+	// Commits is how many new commits were read (0 when no policy that
+	// applies looks at commits).
+	Commits int
 }
 
 // CheckRun is one check job to run for one policy.
@@ -190,7 +193,7 @@ func Evaluate(ctx context.Context, pols []*config.Policy, p Push, git Git) (*Res
 	if err := refChecks(ctx, refs, p.Cert, git, add); err != nil {
 		return nil, err
 	}
-	if err := commitChecks(ctx, refs, p.Exclude, git, add); err != nil {
+	if err := commitChecks(ctx, refs, p.Exclude, git, add, &res.Commits); err != nil {
 		return nil, err
 	}
 	for _, pol := range pols {
@@ -316,7 +319,7 @@ func needsOf(pols []*config.Policy) (n needs, any bool) {
 }
 
 // commitChecks are those on the commits the push brings.
-func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git, add func(Violation)) error {
+func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git, add func(Violation), count *int) error {
 	var tips []string
 	var todo []applied
 	var all []*config.Policy
@@ -343,6 +346,7 @@ func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git
 	if err != nil {
 		return err
 	}
+	*count = len(commits)
 	if len(commits) == 0 {
 		return nil
 	}
