@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
 )
@@ -51,18 +47,9 @@ func runCheck(a *app, fs *pflag.FlagSet) error {
 		return usagef("--ref is required")
 	}
 	repoPath := repoDir(a, repoFlag)
-	if file == "" {
-		file = filepath.Join(repoPath, "hooks.toml")
-	} else if _, err := os.Stat(file); err != nil {
-		return unreadable(err)
-	}
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	c, diags, err := config.Load(globalPath, explicit, file)
+	c, file, err := loadNamedConfig(a, repoPath, file, cfgFlag)
 	if err != nil {
-		return unreadable(err)
-	}
-	for _, d := range diags {
-		fmt.Fprintln(a.stderr, d.String())
+		return err
 	}
 	if c == nil {
 		return errReported

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
@@ -70,18 +68,9 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 	}
-	if file == "" {
-		file = filepath.Join(repoPath, "hooks.toml")
-	} else if _, err := os.Stat(file); err != nil {
-		return unreadable(err) // named, so it must exist
-	}
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	c, diags, err := config.Load(globalPath, explicit, file)
+	c, _, err := loadNamedConfig(a, repoPath, file, cfgFlag)
 	if err != nil {
-		return unreadable(err)
-	}
-	for _, d := range diags {
-		fmt.Fprintln(a.stderr, d.String())
+		return err
 	}
 	if c == nil {
 		return errors.New("the config is invalid; nothing would start")

@@ -515,3 +515,23 @@ func (r *policyReport) print(w io.Writer) {
 		fmt.Fprintf(w, "check job would run (not run here): policy %s\n", ch)
 	}
 }
+
+// loadNamedConfig loads the global config under file (default
+// REPO/hooks.toml; a file named with --file must exist), printing every
+// diagnostic. The config is nil when it is invalid.
+func loadNamedConfig(a *app, repoPath, file, cfgFlag string) (*config.Config, string, error) {
+	if file == "" {
+		file = filepath.Join(repoPath, "hooks.toml")
+	} else if _, err := os.Stat(file); err != nil {
+		return nil, file, unreadable(err) // named, so it must exist
+	}
+	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
+	c, diags, err := config.Load(globalPath, explicit, file)
+	if err != nil {
+		return nil, file, unreadable(err)
+	}
+	for _, d := range diags {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	return c, file, nil
+}
