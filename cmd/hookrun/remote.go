@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/notify"
@@ -91,13 +92,6 @@ func startOnHost(ctx context.Context, units []*plan.Unit) []error {
 	if err != nil {
 		return all(err)
 	}
-	var refs []plan.Ref
-	for _, u := range units {
-		refs = append(refs, u.Refs...)
-	}
-	if err := site.PushRefs(ctx, u0.RepoPath, refs); err != nil {
-		return all(err)
-	}
 	for _, u := range units {
 		if u.Concurrency == "queue" {
 			// Numbered here, before the plans travel: the host's queue
@@ -109,29 +103,55 @@ func startOnHost(ctx context.Context, units []*plan.Unit) []error {
 			u.Seq = seq
 		}
 	}
-	if err := site.SavePlans(ctx, units); err != nil {
-		return all(err)
+	var refs []plan.Ref
+	for _, u := range units {
+		refs = append(refs, u.Refs...)
 	}
+	// The refs, the plans and the bridge need only the mirror: all three
+	// at once, each over its own ssh session (one TCP connection with a
+	// ControlMaster).
 	h.RuntimeDir = site.RuntimeDir // found by Prepare: no second id -u
-	b, err := remote.Dial(ctx, h)
-	if err != nil {
-		return all(err)
+	var (
+		wg               sync.WaitGroup
+		pushErr, saveErr error
+		b                *remote.Bridge
+		dialErr          error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); pushErr = site.PushRefs(ctx, u0.RepoPath, refs) }()
+	go func() { defer wg.Done(); saveErr = site.SavePlans(ctx, units) }()
+	go func() { defer wg.Done(); b, dialErr = remote.Dial(ctx, h) }()
+	wg.Wait()
+	if dialErr == nil {
+		defer b.Close()
+	}
+	for _, err := range []error{pushErr, saveErr, dialErr} {
+		if err != nil {
+			return all(err)
+		}
 	}
 	sd, err := b.Systemd(hookrunOn(u0.Host))
 	if err != nil {
-		b.Close()
 		return all(err)
 	}
-	defer func() { sd.Close(); b.Close() }()
+	defer sd.Close()
+	// The start calls overlap on the one connection, as local starts do.
+	sem := make(chan struct{}, maxInFlight)
 	for i, u := range units {
-		if err := sd.Start(ctx, site.RemotePlan(u), site.PlanPath(u.Name)); err != nil {
-			errs[i] = fmt.Errorf("host %s: %w", h.Name, err)
-			continue
-		}
-		u.Host.Mirror, u.Host.RuntimeDir = site.Mirror, site.RuntimeDir
-		u.Limits = watcherLimits(u)
-		u.Sandbox = plan.Sandbox{}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := sd.Start(ctx, site.RemotePlan(u), site.PlanPath(u.Name)); err != nil {
+				errs[i] = fmt.Errorf("host %s: %w", h.Name, err)
+				return
+			}
+			u.Host.Mirror, u.Host.RuntimeDir = site.Mirror, site.RuntimeDir
+			u.Limits = watcherLimits(u)
+			u.Sandbox = plan.Sandbox{}
+		}()
 	}
+	wg.Wait()
 	return errs
 }
 
