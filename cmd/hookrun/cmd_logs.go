@@ -47,6 +47,9 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	path := plan.LogPath(repo, unit)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if a.remoteLogSoFar(repo, unit) {
+			return nil // its watcher has written nothing here yet
+		}
 		if !knownUnit(repo, unit) {
 			return fmt.Errorf("%s has no unit %s: see 'hookrun status %s' (or pass --repo)", repo, unit, repo)
 		}
@@ -56,8 +59,13 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 		return err
 	}
 	defer f.Close()
-	if _, err := io.Copy(a.stdout, f); err != nil || !follow {
+	if _, err := io.Copy(a.stdout, f); err != nil {
 		return err
+	}
+	// A unit running on another host: its output so far is there.
+	a.remoteLogSoFar(repo, unit)
+	if !follow {
+		return nil
 	}
 	// Follow until the unit's plan is gone (its ExecStopPost removes it) and
 	// nothing more was written.

@@ -241,6 +241,29 @@ func (a *app) watchRemote(ctx context.Context, u *plan.Unit, path string, log io
 	return nil
 }
 
+// remoteLogSoFar prints, for a unit that is running on another host, the
+// output it has written there so far, fetched over ssh. (Once the unit has
+// ended its watcher has copied that output into the local log.) Failures
+// are one line on stderr. It reports whether the unit runs on a host.
+func (a *app) remoteLogSoFar(repo, unit string) bool {
+	u, err := plan.Load(plan.PlanPath(repo, unit))
+	if err != nil || u.Host == nil || u.Host.Mirror == "" {
+		return false
+	}
+	h := hostOf(u.Host)
+	site := &remote.Site{Host: h, Mirror: u.Host.Mirror}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*remote.ConnectTimeout)
+	defer cancel()
+	out, err := h.Output(ctx, "cat", "--", site.LogPath(unit))
+	if err != nil {
+		a.warnf("cannot fetch the output so far from host %s: %v", h.Name, err)
+		return true
+	}
+	fmt.Fprintf(a.stdout, "hookrun: output so far on host %s:\n", h.Name)
+	_, _ = a.stdout.Write(out)
+	return true
+}
+
 // remoteOutcome is the outcome a watcher left for its notify, if any.
 func remoteOutcome(path string) (notify.Outcome, bool) {
 	b, err := os.ReadFile(path + ".outcome")
