@@ -232,14 +232,17 @@ func writeList(list []byte, what string, dirs ...string) (string, error) {
 
 // runStep runs one step according to its type.
 func runStep(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.Writer) error {
-	err := checkPaths(u, s)
-	switch {
-	case err != nil:
-	case s.Type == TypeGitmal:
+	if err := checkPaths(u, s); err != nil {
+		// The reason is the unit's notified word on its failure.
+		return &ExitError{Step: s.Name, Code: ExitFailure, Err: errors.New("not started: its paths are unsafe"), Detail: err.Error()}
+	}
+	var err error
+	switch s.Type {
+	case TypeGitmal:
 		err = runGitmal(ctx, u, s, stdout, stderr)
-	case s.Type == TypeForwardBuild:
+	case TypeForwardBuild:
 		err = runForwardBuild(ctx, u, s, stdout, stderr)
-	case s.Type == TypeDeploy, s.Type == TypeCommand:
+	case TypeDeploy, TypeCommand:
 		err = run(ctx, newProc(u, s, s.Argv, stdout, stderr))
 	default:
 		err = fmt.Errorf("unknown step type %q", s.Type)
