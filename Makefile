@@ -8,6 +8,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
+# go test's default 10m is too short for cmd/hookrun's scripts under -race on a loaded 2-core machine
+TESTTIMEOUT ?= 30m
 # gitmal and ntfy for the demo when HOOKRUN_TEST_GITMAL/NTFY are unset (else from PATH)
 PEERS     ?= ../shared/peers
 
@@ -20,10 +22,10 @@ build: ## build bin/hookrun (static: no cgo, which saves ~1.5 ms per hook run)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
 
 test: ## run every test (real systemd tests skip unless a manager can start; HOOKRUN_REQUIRE_SYSTEMD=1 makes that a failure)
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
 
 test-race: ## every test under the race detector
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) ./...
 
 test-systemd: ## run the tests that need a real systemd user manager, never skipping them
 	HOOKRUN_REQUIRE_SYSTEMD=1 $(GO) test -count=1 ./internal/runner/... ./internal/systemdtest/... ./cmd/hookrun/...
