@@ -36,6 +36,34 @@ func BenchmarkPostReceiveNoMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkPreReceiveNoPolicy is the pre-receive hook's own work for a
+// push no policy applies to (read refs, load both configs, match the
+// policies' branches and tags): no git command, no D-Bus. Run beside
+// BenchmarkPostReceiveNoMatch, the ratio is what pre-receive adds to a
+// push on top of process start-up.
+func BenchmarkPreReceiveNoPolicy(b *testing.B) {
+	repo := filepath.Join(b.TempDir(), "web.git")
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := os.ReadFile("../../examples/policy.hooks.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "hooks.toml"), cfg, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{"GIT_DIR": repo, "HOOKRUN_CONFIG": "../../examples/hookrun.toml"}
+	getenv := func(k string) string { return env[k] }
+	in := strings.Repeat("0", 40) + " " + strings.Repeat("1", 40) + " refs/notes/commits\n"
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := Main([]string{filepath.Join(repo, "hooks", "pre-receive")}, strings.NewReader(in), io.Discard, os.Stderr, getenv); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+}
+
 // BenchmarkPlanPaths is the hook's work up to the units it would start
 // (read refs, load the config, resolve), for pushes of 1 and 1,000 refs
 // into one per-push job, with and without paths on the rule: the

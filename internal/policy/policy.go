@@ -388,10 +388,41 @@ func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git
 			}
 		}
 	}
-	viol := func(i int, p *config.Policy, what string) {
-		add(Violation{Policy: p.Name, Ref: todo[owner[i]].u.Name, Commit: commits[i].ID, What: what, Message: p.Message})
+	// The file checks (diff-tree, cat-file) and the commit reads (cat-file,
+	// log) are independent git processes: they run side by side, each
+	// collecting its own violations, reported in a fixed order.
+	collect := func(sink *[]Violation) func(i int, p *config.Policy, what string) {
+		return func(i int, p *config.Policy, what string) {
+			*sink = append(*sink, Violation{Policy: p.Name, Ref: todo[owner[i]].u.Name, Commit: commits[i].ID, What: what, Message: p.Message})
+		}
 	}
 	n, _ := needsOf(all)
+	var fileViols []Violation
+	fileErr := make(chan error, 1)
+	if n.files {
+		go func() { fileErr <- fileChecks(ctx, commits, idx, polsOf, n, git, collect(&fileViols)) }()
+	} else {
+		fileErr <- nil
+	}
+	var commitViols []Violation
+	err = commitReads(ctx, commits, idx, owner, polsOf, n, git, collect(&commitViols))
+	if ferr := <-fileErr; err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	for _, v := range append(commitViols, fileViols...) {
+		add(v)
+	}
+	return nil
+}
+
+// commitReads are the checks on the commits themselves: linear history,
+// then messages and identities (one cat-file --batch), then signatures
+// (one git log).
+func commitReads(ctx context.Context, commits []Commit, idx map[string]int, owner []int, polsOf [][]*config.Policy, n needs, git Git,
+	viol func(i int, p *config.Policy, what string)) error {
 	for i, c := range commits {
 		for _, p := range polsOf[i] {
 			if p.Linear && len(c.Parents) > 1 {
@@ -439,9 +470,6 @@ func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git
 				}
 			}
 		}
-	}
-	if n.files {
-		return fileChecks(ctx, commits, idx, polsOf, n, git, viol)
 	}
 	return nil
 }
