@@ -64,6 +64,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	}
 	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
 	if err != nil {
+		a.pushStartedNothing(fs, in)
 		return err
 	}
 	c, repoPath, ups := in.config, in.repoPath, in.updates
@@ -92,6 +93,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	errs := startEverywhere(ctx, st, p.Units)
 	a.remoteNotStarted(p.Units, errs)
 	a.recordNotStarted(p.Units, errs)
+	a.notifyNotStarted(p.Units, errs)
 	return a.reportStarts(repoPath, p.Units, errs)
 }
 
@@ -113,9 +115,17 @@ func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) er
 		}
 	}
 	if len(units) <= summaryOver {
+		// One line per problem: jobs that failed the same way (a manager
+		// that cannot be reached) share it.
+		var order []string
+		byErr := map[string][]*plan.Unit{}
 		for i, u := range units {
 			if errs[i] != nil {
-				a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
+				e := errs[i].Error()
+				if byErr[e] == nil {
+					order = append(order, e)
+				}
+				byErr[e] = append(byErr[e], u)
 				continue
 			}
 			where := ""
@@ -123,6 +133,19 @@ func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) er
 				where = " on host " + u.Host.Name
 			}
 			a.infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, refList(u), where, logsCommand(u))
+		}
+		for _, e := range order {
+			us := byErr[e]
+			if len(us) == 1 {
+				a.errorf("job %s (%s): not started: %s", us[0].Job, refList(us[0]), e)
+				continue
+			}
+			var jobs, refs []string
+			for _, u := range us {
+				jobs = append(jobs, u.Job)
+				refs = append(refs, refList(u))
+			}
+			a.errorf("jobs %s (%s): not started: %s", strings.Join(dedupe(jobs), ", "), strings.Join(dedupe(refs), ", "), e)
 		}
 	} else {
 		var jobs []string

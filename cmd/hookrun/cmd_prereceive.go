@@ -52,7 +52,7 @@ const policyTimeout = 5 * time.Minute
 
 func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	in, err := readHookInput(a, fs, "pre-receive", "the push is refused (policies cannot be checked)", noPolicies)
-	if in == nil {
+	if in == nil || err != nil {
 		return err
 	}
 	c, repoPath, ups := in.config, in.repoPath, in.updates

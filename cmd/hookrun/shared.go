@@ -304,7 +304,8 @@ type hookInput struct {
 // reporting problems for the person pushing. consequence ends each
 // message: what a problem means for the push ("nothing was started").
 // When the config is invalid and ignore(files) is true, it returns
-// (nil, nil) and says nothing (the other hook reports the config).
+// (nil, nil) and says nothing (the other hook reports the config). On an
+// error about the config, the input it returns still holds the updates.
 func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore func(files []string) bool) (*hookInput, error) {
 	cwd, _ := os.Getwd()
 	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
@@ -327,14 +328,14 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 		quiet = ignored
 	}
 	if err := a.checkConfigSafety(insecure, consequence, quiet, globalPath, repoFile); err != nil {
-		return nil, err
+		return in, err
 	}
 	c, diags, err := config.Load(globalPath, explicit, repoFile)
 	if err != nil && ignored() {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %v; %s", err, consequence)
+		return in, fmt.Errorf("cannot read config: %v; %s", err, consequence)
 	}
 	if diags.HasErrors() {
 		if ignored() {
@@ -346,7 +347,7 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 			}
 		}
 		a.hintf("fix the config (check it with: hookrun validate %s); %s", repoFile, consequence)
-		return nil, errReported
+		return in, errReported
 	}
 	in.config = c
 	return in, nil
