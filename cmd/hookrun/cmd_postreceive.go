@@ -82,6 +82,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if len(p.Units) == 0 {
 		return nil
 	}
+	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
 	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {

@@ -91,7 +91,7 @@ func refNames(ups []match.RefUpdate) []string {
 
 // notifyNotStarted sends one notification per topic for the units of a
 // push that did not start (their records are written by recordNotStarted);
-// units in a digest are reported by it.
+// units in a digest are reported by it, and remote ones as their outcome.
 func (a *app) notifyNotStarted(units []*plan.Unit, errs []error) {
 	type group struct {
 		n      plan.Notify
@@ -103,6 +103,9 @@ func (a *app) notifyNotStarted(units []*plan.Unit, errs []error) {
 	for i, u := range units {
 		if errs[i] == nil || u.Notify.Server == "" || u.Notify.Digest != "" || !notify.ShouldNotify(u.Notify.On, notify.Failure) {
 			continue
+		}
+		if u.Host != nil {
+			continue // a remote unit that did not start is notified as its own outcome
 		}
 		key := u.Notify.Server + "\x00" + u.Notify.Topic
 		g := groups[key]

@@ -28,6 +28,7 @@ import (
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
+	"github.com/hookrun/hookrun/internal/repoindex"
 )
 
 // checkConfigSafety refuses config files that someone other than the hook's
@@ -535,4 +536,12 @@ func loadNamedConfig(a *app, repoPath, file, cfgFlag string) (*config.Config, st
 		fmt.Fprintln(a.stderr, d.String())
 	}
 	return c, file, nil
+}
+
+// indexRepo adds repoPath to the server-wide index that status and logs
+// search when no repository is named.
+func (a *app) indexRepo(repoPath string) {
+	if err := repoindex.Touch(repoindex.Path(a.getenv), repoPath); err != nil {
+		a.warnf("cannot update the index of repositories: %v", err)
+	}
 }

@@ -51,7 +51,7 @@ func BuildDigest(d DigestDetails) Message {
 			byName[e.Job] = j
 			jobs = append(jobs, j)
 		}
-		ref := displayRef(oneLine(e.Ref))
+		ref := DisplayRef(oneLine(e.Ref))
 		switch e.Kind {
 		case Success:
 			j.ok++

@@ -151,7 +151,7 @@ func refsLine(refs []string, short string, max int) string {
 	budget := max - len(at)
 	var b strings.Builder
 	for i, r := range refs {
-		name := displayRef(oneLine(r))
+		name := DisplayRef(oneLine(r))
 		sep := ""
 		if i > 0 {
 			sep = ", "
@@ -188,9 +188,9 @@ func moreRefs(n int) string {
 	return fmt.Sprintf(" and %d more refs", n)
 }
 
-// displayRef shortens a refname for people: "refs/heads/main" is "main",
+// DisplayRef shortens a refname for people: "refs/heads/main" is "main",
 // "refs/tags/v1.0" is "tag v1.0"; other refs keep their full name.
-func displayRef(ref string) string {
+func DisplayRef(ref string) string {
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
 		return b
 	}
