@@ -10,14 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/queue"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdExec() *command {
@@ -29,8 +30,9 @@ func cmdExec() *command {
 variables in the environment. Used as the ExecStart of hookrun's units; its
 exit status is the failing step's. With --supervise (the exec runner, used
 where no systemd is reachable) it also enforces the timeout and sends the
-notification itself.`,
-		exits: []exitDoc{{"0", "the job succeeded"}, {"N", "the failing step's own exit status"}, {"1", "the plan could not be read, or the unit was stopped while queued"}, {"2", "usage error"}},
+notification itself. How the job ended is recorded in the unit's state for
+'hookrun notify'.`,
+		exits: []exitDoc{{"0", "the job succeeded, or was cancelled before it began"}, {"N", "the failing step's own exit status"}, {"1", "the plan could not be read, or the unit was stopped while queued"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("supervise", false, "also enforce the timeout and notify (exec runner)")
 		},
@@ -45,38 +47,19 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	// A unit names a plan path that is not UTF-8 in plan.EncodeString form
 	// (D-Bus strings must be UTF-8); any other path is its own encoding.
 	path := plan.DecodeString(fs.Arg(0))
-	u, err := plan.Load(path)
-	if err != nil {
-		return err
-	}
 	supervise, _ := fs.GetBool("supervise")
-	// Holding our plan's lock tells queued units of the same job that we
-	// have not ended (see internal/queue).
-	if lock, err := queue.Hold(path); err == nil {
-		defer lock.Close()
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	// A stop (systemctl stop, a manager shutdown, a replacing push) sends
+	// SIGTERM to this process alone (KillMode=mixed): the job is stopped
+	// through ctx, and its end is recorded as stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	if supervise {
-		_ = os.WriteFile(path+".pid", []byte(strconv.Itoa(os.Getpid())), 0o600)
-		// Without systemd the limits that can apply are the timeout (below)
-		// and the priority, which the job's processes inherit.
-		if n := u.Limits.Nice; n != nil {
-			if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, *n); err != nil {
-				a.warnf("nice %d: %v", *n, err)
-			}
-		}
+	r, err := unit.Take(ctx, path, os.Getpid(), a.now)
+	if r == nil {
+		return fmt.Errorf("cannot run %s: %v", path, err)
 	}
+	defer r.Close()
+	u := r.Plan
 	stdout, stderr := a.stdout, a.stderr
-	if u.Host != nil && !supervise {
-		// The job runs on its host; this unit is its watcher.
-		log := io.Writer(stdout)
-		if lf, err := openLog(u); err == nil {
-			defer lf.Close()
-			log = io.MultiWriter(stdout, lf)
-		}
-		return a.watchRemote(ctx, u, path, log)
-	}
 	if !supervise {
 		// Under systemd the output goes to the journal; a copy in the repo's
 		// log file keeps it readable where no journal is (hookrun logs).
@@ -87,79 +70,113 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			a.warnf("no log file: %v", err)
 		}
 	}
-	if u.Concurrency == "queue" {
-		err := queue.WaitTurn(ctx, u, func(ahead []string) {
+	end := func(e *unit.Exit, runErr error) error {
+		if err := r.Exited(e); err != nil {
+			fmt.Fprintf(stderr, "hookrun: error: cannot record how the job ended: %v\n", err)
+		}
+		// The queue moves on now, not once the notification is delivered.
+		r.Close()
+		if supervise { // no ExecStopPost: report it ourselves
+			a.finish(path, nil)
+		}
+		return exitStatus(runErr)
+	}
+	if errors.Is(err, unit.ErrCancelled) {
+		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+		return end(&unit.Exit{NotRun: true}, nil)
+	}
+	if u.Host != nil && !supervise {
+		// The job runs on its host (its queue is there); this unit is its
+		// watcher.
+		if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
+			return end(&unit.Exit{NotRun: true}, nil)
+		}
+		ro, err := a.watchRemote(ctx, u, stdout)
+		if err != nil {
+			return end(&unit.Exit{Stopped: true}, errReported)
+		}
+		var failed error
+		if ro.Kind != notify.Success {
+			fmt.Fprintf(stderr, "hookrun: error: on host %s: %s\n", u.Host.Name, ro.Reason)
+			failed = errReported
+		}
+		return end(&unit.Exit{Remote: ro}, failed)
+	}
+	if supervise {
+		// Without systemd the limits that can apply are the timeout (below)
+		// and the priority, which the job's processes inherit.
+		if n := u.Limits.Nice; n != nil {
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, *n); err != nil {
+				a.warnf("nice %d: %v", *n, err)
+			}
+		}
+	}
+	if u.Concurrency.Waits() {
+		err := r.WaitTurn(ctx, func(ahead []string) {
 			fmt.Fprintf(stdout, "hookrun: queued behind %s\n", strings.Join(ahead, ", "))
 		})
-		if err != nil {
-			if supervise { // no ExecStopPost will report it
-				a.finish(u, path, notify.CancelledOutcome("stopped while queued"), a.now())
-			}
-			return fmt.Errorf("stopped while queued: %v", err)
+		switch {
+		case errors.Is(err, unit.ErrCancelled):
+			fmt.Fprintf(stdout, "hookrun: cancelled while queued: %s\n", r.State.Cancel.Reason)
+			return end(&unit.Exit{NotRun: true}, nil)
+		case err != nil:
+			fmt.Fprintf(stderr, "hookrun: stopped while queued\n")
+			return end(&unit.Exit{NotRun: true, Stopped: true}, errReported)
 		}
 	}
-	start := a.now()
-	markStarted(path, start)
+	if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
+		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+		return end(&unit.Exit{NotRun: true}, nil)
+	} else if err != nil {
+		fmt.Fprintf(stderr, "hookrun: warning: cannot record the job's start: %v\n", err)
+	}
 	// The timeout counts from when the job starts, not from when its unit
 	// started waiting in the queue; the exec runner has no RuntimeMaxSec.
-	if (supervise || u.Concurrency == "queue") && u.Limits.Timeout > 0 {
+	jobCtx := ctx
+	if (supervise || u.Concurrency.Waits()) && u.Limits.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, u.Limits.Timeout)
+		jobCtx, cancel = context.WithTimeout(ctx, u.Limits.Timeout)
 		defer cancel()
 	}
-	runErr := job.Run(ctx, u, stdout, stderr)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		_ = os.WriteFile(path+".timedout", nil, 0o600)
+	runErr := job.Run(jobCtx, u, stdout, stderr)
+	if runErr != nil {
+		// exec's own errors (a missing program, working directory) belong
+		// in the unit's log as much as the job's output.
+		fmt.Fprintf(stderr, "hookrun: error: %v\n", runErr)
 	}
-	var failed *job.ExitError
-	if len(u.Steps) > 1 && errors.As(runErr, &failed) {
-		// notify names the step that failed a sequence.
-		_ = os.WriteFile(path+".step", []byte(failed.Step), 0o600)
-	}
-	if errors.As(runErr, &failed) && failed.Detail != "" {
-		// notify adds the program's own word on the failure.
-		_ = os.WriteFile(path+".detail", []byte(failed.Detail), 0o600)
-	}
-	if !supervise {
-		var ee *job.ExitError
-		if errors.As(runErr, &ee) && ee.Code > 128 && ee.Code < 128+65 && ctx.Err() == nil {
-			// The job was killed by a signal (a memory limit's SIGKILL, say):
-			// die the same way so systemd reports the signal, not a status.
-			fmt.Fprintf(stderr, "hookrun: %v\n", runErr)
-			reraise(syscall.Signal(ee.Code - 128))
-		}
-		return runErr // a *job.ExitError: exitCode passes its status on
-	}
-	o := supervisedOutcome(ctx, u, runErr)
-	o.Duration = a.now().Sub(start)
-	a.finish(u, path, o, start)
-	return runErr
+	return end(exitOf(runErr, ctx.Err() != nil, errors.Is(jobCtx.Err(), context.DeadlineExceeded)), runErr)
 }
 
-// supervisedOutcome is what systemd would have reported for the exec runner.
-func supervisedOutcome(ctx context.Context, u *plan.Unit, err error) notify.Outcome {
-	switch {
-	case err == nil:
-		return notify.Outcome{Kind: notify.Success}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, u.Limits.MemoryMax)
-	case ctx.Err() != nil:
-		return notify.CancelledOutcome("stopped")
+// exitStatus is exec's result: the job's own status, already reported in
+// the unit's log.
+func exitStatus(err error) error {
+	if err == nil || errors.Is(err, errReported) {
+		return err
 	}
+	return fmt.Errorf("%w: %w", errReported, err)
+}
+
+// exitOf is how the job ended: runErr is job.Run's error, stopped whether
+// this process was told to stop, timedOut whether the job hit its timeout.
+func exitOf(runErr error, stopped, timedOut bool) *unit.Exit {
+	if runErr == nil {
+		return &unit.Exit{} // it ended on its own, even if a stop came late
+	}
+	e := &unit.Exit{Stopped: stopped, TimedOut: timedOut && !stopped}
 	var ee *job.ExitError
-	if errors.As(err, &ee) {
-		if ee.Code > 128 {
-			// FromService names the signal from its number.
-			return notify.FromService("signal", "killed", strconv.Itoa(ee.Code-128), 0, u.Limits.MemoryMax)
-		}
-		return notify.FromService("exit-code", "exited", fmt.Sprint(ee.Code), 0, 0)
+	if !errors.As(runErr, &ee) {
+		e.Error = runErr.Error()
+		return e
 	}
-	return notify.Outcome{Kind: notify.Failure, Reason: err.Error()}
-}
-
-// reraise ends this process with sig, as the job ended.
-func reraise(sig syscall.Signal) {
-	signal.Reset(sig)
-	_ = syscall.Kill(os.Getpid(), sig)
-	time.Sleep(time.Second) // a blocked or ignored signal: fall back to the exit status
+	e.Step, e.Detail = ee.Step, ee.Detail
+	if ee.Signal != 0 {
+		e.Signal = strings.TrimPrefix(unix.SignalName(ee.Signal), "SIG")
+		if e.Signal == "" {
+			e.Signal = strconv.Itoa(int(ee.Signal))
+		}
+		e.CoreDump = ee.CoreDump
+		return e
+	}
+	e.Code = ee.Code
+	return e
 }

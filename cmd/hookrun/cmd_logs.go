@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/plan"
+	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdLogs() *command {
@@ -67,25 +68,25 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	if !follow {
 		return nil
 	}
-	// Follow until the unit's plan is gone (its ExecStopPost removes it) and
+	// Follow until the unit has ended (its outcome is recorded) and
 	// nothing more was written.
-	planPath := plan.PlanPath(repo, unit)
+	store := unitpkg.Open(repo)
 	for {
 		n, err := io.Copy(a.stdout, f)
 		if err != nil {
 			return err
 		}
-		if _, err := os.Stat(planPath); errors.Is(err, os.ErrNotExist) && n == 0 {
+		if st, err := store.Load(unit); (err != nil || st.Phase == unitpkg.Ended) && n == 0 {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// knownUnit reports whether the repository saved a plan for unit or recorded
+// knownUnit reports whether the repository has a state for unit or recorded
 // its outcome: only then can the journal have its output.
 func knownUnit(repo, unit string) bool {
-	if _, err := os.Stat(plan.PlanPath(repo, unit)); err == nil {
+	if _, err := unitpkg.Open(repo).Load(unit); err == nil {
 		return true
 	}
 	recs, _ := history.Read(plan.HistoryPath(repo))

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -18,9 +12,9 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdPostReceive() *command {
@@ -42,20 +36,6 @@ rule matches, no connection to systemd is opened at all.`,
 		run: runPostReceive,
 	}
 }
-
-// callTimeout bounds the dial and each stop of a replaced unit.
-//
-// Starts have no deadline of their own and the push none as a whole: a push
-// matching 10,000 units takes a minute or more (the manager accepts some
-// 150-175 starts a second when idle, far fewer while it also runs the units
-// already started), and a shared 30 s deadline dropped most of them; under
-// load one start call can wait over 30 s at a busy manager. Instead the
-// starts stop only when the manager makes no progress at all for
-// stallTimeout: no start call has answered in that time.
-const (
-	callTimeout  = 30 * time.Second
-	stallTimeout = 2 * time.Minute
-)
 
 func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if a.getenv("HOOKRUN_ACTIVE") == "1" {
@@ -88,10 +68,13 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
-	ctx := context.Background() // no deadline for the push: see callTimeout
-	st := &starters{a: a, self: a.self}
-	defer st.close()
-	errs := startEverywhere(ctx, st, p.Units)
+	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
+	l := &unit.Launcher{
+		Self: a.self, Getenv: a.getenv, Log: a.stderr, Now: a.now,
+		UnitName: func(u *plan.Unit) string { return runner.UnitName(u.Job, u.Repo, u.Created) },
+	}
+	defer l.Close()
+	errs := startEverywhere(ctx, l, p.Units)
 	a.remoteNotStarted(p.Units, errs)
 	a.recordNotStarted(p.Units, errs)
 	a.notifyNotStarted(p.Units, errs)
@@ -197,7 +180,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		repoPath = u.RepoPath
 		reason := "not started: " + errs[i].Error()
 		due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, notify.Failure)
-		r := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(notify.Failure), Reason: reason, Start: u.Created}
+		r := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(u.Runner), Result: string(notify.Failure), Reason: reason, Start: u.Created}
 		if len(u.Refs) > 0 {
 			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
@@ -227,7 +210,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 // startEverywhere starts the units that run here and, at the same time,
 // those that run on other hosts, so a slow or unreachable host never delays
 // a local job; each remote unit started there then gets its local watcher.
-func startEverywhere(ctx context.Context, st *starters, units []*plan.Unit) []error {
+func startEverywhere(ctx context.Context, l *unit.Launcher, units []*plan.Unit) []error {
 	var local, away []int
 	for i, u := range units {
 		if u.Host != nil {
@@ -248,7 +231,7 @@ func startEverywhere(ctx context.Context, st *starters, units []*plan.Unit) []er
 	if len(away) > 0 {
 		go func() { remoteErrs <- startRemote(ctx, pick(away)) }()
 	}
-	for k, err := range st.startAll(ctx, pick(local)) {
+	for k, err := range l.Launch(ctx, pick(local)) {
 		errs[local[k]] = err
 	}
 	if len(away) == 0 {
@@ -260,7 +243,7 @@ func startEverywhere(ctx context.Context, st *starters, units []*plan.Unit) []er
 			watch = append(watch, away[k])
 		}
 	}
-	for k, err := range st.startAll(ctx, pick(watch)) {
+	for k, err := range l.Launch(ctx, pick(watch)) {
 		if err != nil {
 			errs[watch[k]] = fmt.Errorf("started on host %s, but its watcher here did not start: %w", units[watch[k]].Host.Name, err)
 		}
@@ -273,263 +256,4 @@ func refList(u *plan.Unit) string {
 		return u.Refs[0].Ref
 	}
 	return fmt.Sprintf("%d refs", len(u.Refs))
-}
-
-// starters holds one connection per manager, dialled only when a unit
-// needs that manager.
-type starters struct {
-	a     *app
-	self  string
-	conns map[string]*managerConn // by manager
-	exec  *runner.Exec
-}
-
-// managerConn is a connection to one manager, dialled in the background.
-type managerConn struct {
-	done   chan struct{} // closed when the dial has ended
-	sd     *runner.Systemd
-	err    error
-	warned bool // the fallback to the exec runner was reported
-	// cancel ends the connection's context: the connection lives as long
-	// as it (godbus closes it then), so the dial's deadline cannot be on it.
-	cancel context.CancelFunc
-}
-
-// connect starts dialling manager, unless that has started already.
-func (s *starters) connect(ctx context.Context, manager string) *managerConn {
-	if c, ok := s.conns[manager]; ok {
-		return c
-	}
-	c := &managerConn{done: make(chan struct{})}
-	if s.conns == nil {
-		s.conns = map[string]*managerConn{}
-	}
-	s.conns[manager] = c
-	var connCtx context.Context
-	connCtx, c.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(c.done)
-		dialTimer := time.AfterFunc(callTimeout, c.cancel)
-		c.sd, c.err = runner.DialSystemd(connCtx, manager, s.a.getenv)
-		if !dialTimer.Stop() && c.err == nil {
-			// The deadline struck as the dial ended: the connection closes.
-			c.sd.Close()
-			c.sd, c.err = nil, fmt.Errorf("connecting to the systemd %s manager took more than %s", manager, callTimeout)
-		}
-		if c.sd != nil {
-			c.sd.Self = s.self
-		}
-	}()
-	return c
-}
-
-func (s *starters) close() {
-	for _, c := range s.conns {
-		<-c.done
-		if c.sd != nil {
-			c.sd.Close()
-		}
-		c.cancel()
-	}
-}
-
-// starter is what starts u: its manager, waiting for the dial, or the exec
-// runner when u asks for it, or for runner = "auto" when the manager is
-// unreachable.
-func (s *starters) starter(ctx context.Context, u *plan.Unit) (runner.Starter, string, error) {
-	if u.Runner == "exec" {
-		return s.execStarter(), "exec", nil
-	}
-	c := s.connect(ctx, u.Manager)
-	<-c.done
-	switch {
-	case c.err == nil:
-		return c.sd, "systemd", nil
-	case u.Runner == "auto" && errors.Is(c.err, runner.ErrManagerUnreachable):
-		if !c.warned {
-			c.warned = true
-			s.a.warnf("no systemd %s manager reachable (%v); running jobs as detached processes", u.Manager, c.err)
-		}
-		return s.execStarter(), "exec", nil
-	}
-	return nil, "", c.err
-}
-
-func (s *starters) execStarter() *runner.Exec {
-	if s.exec == nil {
-		s.exec = &runner.Exec{Self: s.self}
-	}
-	return s.exec
-}
-
-// maxInFlight bounds the start calls a hook has outstanding on its one
-// connection: enough to keep the manager busy while the hook prepares the
-// next units, few enough not to flood it.
-const maxInFlight = 8
-
-// startAll starts every unit and returns each one's error. The manager
-// takes milliseconds to accept a connection, so the hook dials first and
-// meanwhile numbers queued units, stops the units replaced, and saves
-// every plan, in push order. The start calls then overlap on the shared
-// connection.
-func (s *starters) startAll(ctx context.Context, units []*plan.Unit) []error {
-	for _, u := range units {
-		if u.Runner != "exec" {
-			s.connect(ctx, u.Manager)
-		}
-	}
-	errs := make([]error, len(units))
-	for i, u := range units {
-		switch u.Concurrency {
-		case "queue":
-			var err error
-			if u.Seq, err = queue.NextSeq(u.RepoPath); err != nil {
-				errs[i] = fmt.Errorf("queueing: %v", err)
-			}
-		case "replace":
-			s.replace(ctx, u)
-		}
-	}
-	// Saved after every replacement: replace must not take a unit of this
-	// push for an old one.
-	for i, u := range units {
-		if errs[i] == nil {
-			errs[i] = savePlan(u)
-		}
-	}
-	starters := make([]runner.Starter, len(units))
-	for i, u := range units {
-		if errs[i] != nil {
-			continue
-		}
-		st, kind, err := s.starter(ctx, u)
-		if err == nil && kind == "exec" && u.Runner != "exec" {
-			u.Runner = "exec" // the plan tells status, notify and logs where it ran
-			os.Remove(plan.PlanPath(u.RepoPath, u.Name))
-			err = savePlan(u)
-		}
-		if err != nil {
-			os.Remove(plan.PlanPath(u.RepoPath, u.Name))
-			errs[i] = err
-			continue
-		}
-		starters[i] = st
-	}
-	// The watchdog ends the starts when the manager answers none of them
-	// for stallTimeout; every answer resets it.
-	sctx, stall := context.WithCancelCause(ctx)
-	defer stall(nil)
-	answered := make(chan struct{}, 1)
-	go func() {
-		t := time.NewTimer(stallTimeout)
-		defer t.Stop()
-		for {
-			select {
-			case <-sctx.Done():
-				return
-			case <-answered:
-				t.Reset(stallTimeout)
-			case <-t.C:
-				stall(fmt.Errorf("the systemd manager answered no start for %s", stallTimeout))
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxInFlight)
-	for i, u := range units {
-		if starters[i] == nil {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			errs[i] = start(sctx, starters[i], u)
-			if errs[i] != nil && sctx.Err() != nil {
-				errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
-			}
-			select {
-			case answered <- struct{}{}:
-			default:
-			}
-		}()
-	}
-	wg.Wait()
-	return errs
-}
-
-func savePlan(u *plan.Unit) error {
-	if err := u.Save(plan.PlanPath(u.RepoPath, u.Name)); err != nil {
-		return fmt.Errorf("saving its plan: %v", err)
-	}
-	return nil
-}
-
-// start starts u, whose plan is saved, picking a new name if the manager
-// already has a unit of that name.
-func start(ctx context.Context, st runner.Starter, u *plan.Unit) error {
-	for attempt := 0; ; attempt++ {
-		path := plan.PlanPath(u.RepoPath, u.Name)
-		err := st.Start(ctx, u, path)
-		if err == nil {
-			return nil
-		}
-		os.Remove(path)
-		if !errors.Is(err, runner.ErrUnitExists) || attempt == 3 {
-			return err
-		}
-		renameUnit(u, runner.UnitName(u.Job, u.Repo, u.Created))
-		if err := savePlan(u); err != nil {
-			return err
-		}
-	}
-}
-
-func renameUnit(u *plan.Unit, name string) {
-	u.Name = name
-	for i, e := range u.Env {
-		if strings.HasPrefix(e, "HOOKRUN_UNIT=") {
-			u.Env[i] = "HOOKRUN_UNIT=" + name
-		}
-	}
-}
-
-// replace stops the units of u's job that are still running; each reports
-// itself as cancelled (the marker tells its notify why it stopped).
-func (s *starters) replace(ctx context.Context, u *plan.Unit) {
-	for _, o := range queue.Running(u) {
-		path := plan.PlanPath(o.RepoPath, o.Name)
-		_ = os.WriteFile(path+".cancelled", nil, 0o600)
-		var err error
-		if o.Runner == "exec" {
-			err = signalPID(path+".pid", syscall.SIGTERM)
-		} else {
-			var st runner.Starter
-			if st, _, err = s.starter(ctx, o); err == nil {
-				if sd, ok := st.(*runner.Systemd); ok {
-					sctx, cancel := context.WithTimeout(ctx, callTimeout)
-					err = sd.StopUnit(sctx, o.Name)
-					cancel()
-				}
-			}
-		}
-		if err != nil {
-			s.a.warnf("could not stop %s, which %s replaces: %v", o.Name, u.Name, err)
-			continue
-		}
-		s.a.infof("stopped %s: replaced by this push", o.Name)
-	}
-}
-
-func signalPID(pidFile string, sig syscall.Signal) error {
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return fmt.Errorf("bad pid file %s", pidFile)
-	}
-	return syscall.Kill(pid, sig)
 }

@@ -178,13 +178,13 @@ func runCheckJob(ctx context.Context, a *app, c *config.Config, repoPath string,
 		u.Dir = u.Steps[0].Dir
 	}
 	u.Env = append(u.Env, checkGitEnv(a.getenv, repoPath)...)
-	sd := conns[u.Manager]
+	sd := conns[string(u.Manager)]
 	if sd == nil {
 		var err error
-		if sd, err = runner.DialSystemd(ctx, u.Manager, a.getenv); err != nil {
+		if sd, err = runner.DialSystemd(ctx, string(u.Manager), a.getenv); err != nil {
 			return fmt.Sprintf("check job %s cannot run: %v", job, err)
 		}
-		conns[u.Manager] = sd
+		conns[string(u.Manager)] = sd
 	}
 	// The unit stops itself at its timeout; this bound only guards against
 	// a manager that never answers.

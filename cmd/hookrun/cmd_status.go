@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -17,8 +16,8 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/runner"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdStatus() *command {
@@ -28,8 +27,8 @@ func cmdStatus() *command {
 		usage:   "[--json] [--last N] [REPO]",
 		help: `Shows the repository's units: those queued or running, as the systemd
 manager reports them over D-Bus (found by the HOOKRUN_* environment of each
-unit, never by its name) and from the plans saved at push time (which also
-cover queued and exec-runner units), then the most recent finished ones
+unit, never by its name) and from hookrun's own state of each unit (which
+also covers queued and exec-runner units), then the most recent finished ones
 (hookrun's own record, written when each unit stops, since systemd forgets
 finished units). Outside a repository and without REPO it lists the running
 units of every repository the user manager knows.`,
@@ -125,31 +124,32 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 
 // activeUnits lists the units of repo that have not ended: from the systemd
 // managers, identified by the HOOKRUN_* environment hookrun gave each unit,
-// and from the saved plans (a plan exists from the push until the unit's
-// ExecStopPost), which also cover queued and exec-runner units. An empty repo
+// and from the units' state (internal/unit), which also covers queued and
+// exec-runner units. An empty repo
 // lists every repository's units the user manager knows.
 func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	known := map[string]runner.Unit{} // by unit name, from the managers
-	managers := []string{"user"}
-	var plans []*plan.Unit
+	managers := []plan.Manager{plan.ManagerUser}
+	var states []*unit.State
 	if repo != "" {
-		paths, _ := filepath.Glob(filepath.Join(plan.StateDir(repo), "units", "*.json"))
-		for _, p := range paths {
-			if u, err := plan.Load(p); err == nil {
-				plans = append(plans, u)
-				if u.Manager == "system" && !slices.Contains(managers, "system") {
-					managers = append(managers, "system")
-				}
+		all, _ := unit.Open(repo).List()
+		for _, st := range all {
+			if st.Phase == unit.Ended {
+				continue // the history has it
+			}
+			states = append(states, st)
+			if st.Manager == plan.ManagerSystem && !slices.Contains(managers, plan.ManagerSystem) {
+				managers = append(managers, plan.ManagerSystem)
 			}
 		}
 	}
-	reached := map[string]bool{}
+	reached := map[plan.Manager]bool{}
 	for _, m := range managers {
-		c, err := runner.DialSystemd(ctx, m, a.getenv)
+		c, err := runner.DialSystemd(ctx, string(m), a.getenv)
 		if err != nil {
-			continue // no manager: plans and history still tell
+			continue // no manager: states and history still tell
 		}
 		units, err := c.Units(ctx)
 		c.Close()
@@ -164,22 +164,31 @@ func (a *app) activeUnits(repo string) ([]unitStatus, error) {
 		}
 	}
 	var out []unitStatus
-	for _, u := range plans {
-		s := unitStatus{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: "queued"}
-		if u.Host != nil {
-			s.Host = u.Host.Name
+	for _, st := range states {
+		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued"}
+		if u, err := plan.Load(plan.PlanPath(repo, st.Unit)); err == nil {
+			if len(u.Refs) > 0 {
+				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
+			}
+			if u.Host != nil {
+				s.Host = u.Host.Name
+			}
 		}
-		if len(u.Refs) > 0 {
-			s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
+		if !st.JobStart.IsZero() {
+			s.Result, s.Start, s.Duration = "running", st.JobStart, time.Since(st.JobStart).Round(time.Second)
 		}
-		path := plan.PlanPath(u.RepoPath, u.Name)
-		if t := startedAt(path, time.Time{}); !t.IsZero() {
-			s.Result, s.Start, s.Duration = "running", t, time.Since(t).Round(time.Second)
+		if st.Exit != nil {
+			s.Result = "ending" // its notify is recording and reporting it
 		}
-		if k, ok := known[u.Name]; ok {
-			s.Result = k.State
-			delete(known, u.Name)
-		} else if u.Runner != "exec" && reached[u.Manager] && time.Since(u.Created) > queue.StartGrace {
+		if c := st.Cancel; c != nil {
+			s.Reason = "cancelling: " + c.Reason
+		}
+		if k, ok := known[st.Unit]; ok {
+			if st.Exit == nil {
+				s.Result = k.State
+			}
+			delete(known, st.Unit)
+		} else if st.Runner == plan.RunnerSystemd && reached[st.Manager] && time.Since(st.Saved) > unit.StartGrace {
 			s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
 		}
 		out = append(out, s)

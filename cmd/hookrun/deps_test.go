@@ -29,7 +29,7 @@ var allowedImports = map[string][]string{
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/ntfyconf"},
 	"internal/digest":  {"internal/plan"},
-	"internal/queue":   {"internal/plan"},
+	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/plan"},
 	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner"},

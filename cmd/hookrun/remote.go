@@ -6,18 +6,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/queue"
 	"github.com/hookrun/hookrun/internal/remote"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // remoteStartTimeout bounds what one push spends on one host: preparing
@@ -93,10 +91,10 @@ func startOnHost(ctx context.Context, units []*plan.Unit) []error {
 		return all(err)
 	}
 	for _, u := range units {
-		if u.Concurrency == "queue" {
+		if u.Concurrency.Waits() {
 			// Numbered here, before the plans travel: the host's queue
 			// (in the mirror) orders them, in push order.
-			seq, err := queue.NextSeq(u.RepoPath)
+			seq, err := unit.Open(u.RepoPath).NextSeq()
 			if err != nil {
 				return all(fmt.Errorf("queueing: %v", err))
 			}
@@ -136,7 +134,7 @@ func startOnHost(ctx context.Context, units []*plan.Unit) []error {
 	}
 	defer sd.Close()
 	// The start calls overlap on the one connection, as local starts do.
-	sem := make(chan struct{}, maxInFlight)
+	sem := make(chan struct{}, unit.MaxInFlight)
 	for i, u := range units {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -190,7 +188,11 @@ func (a *app) remoteNotStarted(units []*plan.Unit, errs []error) {
 		if err == nil {
 			quiet.stderr = lf
 		}
-		quiet.finish(u, plan.PlanPath(u.RepoPath, u.Name), o, a.now())
+		fin, err := unit.Unstarted(u, o, a.now())
+		if err != nil {
+			quiet.warnf("cannot record the outcome: %v", err)
+		}
+		quiet.report(fin)
 		if lf != nil {
 			lf.Close()
 		}
@@ -199,14 +201,14 @@ func (a *app) remoteNotStarted(units []*plan.Unit, errs []error) {
 
 // watchRemote is `hookrun exec` for a unit that runs on a host: it follows
 // the unit there to its end, copies the host's log of it into the local
-// log, and leaves the outcome for the watcher's ExecStopPost (`hookrun
-// notify`), which notifies from here. Stopped (replace, systemctl stop), it
-// stops the unit on the host too.
-func (a *app) watchRemote(ctx context.Context, u *plan.Unit, path string, log io.Writer) error {
+// log, and returns the outcome there, which exec records for the watcher's
+// ExecStopPost (`hookrun notify`) to notify from here. Stopped (replace,
+// systemctl stop), it stops the unit on the host too and returns ctx's
+// error.
+func (a *app) watchRemote(ctx context.Context, u *plan.Unit, log io.Writer) (*unit.Outcome, error) {
 	h := hostOf(u.Host)
 	h.RuntimeDir = u.Host.RuntimeDir
 	site := &remote.Site{Host: h, Mirror: u.Host.Mirror, RuntimeDir: u.Host.RuntimeDir}
-	markStarted(path, a.now())
 	fmt.Fprintf(log, "hookrun: %s runs on host %s (%s); following it from here\n", u.Name, h.Name, h.SSH)
 	w := &remote.Watcher{Site: site, Unit: u.Name, LostContact: u.Host.LostContact, Log: log}
 	rec, err := w.Follow(ctx)
@@ -219,7 +221,7 @@ func (a *app) watchRemote(ctx context.Context, u *plan.Unit, path string, log io
 		} else {
 			fmt.Fprintf(log, "hookrun: stopped %s on host %s\n", u.Name, h.Name)
 		}
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if err != nil {
 		rec.Result, rec.Reason = string(notify.Failure), err.Error()
@@ -231,14 +233,11 @@ func (a *app) watchRemote(ctx context.Context, u *plan.Unit, path string, log io
 		fmt.Fprintf(log, "hookrun: output on host %s:\n", h.Name)
 		_, _ = log.Write(out)
 	}
-	b, _ := json.Marshal(rec)
-	if werr := os.WriteFile(path+".outcome", b, 0o600); werr != nil {
-		return werr
+	o := &unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration}
+	if o.Kind == "" {
+		o.Kind, o.Reason = notify.Failure, "the host reported no outcome"
 	}
-	if rec.Result != string(notify.Success) {
-		return fmt.Errorf("on host %s: %s", h.Name, rec.Reason)
-	}
-	return nil
+	return o, nil
 }
 
 // remoteLogSoFar prints, for a unit that is running on another host, the
@@ -262,21 +261,4 @@ func (a *app) remoteLogSoFar(repo, unit string) bool {
 	fmt.Fprintf(a.stdout, "hookrun: output so far on host %s:\n", h.Name)
 	_, _ = a.stdout.Write(out)
 	return true
-}
-
-// remoteOutcome is the outcome a watcher left for its notify, if any.
-func remoteOutcome(path string) (notify.Outcome, bool) {
-	b, err := os.ReadFile(path + ".outcome")
-	if err != nil {
-		return notify.Outcome{}, false
-	}
-	var rec struct {
-		Result   string        `json:"result"`
-		Reason   string        `json:"reason"`
-		Duration time.Duration `json:"duration"`
-	}
-	if json.Unmarshal(b, &rec) != nil || rec.Result == "" {
-		return notify.Outcome{}, false
-	}
-	return notify.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration}, true
 }

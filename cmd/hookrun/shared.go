@@ -29,6 +29,7 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/repoindex"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // checkConfigSafety refuses config files that someone other than the hook's
@@ -108,70 +109,22 @@ func logsCommand(u *plan.Unit) string {
 	return "hookrun logs --repo " + quoteArg(u.RepoPath) + " " + u.Name
 }
 
-// markStarted records when the job began, for the notification's duration.
-func markStarted(planPath string, t time.Time) {
-	_ = os.WriteFile(planPath+".started", []byte(t.Format(time.RFC3339Nano)), 0o600)
-}
-
-func startedAt(planPath string, fallback time.Time) time.Time {
-	b, err := os.ReadFile(planPath + ".started")
+// finish records the outcome of the unit whose plan is at planPath (in its
+// state and the history, through internal/unit) and, the first time only,
+// reports it.
+func (a *app) finish(planPath string, svc *unit.Service) {
+	fin, err := unit.Finish(planPath, svc, a.now)
 	if err != nil {
-		return fallback
+		a.errorf("%v", err)
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return fallback
+	if fin != nil && fin.First {
+		a.report(fin)
 	}
-	return t
 }
 
-func marked(planPath, marker string) bool {
-	_, err := os.Stat(planPath + "." + marker)
-	return err == nil
-}
-
-// finish records and publishes a unit's outcome, then removes its plan.
-func (a *app) finish(u *plan.Unit, planPath string, o notify.Outcome, start time.Time) {
-	switch {
-	case marked(planPath, "cancelled"):
-		d := o.Duration
-		o = notify.CancelledOutcome("replaced by a newer push")
-		o.Duration = d
-	case marked(planPath, "timedout") && o.Kind != notify.Success:
-		d := o.Duration
-		o = notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, 0)
-		o.Duration = d
-	}
-	if step, err := os.ReadFile(planPath + ".step"); err == nil && o.Kind == notify.Failure {
-		o.Reason += " in step " + string(step)
-	}
-	if detail, err := os.ReadFile(planPath + ".detail"); err == nil && o.Kind == notify.Failure {
-		o.Reason += ": " + string(detail)
-	}
-	due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
-	rec := history.Record{
-		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Result: string(o.Kind),
-		Reason: o.Reason, Start: start, Duration: o.Duration,
-	}
-	if due {
-		rec.Notify = history.NotifyPending
-	}
-	if u.Host != nil {
-		rec.Host = u.Host.Name
-	}
-	if len(u.Refs) > 0 {
-		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
-	}
-	histPath := plan.HistoryPath(u.RepoPath)
-	if err := history.Append(histPath, rec); err != nil {
-		a.warnf("cannot record outcome: %v", err)
-	}
-	history.PruneDir(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), history.Keep)
-	defer func() {
-		for _, p := range []string{planPath, planPath + ".started", planPath + ".cancelled", planPath + ".timedout", planPath + ".pid", planPath + ".step", planPath + ".detail", planPath + ".outcome"} {
-			os.Remove(p)
-		}
-	}()
+// report publishes a recorded outcome, on its own or in its push's digest.
+func (a *app) report(fin *unit.Finished) {
+	u, o, due := fin.Plan, fin.Outcome, fin.Due
 	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
@@ -258,15 +211,15 @@ func (a *app) publish(u *plan.Unit, m notify.Message) string {
 // recordDelivery puts what became of unit's notification in its history
 // record; a failure also goes to the unit's log file, where `hookrun logs`
 // shows it with or without a journal.
-func (a *app) recordDelivery(repoPath, unit, result string) {
+func (a *app) recordDelivery(repoPath, name, result string) {
 	if strings.HasPrefix(result, "not delivered") || strings.HasPrefix(result, "maybe delivered") {
 		a.errorf("notification %s", result)
-		if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: unit}); err == nil {
+		if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: name}); err == nil {
 			fmt.Fprintf(lf, "hookrun: error: notification %s\n", result)
 			lf.Close()
 		}
 	}
-	if err := history.SetNotify(plan.HistoryPath(repoPath), unit, result); err != nil {
+	if err := unit.RecordDelivery(plan.PlanPath(repoPath, name), result, a.now); err != nil {
 		a.warnf("cannot record the notification's delivery: %v", err)
 	}
 }

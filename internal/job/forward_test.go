@@ -43,10 +43,10 @@ func startSSHD(t *testing.T) *sshServer {
 // forwardUnit is a unit with one forward-build step from src to path.
 func forwardUnit(src *sourceRepo, srv *sshServer, path, rev string, command ...string) *plan.Unit {
 	return &plan.Unit{
-		Version: plan.Version, Name: "git-build-repo.service", Job: "build", Type: TypeForwardBuild,
+		Version: plan.Version, Name: "git-build-repo.service", Job: "build", Type: plan.TypeForwardBuild,
 		Repo: "repo", RepoPath: src.bare, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
 		Steps: []plan.Step{{
-			Name: "build", Type: TypeForwardBuild, Host: srv.host, Path: path, Rev: rev,
+			Name: "build", Type: plan.TypeForwardBuild, Host: srv.host, Path: path, Rev: rev,
 			Command: command, SSHOptions: srv.opts,
 		}},
 	}

@@ -39,11 +39,11 @@ func newGitmalSetup(t *testing.T) *gitmalSetup {
 		t.Fatal(err)
 	}
 	g.u = &plan.Unit{
-		Version: plan.Version, Name: "git-site-repo.service", Job: "site", Type: TypeGitmal,
+		Version: plan.Version, Name: "git-site-repo.service", Job: "site", Type: plan.TypeGitmal,
 		Repo: "repo", RepoPath: repo,
 		Env: []string{testPath(), "HOOKRUN_TEST_RECORD=" + g.rec},
 		Steps: []plan.Step{{
-			Name: "site", Type: TypeGitmal, Output: g.out,
+			Name: "site", Type: plan.TypeGitmal, Output: g.out,
 			Argv: []string{"gitmal", "--theme", "github-dark", "--output", g.out, "--name", "repo", "--minify", repo},
 		}},
 	}
@@ -401,10 +401,10 @@ func TestRealGitmal(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "www", "repo")
 	u := &plan.Unit{
-		Version: plan.Version, Name: "git-site-repo.service", Job: "site", Type: TypeGitmal,
+		Version: plan.Version, Name: "git-site-repo.service", Job: "site", Type: plan.TypeGitmal,
 		Repo: "repo", RepoPath: src.bare, Env: []string{"PATH=" + os.Getenv("PATH")},
 		Steps: []plan.Step{{
-			Name: "site", Type: TypeGitmal, Output: out,
+			Name: "site", Type: plan.TypeGitmal, Output: out,
 			Argv: []string{bin, "--theme", "github-dark", "--output", out, "--name", "repo", src.bare},
 		}},
 	}

@@ -43,15 +43,6 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
-// Step types Run knows.
-const (
-	TypeGitmal       = "gitmal"
-	TypeForwardBuild = "forward-build"
-	TypeDeploy       = "deploy"
-	TypeCommand      = "command"
-	TypeSequence     = "sequence"
-)
-
 // Guard is the recursion guard every step's environment carries, so that a
 // job pushing back into a repository does not start itself again.
 const Guard = "HOOKRUN_ACTIVE=1"
@@ -97,6 +88,10 @@ type ExitError struct {
 	// Detail is the program's own word on why it failed (gitmal's last line
 	// on stderr), when known: for the notification and the history.
 	Detail string
+	// Signal is the signal that killed the step's program (0 when it
+	// exited), and CoreDump whether it dumped core.
+	Signal   syscall.Signal
+	CoreDump bool
 
 	notStarted bool // the program could not be started
 }
@@ -142,12 +137,12 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 		c.Env = append(c.Env, l.name+"="+path)
 	}
 	u = &c
-	if len(u.Steps) == 1 && u.Type != TypeSequence {
+	if len(u.Steps) == 1 && u.Type != plan.TypeSequence {
 		return runStep(ctx, u, &u.Steps[0], stdout, stderr)
 	}
 	for i := range u.Steps {
 		s := &u.Steps[i]
-		fmt.Fprintf(stdout, "==> step %s (%s)\n", printable(s.Name), printable(s.Type))
+		fmt.Fprintf(stdout, "==> step %s (%s)\n", printable(s.Name), printable(string(s.Type)))
 		start := time.Now()
 		err := ctx.Err()
 		if err != nil {
@@ -238,11 +233,11 @@ func runStep(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.
 	}
 	var err error
 	switch s.Type {
-	case TypeGitmal:
+	case plan.TypeGitmal:
 		err = runGitmal(ctx, u, s, stdout, stderr)
-	case TypeForwardBuild:
+	case plan.TypeForwardBuild:
 		err = runForwardBuild(ctx, u, s, stdout, stderr)
-	case TypeDeploy, TypeCommand:
+	case plan.TypeDeploy, plan.TypeCommand:
 		err = run(ctx, newProc(u, s, s.Argv, stdout, stderr))
 	default:
 		err = fmt.Errorf("unknown step type %q", s.Type)
@@ -380,11 +375,14 @@ func run(ctx context.Context, p *proc) error {
 		return nil
 	}
 	code := ExitFailure
+	var sig syscall.Signal
+	var core bool
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
 		code = xe.ExitCode()
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
+			sig, core = ws.Signal(), ws.CoreDump()
+			code = 128 + int(sig)
 		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -392,7 +390,7 @@ func run(ctx context.Context, p *proc) error {
 	} else {
 		err = fmt.Errorf("%s: %w", filepath.Base(p.argv[0]), err)
 	}
-	return &ExitError{Step: p.step, Code: code, Err: err}
+	return &ExitError{Step: p.step, Code: code, Err: err, Signal: sig, CoreDump: core}
 }
 
 // errNotExecutable is returned by lookPath for a file without execute

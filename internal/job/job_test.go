@@ -63,7 +63,7 @@ func TestEnvironmentAndWorkingDirectory(t *testing.T) {
 		}
 	}
 	rec := filepath.Join(tmp, "rec.json")
-	u := commandUnit(t, plan.Step{Name: "env", Type: TypeCommand, Argv: []string{"recorder"},
+	u := commandUnit(t, plan.Step{Name: "env", Type: plan.TypeCommand, Argv: []string{"recorder"},
 		Env: []string{"FOO=step", "HOOKRUN_TEST_RECORD=" + rec}})
 	u.Env = append(u.Env, "FOO=unit", "BAR=unit", "HOOKRUN_ACTIVE=0")
 
@@ -122,14 +122,14 @@ func TestHostileArgumentsVerbatim(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		typ  string
+		typ  plan.JobType
 		argv []string
 	}{
-		{TypeCommand, append([]string{"recorder"}, args...)},
-		{TypeDeploy, append([]string{script}, args...)},
+		{plan.TypeCommand, append([]string{"recorder"}, args...)},
+		{plan.TypeDeploy, append([]string{script}, args...)},
 	} {
-		t.Run(tc.typ, func(t *testing.T) {
-			rec := filepath.Join(tmp, tc.typ+".json")
+		t.Run(string(tc.typ), func(t *testing.T) {
+			rec := filepath.Join(tmp, string(tc.typ)+".json")
 			u := commandUnit(t, plan.Step{Name: "x", Type: tc.typ, Argv: tc.argv, Env: []string{"HOOKRUN_TEST_RECORD=" + rec}})
 			if err := Run(context.Background(), u, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 				t.Fatal(err)
@@ -146,7 +146,7 @@ func TestHostileArgumentsVerbatim(t *testing.T) {
 }
 
 func TestSingleStepHasNoHeading(t *testing.T) {
-	u := commandUnit(t, plan.Step{Name: "one", Type: TypeCommand, Argv: []string{"recorder", "hi"}})
+	u := commandUnit(t, plan.Step{Name: "one", Type: plan.TypeCommand, Argv: []string{"recorder", "hi"}})
 	var out bytes.Buffer
 	if err := Run(context.Background(), u, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
@@ -159,13 +159,13 @@ func TestSingleStepHasNoHeading(t *testing.T) {
 func TestSequence(t *testing.T) {
 	tmp := t.TempDir()
 	step := func(name string, exit int) plan.Step {
-		return plan.Step{Name: name, Type: TypeCommand, Argv: []string{"recorder", name},
+		return plan.Step{Name: name, Type: plan.TypeCommand, Argv: []string{"recorder", name},
 			Env: []string{"HOOKRUN_TEST_RECORD=" + filepath.Join(tmp, name+".json"), "HOOKRUN_TEST_EXIT=" + strconv.Itoa(exit)}}
 	}
 
 	t.Run("all succeed", func(t *testing.T) {
 		u := commandUnit(t, step("site", 0), step("build", 0))
-		u.Type = TypeSequence
+		u.Type = plan.TypeSequence
 		var out bytes.Buffer
 		if err := Run(context.Background(), u, &out, &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ $`
 
 	t.Run("stops at first failure", func(t *testing.T) {
 		u := commandUnit(t, step("one", 0), step("two", 3), step("three", 0), step("four", 0))
-		u.Type = TypeSequence
+		u.Type = plan.TypeSequence
 		var out bytes.Buffer
 		err := Run(context.Background(), u, &out, &bytes.Buffer{})
 		var ee *ExitError
@@ -214,7 +214,7 @@ $`
 
 	t.Run("one step typed sequence has headings", func(t *testing.T) {
 		u := commandUnit(t, step("only", 0))
-		u.Type = TypeSequence
+		u.Type = plan.TypeSequence
 		var out bytes.Buffer
 		if err := Run(context.Background(), u, &out, &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
@@ -228,7 +228,7 @@ $`
 		s := step("x", 0)
 		s.Name = "x\n==> step y: success"
 		u := commandUnit(t, s)
-		u.Type = TypeSequence
+		u.Type = plan.TypeSequence
 		var out bytes.Buffer
 		if err := Run(context.Background(), u, &out, &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
@@ -255,19 +255,19 @@ func TestMissingPrograms(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"command", plan.Step{Type: TypeCommand, Argv: []string{"no-such-program-hookrun", "x"}}, ExitNotFound,
+		{"command", plan.Step{Type: plan.TypeCommand, Argv: []string{"no-such-program-hookrun", "x"}}, ExitNotFound,
 			"no-such-program-hookrun: command not found in PATH: install it"},
-		{"script", plan.Step{Type: TypeDeploy, Argv: []string{"/nonexistent/deploy.sh"}}, ExitNotFound,
+		{"script", plan.Step{Type: plan.TypeDeploy, Argv: []string{"/nonexistent/deploy.sh"}}, ExitNotFound,
 			"/nonexistent/deploy.sh: no such file"},
-		{"not executable", plan.Step{Type: TypeDeploy, Argv: []string{notExec}}, ExitCannotRun,
+		{"not executable", plan.Step{Type: plan.TypeDeploy, Argv: []string{notExec}}, ExitCannotRun,
 			notExec + ": not executable: chmod +x it"},
-		{"missing interpreter", plan.Step{Type: TypeDeploy, Argv: []string{badInterp}}, ExitNotFound,
+		{"missing interpreter", plan.Step{Type: plan.TypeDeploy, Argv: []string{badInterp}}, ExitNotFound,
 			"its #! interpreter is missing"},
-		{"gitmal", plan.Step{Type: TypeGitmal, Argv: []string{"gitmal", "--output", filepath.Join(tmp, "site"), "."},
+		{"gitmal", plan.Step{Type: plan.TypeGitmal, Argv: []string{"gitmal", "--output", filepath.Join(tmp, "site"), "."},
 			Output: filepath.Join(tmp, "site")}, ExitNotFound,
 			"gitmal: command not found in PATH: install gitmal (go install github.com/antonmedv/gitmal@v1.0.2) or set gitmal ="},
-		{"empty argv", plan.Step{Type: TypeCommand}, ExitFailure, "nothing to run"},
-		{"working directory", plan.Step{Type: TypeCommand, Argv: []string{"true"}, Dir: "/nonexistent/dir"}, ExitFailure,
+		{"empty argv", plan.Step{Type: plan.TypeCommand}, ExitFailure, "nothing to run"},
+		{"working directory", plan.Step{Type: plan.TypeCommand, Argv: []string{"true"}, Dir: "/nonexistent/dir"}, ExitFailure,
 			"working directory /nonexistent/dir does not exist"},
 		{"unknown type", plan.Step{Type: "teleport", Argv: []string{"true"}}, ExitFailure, `unknown step type "teleport"`},
 	} {
@@ -293,7 +293,7 @@ func TestMissingPrograms(t *testing.T) {
 }
 
 func TestSignalStatus(t *testing.T) {
-	u := commandUnit(t, plan.Step{Name: "s", Type: TypeCommand, Argv: []string{"sh", "-c", "kill -USR1 $$"}})
+	u := commandUnit(t, plan.Step{Name: "s", Type: plan.TypeCommand, Argv: []string{"sh", "-c", "kill -USR1 $$"}})
 	err := Run(context.Background(), u, &bytes.Buffer{}, &bytes.Buffer{})
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 128+10 {
@@ -308,9 +308,9 @@ func TestCancelStopsProcessGroup(t *testing.T) {
 
 	tmp := t.TempDir()
 	pidFile := filepath.Join(tmp, "pid")
-	u := commandUnit(t, plan.Step{Name: "slow", Type: TypeCommand,
+	u := commandUnit(t, plan.Step{Name: "slow", Type: plan.TypeCommand,
 		Argv: []string{"sh", "-c", `sleep 60 & echo $! > "$1"; wait`, "sh", pidFile}},
-		plan.Step{Name: "next", Type: TypeCommand, Argv: []string{"recorder"},
+		plan.Step{Name: "next", Type: plan.TypeCommand, Argv: []string{"recorder"},
 			Env: []string{"HOOKRUN_TEST_RECORD=" + filepath.Join(tmp, "next.json")}})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -352,7 +352,7 @@ func TestChangedFilesFile(t *testing.T) {
 	list := []byte("docs/new\nline.md\x00docs/caf\xe9.md\x00src/a.go\x00")
 	out := filepath.Join(t.TempDir(), "copy")
 	u := commandUnit(t,
-		plan.Step{Name: "copy", Type: TypeCommand, Argv: []string{"/bin/sh", "-c", `cp "$HOOKRUN_CHANGED_FILES_FILE" "$0" && echo "$HOOKRUN_CHANGED_FILES_FILE"`, out}})
+		plan.Step{Name: "copy", Type: plan.TypeCommand, Argv: []string{"/bin/sh", "-c", `cp "$HOOKRUN_CHANGED_FILES_FILE" "$0" && echo "$HOOKRUN_CHANGED_FILES_FILE"`, out}})
 	u.ChangedFiles = list
 	var stdout bytes.Buffer
 	if err := Run(context.Background(), u, &stdout, &bytes.Buffer{}); err != nil {

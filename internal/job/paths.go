@@ -35,7 +35,7 @@ func checkPaths(u *plan.Unit, s *plan.Step) error {
 			return err
 		}
 	}
-	if s.Type != TypeGitmal || s.Output == "" {
+	if s.Type != plan.TypeGitmal || s.Output == "" {
 		return nil
 	}
 	out := absIn(WorkDir(u, s), s.Output)

@@ -7,11 +7,8 @@ package plan
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -20,26 +17,27 @@ const Version = 1
 
 // Unit is one transient unit (or one exec-runner process).
 type Unit struct {
-	Version     int       `json:"version"`
-	Name        string    `json:"name"` // e.g. git-site-web-20261122-101500-3f9a1c.service
-	Job         string    `json:"job"`
-	Type        string    `json:"type"` // gitmal, forward-build, deploy, command, sequence
-	Repo        string    `json:"repo"`
-	RepoPath    string    `json:"repo_path"`
-	Created     time.Time `json:"created"`
-	Refs        []Ref     `json:"refs"`             // one, or all matched refs for per = "push"
-	Rules       []string  `json:"rules"`            // rules that selected the job, e.g. "hooks.toml rules[2]"
-	Signer      string    `json:"signer,omitempty"` // push certificate signer, when signed
-	Steps       []Step    `json:"steps"`            // one, or a sequence's steps in order
-	Env         []string  `json:"env"`              // KEY=VALUE, HOOKRUN_* and the job's environment
-	Dir         string    `json:"working_directory,omitempty"`
-	Limits      Limits    `json:"limits"`
-	Runner      string    `json:"runner"`  // systemd, exec, auto
-	Manager     string    `json:"manager"` // user, system
-	User        string    `json:"user,omitempty"`
-	Group       string    `json:"group,omitempty"`
-	Concurrency string    `json:"concurrency"` // parallel, queue, replace
-	// Seq orders queued units of the same repo+job (concurrency = "queue").
+	Version     int         `json:"version"`
+	Name        string      `json:"name"` // e.g. git-site-web-20261122-101500-3f9a1c.service
+	Job         string      `json:"job"`
+	Type        JobType     `json:"type"`
+	Repo        string      `json:"repo"`
+	RepoPath    string      `json:"repo_path"`
+	Created     time.Time   `json:"created"`
+	Refs        []Ref       `json:"refs"`             // one, or all matched refs for per = "push"
+	Rules       []string    `json:"rules"`            // rules that selected the job, e.g. "hooks.toml rules[2]"
+	Signer      string      `json:"signer,omitempty"` // push certificate signer, when signed
+	Steps       []Step      `json:"steps"`            // one, or a sequence's steps in order
+	Env         []string    `json:"env"`              // KEY=VALUE, HOOKRUN_* and the job's environment
+	Dir         string      `json:"working_directory,omitempty"`
+	Limits      Limits      `json:"limits"`
+	Runner      Runner      `json:"runner"`
+	Manager     Manager     `json:"manager"`
+	User        string      `json:"user,omitempty"`
+	Group       string      `json:"group,omitempty"`
+	Concurrency Concurrency `json:"concurrency"`
+	// Seq orders the units of the same repo+job that wait for their turn
+	// (concurrency = "queue" and "coalesce").
 	Seq     uint64  `json:"seq,omitempty"`
 	Sandbox Sandbox `json:"sandbox"`
 	Notify  Notify  `json:"notify"`
@@ -67,6 +65,54 @@ type Host struct {
 	// Mirror is the repository's mirror on the host; set at push time.
 	Mirror string `json:"mirror,omitempty"`
 }
+
+// Runner is how a unit starts.
+type Runner string
+
+// Runners.
+const (
+	RunnerSystemd Runner = "systemd" // a transient unit of a systemd manager
+	RunnerExec    Runner = "exec"    // a detached `hookrun exec --supervise` process
+	RunnerAuto    Runner = "auto"    // systemd, else exec when no manager is reachable
+)
+
+// Manager is the systemd manager a unit belongs to.
+type Manager string
+
+// Managers.
+const (
+	ManagerUser   Manager = "user"
+	ManagerSystem Manager = "system"
+)
+
+// Concurrency is what a unit does about other live units of the same
+// repository and job.
+type Concurrency string
+
+// Concurrency modes.
+const (
+	Parallel Concurrency = "parallel" // run alongside them
+	Queue    Concurrency = "queue"    // wait for every earlier one, in push order
+	Replace  Concurrency = "replace"  // stop them (they end cancelled)
+	// Coalesce keeps at most one running and one pending: a newer push
+	// cancels the pending one and waits for the running one, never stops it.
+	Coalesce Concurrency = "coalesce"
+)
+
+// Waits reports whether units of c wait for earlier ones (queue, coalesce).
+func (c Concurrency) Waits() bool { return c == Queue || c == Coalesce }
+
+// JobType is the kind of work a unit or step does.
+type JobType string
+
+// Job types.
+const (
+	TypeGitmal       JobType = "gitmal"
+	TypeForwardBuild JobType = "forward-build"
+	TypeDeploy       JobType = "deploy"
+	TypeCommand      JobType = "command"
+	TypeSequence     JobType = "sequence"
+)
 
 // Ref is one ref update with everything templates may refer to.
 type Ref struct {
@@ -105,7 +151,7 @@ func (r Ref) Short() string {
 // shell ever sees it.
 type Step struct {
 	Name string   `json:"name"` // job name of the step
-	Type string   `json:"type"`
+	Type JobType  `json:"type"`
 	Argv []string `json:"argv"` // for gitmal: the full gitmal command line, --output pointing at Output
 	Dir  string   `json:"working_directory,omitempty"`
 	Env  []string `json:"env,omitempty"` // the step job's own environment (sequence steps)
@@ -189,35 +235,15 @@ type Match struct {
 	File string `json:"file,omitempty"`
 }
 
-// Save writes the unit's plan to path (mode 0600). The file must not exist:
-// unit names are unique, and nothing reads a plan before its unit starts,
-// which is after Save returns, so no temporary file and rename are needed.
-//
-// Strings that are not valid UTF-8 (refnames, paths) are saved with
-// EncodeString, so that Load gives back the same bytes.
-func (u *Unit) Save(path string) error {
-	b, err := json.Marshal(u.encoded())
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return err
-		}
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+// Marshal is the unit's plan as saved (unit.Store.Save writes it). Strings
+// that are not valid UTF-8 (refnames, paths) are saved with EncodeString,
+// so that Load gives back the same bytes.
+func (u *Unit) Marshal() ([]byte, error) {
+	return json.Marshal(u.encoded())
 }
 
-// Load reads a plan saved by Save.
+// Load reads a plan saved by unit.Store.Save. An empty or cut file is an
+// error, never a plan.
 func Load(path string) (*Unit, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -306,11 +306,11 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 		"event": ref.Event, "job": s.job,
 	}
 	u := &plan.Unit{
-		Version: plan.Version, Name: name, Job: s.job, Type: string(j.Type),
+		Version: plan.Version, Name: name, Job: s.job, Type: plan.JobType(j.Type),
 		Repo: p.Repo, RepoPath: p.RepoPath, Created: p.Now, Refs: s.refs, Rules: s.rules,
 		Dir:    set.WorkingDirectory.Expand(vars),
-		Runner: string(set.Runner), Manager: string(set.Manager), User: set.User, Group: set.Group,
-		Concurrency: string(set.Concurrency),
+		Runner: plan.Runner(set.Runner), Manager: plan.Manager(set.Manager), User: set.User, Group: set.Group,
+		Concurrency: plan.Concurrency(set.Concurrency),
 		Limits: plan.Limits{
 			Timeout: time.Duration(set.Timeout), CPUQuotaPct: uint64(set.CPUQuota),
 			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax),
@@ -444,7 +444,7 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 		v[k] = x
 	}
 	v["job"] = name
-	st := plan.Step{Name: name, Type: string(j.Type), Dir: j.WorkingDirectory.Expand(v)}
+	st := plan.Step{Name: name, Type: plan.JobType(j.Type), Dir: j.WorkingDirectory.Expand(v)}
 	if len(seen) > 0 { // a sequence step keeps its own environment
 		st.Env = expandEnv(j.Environment, v)
 	}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,6 +62,21 @@ func (e *Exec) Start(ctx context.Context, u *plan.Unit, planPath string) error {
 	// The hook exits without waiting; init reaps the process.
 	if err := cmd.Process.Release(); err != nil {
 		return fmt.Errorf("start %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+// Stop sends SIGTERM to the supervisor h.PID, which stops the job and
+// reports it. A process that no longer exists gives ErrNoSuchUnit.
+func (e *Exec) Stop(ctx context.Context, h Handle) error {
+	if h.PID <= 1 {
+		return fmt.Errorf("stop %s: no process id recorded", h.Name)
+	}
+	if err := syscall.Kill(h.PID, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("stop %s (process %d): %w", h.Name, h.PID, ErrNoSuchUnit)
+		}
+		return fmt.Errorf("stop %s (process %d): %w", h.Name, h.PID, err)
 	}
 	return nil
 }

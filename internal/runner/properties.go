@@ -51,6 +51,11 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		prop("ExecStart", []execCommand{command(self, "exec", plan.EncodeString(planPath))}),
 		prop("ExecStopPost", []execCommand{command(self, "notify", plan.EncodeString(planPath))}),
 		prop("TimeoutStopUSec", usec(StopTimeout)),
+		// A stop (systemctl stop, RuntimeMaxSec, a shutdown) sends SIGTERM
+		// to `hookrun exec` alone, which stops the job and records that it
+		// was stopped: a job killed by TERM from elsewhere stays a failure.
+		// Whatever is left after TimeoutStopSec gets SIGKILL.
+		prop("KillMode", "mixed"),
 		// Failed units are collected too, so they never block a name and
 		// never pile up; outcomes are kept by `hookrun notify` instead.
 		prop("CollectMode", "inactive-or-failed"),

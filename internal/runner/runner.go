@@ -30,10 +30,27 @@ type Starter interface {
 	// number of times, for different units, before Close.
 	Start(ctx context.Context, u *plan.Unit, planPath string) error
 
+	// Stop asks the unit h to stop and returns without waiting for it to
+	// end: for systemd the manager's stop job (its main process gets
+	// SIGTERM, then SIGKILL after StopTimeout; ExecStopPost runs), for
+	// exec SIGTERM to the supervisor process h.PID. A unit that is gone
+	// gives an error wrapping ErrNoSuchUnit. Stopping a systemd unit whose
+	// start job is still queued cancels that job: the unit never runs and
+	// its ExecStopPost never runs either, so callers stop only units whose
+	// `hookrun exec` has begun (internal/unit does).
+	Stop(ctx context.Context, h Handle) error
+
 	// Close releases the Starter's resources (the D-Bus connection). Units
 	// already started are unaffected: they belong to the manager (or are
 	// detached processes). Start must not be called after Close.
 	Close() error
+}
+
+// Handle names a started unit: its name, and for the exec runner the
+// process id of its `hookrun exec --supervise`.
+type Handle struct {
+	Name string
+	PID  int
 }
 
 var (

@@ -273,7 +273,7 @@ func (s *Systemd) Address() string { return s.address }
 // the caller learns nothing about the job's outcome (ExecStopPost notifies).
 // A name already loaded gives an error wrapping ErrUnitExists.
 func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) error {
-	if u.Manager != "" && u.Manager != s.manager {
+	if u.Manager != "" && string(u.Manager) != s.manager {
 		return fmt.Errorf("start %s: the unit wants the %s manager, connected to the %s manager", u.Name, u.Manager, s.manager)
 	}
 	props := Properties(u, s.Self, planPath)
@@ -293,6 +293,9 @@ func (s *Systemd) StopUnit(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Stop is StopUnit(h.Name), for the Starter interface.
+func (s *Systemd) Stop(ctx context.Context, h Handle) error { return s.StopUnit(ctx, h.Name) }
 
 // UnitProperties returns the properties of the unit name on the interface
 // org.freedesktop.systemd1.<iface>: "Unit" (ActiveState, SubState,

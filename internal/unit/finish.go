@@ -1,0 +1,272 @@
+package unit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// Service is what systemd tells an ExecStopPost command about the end of
+// the unit's main process ($SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS; see
+// systemd.exec(5)). The exec runner has none (nil).
+type Service struct {
+	Result, Code, Status string
+}
+
+// Finished is a unit whose outcome is recorded.
+type Finished struct {
+	Plan    *plan.Unit
+	State   *State
+	Outcome notify.Outcome
+	// First is true for the one call that recorded the outcome; a unit is
+	// notified only by that caller.
+	First bool
+	// Due: the plan's [notify] settings ask for this outcome to be
+	// published (its delivery is pending, else skipped).
+	Due bool
+}
+
+// Finish records the outcome of the unit whose plan is at planPath, as
+// decided from its state and svc (Decide), appends it to the repository's
+// history and prunes the state of old units. Only the first call for a
+// unit records; later ones return the recorded outcome with First false.
+func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, error) {
+	s, name := StoreOf(planPath)
+	s.Now = now
+	u, err := plan.Load(planPath)
+	if err != nil {
+		return nil, err
+	}
+	fin := &Finished{Plan: u}
+	st, err := s.update(name, nil, func(st *State) error {
+		if st.Phase == Ended && st.Outcome != nil {
+			return errNoChange
+		}
+		o := Decide(st, svc, u, s.now())
+		st.Phase, st.Ended = Ended, s.now()
+		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
+		fin.First = true
+		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fin.State, fin.Outcome = st, st.Outcome.Notify()
+	if !fin.First {
+		return fin, nil
+	}
+	if err := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+		return fin, fmt.Errorf("cannot record the outcome in the history: %v", err)
+	}
+	s.Prune()
+	return fin, nil
+}
+
+// Unstarted records the outcome o of a unit that never had a state (it
+// could not start on its host): a history record, for the caller to report.
+func Unstarted(u *plan.Unit, o notify.Outcome, now time.Time) (*Finished, error) {
+	fin := &Finished{Plan: u, Outcome: o, First: true,
+		Due: u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)}
+	st := &State{Unit: u.Name, Runner: u.Runner, Started: now,
+		Outcome:  &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration},
+		Delivery: &Delivery{Status: DeliverySkipped}}
+	if fin.Due {
+		st.Delivery.Status = DeliveryPending
+	}
+	fin.State = st
+	return fin, history.Append(plan.HistoryPath(u.RepoPath), record(u, st))
+}
+
+func record(u *plan.Unit, st *State) history.Record {
+	rec := history.Record{
+		Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(st.Runner),
+		Start: st.JobStart,
+	}
+	if rec.Start.IsZero() {
+		rec.Start = st.Started
+	}
+	if o := st.Outcome; o != nil {
+		rec.Result, rec.Reason, rec.Duration = string(o.Kind), o.Reason, o.Duration
+	}
+	if d := st.Delivery; d != nil && d.Status != DeliverySkipped {
+		rec.Notify = d.History()
+	}
+	if len(u.Refs) > 0 {
+		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
+	}
+	if u.Host != nil {
+		rec.Host = u.Host.Name
+	}
+	return rec
+}
+
+// Decide is the outcome of a unit from what hookrun exec recorded (st.Exit),
+// a cancel request (st.Cancel) and systemd's word (svc, nil for the exec
+// runner). The same job ending the same way gets the same outcome under
+// both runners:
+//
+//   - the job succeeded: success, even if a cancel came too late;
+//   - cancelled (replaced, superseded, stopped by an operator) before or
+//     while the job ran: cancelled, with the cancel's reason;
+//   - systemd's RuntimeMaxSec or hookrun's own timeout: failure, timed out;
+//   - systemd's OOM kill: failure, out of memory;
+//   - hookrun exec told to stop (systemctl stop, a manager shutdown):
+//     cancelled, "stopped by ...";
+//   - the job killed by signal S (TERM, INT and HUP too; core dumps named):
+//     failure "killed by signal S";
+//   - the job exited N: failure "exit status N" (and the failing step);
+//   - hookrun exec could not run the job: failure, with why;
+//   - nothing recorded (exec could not start, or was killed): systemd's
+//     result, and never success.
+func Decide(st *State, svc *Service, u *plan.Unit, now time.Time) notify.Outcome {
+	o := decide(st, svc, u)
+	o.Duration = duration(st, now)
+	if e := st.Exit; e != nil && e.Remote != nil && o.Kind == e.Remote.Kind && e.Remote.Duration > 0 {
+		o.Duration = e.Remote.Duration // as long as it ran there
+	}
+	return o
+}
+
+func decide(st *State, svc *Service, u *plan.Unit) notify.Outcome {
+	e := st.Exit
+	memMax := u.Limits.MemoryMax
+	failed := func(reason string) notify.Outcome {
+		if e != nil && e.Step != "" && len(u.Steps) > 1 {
+			reason += " in step " + e.Step
+		}
+		if e != nil && e.Detail != "" {
+			reason += ": " + e.Detail
+		}
+		return notify.Outcome{Kind: notify.Failure, Reason: reason}
+	}
+	svcResult := ""
+	if svc != nil {
+		svcResult = svc.Result
+	}
+	switch {
+	case e.Success():
+		return notify.Outcome{Kind: notify.Success}
+	case st.Cancel != nil && (e == nil || e.NotRun || e.Stopped):
+		return notify.CancelledOutcome(st.Cancel.Reason)
+	case e != nil && e.Remote != nil:
+		return e.Remote.Notify()
+	case svcResult == "timeout", e != nil && e.TimedOut:
+		return notify.FromService("timeout", "killed", "TERM", u.Limits.Timeout, 0)
+	case svcResult == "oom-kill":
+		return notify.FromService("oom-kill", "killed", "KILL", 0, memMax)
+	case e != nil && e.Stopped:
+		what := "stopped by its service manager (systemctl stop, or the manager shut down)"
+		if st.Runner == plan.RunnerExec {
+			what = "stopped: its hookrun exec process got a stop signal"
+		}
+		if e.NotRun {
+			what += " before it began"
+		}
+		return notify.CancelledOutcome(what)
+	case e != nil && e.Signal != "":
+		res, code := "signal", "killed"
+		if e.CoreDump {
+			res, code = "core-dump", "dumped"
+		}
+		return failed(notify.FromService(res, code, e.Signal, 0, memMax).Reason)
+	case e != nil && e.Error != "":
+		return failed(e.Error)
+	case e != nil && e.Code != 0:
+		return failed(fmt.Sprintf("exit status %d", e.Code))
+	case e != nil:
+		return failed("ended without running the job")
+	case svc == nil:
+		return failed("hookrun exec ended without recording how the job ended")
+	}
+	o := notify.FromService(svc.Result, svc.Code, svc.Status, u.Limits.Timeout, memMax)
+	if st.Phase.order() < Running.order() && o.Kind == notify.Failure {
+		o.Reason = "not started: " + o.Reason
+		return o
+	}
+	if o.Kind == notify.Success {
+		// systemd counts TERM, INT, HUP and PIPE as a clean end; hookrun
+		// exec records every end of the job, so it was killed itself.
+		if svc.Code == "killed" || svc.Code == "dumped" {
+			return failed(notify.FromService("signal", svc.Code, svc.Status, 0, memMax).Reason + " (hookrun exec was killed before the job ended)")
+		}
+		return failed("hookrun exec ended without recording how the job ended")
+	}
+	return o
+}
+
+// duration is how long the job ran: from its start (else from when exec
+// took it over, else from its hand-over) to its exit (else now).
+func duration(st *State, now time.Time) time.Duration {
+	start := st.JobStart
+	if start.IsZero() {
+		start = st.Running
+	}
+	if start.IsZero() {
+		start = st.Started
+	}
+	if start.IsZero() {
+		return 0
+	}
+	end := now
+	if st.Exit != nil && !st.Exit.At.IsZero() {
+		end = st.Exit.At
+	}
+	if d := end.Sub(start); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// RecordDelivery records what became of the notification of the unit whose
+// plan is at planPath, in its state and its history record. result is the
+// history's form (history.Record.Notify): "delivered", or the failure,
+// "not delivered: ..." or "maybe delivered: ...".
+func RecordDelivery(planPath, result string, now func() time.Time) error {
+	s, name := StoreOf(planPath)
+	s.Now = now
+	err := s.RecordDelivery(name, ParseDelivery(result))
+	if errors.Is(err, os.ErrNotExist) {
+		err = nil // a unit that never started, or pruned meanwhile: the history has it
+	}
+	if herr := history.SetNotify(plan.HistoryPath(s.RepoPath), name, result); err == nil {
+		err = herr
+	}
+	return err
+}
+
+// ParseDelivery reads the history's form of a delivery result.
+func ParseDelivery(result string) Delivery {
+	switch {
+	case result == history.NotifyDelivered:
+		return Delivery{Status: DeliveryDelivered}
+	case result == history.NotifyPending:
+		return Delivery{Status: DeliveryPending}
+	case strings.HasPrefix(result, "maybe delivered: "):
+		return Delivery{Status: DeliveryMaybe, Error: strings.TrimPrefix(result, "maybe delivered: ")}
+	}
+	return Delivery{Status: DeliveryFailed, Error: strings.TrimPrefix(result, "not delivered: ")}
+}
+
+// History is the delivery in the history's form (see ParseDelivery).
+func (d Delivery) History() string {
+	switch d.Status {
+	case DeliveryDelivered, DeliveryPending:
+		return string(d.Status)
+	case DeliveryMaybe:
+		return "maybe delivered: " + d.Error
+	case DeliverySkipped:
+		return ""
+	}
+	return "not delivered: " + d.Error
+}

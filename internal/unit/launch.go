@@ -1,0 +1,413 @@
+package unit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/runner"
+)
+
+// Launcher starts the units of a push, and stops units, holding one
+// connection per systemd manager, dialled only when a unit needs it.
+// Close it when done.
+type Launcher struct {
+	// Self is the absolute path of the hookrun binary units run.
+	Self string
+	// Getenv looks up the environment (for reaching the managers).
+	Getenv func(string) string
+	// Log gets one line per thing a person should know ("hookrun: ..."),
+	// e.g. the units stopped and the fallback to the exec runner.
+	Log io.Writer
+	// UnitName picks a new name when the manager already has one
+	// (runner.UnitName).
+	UnitName func(u *plan.Unit) string
+	// Now is the clock of the stores (nil: time.Now).
+	Now func() time.Time
+
+	mu    sync.Mutex
+	conns map[plan.Manager]*managerConn
+	exec  *runner.Exec
+}
+
+// managerConn is a connection to one manager, dialled in the background.
+type managerConn struct {
+	done   chan struct{} // closed when the dial has ended
+	sd     *runner.Systemd
+	err    error
+	warned bool // the fallback to the exec runner was reported
+	// cancel ends the connection's context: the connection lives as long
+	// as it (godbus closes it then), so the dial's deadline cannot be on it.
+	cancel context.CancelFunc
+}
+
+// CallTimeout bounds the dial and each stop of a replaced unit.
+//
+// Starts have no deadline of their own and the push none as a whole: a push
+// matching 10,000 units takes a minute or more (the manager accepts some
+// 150-175 starts a second when idle, far fewer while it also runs the units
+// already started), and a shared 30 s deadline dropped most of them; under
+// load one start call can wait over 30 s at a busy manager. Instead the
+// starts stop only when the manager makes no progress at all for
+// StallTimeout: no start call has answered in that time.
+const (
+	CallTimeout  = 30 * time.Second
+	StallTimeout = 2 * time.Minute
+)
+
+// MaxInFlight bounds the start calls a hook has outstanding on its one
+// connection: enough to keep the manager busy while the hook prepares the
+// next units, few enough not to flood it.
+const MaxInFlight = 8
+
+func (l *Launcher) logf(format string, args ...any) {
+	if l.Log != nil {
+		fmt.Fprintf(l.Log, "hookrun: "+format+"\n", args...)
+	}
+}
+
+func (l *Launcher) store(repoPath string) *Store {
+	return &Store{RepoPath: repoPath, Now: l.Now}
+}
+
+// connect starts dialling manager, unless that has started already.
+func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.conns[m]; ok {
+		return c
+	}
+	c := &managerConn{done: make(chan struct{})}
+	if l.conns == nil {
+		l.conns = map[plan.Manager]*managerConn{}
+	}
+	l.conns[m] = c
+	var connCtx context.Context
+	connCtx, c.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(c.done)
+		dialTimer := time.AfterFunc(CallTimeout, c.cancel)
+		c.sd, c.err = runner.DialSystemd(connCtx, string(m), l.Getenv)
+		if !dialTimer.Stop() && c.err == nil {
+			// The deadline struck as the dial ended: the connection closes.
+			c.sd.Close()
+			c.sd, c.err = nil, fmt.Errorf("connecting to the systemd %s manager took more than %s", m, CallTimeout)
+		}
+		if c.sd != nil {
+			c.sd.Self = l.Self
+		}
+	}()
+	return c
+}
+
+// Close closes the connections. Units already started keep running.
+func (l *Launcher) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		<-c.done
+		if c.sd != nil {
+			c.sd.Close()
+		}
+		c.cancel()
+	}
+	l.conns = nil
+}
+
+// starter is what starts u and the runner it is: its manager (waiting for
+// the dial), or the exec runner when u asks for it, or for runner = "auto"
+// when the manager is unreachable.
+func (l *Launcher) starter(ctx context.Context, r plan.Runner, m plan.Manager) (runner.Starter, plan.Runner, error) {
+	if r == plan.RunnerExec {
+		return l.execStarter(), plan.RunnerExec, nil
+	}
+	c := l.connect(ctx, m)
+	<-c.done
+	switch {
+	case c.err == nil:
+		return c.sd, plan.RunnerSystemd, nil
+	case r == plan.RunnerAuto && errors.Is(c.err, runner.ErrManagerUnreachable):
+		l.mu.Lock()
+		warn := !c.warned
+		c.warned = true
+		l.mu.Unlock()
+		if warn {
+			l.logf("warning: no systemd %s manager reachable (%v); running jobs as detached processes", m, c.err)
+		}
+		return l.execStarter(), plan.RunnerExec, nil
+	}
+	return nil, "", c.err
+}
+
+func (l *Launcher) execStarter() *runner.Exec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.exec == nil {
+		l.exec = &runner.Exec{Self: l.Self}
+	}
+	return l.exec
+}
+
+// Launch starts every unit of one push and returns each one's error (nil:
+// started). The manager takes milliseconds to accept a connection, so it
+// dials first and meanwhile numbers the units that wait (queue, coalesce),
+// cancels the ones a unit of this push replaces or supersedes, and saves
+// every plan, in push order. The start calls then overlap on the shared
+// connection. Every plan is on disk (one sync of the file system) before
+// any unit starts.
+func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
+	for _, u := range units {
+		if u.Runner != plan.RunnerExec {
+			l.connect(ctx, u.Manager)
+		}
+	}
+	errs := make([]error, len(units))
+	for i, u := range units {
+		if u.Concurrency.Waits() && u.Seq == 0 { // a remote unit's watcher has its number
+			var err error
+			if u.Seq, err = l.store(u.RepoPath).NextSeq(); err != nil {
+				errs[i] = fmt.Errorf("queueing: %v", err)
+			}
+		}
+	}
+	// Cancelled before this push's units are saved, so that a unit of this
+	// push is never taken for an older one.
+	for i, u := range units {
+		if errs[i] == nil {
+			l.cancelOthers(ctx, u)
+		}
+	}
+	saved := make([]*Saved, len(units))
+	dirs := map[string]bool{}
+	for i, u := range units {
+		if errs[i] != nil {
+			continue
+		}
+		s := l.store(u.RepoPath)
+		s.NoSync = true
+		if !dirs[u.RepoPath] {
+			dirs[u.RepoPath] = true
+			// systemd appends the unit's output to its log file; the
+			// directory must exist.
+			if err := os.MkdirAll(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), 0o700); err != nil {
+				errs[i] = fmt.Errorf("creating the log directory: %v", err)
+				continue
+			}
+		}
+		saved[i], errs[i] = s.Save(u)
+	}
+	syncFS(units, errs)
+	// The watchdog ends the starts when the manager answers none of them
+	// for StallTimeout; every answer resets it.
+	sctx, stall := context.WithCancelCause(ctx)
+	defer stall(nil)
+	answered := make(chan struct{}, 1)
+	go func() {
+		t := time.NewTimer(StallTimeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-answered:
+				t.Reset(StallTimeout)
+			case <-t.C:
+				stall(fmt.Errorf("the systemd manager answered no start for %s", StallTimeout))
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, MaxInFlight)
+	for i := range units {
+		if saved[i] == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = l.start(sctx, saved[i])
+			if errs[i] != nil && sctx.Err() != nil {
+				errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
+			}
+			select {
+			case answered <- struct{}{}:
+			default:
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// syncFS flushes the file systems of the saved plans and states, once per
+// repository.
+func syncFS(units []*plan.Unit, errs []error) {
+	done := map[string]bool{}
+	for i, u := range units {
+		if errs[i] != nil || done[u.RepoPath] {
+			continue
+		}
+		done[u.RepoPath] = true
+		if f, err := os.Open(plan.StateDir(u.RepoPath)); err == nil {
+			_ = unix.Syncfs(int(f.Fd()))
+			f.Close()
+		}
+	}
+}
+
+// start hands the saved unit over, picking a new name if the manager
+// already has a unit of that name.
+func (l *Launcher) start(ctx context.Context, sv *Saved) error {
+	s := sv.s
+	s.NoSync = false
+	for attempt := 0; ; attempt++ {
+		u := sv.Unit
+		st, kind, err := l.starter(ctx, u.Runner, u.Manager)
+		if err == nil {
+			err = st.Start(ctx, u, s.PlanPath(u.Name))
+		}
+		if err == nil {
+			if err := sv.Started(kind); err != nil {
+				l.logf("warning: %s started, but its state was not recorded: %v", u.Name, err)
+			}
+			return nil
+		}
+		sv.Abandon()
+		if !errors.Is(err, runner.ErrUnitExists) || attempt == 3 || l.UnitName == nil {
+			return err
+		}
+		renameUnit(u, l.UnitName(u))
+		if sv, err = s.Save(u); err != nil {
+			return err
+		}
+	}
+}
+
+func renameUnit(u *plan.Unit, name string) {
+	u.Name = name
+	for i, e := range u.Env {
+		if strings.HasPrefix(e, "HOOKRUN_UNIT=") {
+			u.Env[i] = "HOOKRUN_UNIT=" + name
+		}
+	}
+}
+
+// cancelOthers cancels the live units of u's job that u makes redundant:
+// for replace every one, for coalesce those that have not begun their job
+// (the running one is never stopped).
+func (l *Launcher) cancelOthers(ctx context.Context, u *plan.Unit) {
+	var reason string
+	switch u.Concurrency {
+	case plan.Replace:
+		reason = "replaced by a newer push"
+	case plan.Coalesce:
+		reason = "superseded by a newer push"
+	default:
+		return
+	}
+	if len(u.Refs) > 0 {
+		reason = fmt.Sprintf("%s (%s)", reason, u.Refs[0].Short())
+	}
+	s := l.store(u.RepoPath)
+	for _, o := range s.others(u) {
+		if !o.Live() {
+			continue
+		}
+		if u.Concurrency == plan.Coalesce && !o.JobStart.IsZero() {
+			continue
+		}
+		stopped, err := l.cancel(ctx, s, o.Unit, reason, u.Concurrency == plan.Coalesce)
+		switch {
+		case err != nil:
+			l.logf("warning: could not stop %s, which %s replaces: %v", o.Unit, u.Name, err)
+		case stopped && u.Concurrency == plan.Coalesce:
+			l.logf("cancelled %s: superseded by this push", o.Unit)
+		case stopped:
+			l.logf("stopped %s: replaced by this push", o.Unit)
+		}
+	}
+}
+
+// ErrNotLive is returned by Stop for a unit that has already ended.
+var ErrNotLive = errors.New("the unit is not running")
+
+// Stop cancels the unit name of the repository at repoPath with reason:
+// it ends cancelled, with that reason, and is notified once.
+//
+// A unit that hookrun exec has taken over is stopped through its runner
+// (the manager's stop job, or SIGTERM to the exec runner's process); exec
+// stops the job and its ExecStopPost reports it. A unit not taken over yet
+// is never stopped through the manager — stopping a unit whose start job
+// is still queued cancels that job, and its ExecStopPost would never run —
+// it is marked instead, and its exec ends it at once, before the job.
+func (l *Launcher) Stop(ctx context.Context, repoPath, name, reason string) error {
+	stopped, err := l.cancel(ctx, l.store(repoPath), name, reason, false)
+	if err == nil && !stopped {
+		return ErrNotLive
+	}
+	return err
+}
+
+// cancel marks name cancelled and stops it if it runs (unless onlyPending:
+// then a unit whose job has begun is left alone). stopped is false when
+// there was nothing to cancel.
+func (l *Launcher) cancel(ctx context.Context, s *Store, name, reason string, onlyPending bool) (stopped bool, err error) {
+	f, err := os.OpenFile(s.PlanPath(name), os.O_RDWR, 0)
+	if err != nil {
+		return false, nil // gone
+	}
+	defer f.Close()
+	// The state lock is held across the stop, so exec cannot take the unit
+	// over or begin its job in between.
+	var stopErr error
+	_, err = s.update(name, f, func(st *State) error {
+		if !st.Live() || st.Cancel != nil || onlyPending && !st.JobStart.IsZero() {
+			return errNoChange
+		}
+		st.Cancel = &Cancel{Reason: reason, At: s.now()}
+		stopped = true
+		if st.Phase != Running {
+			return nil // exec sees the mark when it takes the unit over
+		}
+		if !held(f, ownerByte) {
+			return nil // its exec has gone; notify reports it
+		}
+		if !st.JobStart.IsZero() { // else exec sees the mark before the job begins
+			stopErr = l.stopRunning(ctx, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if stopErr != nil && !errors.Is(stopErr, runner.ErrNoSuchUnit) {
+		return stopped, stopErr
+	}
+	return stopped, nil
+}
+
+// stopRunning stops the unit through the runner that started it.
+func (l *Launcher) stopRunning(ctx context.Context, st *State) error {
+	r := st.Runner
+	if r == plan.RunnerAuto || r == "" {
+		r = plan.RunnerSystemd
+	}
+	sr, _, err := l.starter(ctx, r, st.Manager)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	return sr.Stop(sctx, runner.Handle{Name: st.Unit, PID: st.PID})
+}

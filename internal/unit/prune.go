@@ -1,0 +1,100 @@
+package unit
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// Bounds on the state of ended units, enforced by Prune (no daemon: every
+// unit's end prunes its repository).
+var (
+	// KeepEnded is how many ended units keep their state and plan (the
+	// history keeps as many records, and logs/ as many log files).
+	KeepEnded = history.Keep
+	// MaxAge is how long an ended unit's state and plan are kept at most;
+	// a unit that never ended and has no live process is dropped after it
+	// too.
+	MaxAge = 7 * 24 * time.Hour
+	// orphanAge is how old a plan without a state (a hook killed between
+	// the two writes, a full disk) or a temporary file must be to go.
+	orphanAge = 10 * time.Minute
+)
+
+// Prune bounds the repository's unit state:
+//   - units that were never handed over (the hook was killed, or could not
+//     save them: a full disk) are dropped at once, with a history record;
+//   - ended units beyond the KeepEnded newest, or older than MaxAge, lose
+//     their state and plan;
+//   - units not ended and without a live process older than MaxAge go too;
+//   - plans without a state and temporary files older than a few minutes
+//     go; log files beyond KeepEnded go.
+func (s *Store) Prune() {
+	all, _ := s.List()
+	now := s.now()
+	var ended []*State
+	names := map[string]bool{}
+	for _, st := range all {
+		names[st.Unit] = true
+		if st.Phase == Ended {
+			ended = append(ended, st)
+			continue
+		}
+		l, cur := s.liveness(st.Unit)
+		if l != Gone || cur == nil {
+			continue
+		}
+		switch {
+		case cur.Phase == Queued:
+			s.dropAbandoned(cur)
+		case now.Sub(cur.Saved) > MaxAge && cur.Phase != Ended:
+			s.remove(cur.Unit)
+		}
+	}
+	slices.SortFunc(ended, func(a, b *State) int { return b.Ended.Compare(a.Ended) })
+	for i, st := range ended {
+		if i >= KeepEnded || now.Sub(st.Ended) > MaxAge {
+			s.remove(st.Unit)
+		}
+	}
+	// Plans without a state, and temporary files.
+	for _, dir := range []string{filepath.Dir(s.PlanPath("x")), s.StateDir()} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			n := e.Name()
+			orphan := strings.HasSuffix(n, ".tmp") ||
+				dir != s.StateDir() && strings.HasSuffix(n, ".json") && !names[strings.TrimSuffix(n, ".json")]
+			if !orphan {
+				continue
+			}
+			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > orphanAge {
+				os.Remove(filepath.Join(dir, n))
+			}
+		}
+	}
+	history.PruneDir(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded)
+}
+
+// dropAbandoned removes a unit that was never handed over and records why.
+func (s *Store) dropAbandoned(st *State) {
+	rec := history.Record{
+		Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner),
+		Result: "failure", Start: st.Saved,
+		Reason: "never started: the push's hook ended before handing it over (killed, or a full disk)",
+	}
+	if u, err := plan.Load(s.PlanPath(st.Unit)); err == nil && len(u.Refs) > 0 {
+		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
+	}
+	_ = history.Append(plan.HistoryPath(s.RepoPath), rec)
+	s.remove(st.Unit)
+}
+
+func (s *Store) remove(name string) {
+	os.Remove(s.StatePath(name))
+	os.Remove(s.PlanPath(name))
+}

@@ -1,0 +1,97 @@
+package unit
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// Saved is a unit whose plan and queued state are written and whose owner
+// lock the hook holds until the unit is handed over (Started) or given up
+// (Abandon). Close releases the lock in either case.
+type Saved struct {
+	s    *Store
+	Unit *plan.Unit
+	f    *os.File // the plan, owner lock held
+}
+
+// Save writes u's plan (mode 0600, never over an existing file: unit names
+// are unique) and its state, phase Queued, and takes the owner lock. A
+// failed write leaves neither file behind, so no empty or half-written
+// plan can ever be run.
+func (s *Store) Save(u *plan.Unit) (*Saved, error) {
+	b, err := u.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	path := s.PlanPath(u.Name)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("saving its plan: %w", err)
+		}
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("saving its plan: %w", err)
+	}
+	sv := &Saved{s: s, Unit: u, f: f}
+	fail := func(err error) (*Saved, error) {
+		sv.Abandon()
+		return nil, fmt.Errorf("saving its plan: %w", err)
+	}
+	if err := lock(f, ownerByte, false); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fail(err)
+	}
+	if !s.NoSync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
+	}
+	st := &State{
+		Version: Version, Unit: u.Name, Repo: u.Repo, Job: u.Job,
+		Concurrency: u.Concurrency, Seq: u.Seq, Runner: u.Runner, Manager: u.Manager,
+		Phase: Queued, Saved: s.now(),
+	}
+	if err := s.write(st); err != nil {
+		return fail(err)
+	}
+	return sv, nil
+}
+
+// Started records that the unit was handed over to runner (systemd or
+// exec) and releases the owner lock.
+func (sv *Saved) Started(runner plan.Runner) error {
+	defer sv.Close()
+	_, err := sv.s.update(sv.Unit.Name, sv.f, func(st *State) error {
+		if st.Phase.order() < Started.order() {
+			st.Phase, st.Started = Started, sv.s.now()
+		}
+		st.Runner = runner
+		return nil
+	})
+	return err
+}
+
+// Abandon removes the plan and state of a unit that was not handed over
+// (its start failed, or it is saved again under a new name).
+func (sv *Saved) Abandon() {
+	os.Remove(sv.s.StatePath(sv.Unit.Name))
+	os.Remove(sv.s.PlanPath(sv.Unit.Name))
+	sv.Close()
+}
+
+// Close releases the owner lock.
+func (sv *Saved) Close() {
+	if sv.f != nil {
+		sv.f.Close()
+		sv.f = nil
+	}
+}

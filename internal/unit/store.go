@@ -1,0 +1,319 @@
+package unit
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// Store is one repository's units. The zero Now is time.Now.
+type Store struct {
+	RepoPath string
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+	// NoSync leaves out the fsync of each state file; the caller syncs
+	// the file system once (the hook does, after saving every plan).
+	NoSync bool
+}
+
+// Open is the Store of the repository at repoPath.
+func Open(repoPath string) *Store { return &Store{RepoPath: repoPath} }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// StateDir is where the state files are.
+func (s *Store) StateDir() string { return filepath.Join(plan.StateDir(s.RepoPath), "state") }
+
+// StatePath is the state file of unit name.
+func (s *Store) StatePath(name string) string { return filepath.Join(s.StateDir(), name+".json") }
+
+// PlanPath is the plan of unit name.
+func (s *Store) PlanPath(name string) string { return plan.PlanPath(s.RepoPath, name) }
+
+// Lock bytes in the plan file (see the package comment).
+const (
+	ownerByte = 0
+	stateByte = 1
+)
+
+// lock takes the write lock on byte b of f, waiting for it when wait.
+func lock(f *os.File, b int64, wait bool) error {
+	cmd := unix.F_OFD_SETLK
+	if wait {
+		cmd = unix.F_OFD_SETLKW
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: b, Len: 1}
+	for {
+		err := unix.FcntlFlock(f.Fd(), cmd, &lk)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+func unlock(f *os.File, b int64) {
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0, Start: b, Len: 1}
+	_ = unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk)
+}
+
+// held reports whether another open file description holds byte b of f.
+func held(f *os.File, b int64) bool {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: b, Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+		return true // cannot tell: assume alive
+	}
+	return lk.Type != unix.F_UNLCK
+}
+
+// Load reads the state of unit name.
+func (s *Store) Load(name string) (*State, error) {
+	return readState(s.StatePath(name))
+}
+
+func readState(path string) (*State, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("unit state %s: %w (remove it; hookrun rewrites it whole, so it was damaged from outside)", path, err)
+	}
+	if st.Version != Version {
+		return nil, fmt.Errorf("unit state %s: format version %d, this hookrun reads %d", path, st.Version, Version)
+	}
+	return &st, nil
+}
+
+// write replaces the state file atomically: a temporary file in the same
+// directory, fsync (unless NoSync), rename.
+func (s *Store) write(st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	path := s.StatePath(st.Unit)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil && !s.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write unit state %s: %w", path, err)
+	}
+	return nil
+}
+
+// update changes the state of unit name under its state lock, through f,
+// an open descriptor of its plan (opened here when nil). change may return
+// errNoChange to leave the file as it is.
+func (s *Store) update(name string, f *os.File, change func(*State) error) (*State, error) {
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(s.PlanPath(name), os.O_RDWR, 0); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
+	if err := lock(f, stateByte, true); err != nil {
+		return nil, fmt.Errorf("lock the state of %s: %w", name, err)
+	}
+	defer unlock(f, stateByte)
+	st, err := s.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(st); err != nil {
+		if errors.Is(err, errNoChange) {
+			return st, nil
+		}
+		return st, err
+	}
+	return st, s.write(st)
+}
+
+var errNoChange = errors.New("no change")
+
+// Update changes the state of unit name under its lock. It is for the
+// fields this package leaves to its callers (Delivery); the phases move
+// only through Launcher, Run and Finish.
+func (s *Store) Update(name string, change func(*State)) error {
+	_, err := s.update(name, nil, func(st *State) error { change(st); return nil })
+	return err
+}
+
+// RecordDelivery records what became of the notification of unit name.
+// Call it with DeliveryPending before sending, then with the result.
+func (s *Store) RecordDelivery(name string, d Delivery) error {
+	if d.At.IsZero() {
+		d.At = s.now()
+	}
+	return s.Update(name, func(st *State) { st.Delivery = &d })
+}
+
+// List returns the state of every unit of the repository, by name. States
+// that cannot be read are left out.
+func (s *Store) List() ([]*State, error) {
+	return s.list("")
+}
+
+// list reads the states whose unit name starts with prefix.
+func (s *Store) list(prefix string) ([]*State, error) {
+	entries, err := os.ReadDir(s.StateDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*State
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".json") || !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		if st, err := readState(filepath.Join(s.StateDir(), n)); err == nil {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Liveness is what another unit's state and locks say about it.
+type Liveness int
+
+// Livenesses.
+const (
+	Gone    Liveness = iota // ended, its job exited, or abandoned: never wait for it
+	Pending                 // handed over, hookrun exec has not taken it over yet
+	Owned                   // its hook or its hookrun exec holds it
+)
+
+// StartGrace is how long a unit handed over to its manager may take to be
+// taken over by hookrun exec before it stops counting as alive (a manager
+// that lost it, a reboot).
+var StartGrace = 2 * time.Minute
+
+// liveness tells what name is doing: the owner lock first, then the
+// state, which its owner writes before releasing the lock.
+func (s *Store) liveness(name string) (Liveness, *State) {
+	f, err := os.Open(s.PlanPath(name))
+	if err != nil {
+		return Gone, nil
+	}
+	defer f.Close()
+	owned := held(f, ownerByte)
+	st, err := s.Load(name)
+	if err != nil || !st.Live() {
+		return Gone, st
+	}
+	switch {
+	case owned:
+		return Owned, st
+	case st.Phase == Started && s.now().Sub(st.Started) < StartGrace:
+		return Pending, st
+	}
+	// Queued and not owned: the hook died before handing it over.
+	// Running and not owned: its exec died; notify reports it.
+	return Gone, st
+}
+
+// others lists the states of the other units of u's repository and job.
+func (s *Store) others(u *plan.Unit) []*State {
+	all, _ := s.list(namePrefix(u.Name))
+	out := all[:0]
+	for _, st := range all {
+		if st.Unit != u.Name && st.Job == u.Job && st.Repo == u.Repo {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// namePrefix is the part of a unit name shared by all units of its job and
+// repository: "git-<job>-<repo>-". Names are cut to fit systemd's limit,
+// so the job and repository are checked again in the state.
+func namePrefix(name string) string {
+	// git-JOB-REPO-YYYYMMDD-HHMMSS-XXXXXXXX.service
+	const tail = len("-20060102-150405-01234567.service")
+	if len(name) <= tail {
+		return ""
+	}
+	return name[:len(name)-tail+1]
+}
+
+// NextSeq returns the repository's next sequence number, under a lock, so
+// concurrent pushes are numbered in the order their hooks got here.
+func (s *Store) NextSeq() (uint64, error) {
+	path := filepath.Join(plan.StateDir(s.RepoPath), "seq")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return 0, err
+	}
+	var buf [8]byte
+	n, _ := f.ReadAt(buf[:], 0)
+	var seq uint64
+	if n == 8 {
+		seq = binary.BigEndian.Uint64(buf[:])
+	}
+	seq++
+	binary.BigEndian.PutUint64(buf[:], seq)
+	if _, err := f.WriteAt(buf[:], 0); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// sortBySeq orders states by sequence number, then name.
+func sortBySeq(sts []*State) {
+	slices.SortFunc(sts, func(a, b *State) int {
+		if a.Seq != b.Seq {
+			if a.Seq < b.Seq {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Unit, b.Unit)
+	})
+}

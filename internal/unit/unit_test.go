@@ -1,0 +1,334 @@
+package unit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// clock is an injected clock that moves only when told.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newClock() *clock { return &clock{time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)} }
+
+var names int
+
+func testUnit(repo, job string, c plan.Concurrency) *plan.Unit {
+	names++
+	return &plan.Unit{
+		Version: plan.Version, Name: fmt.Sprintf("git-%s-web-20261201-080000-%08x.service", job, names),
+		Job: job, Repo: "web", RepoPath: repo, Type: plan.TypeCommand, Runner: plan.RunnerSystemd,
+		Manager: plan.ManagerUser, Concurrency: c,
+		Refs:  []plan.Ref{{Ref: "refs/heads/main", New: "3f9a1c2d00000000000000000000000000000000"}},
+		Steps: []plan.Step{{Name: job, Type: plan.TypeCommand, Argv: []string{"/bin/true"}}},
+	}
+}
+
+// saveStarted saves u and records its hand-over, as the hook does.
+func saveStarted(t *testing.T, s *Store, u *plan.Unit) {
+	t.Helper()
+	sv, err := s.Save(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sv.Started(plan.RunnerSystemd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func phase(t *testing.T, s *Store, name string) Phase {
+	t.Helper()
+	st, err := s.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Phase
+}
+
+func TestLifeCycle(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	u := testUnit(repo, "site", plan.Parallel)
+
+	sv, err := s.Save(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := phase(t, s, u.Name); p != Queued {
+		t.Fatalf("after Save: %s, want queued", p)
+	}
+	if l, _ := s.liveness(u.Name); l != Owned {
+		t.Errorf("saved unit whose hook holds it: liveness %v, want Owned", l)
+	}
+	c.advance(time.Second)
+	if err := sv.Started(plan.RunnerSystemd); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.liveness(u.Name); l != Pending {
+		t.Errorf("handed-over unit: liveness %v, want Pending", l)
+	}
+	c.advance(time.Second)
+	r, err := Take(context.Background(), s.PlanPath(u.Name), 4242, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State.Phase != Running || r.State.PID != 4242 || !r.State.Running.Equal(c.now()) {
+		t.Errorf("after Take: %+v", r.State)
+	}
+	c.advance(time.Second)
+	if err := r.BeginJob(); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(90 * time.Second)
+	if err := r.Exited(&Exit{Code: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.liveness(u.Name); l != Gone {
+		t.Errorf("unit whose job exited (still holding its lock): liveness %v, want Gone", l)
+	}
+	r.Close()
+	c.advance(time.Second)
+	fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fin.First || fin.Outcome.Kind != notify.Failure || fin.Outcome.Reason != "exit status 7" || fin.Outcome.Duration != 90*time.Second {
+		t.Errorf("Finish: first %v, outcome %+v", fin.First, fin.Outcome)
+	}
+	again, err := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, c.now)
+	if err != nil || again.First || again.Outcome != fin.Outcome {
+		t.Errorf("second Finish: %+v %v, want the recorded outcome, not first", again, err)
+	}
+	if err := RecordDelivery(s.PlanPath(u.Name), "not delivered: ntfy answered 429", c.now); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.Load(u.Name)
+	if st.Phase != Ended || st.Delivery == nil || st.Delivery.Status != DeliveryFailed || st.Delivery.Error != "ntfy answered 429" || !st.Delivery.At.Equal(c.now()) {
+		t.Errorf("ended state: %+v", st)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Result != "failure" || recs[0].Notify != "not delivered: ntfy answered 429" {
+		t.Errorf("history %+v", recs)
+	}
+	if _, err := os.Stat(s.StatePath(u.Name) + ".tmp"); err == nil {
+		t.Errorf("temporary state file left behind")
+	}
+}
+
+func TestAbandonedUnitIsDroppedNotWaitedOn(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	first := testUnit(repo, "q", plan.Queue)
+	first.Seq = 1
+	sv, err := s.Save(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := testUnit(repo, "q", plan.Queue)
+	second.Seq = 2
+	saveStarted(t, s, second)
+	if ahead := s.ahead(second); len(ahead) != 1 {
+		t.Fatalf("while the first unit's hook holds it: ahead %v, want it", ahead)
+	}
+	sv.Close() // the hook was killed before handing the first unit over
+	if ahead := s.ahead(second); len(ahead) != 0 {
+		t.Errorf("abandoned unit still ahead: %v", ahead)
+	}
+	s.Prune()
+	if _, err := os.Stat(s.PlanPath(first.Name)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("abandoned plan not dropped: %v", err)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "never started") {
+		t.Errorf("history %+v, want the abandoned unit's record", recs)
+	}
+	if p := phase(t, s, second.Name); p != Started {
+		t.Errorf("the live unit was touched: %s", p)
+	}
+}
+
+func TestHandedOverUnitCountsForStartGrace(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	first, second := testUnit(repo, "q", plan.Queue), testUnit(repo, "q", plan.Queue)
+	first.Seq, second.Seq = 1, 2
+	saveStarted(t, s, first)
+	saveStarted(t, s, second)
+	if ahead := s.ahead(second); len(ahead) != 1 {
+		t.Fatalf("ahead %v, want the first unit", ahead)
+	}
+	c.advance(StartGrace + time.Second)
+	if ahead := s.ahead(second); len(ahead) != 0 {
+		t.Errorf("a unit its manager never ran still blocks after StartGrace: %v", ahead)
+	}
+}
+
+func TestQueueAdvancesWhenTheJobEndsNotWhenNotified(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	first, second := testUnit(repo, "q", plan.Queue), testUnit(repo, "q", plan.Queue)
+	first.Seq, second.Seq = 1, 2
+	saveStarted(t, s, first)
+	saveStarted(t, s, second)
+	r1, err := Take(context.Background(), s.PlanPath(first.Name), 1, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	if err := r1.BeginJob(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Take(context.Background(), s.PlanPath(second.Name), 2, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	var told []string
+	if err := r2.WaitTurn(ctx, func(a []string) { told = a }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitTurn behind a running job: %v", err)
+	}
+	if len(told) != 1 || !strings.HasPrefix(told[0], first.Name) {
+		t.Errorf("waiting told %v", told)
+	}
+	// The first job exits; its exec still holds the lock and its
+	// notification is not sent: the second must go on anyway.
+	if err := r1.Exited(&Exit{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.WaitTurn(context.Background(), nil); err != nil {
+		t.Fatalf("WaitTurn after the first job exited: %v", err)
+	}
+}
+
+func TestCancelBeforeTakeOver(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	old := testUnit(repo, "latest", plan.Replace)
+	saveStarted(t, s, old)
+	// No connection is needed: a unit not taken over is only marked.
+	l := &Launcher{Now: c.now}
+	newer := testUnit(repo, "latest", plan.Replace)
+	newer.Refs[0].New = "9b88b00000000000000000000000000000000000"
+	l.cancelOthers(context.Background(), newer)
+	r, err := Take(context.Background(), s.PlanPath(old.Name), 1, c.now)
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("Take of a cancelled unit: %v, want ErrCancelled", err)
+	}
+	if err := r.Exited(&Exit{NotRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	fin, err := Finish(s.PlanPath(old.Name), &Service{"success", "exited", "0"}, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fin.Outcome.Kind != notify.Cancelled || fin.Outcome.Reason != "replaced by a newer push (9b88b00)" {
+		t.Errorf("outcome %+v", fin.Outcome)
+	}
+	if err := l.Stop(context.Background(), repo, old.Name, "again"); !errors.Is(err, ErrNotLive) {
+		t.Errorf("Stop of an ended unit: %v, want ErrNotLive", err)
+	}
+}
+
+func TestCoalesceLeavesTheRunningUnit(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	l := &Launcher{Now: c.now}
+	running, pending := testUnit(repo, "site", plan.Coalesce), testUnit(repo, "site", plan.Coalesce)
+	running.Seq, pending.Seq = 1, 2
+	saveStarted(t, s, running)
+	r, err := Take(context.Background(), s.PlanPath(running.Name), os.Getpid(), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.BeginJob(); err != nil {
+		t.Fatal(err)
+	}
+	saveStarted(t, s, pending)
+	newest := testUnit(repo, "site", plan.Coalesce)
+	newest.Refs[0].New = "abcdef1000000000000000000000000000000000"
+	l.cancelOthers(context.Background(), newest)
+	if st, _ := s.Load(running.Name); st.Cancel != nil {
+		t.Errorf("the running unit was cancelled: %+v", st.Cancel)
+	}
+	st, _ := s.Load(pending.Name)
+	if st.Cancel == nil || st.Cancel.Reason != "superseded by a newer push (abcdef1)" {
+		t.Errorf("pending unit: cancel %+v", st.Cancel)
+	}
+}
+
+func TestPruneBoundsEndedUnits(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now, NoSync: true}
+	defer func(k int) { KeepEnded = k }(KeepEnded)
+	KeepEnded = 3
+	var all []*plan.Unit
+	for i := 0; i < 6; i++ {
+		u := testUnit(repo, "p", plan.Parallel)
+		saveStarted(t, s, u)
+		c.advance(time.Minute)
+		if _, err := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, c.now); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, u)
+	}
+	kept := func() int {
+		sts, _ := s.List()
+		return len(sts)
+	}
+	if n := kept(); n != 3 {
+		t.Errorf("%d ended units kept, want KeepEnded = 3", n)
+	}
+	if _, err := os.Stat(s.PlanPath(all[5].Name)); err != nil {
+		t.Errorf("newest plan pruned: %v", err)
+	}
+	c.advance(MaxAge + time.Hour)
+	s.Prune()
+	if n := kept(); n != 0 {
+		t.Errorf("%d ended units older than MaxAge kept", n)
+	}
+}
+
+func TestEmptyPlanIsNeverRun(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	path := s.PlanPath("git-x-web-20261201-080000-00000000.service")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Take(context.Background(), path, 1, nil)
+	if err == nil || r != nil {
+		t.Fatalf("Take of a 0-byte plan: %v, %v", r, err)
+	}
+}
+
+func TestNamePrefix(t *testing.T) {
+	if got := namePrefix("git-site-web-20261201-080000-0000abcd.service"); got != "git-site-web-" {
+		t.Errorf("namePrefix = %q", got)
+	}
+}
