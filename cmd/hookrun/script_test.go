@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,8 +20,13 @@ import (
 
 	"github.com/hookrun/hookrun/internal/ntfytest"
 	"github.com/hookrun/hookrun/internal/peertest"
+	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/systemdtest"
+	"github.com/hookrun/hookrun/internal/unit"
 )
+
+// managers holds each script's systemd manager, for `systemd-manager stop`.
+var managers sync.Map
 
 var updateScripts = flag.Bool("u", false, "update testscript golden files (cmp) in place")
 
@@ -57,6 +65,7 @@ func scriptParams(dir string) testscript.Params {
 			"ntfy-poll":       cmdNtfyPoll,
 			"ntfy-pause":      cmdNtfyPause,
 			"ntfy-resume":     cmdNtfyResume,
+			"unit-stop":       cmdUnitStop,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -106,12 +115,23 @@ func scriptEnv(env *testscript.Env, global string) error {
 
 // systemd-manager starts a private systemd user manager for the script and
 // points XDG_RUNTIME_DIR at it; it is stopped when the script ends.
+// `systemd-manager stop` shuts it down now, as a reboot would: it stops its
+// units (running their ExecStopPost) and exits.
 func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 1 && args[0] == "stop" {
+		m, ok := managers.Load(ts)
+		if !ok {
+			ts.Fatalf("systemd-manager stop: no manager started")
+		}
+		ts.Check(m.(*systemdtest.Manager).Stop())
+		return
+	}
 	m, err := systemdtest.Launch()
 	if err != nil {
 		ts.Fatalf("cannot start a systemd user manager: %v", err)
 	}
 	ts.Defer(func() { m.Stop() })
+	managers.Store(ts, m)
 	ts.Setenv("XDG_RUNTIME_DIR", m.RuntimeDir)
 	ts.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 }
@@ -256,6 +276,45 @@ func cmdExitStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("hookrun %s: exit status %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+// unit-stop HOW REPO JOB stops the live unit of JOB in REPO: HOW is
+// "manager" (the manager's StopUnit over D-Bus, what systemctl stop does),
+// "signal" (SIGTERM to its hookrun exec, the exec runner's equivalent) or
+// "hookrun" (unit.Launcher.Stop, an operator's stop with a reason).
+func cmdUnitStop(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: unit-stop manager|signal|hookrun REPO JOB")
+	}
+	repo := ts.MkAbs(args[1])
+	sts, err := unit.Open(repo).List()
+	ts.Check(err)
+	var st *unit.State
+	for _, s := range sts {
+		if s.Job == args[2] && s.Live() {
+			st = s
+		}
+	}
+	if st == nil {
+		ts.Fatalf("no live unit of job %s in %s", args[2], repo)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch args[0] {
+	case "manager":
+		sd, err := runner.DialSystemd(ctx, "user", ts.Getenv)
+		ts.Check(err)
+		defer sd.Close()
+		ts.Check(sd.StopUnit(ctx, st.Unit))
+	case "signal":
+		ts.Check(syscall.Kill(st.PID, syscall.SIGTERM))
+	case "hookrun":
+		l := &unit.Launcher{Getenv: ts.Getenv}
+		defer l.Close()
+		ts.Check(l.Stop(ctx, repo, st.Unit, "stopped by an operator"))
+	default:
+		ts.Fatalf("unit-stop: unknown way %q", args[0])
 	}
 }
 

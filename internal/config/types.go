@@ -46,7 +46,7 @@ type Settings struct {
 	MemoryMax        Size                `toml:"memory_max" doc:"MemoryMax, e.g. \"512M\""`
 	TasksMax         Count               `toml:"tasks_max" doc:"TasksMax: most processes and threads"`
 	Nice             *Nice               `toml:"nice" doc:"Nice= from -20 to 19"`
-	Concurrency      Concurrency         `toml:"concurrency" doc:"parallel (default), queue, or replace"`
+	Concurrency      Concurrency         `toml:"concurrency" doc:"parallel (default), queue, replace, or coalesce"`
 	Per              Per                 `toml:"per" doc:"ref (default): one unit per matched ref; push: one per push"`
 	Environment      map[string]Template `toml:"environment" doc:"extra environment variables"`
 	WorkingDirectory Template            `toml:"working_directory" doc:"working directory of the job (default: the repository)"`

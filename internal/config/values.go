@@ -330,7 +330,7 @@ func (m Manager) schema() map[string]any { return enumSchema(m.values()) }
 // Concurrency decides what happens when a unit of the same repo+job runs.
 type Concurrency string
 
-func (Concurrency) values() []string { return []string{"parallel", "queue", "replace"} }
+func (Concurrency) values() []string { return []string{"parallel", "queue", "replace", "coalesce"} }
 func (c *Concurrency) decodeTOML(v any) error {
 	return decodeEnum(v, c.values(), func(s string) { *c = Concurrency(s) })
 }

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -162,8 +160,13 @@ func (l *Launcher) execStarter() *runner.Exec {
 // dials first and meanwhile numbers the units that wait (queue, coalesce),
 // cancels the ones a unit of this push replaces or supersedes, and saves
 // every plan, in push order. The start calls then overlap on the shared
-// connection. Every plan is on disk (one sync of the file system) before
-// any unit starts.
+// connection.
+//
+// The hook writes plans and states without fsync: they are replaced or
+// created whole (never read half-written), and a power loss takes the
+// manager's transient units with it, so nothing the hook wrote could be
+// run after one anyway; a plan that did not reach the disk whole fails to
+// load and is pruned. What exec and notify record is synced.
 func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	for _, u := range units {
 		if u.Runner != plan.RunnerExec {
@@ -205,7 +208,6 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 		}
 		saved[i], errs[i] = s.Save(u)
 	}
-	syncFS(units, errs)
 	// The watchdog ends the starts when the manager answers none of them
 	// for StallTimeout; every answer resets it.
 	sctx, stall := context.WithCancelCause(ctx)
@@ -250,27 +252,10 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	return errs
 }
 
-// syncFS flushes the file systems of the saved plans and states, once per
-// repository.
-func syncFS(units []*plan.Unit, errs []error) {
-	done := map[string]bool{}
-	for i, u := range units {
-		if errs[i] != nil || done[u.RepoPath] {
-			continue
-		}
-		done[u.RepoPath] = true
-		if f, err := os.Open(plan.StateDir(u.RepoPath)); err == nil {
-			_ = unix.Syncfs(int(f.Fd()))
-			f.Close()
-		}
-	}
-}
-
 // start hands the saved unit over, picking a new name if the manager
 // already has a unit of that name.
 func (l *Launcher) start(ctx context.Context, sv *Saved) error {
 	s := sv.s
-	s.NoSync = false
 	for attempt := 0; ; attempt++ {
 		u := sv.Unit
 		st, kind, err := l.starter(ctx, u.Runner, u.Manager)

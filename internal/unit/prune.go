@@ -24,19 +24,37 @@ var (
 	// orphanAge is how old a plan without a state (a hook killed between
 	// the two writes, a full disk) or a temporary file must be to go.
 	orphanAge = 10 * time.Minute
+	// pruneEvery is how often Prune reads every state of a repository that
+	// is within its bounds.
+	pruneEvery = 10 * time.Minute
 )
 
 // Prune bounds the repository's unit state:
 //   - units that were never handed over (the hook was killed, or could not
-//     save them: a full disk) are dropped at once, with a history record;
+//     save them: a full disk) are dropped, with a history record (the queue
+//     never waits for them even before);
 //   - ended units beyond the KeepEnded newest, or older than MaxAge, lose
 //     their state and plan;
 //   - units not ended and without a live process older than MaxAge go too;
 //   - plans without a state and temporary files older than a few minutes
 //     go; log files beyond KeepEnded go.
+//
+// It reads every state only when there is something to do: more files than
+// KeepEnded, or the last full pass (the stamp file state/.pruned) more than
+// pruneEvery ago; otherwise it costs one directory read and one stat.
 func (s *Store) Prune() {
-	all, _ := s.List()
 	now := s.now()
+	stamp := filepath.Join(s.StateDir(), ".pruned")
+	if entries, err := os.ReadDir(s.StateDir()); err == nil && len(entries) <= KeepEnded {
+		if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < pruneEvery && fi.ModTime().Before(now.Add(time.Minute)) {
+			return
+		}
+	}
+	if f, err := os.Create(stamp); err == nil {
+		f.Close()
+		_ = os.Chtimes(stamp, now, now)
+	}
+	all, _ := s.List()
 	var ended []*State
 	names := map[string]bool{}
 	for _, st := range all {
