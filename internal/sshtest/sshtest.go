@@ -41,7 +41,7 @@ type Server struct {
 	dir     string // scratch directory, world-traversable
 	keysDir string // AuthorizedKeysFile is keysDir/%u
 	pub     []byte // the client key's public half
-	log     *syncBuffer
+	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	stopped bool
@@ -124,7 +124,7 @@ func launch(dir string) (*Server, error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, keysDir: filepath.Join(dir, "authorized"), log: &syncBuffer{}, exited: make(chan struct{})}
+	s := &Server{dir: dir, keysDir: filepath.Join(dir, "authorized"), exited: make(chan struct{})}
 	if err := os.Mkdir(s.keysDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -172,8 +172,16 @@ LogLevel VERBOSE
 		return nil, err
 	}
 
+	// A file, not a pipe: sessions inherit sshd's stderr, and Wait
+	// would otherwise wait for the last of them to end.
+	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	s.logPath = logf.Name()
 	s.cmd = exec.Command(Binary, "-D", "-e", "-f", config)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start sshd: %w", err)
@@ -190,12 +198,12 @@ LogLevel VERBOSE
 		}
 		select {
 		case <-s.exited:
-			return nil, fmt.Errorf("sshd exited at start:\n%s", s.log.String())
+			return nil, fmt.Errorf("sshd exited at start:\n%s", s.Log())
 		default:
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("sshd does not listen on port %d:\n%s", s.Port, s.log.String())
+			return nil, fmt.Errorf("sshd does not listen on port %d:\n%s", s.Port, s.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -230,7 +238,9 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	pid := s.cmd.Process.Pid
-	sessions := children(pid)
+	// The listener's SIGTERM does not end sessions already forked: they
+	// are killed first, with everything under them.
+	s.DropSessions()
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -238,10 +248,7 @@ func (s *Server) Stop() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		<-s.exited
 	}
-	// The listener's SIGTERM does not end sessions already forked.
-	for _, c := range sessions {
-		_ = syscall.Kill(c, syscall.SIGKILL)
-	}
+	s.DropSessions() // any forked meanwhile
 }
 
 // DropSessions kills every session sshd serves now (each per-connection
@@ -292,22 +299,7 @@ func children(pid int) []int {
 }
 
 // Log is what sshd has logged so far.
-func (s *Server) Log() string { return s.log.String() }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
 }
