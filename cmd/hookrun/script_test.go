@@ -71,6 +71,11 @@ func scriptParams(dir string) testscript.Params {
 			switch cond {
 			case "root":
 				return os.Getuid() == 0, nil
+			case "race":
+				// Scripts that run hundreds of hookrun processes at once
+				// skip under the race detector (each instrumented process
+				// is several times larger and slower); make test runs them.
+				return raceEnabled, nil
 			case "systemd":
 				// Scripts say `[!systemd] skip`; where skipping is forbidden
 				// (CI) they run and fail loudly if no manager starts.
