@@ -62,6 +62,8 @@ func commandTable() []*command {
 		cmdUninstall(),
 		cmdStatus(),
 		cmdLogs(),
+		cmdRun(),
+		cmdRerun(),
 		cmdExec(),
 		cmdNotify(),
 		cmdInit(),

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
@@ -20,41 +25,76 @@ import (
 func cmdLogs() *command {
 	return &command{
 		name:    "logs",
-		summary: "show a unit's output",
-		usage:   "[--repo DIR] [-f] UNIT",
-		help: `Prints the output of one of hookrun's units. 'hookrun exec' copies every job's
-output to $GIT_DIR/hookrun/logs/UNIT.log, so this works with and without a
-journal; with -f it follows the output until the unit ends. Where the log file
-is missing (the unit failed before its job started) it asks journald, matching
-_SYSTEMD_USER_UNIT= and _UID= (user units of a system account such as "git"
-land in the system journal, where 'journalctl --user -u' finds nothing).`,
-		exits: []exitDoc{{"0", "output shown"}, {"1", "no such unit, or its output is gone"}, {"2", "usage error"}},
+		summary: "show a unit's output, or the latest run of a job",
+		usage:   "[--repo DIR] [-f] UNIT | [-f] [--last N] REPO JOB",
+		help: `Prints the output of one of hookrun's units. With UNIT, the name the push
+printed, it works from any directory: it looks in --repo, else the current
+repository, else every repository hookrun has run in on this server. With
+REPO JOB it shows the latest run of JOB in REPO (--last 2 the one before,
+and so on).
+
+'hookrun exec' copies every job's output to $GIT_DIR/hookrun/logs/UNIT.log,
+so this works with and without a journal. With -f it follows the output
+until the unit ends, then prints its outcome and exits with the job's exit
+status (1 for a failure without one, such as a timeout or a cancel).
+Where the log file is missing (the unit failed before its job started) it
+asks journald, matching _SYSTEMD_USER_UNIT= and _UID= (user units of a
+system account such as "git" land in the system journal, where
+'journalctl --user -u' finds nothing).`,
+		exits: []exitDoc{{"0", "output shown (with -f: the job succeeded)"}, {"N", "with -f: the job's own exit status"}, {"1", "no such unit or run, its output is gone, or (with -f) the job failed without a status of its own"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
-			fs.BoolP("follow", "f", false, "follow the output until the unit ends")
+			fs.String("repo", "", "bare repository `dir` to look in (default: $GIT_DIR, the current directory, then every repository hookrun knows)")
+			fs.BoolP("follow", "f", false, "follow the output until the unit ends, then print its outcome and exit with the job's status")
+			fs.Int("last", 1, "with REPO JOB: the `n`th latest run (1 is the latest)")
 		},
 		run: runLogs,
 	}
 }
 
 func runLogs(a *app, fs *pflag.FlagSet) error {
-	if fs.NArg() != 1 {
-		return usagef("name one unit (see 'hookrun status')")
-	}
-	unit := fs.Arg(0)
 	repoFlag, _ := fs.GetString("repo")
 	follow, _ := fs.GetBool("follow")
-	repo := repoDir(a, repoFlag)
+	last, _ := fs.GetInt("last")
+	var repo, unit string
+	switch fs.NArg() {
+	case 1:
+		unit = fs.Arg(0)
+		if fs.Changed("last") {
+			return usagef("--last goes with REPO JOB, not a unit name")
+		}
+		var err error
+		if repo, err = a.findUnit(repoFlag, unit); err != nil {
+			return err
+		}
+	case 2:
+		if repoFlag != "" {
+			return usagef("give the repository once: --repo DIR UNIT, or REPO JOB")
+		}
+		if last < 1 {
+			return usagef("--last must be at least 1, not %d", last)
+		}
+		repo = repoDir(a, fs.Arg(0))
+		if err := checkRepository(repo); err != nil {
+			return err
+		}
+		var err error
+		if unit, err = latestRun(repo, fs.Arg(1), last); err != nil {
+			return err
+		}
+		a.infof("%s", unit)
+	default:
+		return usagef("name a unit (see 'hookrun status'), or a repository and a job")
+	}
 	path := plan.LogPath(repo, unit)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if a.remoteLogSoFar(repo, unit) {
 			return nil // its watcher has written nothing here yet
 		}
-		if !knownUnit(repo, unit) {
-			return fmt.Errorf("%s has no unit %s: see 'hookrun status %s' (or pass --repo)", repo, unit, repo)
+		if err := a.journalLogs(unit, follow, path); err != nil || !follow {
+			return err
 		}
-		return a.journalLogs(unit, follow, path)
+		return a.outcome(repo, unit)
 	}
 	if err != nil {
 		return err
@@ -77,25 +117,73 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 		if st, err := store.Load(unit); (err != nil || st.Phase == unitpkg.Ended) && n == 0 {
-			return nil
+			return a.outcome(repo, unit)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// knownUnit reports whether the repository has a state for unit or recorded
-// its outcome: only then can the journal have its output.
-func knownUnit(repo, unit string) bool {
-	if _, err := unitpkg.Open(repo).Load(unit); err == nil {
-		return true
+// latestRun is the nth latest unit of job in repo, from the units' state
+// and the history.
+func latestRun(repo, job string, n int) (string, error) {
+	when := map[string]time.Time{}
+	states, _ := unitpkg.Open(repo).List()
+	for _, st := range states {
+		if st.Job == job {
+			when[st.Unit] = st.Saved
+		}
 	}
 	recs, _ := history.Read(plan.HistoryPath(repo))
 	for _, r := range recs {
-		if r.Unit == unit {
-			return true
+		if _, ok := when[r.Unit]; r.Job == job && r.Unit != "" && !ok {
+			when[r.Unit] = r.Start
 		}
 	}
-	return false
+	units := slices.SortedFunc(maps.Keys(when), func(x, y string) int {
+		return cmp.Or(when[y].Compare(when[x]), strings.Compare(y, x))
+	})
+	if len(units) < n {
+		if len(units) == 0 {
+			return "", fmt.Errorf("no run of job %s recorded in %s: see 'hookrun status %s'", job, repo, quoteArg(repo))
+		}
+		return "", fmt.Errorf("only %s of job %s recorded in %s", plural(len(units), "run"), job, repo)
+	}
+	return units[n-1], nil
+}
+
+// outcome prints how unit ended and returns the job's exit status as the
+// command's.
+func (a *app) outcome(repo, unit string) error {
+	st, err := unitpkg.Open(repo).Load(unit)
+	if err == nil && st.Outcome != nil {
+		o := st.Outcome
+		a.infof("%s: %s after %s%s", unit, o.Kind, notify.FormatDuration(o.Duration), prefixed(": ", o.Reason))
+		switch {
+		case o.Kind == notify.Success:
+			return nil
+		case st.Exit != nil && st.Exit.Code > 0 && st.Exit.Code < 256:
+			return &jobStatus{st.Exit.Code}
+		}
+		return &jobStatus{exitFailure}
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	for i := len(recs) - 1; i >= 0; i-- {
+		if r := recs[i]; r.Unit == unit {
+			a.infof("%s: %s after %s%s", unit, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason))
+			if r.Result == string(notify.Success) {
+				return nil
+			}
+			return &jobStatus{exitFailure}
+		}
+	}
+	return fmt.Errorf("%s ended, but no outcome is recorded", unit)
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 func (a *app) journalLogs(unit string, follow bool, logPath string) error {

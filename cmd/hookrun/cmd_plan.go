@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -125,21 +124,6 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	if pols != nil {
 		fmt.Fprintln(a.stdout)
 		pols.print(a.stdout)
-	}
-	return nil
-}
-
-// checkRepository is the usage error for a --repo that is not a directory.
-// (A directory holding only hooks.toml will do: plan with ref lines on
-// standard input needs no git.)
-func checkRepository(dir string) error {
-	const hint = "--repo names a git repository, e.g. /srv/git/site.git"
-	st, err := os.Stat(dir)
-	if err != nil {
-		return &usageError{msg: unreadable(err).Error(), hint: hint}
-	}
-	if !st.IsDir() {
-		return &usageError{msg: fmt.Sprintf("%s is not a directory", dir), hint: hint}
 	}
 	return nil
 }

@@ -69,10 +69,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		a.warnf("%v; those units notify one by one", err)
 	}
 	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
-	l := &unit.Launcher{
-		Self: a.self, Getenv: a.getenv, Log: a.stderr, Now: a.now,
-		UnitName: func(u *plan.Unit) string { return runner.UnitName(u.Job, u.Repo, u.Created) },
-	}
+	l := a.launcher()
 	defer l.Close()
 	errs := startEverywhere(ctx, l, p.Units)
 	a.remoteNotStarted(p.Units, errs)

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -13,9 +13,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -23,26 +25,35 @@ import (
 func cmdStatus() *command {
 	return &command{
 		name:    "status",
-		summary: "list a repository's running and recently finished units",
+		summary: "list recent runs: queued, running and finished units, and pushes that started nothing",
 		usage:   "[--json] [--last N] [REPO]",
-		help: `Shows the repository's units: those queued or running, as the systemd
-manager reports them over D-Bus (found by the HOOKRUN_* environment of each
-unit, never by its name) and from hookrun's own state of each unit (which
-also covers queued and exec-runner units), then the most recent finished ones
-(hookrun's own record, written when each unit stops, since systemd forgets
-finished units). Outside a repository and without REPO it lists the running
-units of every repository the user manager knows.`,
-		exits: []exitDoc{{"0", "status shown"}, {"1", "the state could not be read"}, {"2", "usage error"}},
+		help: `Shows units that have not ended (queued: waiting for their turn or to be
+taken over; running: the job runs), from hookrun's own state of each unit
+and checked against the systemd managers over D-Bus, then the most recent
+finished ones from the repository's history, which also records pushes
+that failed before any unit started (an invalid config, a unit the manager
+refused). Refs show as "main" or "tag v1.0"; NOTIFY says what became of
+each notification.
+
+With REPO, or inside a repository (GIT_DIR or the current directory), it
+shows that repository; otherwise the recent runs of every repository
+hookrun has run in on this server (the index in the git user's state
+directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
+
+It exits 1 when a systemd manager that units use cannot be reached: the
+table then shows only what hookrun recorded, and a running unit may have
+died unnoticed.`,
+		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
-			fs.Int("last", 20, "show at most `n` finished units")
+			fs.Int("last", 20, "show at most `n` finished runs")
 		},
 		run: runStatus,
 	}
 }
 
-// A status line is a history.Record; for units not yet finished its Result
-// is their state: queued, running, or the manager's ActiveState/SubState.
+// A status line is a history.Record; for units not yet ended its Result is
+// their state: queued, running, ending or lost.
 type unitStatus = history.Record
 
 func runStatus(a *app, fs *pflag.FlagSet) error {
@@ -51,40 +62,80 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	if fs.NArg() > 1 {
 		return usagef("at most one repository")
 	}
-	repo := repoDir(a, fs.Arg(0))
-	if _, err := os.Stat(plan.StateDir(repo)); err != nil && fs.NArg() == 0 {
-		repo = "" // not in a repository hookrun ran in: every repository's units
+	if last < 0 {
+		return usagef("--last must not be negative")
 	}
-	active, err := a.activeUnits(repo)
-	if err != nil {
-		return err
-	}
-	var recs []history.Record
-	if repo != "" {
-		if recs, err = history.Read(plan.HistoryPath(repo)); err != nil {
+	var repos []string
+	scope := ""
+	switch {
+	case fs.NArg() == 1:
+		repo := repoDir(a, fs.Arg(0))
+		if err := checkRepository(repo); err != nil {
 			return err
+		}
+		if !gitx.IsRepository(repo) && !exists(plan.StateDir(repo)) {
+			return fmt.Errorf("%s is not a git repository", repo)
+		}
+		repos, scope = []string{repo}, repo
+	default:
+		if repo := repoDir(a, ""); gitx.IsRepository(repo) || exists(plan.StateDir(repo)) {
+			repos, scope = []string{repo}, repo
+			break
+		}
+		var err error
+		if repos, err = repoindex.List(repoindex.Path(a.getenv)); err != nil {
+			return fmt.Errorf("cannot read the index of repositories: %v", err)
 		}
 	}
 	var finished []unitStatus
-	for i := len(recs) - 1; i >= 0 && len(finished) < last; i-- {
-		finished = append(finished, recs[i])
+	for _, r := range repos {
+		recs, err := history.Read(plan.HistoryPath(r))
+		if err != nil {
+			a.warnf("%s: cannot read its history: %v", r, err)
+			continue
+		}
+		finished = append(finished, recs...)
 	}
+	// Newest first, across repositories.
+	sort.SliceStable(finished, func(i, j int) bool { return finished[i].Start.After(finished[j].Start) })
+	finished = finished[:min(len(finished), last)]
+	// The user manager is asked when the runs shown used systemd, or when
+	// there is nothing to show (an idle server and a dead manager must not
+	// look alike).
+	askUser := slices.ContainsFunc(finished, func(r unitStatus) bool { return r.Runner == string(plan.RunnerSystemd) })
+	active, unreachable := a.activeUnits(repos, scope == "", askUser, len(finished) == 0)
 	all := append(active, finished...)
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Repo  string       `json:"repo"`
-			Units []unitStatus `json:"units"`
-		}{repo, append([]unitStatus{}, all...)})
-	}
-	if len(all) == 0 {
-		if repo == "" {
-			fmt.Fprintln(a.stdout, "no hookrun units running (name a repository to see its finished ones)")
-		} else {
-			fmt.Fprintf(a.stdout, "no hookrun units for %s\n", repo)
+		if err := enc.Encode(struct {
+			Repo        string       `json:"repo,omitempty"`
+			Repos       int          `json:"repos"`
+			Unreachable []string     `json:"unreachable_managers,omitempty"`
+			Units       []unitStatus `json:"units"`
+		}{scope, len(repos), unreachable, append([]unitStatus{}, all...)}); err != nil {
+			return err
 		}
-		return nil
+	} else {
+		a.printStatus(all, scope, len(repos))
+	}
+	if len(unreachable) > 0 {
+		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))
+	}
+	return nil
+}
+
+func (a *app) printStatus(all []unitStatus, scope string, repos int) {
+	if len(all) == 0 {
+		switch {
+		case scope != "":
+			fmt.Fprintf(a.stdout, "no runs recorded for %s yet\n", scope)
+		case repos == 0:
+			fmt.Fprintln(a.stdout, "no runs recorded: hookrun has not run in any repository of this user yet (name a repository to look at one)")
+		default:
+			fmt.Fprintf(a.stdout, "no runs recorded in the %d repositories hookrun knows\n", repos)
+		}
+		return
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION\tNOTIFY")
@@ -94,9 +145,10 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if s.Reason != "" {
 			state += " (" + s.Reason + ")"
 		}
-		started := "-"
+		started, dur := "-", "-"
 		if !s.Start.IsZero() {
 			started = s.Start.Local().Format("2006-01-02 15:04:05")
+			dur = shortDuration(s.Duration)
 		}
 		// The NOTIFY column says what became of the notification; the
 		// failures' reasons follow the table.
@@ -107,102 +159,138 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if s.NotifyFailed() {
 			failed = append(failed, s)
 		}
-		job := s.Job
+		ref := "-"
+		if s.Ref != "" {
+			ref = notify.DisplayRef(s.Ref)
+		}
+		job := orDash(s.Job)
 		if s.Host != "" {
 			job += "@" + s.Host // runs on that host; the unit here watches it
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Unit, s.Repo, job, strings.TrimPrefix(s.Ref, "refs/heads/"), s.Short, state, started, notify.FormatDuration(s.Duration), notified)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(s.Unit), s.Repo, job, ref, orDash(s.Short), state, started, dur, notified)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	_ = tw.Flush()
 	for _, s := range failed {
 		fmt.Fprintf(a.stdout, "%s: notification %s\n", s.Unit, s.Notify)
 	}
-	return nil
 }
 
-// activeUnits lists the units of repo that have not ended: from the systemd
-// managers, identified by the HOOKRUN_* environment hookrun gave each unit,
-// and from the units' state (internal/unit), which also covers queued and
-// exec-runner units. An empty repo
-// lists every repository's units the user manager knows.
-func (a *app) activeUnits(repo string) ([]unitStatus, error) {
+// shortDuration is notify.FormatDuration, but keeps a tenth of a second
+// below a second: a quick job took 0.4s, not 0s.
+func shortDuration(d time.Duration) string {
+	if d > 0 && d < 950*time.Millisecond {
+		return fmt.Sprintf("%.1fs", max(d.Seconds(), 0.1))
+	}
+	return notify.FormatDuration(d)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// activeUnits lists the units of repos that have not ended, from their
+// state (internal/unit), checked against the systemd managers over D-Bus:
+// a unit its manager no longer knows that never recorded an outcome is
+// lost. With everywhere, units the user manager runs for repositories not in
+// repos are listed too. unreachable names the managers units needed that
+// could not be asked. askUser asks the user manager even when no unit that
+// has not ended needs it, and so does idle when there is no such unit.
+func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out []unitStatus, unreachable []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	known := map[string]runner.Unit{} // by unit name, from the managers
-	managers := []plan.Manager{plan.ManagerUser}
-	var states []*unit.State
-	if repo != "" {
-		all, _ := unit.Open(repo).List()
+	type live struct {
+		st   *unit.State
+		repo string
+	}
+	var states []live
+	need := map[plan.Manager]bool{plan.ManagerUser: askUser}
+	for _, r := range repos {
+		all, _ := unit.Open(r).List()
 		for _, st := range all {
 			if st.Phase == unit.Ended {
 				continue // the history has it
 			}
-			states = append(states, st)
-			if st.Manager == plan.ManagerSystem && !slices.Contains(managers, plan.ManagerSystem) {
-				managers = append(managers, plan.ManagerSystem)
+			states = append(states, live{st, r})
+			if st.Runner == plan.RunnerSystemd {
+				need[st.Manager] = true
 			}
 		}
 	}
+	if idle && len(states) == 0 {
+		need[plan.ManagerUser] = true
+	}
+	known := map[string]runner.Unit{} // by unit name, from the managers
 	reached := map[plan.Manager]bool{}
-	for _, m := range managers {
-		c, err := runner.DialSystemd(ctx, string(m), a.getenv)
-		if err != nil {
-			continue // no manager: states and history still tell
-		}
-		units, err := c.Units(ctx)
-		c.Close()
-		if err != nil {
+	for _, m := range []plan.Manager{plan.ManagerUser, plan.ManagerSystem} {
+		if !need[m] {
 			continue
 		}
-		reached[m] = true
-		for _, u := range units {
-			if repo == "" || u.RepoPath == repo {
+		c, err := runner.DialSystemd(ctx, string(m), a.getenv)
+		if err == nil {
+			var units []runner.Unit
+			units, err = c.Units(ctx)
+			c.Close()
+			for _, u := range units {
 				known[u.Name] = u
 			}
 		}
+		if err != nil {
+			if !errors.Is(err, runner.ErrManagerUnreachable) {
+				a.warnf("systemd %s manager: %v", m, err)
+			}
+			unreachable = append(unreachable, string(m))
+			continue
+		}
+		reached[m] = true
 	}
-	var out []unitStatus
-	for _, st := range states {
-		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued"}
-		if u, err := plan.Load(plan.PlanPath(repo, st.Unit)); err == nil {
+	for _, l := range states {
+		st := l.st
+		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued", Start: st.Saved}
+		if u, err := plan.Load(plan.PlanPath(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
-				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].Short()
+				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 			}
 			if u.Host != nil {
 				s.Host = u.Host.Name
 			}
 		}
-		if !st.JobStart.IsZero() {
-			s.Result, s.Start, s.Duration = "running", st.JobStart, time.Since(st.JobStart).Round(time.Second)
-		}
-		if st.Exit != nil {
+		switch {
+		case st.Exit != nil:
 			s.Result = "ending" // its notify is recording and reporting it
+		case !st.JobStart.IsZero():
+			s.Result, s.Start = "running", st.JobStart
+		case st.Phase == unit.Running:
+			s.Reason = "waiting for its turn"
 		}
+		s.Duration = a.now().Sub(s.Start)
 		if c := st.Cancel; c != nil {
 			s.Reason = "cancelling: " + c.Reason
 		}
-		if k, ok := known[st.Unit]; ok {
-			if st.Exit == nil {
-				s.Result = k.State
-			}
+		if _, ok := known[st.Unit]; ok {
 			delete(known, st.Unit)
-		} else if st.Runner == plan.RunnerSystemd && reached[st.Manager] && time.Since(st.Saved) > unit.StartGrace {
+		} else if st.Runner == plan.RunnerSystemd && reached[st.Manager] && a.now().Sub(st.Saved) > unit.StartGrace {
 			s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
 		}
 		out = append(out, s)
 	}
-	for _, k := range known { // units whose plan is not here (another repo, or removed)
-		s := unitStatus{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Result: k.State, Start: k.Start}
-		if len(k.New) >= 7 {
-			s.Short = k.New[:7]
+	if everywhere {
+		for _, k := range known { // units of repositories not in the index
+			if slices.Contains(repos, k.RepoPath) {
+				continue
+			}
+			s := unitStatus{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Result: "running", Reason: "manager: " + k.State, Start: k.Start}
+			if len(k.New) >= 7 {
+				s.Short = k.New[:7]
+			}
+			if !k.Start.IsZero() {
+				s.Duration = a.now().Sub(k.Start)
+			}
+			out = append(out, s)
 		}
-		if !k.Start.IsZero() {
-			s.Duration = time.Since(k.Start).Round(time.Second)
-		}
-		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
-	return out, nil
+	return out, unreachable
 }

@@ -53,15 +53,24 @@ func unreadable(err error) error {
 // (diagnostics, one line per repository): exit 1, printing nothing more.
 var errReported = errors.New("failed; the problems are reported above")
 
+// jobStatus ends a command with a job's own exit status, its outcome
+// already printed (logs -f).
+type jobStatus struct{ code int }
+
+func (e *jobStatus) Error() string { return fmt.Sprintf("the job ended with exit status %d", e.code) }
+
 // exitCode is the one place that turns a command's error into an exit
 // status. A job's own status (*job.ExitError, from exec) passes through.
 func exitCode(err error) int {
 	var ue *usageError
 	var fe *fileError
 	var je *job.ExitError
+	var js *jobStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &js):
+		return js.code
 	case errors.As(err, &je) && je.Code > 0 && je.Code < 256:
 		return je.Code
 	case errors.As(err, &ue), errors.As(err, &fe):
@@ -75,7 +84,7 @@ func exitCode(err error) int {
 func (a *app) exit(c *command, err error) int {
 	var ue *usageError
 	switch {
-	case err == nil, errors.Is(err, errReported):
+	case err == nil, errors.Is(err, errReported), errors.As(err, new(*jobStatus)):
 	case errors.As(err, &ue):
 		if ue.msg != "" {
 			a.errorf("%s", ue.msg)

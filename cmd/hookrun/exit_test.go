@@ -27,6 +27,7 @@ func TestExitCode(t *testing.T) {
 		{"path error not marked unreadable", openErr, exitFailure},
 		{"job", &job.ExitError{Code: 7, Err: errors.New("exit status 7")}, 7},
 		{"wrapped job", fmt.Errorf("step: %w", &job.ExitError{Code: 3}), 3},
+		{"logs -f: the job's status", &jobStatus{code: 3}, 3},
 		{"job without a status", &job.ExitError{Code: 0, Err: errors.New("not started")}, exitFailure},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
@@ -54,6 +55,7 @@ func TestExitPrintsOnce(t *testing.T) {
 		want string
 	}{
 		{errReported, ""},
+		{&jobStatus{code: 2}, ""},
 		{errors.New("boom"), "hookrun: error: boom\n"},
 		{usagef("bad flag"), "hookrun: error: bad flag\nhookrun: hint: usage: hookrun plan [--repo DIR] (see 'hookrun plan --help')\n"},
 		{&usageError{msg: "x", hint: "try y"}, "hookrun: error: x\nhookrun: hint: try y\n"},

@@ -29,6 +29,7 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/repoindex"
+	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -342,6 +343,27 @@ func version() string {
 	return v + " " + bi.GoVersion
 }
 
+// checkRepository is the usage error for a --repo that is not a directory.
+// (A directory holding only hooks.toml will do: plan with ref lines on
+// standard input needs no git.)
+func checkRepository(dir string) error {
+	const hint = "--repo names a git repository, e.g. /srv/git/site.git"
+	st, err := os.Stat(dir)
+	if err != nil {
+		return &usageError{msg: unreadable(err).Error(), hint: hint}
+	}
+	if !st.IsDir() {
+		return &usageError{msg: fmt.Sprintf("%s is not a directory", dir), hint: hint}
+	}
+	return nil
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // fullRefName turns --ref into a refname: "main" is refs/heads/main, or
 // refs/tags/main when the repository has that tag and no such branch.
 func fullRefName(repoPath, ref string) (string, error) {
@@ -497,4 +519,66 @@ func (a *app) indexRepo(repoPath string) {
 	if err := repoindex.Touch(repoindex.Path(a.getenv), repoPath); err != nil {
 		a.warnf("cannot update the index of repositories: %v", err)
 	}
+}
+
+// launcher starts units the way a push does (internal/unit).
+func (a *app) launcher() *unit.Launcher {
+	return &unit.Launcher{
+		Self: a.self, Getenv: a.getenv, Log: a.stderr, Now: a.now,
+		UnitName: func(u *plan.Unit) string { return runner.UnitName(u.Job, u.Repo, u.Created) },
+	}
+}
+
+// startByHand starts one unit as a push would and prints its name.
+func (a *app) startByHand(u *plan.Unit) error {
+	a.indexRepo(u.RepoPath)
+	l := a.launcher()
+	defer l.Close()
+	if err := l.Launch(context.Background(), []*plan.Unit{u})[0]; err != nil {
+		return fmt.Errorf("job %s (%s): not started: %v", u.Job, notify.DisplayRef(u.Refs[0].Ref), err)
+	}
+	fmt.Fprintln(a.stdout, u.Name)
+	a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, u.Refs[0].Ref, logsCommand(u))
+	return nil
+}
+
+// findUnit is the repository that knows unit: flag's, else the current
+// one, else the first of the server-wide index that has it.
+func (a *app) findUnit(flag, unit string) (string, error) {
+	if flag != "" {
+		repo := repoDir(a, flag)
+		if !knownUnit(repo, unit) {
+			return "", fmt.Errorf("%s has no unit %s: see 'hookrun status %s'", repo, unit, quoteArg(repo))
+		}
+		return repo, nil
+	}
+	here := repoDir(a, "")
+	if knownUnit(here, unit) {
+		return here, nil
+	}
+	repos, err := repoindex.List(repoindex.Path(a.getenv))
+	if err != nil {
+		return "", fmt.Errorf("cannot read the index of repositories: %v", err)
+	}
+	for _, r := range repos {
+		if knownUnit(r, unit) {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("no repository hookrun knows has a unit %s (searched %s and the %d of the index): see 'hookrun status', or pass --repo", unit, here, len(repos))
+}
+
+// knownUnit reports whether the repository has a state for unit or recorded
+// its outcome: only then can the journal have its output.
+func knownUnit(repo, name string) bool {
+	if _, err := unit.Open(repo).Load(name); err == nil {
+		return true
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	for _, r := range recs {
+		if r.Unit == name {
+			return true
+		}
+	}
+	return false
 }

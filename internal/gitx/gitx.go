@@ -134,3 +134,27 @@ func Blob(gitDir, sha string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// IsRepository reports whether dir is a git repository (bare, or with a
+// .git directory), without running git.
+func IsRepository(dir string) bool {
+	for _, p := range []string{filepath.Join(dir, "HEAD"), filepath.Join(dir, ".git", "HEAD")} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// SymbolicHEAD is the ref HEAD names in the repository, e.g. refs/heads/main.
+func SymbolicHEAD(gitDir string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "symbolic-ref", "--quiet", "HEAD")
+	cmd.Env = CleanEnv(os.Environ())
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("HEAD of %s names no branch", gitDir)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
