@@ -20,6 +20,10 @@ import (
 // directory tries the lock again.
 var LockPollInterval = 200 * time.Millisecond
 
+// namePolls is how many polls a waiting build gives the holder to write its
+// name into the lock file before it says it waits for "another build".
+const namePolls = 5
+
 // lockBuildDir serialises forward-builds into the same host:path: two builds
 // in one remote worktree would check out over each other (build 152ac6f
 // once ended with the tree at 9b88b00, both reported success). It takes an
@@ -60,8 +64,8 @@ func lockBuildDir(ctx context.Context, u *plan.Unit, host, path string, stderr i
 	if f == nil {
 		return nil, fmt.Errorf("forward-build: cannot create the lock that keeps builds into %s:%s apart: %w", host, path, errors.Join(errs...))
 	}
-	waited := false
-	for {
+	said := false
+	for polls := 0; ; polls++ {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			break
@@ -70,14 +74,19 @@ func lockBuildDir(ctx context.Context, u *plan.Unit, host, path string, stderr i
 			f.Close()
 			return nil, fmt.Errorf("forward-build: lock %s: %w", f.Name(), err)
 		}
-		if !waited {
-			waited = true
+		if !said {
+			// The holder writes its name just after it takes the lock: until
+			// then the file is empty, so wait a few polls for a name before
+			// settling for "another build".
 			holder, _ := os.ReadFile(f.Name())
 			who := strings.TrimSpace(string(holder))
-			if who == "" {
+			if who == "" && polls >= namePolls {
 				who = "another build"
 			}
-			fmt.Fprintf(stderr, "hookrun: forward-build: waiting for %s, which builds in %s:%s\n", printable(who), host, path)
+			if who != "" {
+				said = true
+				fmt.Fprintf(stderr, "hookrun: forward-build: waiting for %s, which builds in %s:%s\n", printable(who), host, path)
+			}
 		}
 		select {
 		case <-ctx.Done():
