@@ -82,6 +82,9 @@ func NewNtfy(t testing.TB, opts NtfyOptions) *Ntfy {
 	return s
 }
 
+// sqliteStartup makes ntfy's SQLite databases take concurrent requests.
+const sqliteStartup = "pragma journal_mode = WAL; pragma synchronous = normal; pragma busy_timeout = 15000;"
+
 // StartNtfy starts the ntfy binary bin as a server on a free port of
 // 127.0.0.1, in a fresh temporary directory, with auth-default-access
 // deny-all, and creates AdminUser with a token. It returns once the server
@@ -122,6 +125,12 @@ func startNtfy(bin string, opts NtfyOptions) (*Ntfy, error) {
 	fmt.Fprintf(&cfg, "base-url: %q\nlisten-http: %q\n", s.URL, strings.TrimPrefix(s.URL, "http://"))
 	fmt.Fprintf(&cfg, "cache-file: %q\nauth-file: %q\n", filepath.Join(dir, "cache.db"), filepath.Join(dir, "auth.db"))
 	fmt.Fprintf(&cfg, "auth-default-access: \"deny-all\"\nweb-root: \"disable\"\n")
+	// In its default rollback-journal mode the auth database, read for every
+	// publish and written when a token is used, made ntfy answer a valid
+	// token's concurrent publishes with 403 now and then (2 of 4 full runs of
+	// cmd/hookrun at 09:55 lost one of two notifications that way). WAL lets
+	// the reads go on beside the writes, as ntfy's docs advise for load.
+	fmt.Fprintf(&cfg, "auth-startup-queries: %q\ncache-startup-queries: %q\n", sqliteStartup, sqliteStartup)
 	fmt.Fprintf(&cfg, "visitor-request-limit-exempt-hosts: %q\n", exempt)
 	if opts.RequestBurst > 0 {
 		fmt.Fprintf(&cfg, "visitor-request-limit-burst: %d\n", opts.RequestBurst)
