@@ -35,6 +35,20 @@ var (
 	DefaultRetryBudget = 45 * time.Second
 )
 
+// A 403 to a request that carried a token is sent again up to
+// forbiddenRetries times, forbiddenWait apart (plus jitter): ntfy (v2.13 up
+// to at least v2.26.3, binwiederhier/ntfy#1051) keeps one visitor per client
+// IP for users without a tier and sets its user to nil at the start of every
+// request, so a valid token's publish that overlaps another request from the
+// same host can be refused with 403 40301. Concurrent units on one server do
+// that (notify_real.txtar's two-unit push, about 1 run in 30 here). ntfy checks access before it reads the
+// message, so a 403 was never delivered and sending it again cannot
+// duplicate it; a 403 that persists is the real answer.
+const (
+	forbiddenRetries = 3
+	forbiddenWait    = 150 * time.Millisecond
+)
+
 // MaxRetryBudget is the largest retry budget the configuration accepts: the
 // notification runs as the unit's ExecStopPost=, which systemd stops after
 // 2 minutes, and the last attempt needs room too.
@@ -151,6 +165,8 @@ type publishRequest struct {
 //   - ntfy refused it with its request-rate limit (429), which it checks
 //     before reading the message. Publish waits as long as a Retry-After
 //     header says, else on the Backoff schedule.
+//   - ntfy refused a request that carried a token with 403: up to
+//     forbiddenRetries more times, shortly after (see forbiddenRetries).
 //
 // Everything else is final: a request that was sent and then timed out or
 // lost its connection, and any 5xx answer, may have been delivered (the
@@ -209,6 +225,7 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within the retry budget of %s: %w", c.Server, plural(attempt, "attempt"), budget, last)
 	}
 	client := c.httpClient()
+	forbidden := 0
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, client, endpoint, body)
 		if err == nil {
@@ -216,6 +233,18 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		}
 		var apiErr *Error
 		isAPI := errors.As(err, &apiErr)
+		if isAPI && apiErr.Status == http.StatusForbidden && c.Token != "" && forbidden < forbiddenRetries && len(backoff) > 0 {
+			forbidden++
+			wait := forbiddenWait + time.Duration(rand.Int64N(int64(forbiddenWait)))
+			if wait > time.Until(deadline) {
+				return fmt.Errorf("publish to ntfy at %s: %w", c.Server, err)
+			}
+			c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s (ntfy can refuse a valid token while another request from this host is authenticated)\n", attempt, c.redact(err), wait.Round(time.Millisecond))
+			if !sleepCtx(ctx, wait) {
+				return stopped(attempt, err)
+			}
+			continue
+		}
 		retry := isAPI && apiErr.Temporary() || isUnsent(err)
 		switch {
 		case !retry:
@@ -241,13 +270,22 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 			return stopped(attempt, err)
 		}
 		c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s\n", attempt, c.redact(err), wait.Round(time.Millisecond))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepCtx(ctx, wait) {
 			return stopped(attempt, err)
-		case <-t.C:
 		}
+	}
+}
+
+// sleepCtx waits d, or less when ctx ends first; it reports whether the
+// whole wait passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
