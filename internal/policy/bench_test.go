@@ -18,7 +18,7 @@ import (
 // from no ref, as in a pre-receive hook): commits commits, each adding
 // files new files of blobSize bytes (git fast-import, in one process).
 // It returns the repository and the tip.
-func benchRepo(b *testing.B, commits, files, blobSize int) (string, string) {
+func benchRepo(b testing.TB, commits, files, blobSize int) (string, string) {
 	b.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		b.Skip("no git")
@@ -73,7 +73,7 @@ func benchRepo(b *testing.B, commits, files, blobSize int) (string, string) {
 	return repo, tip
 }
 
-func benchPolicies(b *testing.B, src string) []*config.Policy {
+func benchPolicies(b testing.TB, src string) []*config.Policy {
 	b.Helper()
 	f, diags := config.Parse(strings.NewReader(src), "hooks.toml")
 	if diags.HasErrors() {

@@ -4,18 +4,22 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hookrun/hookrun/internal/gitx"
 )
 
 // Git is what the policy engine reads from a repository. Every method is one
-// git process however many commits or objects it is asked about.
+// git process however many commits or objects it is asked about (Changes, a
+// few for a large push: see Repo.Changes).
 type Git interface {
 	// NewCommits lists the commits reachable from tips and from none of
 	// exclude, each with its parents, newest first. A nil exclude means
@@ -250,9 +254,59 @@ func (r *Repo) ObjectSizes(ctx context.Context, ids []string) (map[string]int64,
 	return out, err
 }
 
-// Changes runs one git diff-tree --stdin, each commit against its first
-// parent.
+// changesSplit is how many commits make it worth splitting Changes across
+// several diff-tree processes: diffing trees is most of a large push's cost
+// (10,000 commits: 0.52 s of one core here), and git does it on one core.
+const changesSplit = 1000
+
+// Changes runs git diff-tree --stdin, each commit against its first parent:
+// one process, or for a large push one per CPU (at most 4), each on its own
+// part of commits. fn is called on the caller's goroutine in commits' order
+// either way.
 func (r *Repo) Changes(ctx context.Context, commits []Commit, fn func(commit string, c Change) error) error {
+	parts := min(runtime.NumCPU(), 4, len(commits)/changesSplit)
+	if parts <= 1 {
+		return r.changes(ctx, commits, fn)
+	}
+	type change struct {
+		commit string
+		c      Change
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	found := make([][]change, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(commits)/parts, (i+1)*len(commits)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.changes(ctx, commits[lo:hi], func(commit string, c Change) error {
+				found[i] = append(found[i], change{commit, c})
+				return nil
+			})
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, part := range found {
+		for _, ch := range part {
+			if err := fn(ch.commit, ch.c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// changes runs one git diff-tree --stdin.
+func (r *Repo) changes(ctx context.Context, commits []Commit, fn func(commit string, c Change) error) error {
 	in := func(w *bufio.Writer) error {
 		for _, c := range commits {
 			w.WriteString(c.ID)
