@@ -26,6 +26,9 @@ type app struct {
 	getenv func(string) string
 	now    func() time.Time
 	self   string // absolute path of this executable, for ExecStart
+	// inLog names the unit whose log file stderr already reaches (exec and
+	// notify inside a unit), so its lines are not written there twice.
+	inLog string
 	// commands is the command table (commandTable).
 	commands []*command
 }

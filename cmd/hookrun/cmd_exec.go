@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -59,17 +58,12 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	}
 	defer r.Close()
 	u := r.Plan
-	stdout, stderr := a.stdout, a.stderr
-	if !supervise {
-		// Under systemd the output goes to the journal; a copy in the repo's
-		// log file keeps it readable where no journal is (hookrun logs).
-		if lf, err := openLog(u); err == nil {
-			defer lf.Close()
-			stdout, stderr = io.MultiWriter(stdout, lf), io.MultiWriter(stderr, lf)
-		} else {
-			a.warnf("no log file: %v", err)
-		}
+	if supervise {
+		a.inLog = u.Name // the exec runner points stdout and stderr at it
+	} else if lf := a.teeLog(u); lf != nil {
+		defer lf.Close()
 	}
+	stdout, stderr := a.stdout, a.stderr
 	end := func(e *unit.Exit, runErr error) error {
 		if err := r.Exited(e); err != nil {
 			fmt.Fprintf(stderr, "hookrun: error: cannot record how the job ended: %v\n", err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -30,6 +32,15 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 	svc := &unit.Service{Result: a.getenv("SERVICE_RESULT"), Code: a.getenv("EXIT_CODE"), Status: a.getenv("EXIT_STATUS")}
 	// A unit names a plan path that is not UTF-8 in plan.EncodeString form
 	// (D-Bus strings must be UTF-8); any other path is its own encoding.
-	a.finish(plan.DecodeString(fs.Arg(0)), svc)
+	path := plan.DecodeString(fs.Arg(0))
+	// The outcome and delivery lines belong in the unit's log beside the
+	// job's output, as with the exec runner.
+	if _, err := os.Stat(path); err == nil {
+		s, name := unit.StoreOf(path)
+		if lf := a.teeLog(&plan.Unit{RepoPath: s.RepoPath, Name: name}); lf != nil {
+			defer lf.Close()
+		}
+	}
+	a.finish(path, svc)
 	return nil // never fail the unit over its report
 }

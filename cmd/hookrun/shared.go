@@ -215,7 +215,9 @@ func (a *app) publish(u *plan.Unit, m notify.Message) string {
 func (a *app) recordDelivery(repoPath, name, result string) {
 	if strings.HasPrefix(result, "not delivered") || strings.HasPrefix(result, "maybe delivered") {
 		a.errorf("notification %s", result)
-		if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: name}); err == nil {
+		if name == a.inLog {
+			// already there, through stderr
+		} else if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: name}); err == nil {
 			fmt.Fprintf(lf, "hookrun: error: notification %s\n", result)
 			lf.Close()
 		}
@@ -223,6 +225,21 @@ func (a *app) recordDelivery(repoPath, name, result string) {
 	if err := unit.RecordDelivery(plan.PlanPath(repoPath, name), result, a.now); err != nil {
 		a.warnf("cannot record the notification's delivery: %v", err)
 	}
+}
+
+// teeLog copies what the command prints from now on to u's log file as
+// well: under systemd a unit's output goes to the journal, and the log file
+// keeps it readable where no journal is (hookrun logs). The caller closes
+// the file; nil when it cannot be opened (warned).
+func (a *app) teeLog(u *plan.Unit) *os.File {
+	lf, err := openLog(u)
+	if err != nil {
+		a.warnf("no log file: %v", err)
+		return nil
+	}
+	a.stdout, a.stderr = io.MultiWriter(a.stdout, lf), io.MultiWriter(a.stderr, lf)
+	a.inLog = u.Name
+	return lf
 }
 
 // openLog opens u's log file for appending, creating it and its directory.
