@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -65,35 +64,29 @@ func lockBuildDir(ctx context.Context, u *plan.Unit, host, path string, stderr i
 		return nil, fmt.Errorf("forward-build: cannot create the lock that keeps builds into %s:%s apart: %w", host, path, errors.Join(errs...))
 	}
 	said := false
-	for polls := 0; ; polls++ {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
+	err = flockWait(ctx, f, LockPollInterval, func(polls int) {
+		if said {
+			return
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("forward-build: lock %s: %w", f.Name(), err)
+		// The holder writes its name just after it takes the lock: until
+		// then the file is empty, so wait a few polls for a name before
+		// settling for "another build".
+		holder, _ := os.ReadFile(f.Name())
+		who := strings.TrimSpace(string(holder))
+		if who == "" && polls >= namePolls {
+			who = "another build"
 		}
-		if !said {
-			// The holder writes its name just after it takes the lock: until
-			// then the file is empty, so wait a few polls for a name before
-			// settling for "another build".
-			holder, _ := os.ReadFile(f.Name())
-			who := strings.TrimSpace(string(holder))
-			if who == "" && polls >= namePolls {
-				who = "another build"
-			}
-			if who != "" {
-				said = true
-				fmt.Fprintf(stderr, "hookrun: forward-build: waiting for %s, which builds in %s:%s\n", printable(who), host, path)
-			}
+		if who != "" {
+			said = true
+			fmt.Fprintf(stderr, "hookrun: forward-build: waiting for %s, which builds in %s:%s\n", printable(who), host, path)
 		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("forward-build: stopped while waiting for the build directory %s:%s: %w", host, path, ctx.Err())
-		case <-time.After(LockPollInterval):
+	})
+	if err != nil {
+		f.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("forward-build: stopped while waiting for the build directory %s:%s: %w", host, path, err)
 		}
+		return nil, fmt.Errorf("forward-build: lock %s: %w", f.Name(), err)
 	}
 	// Say who holds it, for the next one to wait.
 	if err := f.Truncate(0); err == nil {

@@ -253,26 +253,20 @@ func lockSite(ctx context.Context, parent, base string, stderr io.Writer) (func(
 		return nil, fmt.Errorf("lock the site: %w", err)
 	}
 	waited := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock the site: %w", err)
-		}
+	err = flockWait(ctx, f, 200*time.Millisecond, func(int) {
 		if !waited {
 			fmt.Fprintf(stderr, "hookrun: waiting for another build of %s to finish\n", filepath.Join(parent, base))
 			waited = true
 		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for another build of the site: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
+	})
+	if err != nil {
+		f.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("waiting for another build of the site: %w", err)
 		}
+		return nil, fmt.Errorf("lock the site: %w", err)
 	}
+	return func() { f.Close() }, nil
 }
 
 // lastLines keeps the last two non-empty lines written to it, at most
