@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -153,7 +152,7 @@ func (s *Site) SavePlans(ctx context.Context, units []*plan.Unit) error {
 	tw := tar.NewWriter(&buf)
 	now := time.Now()
 	for _, u := range units {
-		b, err := json.Marshal(s.RemotePlan(u))
+		b, err := s.RemotePlan(u).Marshal() // byte-exact refnames and paths, as Load reads them
 		if err != nil {
 			return err
 		}
