@@ -20,7 +20,8 @@ import (
 // behind a real sshd), one host per directory: scripts that stop the host's
 // sshd or drop its sessions have a directory of their own. The global
 // config names the host [hosts.builder]; it runs this test binary as its
-// hookrun. $REMOTE_OUT is a directory the host's jobs may write.
+// hookrun. $REMOTE_OUT is a directory the host's jobs may write,
+// $REMOTE_USER the host's account (one per directory: hosttest.Start).
 func TestRemoteScripts(t *testing.T) {
 	for _, dir := range []string{"push", "lost", "drop"} {
 		t.Run(dir, func(t *testing.T) { runRemoteScripts(t, filepath.Join("testdata/remote", dir)) })
@@ -83,6 +84,7 @@ func runRemoteScripts(t *testing.T, dir string) {
 				return err
 			}
 			env.Setenv("REMOTE_OUT", dir)
+			env.Setenv("REMOTE_USER", h.Account.Name)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -6,6 +6,13 @@
 // hookrun reaches a build host: `ssh [Options] Dest ...`, with the remote
 // user's manager at RuntimeDir/systemd/private on the far side.
 //
+// Every Start has an account of its own (UserPrefix, the test process's
+// pid and a counter), created with useradd and removed with userdel when the
+// test ends: test packages that `go test ./...` runs at once, and copies of
+// the suite run by other people on the same machine, never share a home
+// directory (the mirrors live there) or a user. Accounts left by a test
+// process that died are removed by the next Start.
+//
 // It needs root (to create the account and run a manager as it). Without
 // what it needs, Start skips the test; HOOKRUN_REQUIRE_SSHD=1 or
 // HOOKRUN_REQUIRE_SYSTEMD=1 turns that skip into a failure.
@@ -19,14 +26,21 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/sshtest"
 	"github.com/hookrun/hookrun/internal/systemdtest"
 )
 
-// User is the account the second host's jobs run as.
-const User = "hookrun-remote"
+// UserPrefix starts the name of every account Start creates:
+// UserPrefix + PID + "-" + N.
+const UserPrefix = "hookrun-r"
+
+// accounts numbers the accounts this process creates.
+var accounts atomic.Int64
 
 // Host is a running second host.
 type Host struct {
@@ -48,15 +62,24 @@ func Start(tb testing.TB) *Host {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		if required() {
-			tb.Fatalf("hosttest: a second host needs root (to create %s and run its manager); %s=1 or %s=1 forbid skipping",
-				User, sshtest.RequireEnv, systemdtest.RequireEnv)
+			tb.Fatalf("hosttest: a second host needs root (to create its account and run its manager); %s=1 or %s=1 forbid skipping",
+				sshtest.RequireEnv, systemdtest.RequireEnv)
 		}
-		tb.Skipf("hosttest: a second host needs root (to create %s and run its manager)", User)
+		tb.Skip("hosttest: a second host needs root (to create its account and run its manager)")
 	}
-	acct, err := EnsureUser(User)
+	sweepAccounts()
+	name := UserPrefix + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(accounts.Add(1), 10)
+	acct, err := EnsureUser(name)
 	if err != nil {
 		tb.Fatalf("hosttest: %v", err)
 	}
+	// Registered first, so it runs last: after sshd and the manager (and
+	// every process of the account) have stopped.
+	tb.Cleanup(func() {
+		if err := removeUser(name); err != nil {
+			tb.Errorf("hosttest: %v", err)
+		}
+	})
 	srv := sshtest.Start(tb)
 	if err := srv.Authorize(acct.Name); err != nil {
 		tb.Fatalf("hosttest: %v", err)
@@ -106,22 +129,65 @@ func EnsureUser(name string) (systemdtest.Account, error) {
 	if a, err := lookup(name); err == nil {
 		return a, nil
 	}
-	out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh",
-		"--comment", "hookrun tests: the user of the second host", name).CombinedOutput()
-	if err != nil {
+	// useradd's default password "!" is locked: without PAM, sshd then
+	// refuses every login, keys included. "*" matches no password.
+	argv := []string{"useradd", "--create-home", "--shell", "/bin/sh", "--password", "*",
+		"--comment", "hookrun tests, the user of a second host", name}
+	if err := shadowTool(argv); err != nil {
 		// A concurrent test package may have created it meanwhile.
 		if a, err2 := lookup(name); err2 == nil {
 			return a, nil
 		}
-		return systemdtest.Account{}, fmt.Errorf("useradd %s: %v: %s (create the user by hand, or run the tests as root)",
-			name, err, bytes.TrimSpace(out))
-	}
-	// useradd leaves the password "!" (locked): without PAM, sshd then
-	// refuses every login, keys included. "*" matches no password.
-	if out, err := exec.Command("usermod", "--password", "*", name).CombinedOutput(); err != nil {
-		return systemdtest.Account{}, fmt.Errorf("usermod --password '*' %s: %v: %s", name, err, bytes.TrimSpace(out))
+		return systemdtest.Account{}, fmt.Errorf("%v (create the user by hand, or run the tests as root)", err)
 	}
 	return lookup(name)
+}
+
+// removeUser deletes the account name and its home directory.
+func removeUser(name string) error {
+	if _, err := lookup(name); err != nil {
+		return nil // gone already
+	}
+	return shadowTool([]string{"userdel", "--force", "--remove", name})
+}
+
+// shadowTool runs useradd or userdel, again while another process holds
+// the lock on /etc/passwd or /etc/shadow (test packages create and remove
+// accounts at the same time), for up to a minute.
+func shadowTool(argv []string) error {
+	deadline := time.Now().Add(time.Minute)
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		if !bytes.Contains(out, []byte("lock")) || time.Now().After(deadline) {
+			return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, bytes.TrimSpace(out))
+		}
+		time.Sleep(wait) // a retry after contention, not an ordering of events
+	}
+}
+
+// sweepAccounts removes the accounts of test processes that no longer run
+// (killed before their cleanups): UserPrefix + PID + "-" + N with no such
+// PID. Errors are ignored: another process may be sweeping the same ones.
+func sweepAccounts() {
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return
+	}
+	for line := range strings.Lines(string(b)) {
+		name, _, _ := strings.Cut(line, ":")
+		rest, ok := strings.CutPrefix(name, UserPrefix)
+		pid, _, ok2 := strings.Cut(rest, "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || !ok2 || err != nil || n <= 0 {
+			continue
+		}
+		if syscall.Kill(n, 0) == syscall.ESRCH {
+			_ = removeUser(name)
+		}
+	}
 }
 
 func lookup(name string) (systemdtest.Account, error) {

@@ -2,6 +2,7 @@ package hosttest_test
 
 import (
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,5 +38,24 @@ func TestSecondHost(t *testing.T) {
 	out := h.Run(t, "systemctl", "--user", "show", "--property=Version", "--value")
 	if strings.TrimSpace(out) == "" {
 		t.Errorf("systemctl --user show Version over ssh printed nothing")
+	}
+}
+
+// TestSecondHostsShareNoAccount: each Start has its own account and home
+// (test packages run at once must not share the mirrors there), removed
+// when its test ends.
+func TestSecondHostsShareNoAccount(t *testing.T) {
+	var names []string
+	t.Run("two", func(t *testing.T) {
+		a, b := hosttest.Start(t), hosttest.Start(t)
+		if a.Account.UID == b.Account.UID || a.Account.Home == b.Account.Home {
+			t.Fatalf("two hosts share an account: %+v and %+v", a.Account, b.Account)
+		}
+		names = []string{a.Account.Name, b.Account.Name}
+	})
+	for _, n := range names {
+		if _, err := user.Lookup(n); err == nil {
+			t.Errorf("account %s still exists after its test ended", n)
+		}
 	}
 }
