@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,15 +107,25 @@ max_path_length = 200
 `)
 	push := Push{Updates: []match.RefUpdate{{Old: strings.Repeat("0", 40), New: tip, Name: "refs/heads/main"}}}
 	git := &Repo{GitDir: repo}
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := Evaluate(context.Background(), pols, push, git)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.Commits != 10_000 || !res.OK() {
-			b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
-		}
+	// "split" is what hookrun does; "one-diff-tree" the same with a single
+	// diff-tree process, for the ratio.
+	for _, v := range []struct {
+		name  string
+		split int
+	}{{"split", changesSplit}, {"one-diff-tree", math.MaxInt}} {
+		b.Run(v.name, func(b *testing.B) {
+			defer func(old int) { changesSplit = old }(changesSplit)
+			changesSplit = v.split
+			for b.Loop() {
+				res, err := Evaluate(context.Background(), pols, push, git)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Commits != 10_000 || !res.OK() {
+					b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
+				}
+			}
+		})
 	}
 }
 
