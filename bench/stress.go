@@ -26,20 +26,10 @@ type stressCount struct {
 	spread      time.Duration
 }
 
-// stress runs stressN concurrent real `git push`es of different branches,
-// then stressN hook runs started within one second, against hookrun and
-// the bash hook; each job appends its unit name to a file (O_APPEND), so the
-// jobs that really ran are counted, not only the hooks' claims.
+// stress runs the hookrun-vs-bash comparison (-only bash) and hookrun's
+// outcome scenarios (outcomeScenarios; -only KEY,...), all from the same
+// stressN clones, and reports them.
 func (b *bench) stress(ctx context.Context) error {
-	ranFile := filepath.Join(b.work, "ran.out")
-	cmd := fmt.Sprintf("[%q, %q, %q]", "/bin/sh", "-c", `echo "$HOOKRUN_UNIT" >> `+ranFile)
-	if err := b.writeConfig(hooksTOML(1, "ref", "**", cmd)); err != nil {
-		return err
-	}
-	bashPath, err := b.writeBashHook(bashConf{pattern: "*", refJobs: "a", cmd: `/bin/sh -c "echo ${unit} >> ` + ranFile + `"`})
-	if err != nil {
-		return err
-	}
 	logf("stress: cloning %d working copies", stressN)
 	clones := make([]string, stressN)
 	for i := range clones {
@@ -49,33 +39,62 @@ func (b *bench) stress(ctx context.Context) error {
 		}
 	}
 	var counts []stressCount
-	for _, v := range []struct{ name, target string }{{vHookrun, b.hookrun}, {vBash, bashPath}} {
-		if err := b.installHook(v.target, true); err != nil {
+	if selected("bash") {
+		var err error
+		if counts, err = b.stressVsBash(ctx, clones); err != nil {
 			return err
 		}
-		c, err := b.stressPushes(ctx, v.name, clones, ranFile)
-		if err != nil {
-			return err
-		}
-		counts = append(counts, c)
-		if c, err = b.stressHookRuns(ctx, v.name, ranFile); err != nil {
-			return err
-		}
-		counts = append(counts, c)
 	}
-	if err := b.installHook(b.hookrun, true); err != nil {
+	rows, err := b.stressOutcomes(ctx, clones)
+	if err != nil {
 		return err
 	}
 	b.header(ctx)
-	b.printf("#### Stress: %d at once, one job per ref\n\n", stressN)
-	b.printf("| hook | load | hook runs | exit ≠ 0 | said started | said not started (name taken) | jobs that ran | distinct unit names | lost jobs | spread |\n")
-	b.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, c := range counts {
-		b.printf("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %.2f s |\n", c.hook, c.load, c.runs, c.nonzero,
-			c.started, c.notStarted, c.ran, c.uniqueNames, c.runs-c.ran, c.spread.Seconds())
+	if len(counts) > 0 {
+		b.printf("#### Stress: %d at once, one job per ref\n\n", stressN)
+		b.printf("| hook | load | hook runs | exit ≠ 0 | said started | said not started (name taken) | jobs that ran | distinct unit names | lost jobs | spread |\n")
+		b.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, c := range counts {
+			b.printf("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %.2f s |\n", c.hook, c.load, c.runs, c.nonzero,
+				c.started, c.notStarted, c.ran, c.uniqueNames, c.runs-c.ran, c.spread.Seconds())
+		}
+		b.printf("\n\"spread\" is the wall time from the first push or hook start to the last one's end.\n\n")
 	}
-	b.printf("\n\"spread\" is the wall time from the first push or hook start to the last one's end.\n")
+	b.reportOutcomes(rows)
 	return nil
+}
+
+// stressVsBash runs stressN concurrent real `git push`es of different
+// branches, then stressN hook runs started within one second, against
+// hookrun and the bash hook; each job appends its unit name to a file
+// (O_APPEND), so the jobs that really ran are counted, not only the hooks'
+// claims.
+func (b *bench) stressVsBash(ctx context.Context, clones []string) ([]stressCount, error) {
+	ranFile := filepath.Join(b.work, "ran.out")
+	cmd := fmt.Sprintf("[%q, %q, %q]", "/bin/sh", "-c", `echo "$HOOKRUN_UNIT" >> `+ranFile)
+	if err := b.writeConfig(hooksTOML(1, "ref", "**", cmd)); err != nil {
+		return nil, err
+	}
+	bashPath, err := b.writeBashHook(bashConf{pattern: "*", refJobs: "a", cmd: `/bin/sh -c "echo ${unit} >> ` + ranFile + `"`})
+	if err != nil {
+		return nil, err
+	}
+	var counts []stressCount
+	for _, v := range []struct{ name, target string }{{vHookrun, b.hookrun}, {vBash, bashPath}} {
+		if err := b.installHook(v.target, true); err != nil {
+			return nil, err
+		}
+		c, err := b.stressPushes(ctx, v.name, clones, ranFile)
+		if err != nil {
+			return nil, err
+		}
+		counts = append(counts, c)
+		if c, err = b.stressHookRuns(ctx, v.name, ranFile); err != nil {
+			return nil, err
+		}
+		counts = append(counts, c)
+	}
+	return counts, b.installHook(b.hookrun, true)
 }
 
 // stressPushes makes one commit in each clone, then pushes them all at once,
@@ -94,31 +113,7 @@ func (b *bench) stressPushes(ctx context.Context, hook string, clones []string, 
 	if err := b.waitIdle(ctx); err != nil {
 		return stressCount{}, err
 	}
-	outs := make([]string, len(clones))
-	codes := make([]int, len(clones))
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, c := range clones {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			cmd := exec.CommandContext(ctx, "git", "push", "origin", fmt.Sprintf("HEAD:refs/heads/%s-push-%02d", hook, i))
-			cmd.Dir = c
-			cmd.Env = b.gitEnv()
-			out, _ := cmd.CombinedOutput()
-			outs[i] = string(out)
-			if cmd.ProcessState != nil {
-				codes[i] = cmd.ProcessState.ExitCode()
-			} else {
-				codes[i] = -1
-			}
-		}()
-	}
-	t0 := time.Now()
-	close(gate)
-	wg.Wait()
-	spread := time.Since(t0)
+	outs, codes, spread := b.pushAll(ctx, "origin", clones, func(i int) string { return fmt.Sprintf("%s-push-%02d", hook, i) })
 	c := stressCount{hook: hook, load: fmt.Sprintf("%d concurrent `git push`", len(clones)), runs: len(clones), spread: spread}
 	for i, out := range outs {
 		if codes[i] != 0 {
@@ -130,6 +125,38 @@ func (b *bench) stressPushes(ctx context.Context, hook string, clones []string, 
 		c.notStarted += f
 	}
 	return c, b.countRan(ctx, ranFile, &c)
+}
+
+// pushAll runs `git push dest HEAD:refs/heads/<branch(i)>` in every clone
+// at once (released together) and returns each push's output and exit
+// status (-1: it could not run) and the wall time of them all.
+func (b *bench) pushAll(ctx context.Context, dest string, clones []string, branch func(i int) string) (outs []string, codes []int, wall time.Duration) {
+	outs = make([]string, len(clones))
+	codes = make([]int, len(clones))
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clones {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			cmd := exec.CommandContext(ctx, "git", "push", dest, "HEAD:refs/heads/"+branch(i))
+			cmd.Dir = c
+			cmd.Env = b.gitEnv()
+			out, err := cmd.CombinedOutput()
+			outs[i] = string(out)
+			codes[i] = -1
+			if cmd.ProcessState != nil {
+				codes[i] = cmd.ProcessState.ExitCode()
+			} else if err != nil {
+				outs[i] += err.Error()
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(gate)
+	wg.Wait()
+	return outs, codes, time.Since(t0)
 }
 
 // stressHookRuns starts stressN hook processes within one second (one every
