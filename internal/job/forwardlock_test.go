@@ -1,7 +1,6 @@
 package job
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -22,20 +21,31 @@ func TestLockBuildDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another repository's unit, same host and path: it waits, and says
-	// for whom.
-	var stderr bytes.Buffer
+	// for whom. Wait (with a deadline, no fixed sleep) until it says so:
+	// it must not get the lock before that, however slow the machine.
+	stderr := &syncBuffer{}
 	got := make(chan error, 1)
 	go func() {
-		r, err := lockBuildDir(context.Background(), u2, "builder@host", "src/site", &stderr)
+		r, err := lockBuildDir(context.Background(), u2, "builder@host", "src/site", stderr)
 		if err == nil {
 			r()
 		}
 		got <- err
 	}()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(stderr.String(), "hookrun: forward-build: waiting for ") {
+		select {
+		case err := <-got:
+			t.Fatalf("the second build got the lock while the first held it (err %v; stderr %q)", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("the second build has not said it waits after 30s; stderr %q", stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	select {
 	case err := <-got:
 		t.Fatalf("the second build got the lock while the first held it (err %v)", err)
-	case <-time.After(500 * time.Millisecond): // it is waiting: the lock is held
+	default:
 	}
 	release()
 	select {
