@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/sshtest"
@@ -216,14 +217,17 @@ func TestForwardBuildsNeverOverlap(t *testing.T) {
 	tmp := t.TempDir()
 	remote := filepath.Join(tmp, "build")
 	log := filepath.Join(tmp, "log")
+	release := filepath.Join(tmp, "release")
 	// Each build notes its start and end, with the commit its tree has
 	// at both: an overlap shows as two starts in a row or a tree that
-	// changed under a build.
-	cmd := []string{"sh", "-c", `echo "start $(git rev-parse HEAD)" >> "$1"; sleep 1; echo "end $(git rev-parse HEAD) $(cat file.txt)" >> "$1"`, "sh", log}
+	// changed under a build. A build runs until the test releases it,
+	// once the other one has said it waits: however fast or slow the
+	// machine, the second build finds the first still building.
+	cmd := []string{"sh", "-c", `echo "start $(git rev-parse HEAD)" >> "$1"; while [ ! -e "$2" ]; do sleep 0.05; done; echo "end $(git rev-parse HEAD) $(cat file.txt)" >> "$1"`, "sh", log, release}
 	rt := t.TempDir()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
-	outs := make([]bytes.Buffer, 2)
+	outs := []*syncBuffer{{}, {}}
 	for i, rev := range []string{first, second} {
 		wg.Add(1)
 		go func() {
@@ -231,10 +235,30 @@ func TestForwardBuildsNeverOverlap(t *testing.T) {
 			u := forwardUnit(src, srv, remote, rev, cmd...)
 			u.Name = fmt.Sprintf("git-build-repo-%d.service", i)
 			u.Env = append(u.Env, "XDG_RUNTIME_DIR="+rt)
-			errs[i] = Run(context.Background(), u, io.Discard, &outs[i])
+			errs[i] = Run(context.Background(), u, io.Discard, outs[i])
 		}()
 	}
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	waitLine := "hookrun: forward-build: waiting for git-build-repo-"
+	said := func() bool {
+		return strings.Contains(outs[0].String(), waitLine) || strings.Contains(outs[1].String(), waitLine)
+	}
+	deadline := time.After(60 * time.Second)
+wait:
+	for !said() {
+		select {
+		case <-finished:
+			break wait // both ended without a wait: reported below
+		case <-deadline:
+			break wait
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	<-finished
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("build %d: %v\n%s", i, err, outs[i].String())
@@ -259,7 +283,7 @@ func TestForwardBuildsNeverOverlap(t *testing.T) {
 		}
 	}
 	waited := outs[0].String() + outs[1].String()
-	if !strings.Contains(waited, "hookrun: forward-build: waiting for git-build-repo-") || !strings.Contains(waited, ", which builds in "+srv.host+":"+remote) {
+	if !strings.Contains(waited, waitLine) || !strings.Contains(waited, ", which builds in "+srv.host+":"+remote) {
 		t.Errorf("neither build said it waited:\n%s", waited)
 	}
 }
