@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -174,8 +176,24 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 		}
 	}
 	errs := make([]error, len(units))
+	// Numbering, cancelling and saving are one step per repository for
+	// units that wait for or supersede others: under the repository's
+	// launch lock, each push sees every unit of the pushes before it saved
+	// and none of a later one, and numbers follow the order of saving.
+	// Without it two concurrent pushes could each miss the other's unit
+	// (coalesce kept several pending, an older push could cancel a newer
+	// one's unit, and a queue unit could run beside one numbered before it).
+	unlock, err := lockLaunch(units)
+	if err != nil {
+		for i, u := range units {
+			if ordered(u.Concurrency) {
+				errs[i] = fmt.Errorf("queueing: %v", err)
+			}
+		}
+	}
+	defer unlock()
 	for i, u := range units {
-		if u.Concurrency.Waits() && u.Seq == 0 { // a remote unit's watcher has its number
+		if errs[i] == nil && u.Concurrency.Waits() && u.Seq == 0 { // a remote unit's watcher has its number
 			var err error
 			if u.Seq, err = l.store(u.RepoPath).NextSeq(); err != nil {
 				errs[i] = fmt.Errorf("queueing: %v", err)
@@ -208,6 +226,7 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 		}
 		saved[i], errs[i] = s.Save(u)
 	}
+	unlock()
 	// The watchdog ends the starts when the manager answers none of them
 	// for StallTimeout; every answer resets it.
 	sctx, stall := context.WithCancelCause(ctx)
@@ -250,6 +269,49 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// ordered reports whether units of c wait for or supersede the other units
+// of their job, so must be numbered, cancelled and saved in one order.
+func ordered(c plan.Concurrency) bool { return c.Waits() || c == plan.Replace }
+
+// lockLaunch takes the launch lock of each repository with units whose
+// concurrency is ordered, in path order, and returns its release (which
+// may be called more than once).
+func lockLaunch(units []*plan.Unit) (unlock func(), err error) {
+	var repos []string
+	for _, u := range units {
+		if ordered(u.Concurrency) {
+			repos = append(repos, u.RepoPath)
+		}
+	}
+	slices.Sort(repos)
+	var held []*os.File
+	unlock = func() {
+		for _, f := range held {
+			f.Close()
+		}
+		held = nil
+	}
+	for _, repo := range slices.Compact(repos) {
+		path := filepath.Join(plan.StateDir(repo), "launch.lock")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			unlock()
+			return unlock, err
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			unlock()
+			return unlock, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			unlock()
+			return unlock, fmt.Errorf("lock %s: %w", path, err)
+		}
+		held = append(held, f)
+	}
+	return unlock, nil
 }
 
 // start hands the saved unit over, picking a new name if the manager

@@ -23,6 +23,12 @@
 //     while its notification is still being delivered.
 //   - byte 1, the state lock: held while the state file is read, changed
 //     and replaced.
+//
+// A hook holds its repository's launch lock (flock on
+// $GIT_DIR/hookrun/launch.lock) while it numbers, cancels and saves units
+// that wait for or supersede others (queue, replace, coalesce), so that
+// concurrent pushes of one repository are ordered: each sees the units of
+// the pushes before it, and their numbers follow the same order.
 package unit
 
 import (

@@ -305,6 +305,21 @@ func (s *Store) NextSeq() (uint64, error) {
 	return seq, nil
 }
 
+// QueueOrder compares units of one job the way they follow each other, for
+// slices.SortFunc: by sequence number (queue, coalesce), then by when
+// their plan was saved. The last is the newest push's: a push numbers,
+// cancels and saves its units under the repository's launch lock, so
+// replace and coalesce never cancel it for an older one.
+func QueueOrder(a, b *State) int {
+	if a.Seq != b.Seq {
+		if a.Seq < b.Seq {
+			return -1
+		}
+		return 1
+	}
+	return a.Saved.Compare(b.Saved)
+}
+
 // sortBySeq orders states by sequence number, then name.
 func sortBySeq(sts []*State) {
 	slices.SortFunc(sts, func(a, b *State) int {

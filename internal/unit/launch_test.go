@@ -1,0 +1,67 @@
+package unit
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// TestConcurrentPushesSupersedeInOrder launches one unit per push from many
+// pushes at once, as concurrent hooks do (the exec runner, with a program
+// that exits at once, so no unit is ever taken over): numbers follow the
+// order of saving, and every unit but the newest is cancelled by a newer
+// one — for coalesce no two stay pending, for replace no two survive, and
+// the one left is the last push's.
+func TestConcurrentPushesSupersedeInOrder(t *testing.T) {
+	const pushes = 24
+	for _, c := range []plan.Concurrency{plan.Coalesce, plan.Replace, plan.Queue} {
+		t.Run(string(c), func(t *testing.T) {
+			repo := t.TempDir()
+			units := make([]*plan.Unit, pushes)
+			for i := range units {
+				units[i] = testUnit(repo, "site", c)
+				units[i].Runner = plan.RunnerExec
+			}
+			var wg sync.WaitGroup
+			gate := make(chan struct{})
+			for _, u := range units {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					l := &Launcher{Self: "/bin/true"}
+					defer l.Close()
+					<-gate
+					if errs := l.Launch(context.Background(), []*plan.Unit{u}); errs[0] != nil {
+						t.Errorf("launch %s: %v", u.Name, errs[0])
+					}
+				}()
+			}
+			close(gate)
+			wg.Wait()
+			sts, err := Open(repo).List()
+			if err != nil || len(sts) != pushes {
+				t.Fatalf("%d states (%v), want %d", len(sts), err, pushes)
+			}
+			slices.SortFunc(sts, func(a, b *State) int { return a.Saved.Compare(b.Saved) })
+			for i, st := range sts {
+				newest := i == len(sts)-1
+				if c.Waits() && st.Seq != uint64(i+1) {
+					t.Errorf("unit saved %d. has number %d", i+1, st.Seq)
+				}
+				switch {
+				case c == plan.Queue && st.Cancel != nil:
+					t.Errorf("queued unit %d cancelled: %+v", i+1, st.Cancel)
+				case c == plan.Queue:
+				case newest && st.Cancel != nil:
+					t.Errorf("the last push's unit was cancelled: %+v", st.Cancel)
+				case !newest && (st.Cancel == nil || !strings.Contains(st.Cancel.Reason, "by a newer push")):
+					t.Errorf("unit %d of %d was not superseded by a newer one: cancel %+v", i+1, pushes, st.Cancel)
+				}
+			}
+		})
+	}
+}
