@@ -151,23 +151,22 @@ type stressUnit struct {
 
 func (u *stressUnit) key() string { return u.job + "/" + u.branch }
 
-// byQueue orders units as internal/unit numbers them: by sequence number
-// (queue, coalesce), then by when their plan was saved.
+// byQueue orders units as internal/unit does (unit.QueueOrder); units
+// without a state come first.
 func byQueue(us []*stressUnit) {
-	saved := func(u *stressUnit) (uint64, time.Time) {
-		if u.state == nil {
-			return 0, time.Time{}
+	slices.SortStableFunc(us, func(a, b *stressUnit) int {
+		if a.state == nil || b.state == nil {
+			return boolInt(a.state != nil) - boolInt(b.state != nil)
 		}
-		return u.state.Seq, u.state.Saved
-	}
-	sort.SliceStable(us, func(i, j int) bool {
-		si, ti := saved(us[i])
-		sj, tj := saved(us[j])
-		if si != sj {
-			return si < sj
-		}
-		return ti.Before(tj)
+		return unit.QueueOrder(a.state, b.state)
 	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // checks runs every check and merges what they found.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ func scriptParams(dir string) testscript.Params {
 			"ntfy-pause":      cmdNtfyPause,
 			"ntfy-resume":     cmdNtfyResume,
 			"unit-stop":       cmdUnitStop,
+			"unit-newest":     cmdUnitNewest,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -321,6 +323,29 @@ func cmdUnitStop(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("unit-stop: unknown way %q", args[0])
 	}
+}
+
+// unit-newest REPO JOB prints the newest unit of JOB in queue order
+// (unit.QueueOrder: the last push's) as "UNIT PHASE RESULT[: REASON]".
+func cmdUnitNewest(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: unit-newest REPO JOB")
+	}
+	sts, err := unit.Open(ts.MkAbs(args[0])).List()
+	ts.Check(err)
+	sts = slices.DeleteFunc(sts, func(st *unit.State) bool { return st.Job != args[1] })
+	if len(sts) == 0 {
+		ts.Fatalf("no unit of job %s in %s", args[1], args[0])
+	}
+	st := slices.MaxFunc(sts, unit.QueueOrder)
+	result := "none"
+	if o := st.Outcome; o != nil {
+		result = string(o.Kind)
+		if o.Reason != "" {
+			result += ": " + o.Reason
+		}
+	}
+	fmt.Fprintf(ts.Stdout(), "%s %s %s\n", st.Unit, st.Phase, result)
 }
 
 // memhog MB allocates and touches MB megabytes, then sleeps: a job that a
