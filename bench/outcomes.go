@@ -431,6 +431,8 @@ const outcomeDeadline = 5 * time.Minute
 // counts them.
 func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin string, clones []string, barrier string) (stressRow, error) {
 	logf("stress %s: %s", sc.key, sc.title)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the barrier's watcher
 	srv, err := peertest.StartNtfy(ntfyBin, sc.ntfy)
 	if err != nil {
 		return stressRow{}, err
