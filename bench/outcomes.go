@@ -377,7 +377,55 @@ func tally(sc outcomeScenario, us []*stressUnit, msgs []peertest.Message) stress
 	if stray > 0 {
 		row.notes = append(row.notes, fmt.Sprintf("%d messages matched no unit", stray))
 	}
+	if sc.together {
+		row.notes = append(row.notes, endSpread(us))
+	}
 	return row
+}
+
+// endSpread says how close together the jobs of us ended, and how long
+// the shortest ran (it waited for the barrier).
+func endSpread(us []*stressUnit) string {
+	var first, last time.Time
+	shortest := time.Duration(-1)
+	for _, u := range us {
+		st := u.state
+		if st == nil || st.Exit == nil || st.JobStart.IsZero() {
+			continue
+		}
+		if first.IsZero() || st.Exit.At.Before(first) {
+			first = st.Exit.At
+		}
+		if st.Exit.At.After(last) {
+			last = st.Exit.At
+		}
+		if d := st.Exit.At.Sub(st.JobStart); shortest < 0 || d < shortest {
+			shortest = d
+		}
+	}
+	return fmt.Sprintf("the jobs ended within %.2f s of each other (the shortest ran %.1f s)", last.Sub(first).Seconds(), shortest.Seconds())
+}
+
+// notifyRetries counts the notification attempts that failed and were
+// retried, as the units' log files tell (hookrun: notify: attempt N
+// failed: ...; retrying in ...), and how many of them ntfy answered 429.
+func notifyRetries(repo string) (retries, rateLimited int) {
+	logs, _ := filepath.Glob(filepath.Join(filepath.Dir(plan.LogPath(repo, "x")), "*.log"))
+	for _, l := range logs {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "hookrun: notify: attempt ") && strings.Contains(line, "retrying in") {
+				retries++
+				if strings.Contains(line, "429") {
+					rateLimited++
+				}
+			}
+		}
+	}
+	return retries, rateLimited
 }
 
 // maxNotes is how many units' problems a row's notes name.
@@ -515,6 +563,9 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 	byQueue(us)
 	row := tally(sc, us, msgs)
 	row.wall = time.Since(t0)
+	if n, limited := notifyRetries(repo); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d notification attempts retried (%d after a 429)", n, limited))
+	}
 	row.notes = append(row.notes, notes...)
 	return row, nil
 }

@@ -79,6 +79,8 @@ func TestTally(t *testing.T) {
 			us[1].record.Result, us[1].record.Reason = "cancelled", "stopped by an operator"
 			return m
 		}, "3 3 3 0 0 1", "u1: cancelled \"stopped by an operator\", want success or cancelled"},
+		{"ended together", outcomeScenario{check: checkEach, together: true}, nil,
+			"3 3 3 0 0 0", "the jobs ended within 2.00 s of each other (the shortest ran 0.8 s)"},
 		{"coalesce: two pending at once", coalesce, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
 			us[2].state.Saved = us[1].state.Saved.Add(50 * time.Millisecond)
 			return m
