@@ -66,7 +66,8 @@ const (
 	stopOperator stopWay = "hookrun's Stop"
 )
 
-// Job commands of the scenarios.
+// The concurrency scenarios: how many pushes at once, and the jobs' shell
+// commands.
 const (
 	concurrencyPushes = 50
 	longJob           = "sleep 2" // long enough for newer pushes to replace it
