@@ -67,6 +67,7 @@ func commandTable() []*command {
 		cmdLogs(),
 		cmdRun(),
 		cmdRerun(),
+		cmdSSHGate(),
 		cmdExec(),
 		cmdNotify(),
 		cmdInit(),

@@ -75,14 +75,18 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		}
 		return exitStatus(runErr)
 	}
+	watcher := u.Host != nil && !supervise // the job runs on its host (its queue is there)
 	if errors.Is(err, unit.ErrCancelled) {
 		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+		if watcher {
+			stopOnHost(u, stdout) // started there already
+		}
 		return end(&unit.Exit{NotRun: true}, nil)
 	}
-	if u.Host != nil && !supervise {
-		// The job runs on its host (its queue is there); this unit is its
-		// watcher.
+	if watcher {
 		if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
+			fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+			stopOnHost(u, stdout)
 			return end(&unit.Exit{NotRun: true}, nil)
 		}
 		ro, err := a.watchRemote(ctx, u, stdout)

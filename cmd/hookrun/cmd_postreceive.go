@@ -14,7 +14,6 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
-	"github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdPostReceive() *command {
@@ -71,7 +70,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
 	l := a.launcher()
 	defer l.Close()
-	errs := startEverywhere(ctx, l, p.Units)
+	errs := l.Launch(ctx, p.Units)
 	a.remoteNotStarted(p.Units, errs)
 	a.recordNotStarted(p.Units, errs)
 	a.notifyNotStarted(p.Units, errs)
@@ -202,50 +201,6 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 			a.warnf("cannot record the units that did not start: %v", err)
 		}
 	}
-}
-
-// startEverywhere starts the units that run here and, at the same time,
-// those that run on other hosts, so a slow or unreachable host never delays
-// a local job; each remote unit started there then gets its local watcher.
-func startEverywhere(ctx context.Context, l *unit.Launcher, units []*plan.Unit) []error {
-	var local, away []int
-	for i, u := range units {
-		if u.Host != nil {
-			away = append(away, i)
-		} else {
-			local = append(local, i)
-		}
-	}
-	pick := func(idx []int) []*plan.Unit {
-		out := make([]*plan.Unit, len(idx))
-		for k, i := range idx {
-			out[k] = units[i]
-		}
-		return out
-	}
-	errs := make([]error, len(units))
-	remoteErrs := make(chan []error, 1)
-	if len(away) > 0 {
-		go func() { remoteErrs <- startRemote(ctx, pick(away)) }()
-	}
-	for k, err := range l.Launch(ctx, pick(local)) {
-		errs[local[k]] = err
-	}
-	if len(away) == 0 {
-		return errs
-	}
-	var watch []int
-	for k, err := range <-remoteErrs {
-		if errs[away[k]] = err; err == nil {
-			watch = append(watch, away[k])
-		}
-	}
-	for k, err := range l.Launch(ctx, pick(watch)) {
-		if err != nil {
-			errs[watch[k]] = fmt.Errorf("started on host %s, but its watcher here did not start: %w", units[watch[k]].Host.Name, err)
-		}
-	}
-	return errs
 }
 
 func refList(u *plan.Unit) string {

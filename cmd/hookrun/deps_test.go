@@ -32,7 +32,7 @@ var allowedImports = map[string][]string{
 	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/plan"},
-	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner"},
+	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify"},
 
 	// Test helpers: imported only by tests, the demo and bench.

@@ -146,7 +146,7 @@ jobs = ["there"]
 }
 
 // BenchmarkStartRemote100 starts 100 units of one push on the second host
-// through startRemote, as post-receive does, and reports how many bridges
+// through remote.Start, as a push does, and reports how many bridges
 // (ssh connections to the host's manager) that took: one.
 func BenchmarkStartRemote100(b *testing.B) {
 	rb := newRemoteBench(b, "version = 1\n")
@@ -167,7 +167,7 @@ func BenchmarkStartRemote100(b *testing.B) {
 		}
 		before := remote.BridgesOpened()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		errs := startRemote(ctx, units)
+		errs := remote.Start(ctx, units, time.Now())
 		cancel()
 		for k, err := range errs {
 			if err != nil {

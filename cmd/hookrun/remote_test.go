@@ -4,14 +4,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hookrun/hookrun/internal/hosttest"
+	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/systemdtest"
 )
 
@@ -21,7 +26,9 @@ import (
 // sshd or drop its sessions have a directory of their own. The global
 // config names the host [hosts.builder]; it runs this test binary as its
 // hookrun. $REMOTE_OUT is a directory the host's jobs may write,
-// $REMOTE_USER the host's account (one per directory: hosttest.Start).
+// $REMOTE_USER the host's account (one per directory: hosttest.Start) and
+// $REMOTE_HOME its home, where the mirrors are: scripts of one directory
+// run at once on one host, so each pushes a repository of its own name.
 func TestRemoteScripts(t *testing.T) {
 	for _, dir := range []string{"push", "lost", "drop"} {
 		t.Run(dir, func(t *testing.T) { runRemoteScripts(t, filepath.Join("testdata/remote", dir)) })
@@ -60,12 +67,25 @@ func runRemoteScripts(t *testing.T, dir string) {
 	if err := copyFile(self, remoteHookrun); err != nil {
 		t.Fatal(err)
 	}
-	var opts []string
-	for _, o := range h.Options() {
-		opts = append(opts, strconv.Quote(o))
+	// The host also lets in a second key, only through the forced command
+	// docs/remote-hosts.md sets up: [hosts.gated] uses that key.
+	gateKey, err := h.SSH.AuthorizeForced(h.Account.Name, remote.GateOptions(remoteHookrun, h.RuntimeDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatedOpts := slices.Clone(h.Options())
+	gatedOpts[slices.Index(gatedOpts, "-i")+1] = gateKey
+	quoted := func(opts []string) string {
+		var q []string
+		for _, o := range opts {
+			q = append(q, strconv.Quote(o))
+		}
+		return strings.Join(q, ", ")
 	}
 	global := fmt.Sprintf("version = 1\n[hosts.builder]\nssh = %q\nssh_options = [%s]\nruntime_dir = %q\nhookrun = %q\nlost_contact = \"6s\"\n",
-		h.Dest, strings.Join(opts, ", "), h.RuntimeDir, remoteHookrun)
+		h.Dest, quoted(h.Options()), h.RuntimeDir, remoteHookrun)
+	global += fmt.Sprintf("[hosts.gated]\nssh = %q\nssh_options = [%s]\nruntime_dir = %q\nhookrun = %q\n",
+		h.Dest, quoted(gatedOpts), h.RuntimeDir, remoteHookrun)
 
 	testscript.Run(t, testscript.Params{
 		Dir:                 dir,
@@ -85,6 +105,7 @@ func runRemoteScripts(t *testing.T, dir string) {
 			}
 			env.Setenv("REMOTE_OUT", dir)
 			env.Setenv("REMOTE_USER", h.Account.Name)
+			env.Setenv("REMOTE_HOME", h.Account.Home)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -98,6 +119,18 @@ func runRemoteScripts(t *testing.T, dir string) {
 					ts.Fatalf("remote systemctl: %v", err)
 				}
 				fmt.Fprint(ts.Stdout(), out)
+			},
+			"wait-match": cmdWaitMatch,
+			"remote-gated": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) > 1 {
+					ts.Fatalf("usage: remote-gated [LINE] (one argument: the command line ssh sends)")
+				}
+				argv := append(append(slices.Clone(gatedOpts), "-o", "BatchMode=yes", "-T", "--", h.Dest), args...)
+				cmd := exec.Command("ssh", argv...)
+				cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+				if err := cmd.Run(); (err != nil) != neg {
+					ts.Fatalf("ssh through the gate: %v (want failure: %v)", err, neg)
+				}
 			},
 			"remote-sshd-stop": func(ts *testscript.TestScript, neg bool, args []string) { h.SSH.Stop() },
 			"remote-drop-ssh": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -129,4 +162,59 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// wait-match GLOB REGEXP [seconds] waits until a file matching GLOB
+// (filepath.Match syntax) has a line matching REGEXP, and prints that line.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: wait-match GLOB REGEXP [seconds]")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	timeout := 60 * time.Second
+	if len(args) > 2 {
+		secs, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		timeout = time.Duration(secs) * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		files, err := filepath.Glob(ts.MkAbs(args[0]))
+		ts.Check(err)
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for line := range strings.Lines(string(b)) {
+				if re.MatchString(strings.TrimSuffix(line, "\n")) {
+					fmt.Fprint(ts.Stdout(), line)
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			for _, f := range files {
+				b, _ := os.ReadFile(f)
+				ts.Logf("%s:\n%s", f, b)
+			}
+			ts.Fatalf("waited %v for a line matching %q in %s", timeout, args[1], args[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestGateDocumented: the authorized_keys line docs/remote-hosts.md tells
+// operators to write has exactly the options the gate scripts run with.
+func TestGateDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/remote-hosts.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		remote.GateOptions("/usr/local/bin/hookrun", "") + " ssh-ed25519 ",
+		remote.GateOptions("/usr/local/bin/hookrun", "/run/user/1001") + " ssh-ed25519 ",
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/remote-hosts.md does not show the authorized_keys line %q", want)
+		}
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
+	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -543,6 +544,7 @@ func (a *app) launcher() *unit.Launcher {
 	return &unit.Launcher{
 		Self: a.self, Getenv: a.getenv, Log: a.stderr, Now: a.now,
 		UnitName: func(u *plan.Unit) string { return runner.UnitName(u.Job, u.Repo, u.Created) },
+		Remote:   remote.Start,
 	}
 }
 
@@ -555,7 +557,11 @@ func (a *app) startByHand(u *plan.Unit) error {
 		return fmt.Errorf("job %s (%s): not started: %v", u.Job, notify.DisplayRef(u.Refs[0].Ref), err)
 	}
 	fmt.Fprintln(a.stdout, u.Name)
-	a.infof("started %s: %s for %s; logs: %s", u.Name, u.Job, u.Refs[0].Ref, logsCommand(u))
+	where := ""
+	if u.Host != nil {
+		where = " on host " + u.Host.Name
+	}
+	a.infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, u.Refs[0].Ref, where, logsCommand(u))
 	return nil
 }
 

@@ -64,6 +64,11 @@ type Host struct {
 	LostContact time.Duration `json:"lost_contact,omitempty"`
 	// Mirror is the repository's mirror on the host; set at push time.
 	Mirror string `json:"mirror,omitempty"`
+	// Limits and Sandbox are the job's own, kept here once the unit here
+	// became the watcher of the one there (with the watcher's limits), so
+	// that a rerun ships them again.
+	Limits  *Limits  `json:"limits,omitempty"`
+	Sandbox *Sandbox `json:"sandbox,omitempty"`
 }
 
 // Runner is how a unit starts.

@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // MirrorsDir is where, under the remote user's home, the mirror bare
@@ -27,8 +28,37 @@ type Site struct {
 	Host       *Host
 	UID        int
 	Home       string
-	RuntimeDir string // Host.RuntimeDir or /run/user/UID
-	Mirror     string // absolute path of the mirror bare repository
+	RuntimeDir string   // Host.RuntimeDir or /run/user/UID
+	Mirror     string   // absolute path of the mirror bare repository
+	Refs       []string // the mirror's refs when Prepare looked
+}
+
+// pushable reports whether ref can be named in a refspec on git push's
+// command line.
+func pushable(ref string) bool {
+	return ref != "" && !strings.HasPrefix(ref, "-") && !strings.ContainsAny(ref, ": \t\n")
+}
+
+// missingRefs are those of refs that the repository at repoPath does not
+// have (one `git for-each-ref`).
+func missingRefs(ctx context.Context, repoPath string, refs []string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "git", "-C", repoPath, "for-each-ref", "--format=%(refname)")
+	cmd.Env = gitx.CleanEnv(os.Environ())
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the refs of %s: %v", repoPath, err)
+	}
+	have := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		have[strings.TrimSuffix(line, "\n")] = true
+	}
+	var gone []string
+	for _, r := range refs {
+		if r != "" && !have[r] {
+			gone = append(gone, r)
+		}
+	}
+	return gone, nil
 }
 
 // mirrorName turns a repository name (which may hold '/', as in
@@ -42,17 +72,28 @@ func mirrorName(repo string) string {
 	return name + ".git"
 }
 
-// Prepare asks h, in one ssh session, for the user's uid and home, and makes
-// sure the mirror of repo and its hookrun state directories exist there.
+// The preparation line runs in the ssh user's shell on the host, with
+// only these constants and the quoted path of the mirror (relative to
+// $HOME) in it: the user's uid and home, the mirror made if missing with
+// its hookrun directories, then the mirror's refs, one a line.
+const (
+	preparePrefix = `set -e; id -u; printf '%s\n' "$HOME"; m="$HOME"/`
+	prepareSuffix = `; [ -d "$m" ] || git init -q --bare -- "$m" >/dev/null; mkdir -p -- "$m/hookrun/units" "$m/hookrun/state" "$m/hookrun/logs"; git -C "$m" for-each-ref --format='%(refname)'`
+)
+
+// PrepareLine is the command line Prepare runs on the host for the mirror
+// at rel (MirrorsDir/NAME.git, relative to the home directory).
+func PrepareLine(rel string) string { return preparePrefix + job.Quote(rel) + prepareSuffix }
+
+// Prepare asks h, in one ssh session, for the user's uid and home, makes
+// sure the mirror of repo and its hookrun state directories exist there,
+// and learns the refs the mirror has.
 func Prepare(ctx context.Context, h *Host, repo string) (*Site, error) {
 	if err := h.Check(); err != nil {
 		return nil, err
 	}
 	rel := MirrorsDir + "/" + mirrorName(repo)
-	// Only constants and the quoted relative path reach the remote shell.
-	line := `set -e; id -u; printf '%s\n' "$HOME"; m="$HOME"/` + job.Quote(rel) +
-		`; [ -d "$m" ] || git init -q --bare -- "$m" >/dev/null; mkdir -p -- "$m/hookrun/units" "$m/hookrun/logs"`
-	argv := h.SSHCommand(line)
+	argv := h.SSHCommand(PrepareLine(rel))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -69,7 +110,7 @@ func Prepare(ctx context.Context, h *Host, repo string) (*Site, error) {
 	if err != nil || !path.IsAbs(home) {
 		return nil, fmt.Errorf("host %s: `id -u` and $HOME gave %q and %q, not a uid and an absolute path", h.Name, lines[0], home)
 	}
-	s := &Site{Host: h, UID: uid, Home: home, Mirror: path.Join(home, rel), RuntimeDir: h.RuntimeDir}
+	s := &Site{Host: h, UID: uid, Home: home, Mirror: path.Join(home, rel), RuntimeDir: h.RuntimeDir, Refs: lines[2:]}
 	if s.RuntimeDir == "" {
 		s.RuntimeDir = "/run/user/" + strconv.Itoa(uid)
 	}
@@ -78,8 +119,12 @@ func Prepare(ctx context.Context, h *Host, repo string) (*Site, error) {
 
 // PushRefs pushes exactly the given refs' new objects from the local
 // repository to the mirror, over the host's ssh: `git push --force DEST:MIRROR
-// NEW:REF...`. Deleted refs are left alone (the mirror keeps objects a queued
-// job may still need).
+// NEW:REF...`, and in the same push deletes the mirror's refs (s.Refs, as
+// Prepare found them) that the local repository no longer has: deleted
+// branches and tags go from the mirror too. Their objects stay until the
+// mirror's own `git gc --auto` prunes them (two weeks after they became
+// unreachable, git's gc.pruneExpire), so a job still queued there for a
+// deleted ref finds its commit.
 func (s *Site) PushRefs(ctx context.Context, localRepo string, refs []plan.Ref) error {
 	var specs []string
 	seen := map[string]bool{}
@@ -87,15 +132,41 @@ func (s *Site) PushRefs(ctx context.Context, localRepo string, refs []plan.Ref) 
 		if r.New == "" || strings.Trim(r.New, "0") == "" || seen[r.Ref] {
 			continue
 		}
-		if strings.HasPrefix(r.Ref, "-") || strings.ContainsAny(r.Ref, ": \t\n") {
+		if !pushable(r.Ref) {
 			return fmt.Errorf("host %s: refusing to push ref %q", s.Host.Name, r.Ref)
 		}
 		seen[r.Ref] = true
 		specs = append(specs, "+"+r.New+":"+r.Ref)
 	}
-	if len(specs) == 0 {
+	var deletes []string
+	if len(s.Refs) > 0 {
+		gone, err := missingRefs(ctx, localRepo, s.Refs)
+		if err != nil {
+			return fmt.Errorf("host %s: %v", s.Host.Name, err)
+		}
+		for _, ref := range gone {
+			if !seen[ref] && pushable(ref) {
+				deletes = append(deletes, ":"+ref)
+			}
+		}
+	}
+	if len(specs)+len(deletes) == 0 {
 		return nil
 	}
+	err := s.push(ctx, localRepo, append(specs, deletes...))
+	if err != nil && len(deletes) > 0 {
+		// A concurrent push may have deleted one already (git then fails
+		// the whole push): the deletions are only tidying, the refs are not.
+		if len(specs) == 0 {
+			return nil
+		}
+		err = s.push(ctx, localRepo, specs)
+	}
+	return err
+}
+
+// push runs `git push --force` of specs from localRepo to the mirror.
+func (s *Site) push(ctx context.Context, localRepo string, specs []string) error {
 	args := append([]string{"-C", localRepo, "push", "--quiet", "--no-verify", s.Host.SSH + ":" + s.Mirror}, specs...)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Env = append(gitx.CleanEnv(os.Environ()), "GIT_SSH_COMMAND="+job.QuoteArgs(s.Host.SSHBase()), "GIT_TERMINAL_PROMPT=0")
@@ -145,29 +216,49 @@ func (s *Site) LogPath(unit string) string { return plan.LogPath(s.Mirror, unit)
 // HistoryPath is the mirror's record of finished units on the host.
 func (s *Site) HistoryPath() string { return plan.HistoryPath(s.Mirror) }
 
+// SavePlansLine is the command line SavePlans runs on the host: tar
+// reading the stream into the mirror's hookrun directory.
+func SavePlansLine(mirror string) string {
+	return "tar -x -f - -C " + job.Quote(plan.StateDir(mirror))
+}
+
 // SavePlans writes the remote plans of units into the mirror's units
-// directory, all in one ssh session (a tar stream).
-func (s *Site) SavePlans(ctx context.Context, units []*plan.Unit) error {
+// directory, and beside them each one's first state (internal/unit: handed
+// over, its queue number), all in one ssh session (a tar stream into
+// MIRROR/hookrun). The states are there before any of the units starts, so
+// the host's queue knows a unit from the moment its push shipped it, not
+// only once its `hookrun exec` took it over. now stamps them.
+func (s *Site) SavePlans(ctx context.Context, units []*plan.Unit, now time.Time) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	now := time.Now()
+	add := func(name string, b []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(b)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
 	for _, u := range units {
-		b, err := s.RemotePlan(u).Marshal() // byte-exact refnames and paths, as Load reads them
+		r := s.RemotePlan(u)
+		b, err := r.Marshal() // byte-exact refnames and paths, as Load reads them
 		if err != nil {
 			return err
 		}
-		b = append(b, '\n')
-		if err := tw.WriteHeader(&tar.Header{Name: u.Name + ".json", Mode: 0o600, Size: int64(len(b)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
+		st, err := unit.ShippedState(r, now)
+		if err != nil {
 			return err
 		}
-		if _, err := tw.Write(b); err != nil {
+		if err := add("state/"+u.Name+".json", st); err != nil {
+			return err
+		}
+		if err := add("units/"+u.Name+".json", append(b, '\n')); err != nil {
 			return err
 		}
 	}
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	argv := s.Host.SSHCommand("tar -x -f - -C " + job.Quote(path.Dir(s.PlanPath("x"))))
+	argv := s.Host.SSHCommand(SavePlansLine(s.Mirror))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = &buf
 	var stderr bytes.Buffer

@@ -215,6 +215,29 @@ func (s *Server) Authorize(name string) error {
 	return os.WriteFile(filepath.Join(s.keysDir, name), s.pub, 0o644)
 }
 
+// AuthorizeForced makes a second client key, which user name may log in
+// with only under options (an authorized_keys options field, such as
+// `restrict,command="..."`), added as its own line beside ClientKey's (which
+// stays unrestricted, for the test's own commands). It returns the new
+// private key's path. Authorize the user first.
+func (s *Server) AuthorizeForced(name, options string) (string, error) {
+	key := filepath.Join(filepath.Dir(s.ClientKey), "forced-"+name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hookrun-test-forced", "-f", key).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(s.keysDir, name), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return "", fmt.Errorf("authorize %s first: %w", name, err)
+	}
+	defer f.Close()
+	_, err = f.Write(append([]byte(options+" "), pub...))
+	return key, err
+}
+
 // Dest is the ssh destination of user name on this server: "name@127.0.0.1".
 func (s *Server) Dest(name string) string { return name + "@127.0.0.1" }
 

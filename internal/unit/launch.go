@@ -33,6 +33,11 @@ type Launcher struct {
 	UnitName func(u *plan.Unit) string
 	// Now is the clock of the stores (nil: time.Now).
 	Now func() time.Time
+	// Remote starts units that run on other hosts (u.Host set: the
+	// internal/remote Start) and returns each one's error; each that
+	// started there comes back as the plan of its local watcher, which
+	// Launch then starts here. nil: such units do not start.
+	Remote func(ctx context.Context, units []*plan.Unit, now time.Time) []error
 
 	mu    sync.Mutex
 	conns map[plan.Manager]*managerConn
@@ -164,6 +169,12 @@ func (l *Launcher) execStarter() *runner.Exec {
 // every plan, in push order. The start calls then overlap on the shared
 // connection.
 //
+// Units that run on other hosts go through the same numbering and
+// cancelling first — what they replace is stopped before they start there
+// — and are then started by Remote at the same time as the local ones, so
+// a slow or unreachable host never delays a local unit; each that started
+// there then gets its watcher here.
+//
 // The hook writes plans and states without fsync: they are replaced or
 // created whole (never read half-written), and a power loss takes the
 // manager's transient units with it, so nothing the hook wrote could be
@@ -193,7 +204,7 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	}
 	defer unlock()
 	for i, u := range units {
-		if errs[i] == nil && u.Concurrency.Waits() && u.Seq == 0 { // a remote unit's watcher has its number
+		if errs[i] == nil && u.Concurrency.Waits() && u.Seq == 0 {
 			var err error
 			if u.Seq, err = l.store(u.RepoPath).NextSeq(); err != nil {
 				errs[i] = fmt.Errorf("queueing: %v", err)
@@ -207,12 +218,82 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 			l.cancelOthers(ctx, u)
 		}
 	}
+	var here, away []int
+	for i, u := range units {
+		switch {
+		case errs[i] != nil:
+		case u.Host != nil:
+			away = append(away, i)
+		default:
+			here = append(here, i)
+		}
+	}
+	remoteErrs := make(chan []error, 1)
+	if len(away) > 0 {
+		go func() {
+			if l.Remote == nil {
+				remoteErrs <- repeat(errors.New("no way to reach other hosts here"), len(away))
+				return
+			}
+			remoteErrs <- l.Remote(ctx, pick(units, away), l.store("").now()) // the stores' clock
+		}()
+	}
+	saved := l.save(units, here, errs)
+	unlock()
+	l.startSaved(ctx, here, saved, errs)
+	if len(away) == 0 {
+		return errs
+	}
+	var watch []int
+	for k, err := range <-remoteErrs {
+		if errs[away[k]] = err; err == nil {
+			watch = append(watch, away[k])
+		}
+	}
+	// The watchers are saved under the launch lock too. (A push to the
+	// same host job that comes while this one ships does not see it: see
+	// docs/remote-hosts.md.)
+	unlock, err = lockLaunch(pick(units, watch))
+	if err != nil {
+		for _, i := range watch {
+			errs[i] = fmt.Errorf("queueing: %v", err)
+		}
+		return errs
+	}
+	saved = l.save(units, watch, errs)
+	unlock()
+	l.startSaved(ctx, watch, saved, errs)
+	for _, i := range watch {
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("started on host %s, but its watcher here did not start: %w", units[i].Host.Name, errs[i])
+		}
+	}
+	return errs
+}
+
+func pick(units []*plan.Unit, idx []int) []*plan.Unit {
+	out := make([]*plan.Unit, len(idx))
+	for k, i := range idx {
+		out[k] = units[i]
+	}
+	return out
+}
+
+func repeat(err error, n int) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// save saves units[i] for every i of idx (setting errs[i] on failure)
+// and returns them by index.
+func (l *Launcher) save(units []*plan.Unit, idx []int, errs []error) []*Saved {
 	saved := make([]*Saved, len(units))
 	dirs := map[string]bool{}
-	for i, u := range units {
-		if errs[i] != nil {
-			continue
-		}
+	for _, i := range idx {
+		u := units[i]
 		s := l.store(u.RepoPath)
 		s.NoSync = true
 		if !dirs[u.RepoPath] {
@@ -226,7 +307,11 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 		}
 		saved[i], errs[i] = s.Save(u)
 	}
-	unlock()
+	return saved
+}
+
+// startSaved starts saved[i] for every i of idx, setting errs[i].
+func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, errs []error) {
 	// The watchdog ends the starts when the manager answers none of them
 	// for StallTimeout; every answer resets it.
 	sctx, stall := context.WithCancelCause(ctx)
@@ -249,7 +334,7 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	}()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, MaxInFlight)
-	for i := range units {
+	for _, i := range idx {
 		if saved[i] == nil {
 			continue
 		}
@@ -268,7 +353,6 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 		}()
 	}
 	wg.Wait()
-	return errs
 }
 
 // ordered reports whether units of c wait for or supersede the other units

@@ -90,7 +90,11 @@ func Take(ctx context.Context, planPath string, pid int, now func() time.Time) (
 }
 
 // WaitTurn blocks until no unit of the same job with a lower sequence
-// number is alive, or ctx ends, or the unit is cancelled (ErrCancelled). A
+// number is alive, or ctx ends, or the unit is cancelled (ErrCancelled).
+// A coalesce unit that sees a newer live unit of its job cancels itself
+// ("superseded by a newer push"): on a host (host = "NAME") no push of the
+// git server's cancels it, the host's queue does, under the unit's own
+// lock, so a job that has begun is never superseded. A
 // unit stops counting as alive when its job's process has ended — not when
 // its notification is delivered — or when it was abandoned before it
 // started. waiting is called once, with the units ahead, if it must wait.
@@ -102,6 +106,11 @@ func (r *Run) WaitTurn(ctx context.Context, waiting func(ahead []string)) error 
 			r.State = st
 			if st.Cancel != nil {
 				return ErrCancelled
+			}
+		}
+		if r.Plan.Concurrency == plan.Coalesce {
+			if reason := r.s.supersededBy(r.Plan); reason != "" {
+				return r.cancelSelf(reason)
 			}
 		}
 		ahead := r.s.ahead(r.Plan)
@@ -134,6 +143,23 @@ func (s *Store) ahead(u *plan.Unit) []string {
 		}
 	}
 	return out
+}
+
+// cancelSelf marks the waiting unit cancelled with reason (unless it is
+// already) and returns ErrCancelled.
+func (r *Run) cancelSelf(reason string) error {
+	st, err := r.s.update(r.Plan.Name, r.f, func(st *State) error {
+		if st.Cancel != nil {
+			return errNoChange
+		}
+		st.Cancel = &Cancel{Reason: reason, At: r.s.now()}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.State = st
+	return ErrCancelled
 }
 
 // BeginJob records that the job begins now, unless the unit was cancelled

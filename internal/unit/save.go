@@ -1,11 +1,13 @@
 package unit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -94,4 +96,22 @@ func (sv *Saved) Close() {
 		sv.f.Close()
 		sv.f = nil
 	}
+}
+
+// ShippedState is the first state of u when its plan is saved on another
+// host (host = "NAME"), as that host's store reads it: handed over at now
+// (phase Started, with its queue number), so the host's queue counts it
+// from then on, as a local unit counts from its save; its `hookrun exec`
+// there takes it over.
+func ShippedState(u *plan.Unit, now time.Time) ([]byte, error) {
+	st := &State{
+		Version: Version, Unit: u.Name, Repo: u.Repo, Job: u.Job,
+		Concurrency: u.Concurrency, Seq: u.Seq, Runner: plan.RunnerSystemd, Manager: plan.ManagerUser,
+		Phase: Started, Saved: now, Started: now,
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }

@@ -252,6 +252,26 @@ func (s *Store) liveness(name string) (Liveness, *State) {
 	return Gone, st
 }
 
+// supersededBy is the cancel reason of a waiting coalesce unit u when a
+// newer live unit of its job (a higher sequence number) exists: "superseded
+// by a newer push (SHORT)"; "" when there is none.
+func (s *Store) supersededBy(u *plan.Unit) string {
+	for _, o := range s.others(u) {
+		if o.Seq <= u.Seq || !o.Live() {
+			continue
+		}
+		if l, _ := s.liveness(o.Unit); l == Gone {
+			continue
+		}
+		reason := "superseded by a newer push"
+		if p, err := plan.Load(s.PlanPath(o.Unit)); err == nil && len(p.Refs) > 0 {
+			reason += " (" + p.Refs[0].Short() + ")"
+		}
+		return reason
+	}
+	return ""
+}
+
 // others lists the states of the other units of u's repository and job.
 func (s *Store) others(u *plan.Unit) []*State {
 	all, _ := s.list(namePrefix(u.Name))
