@@ -119,12 +119,7 @@ func Prepare(ctx context.Context, h *Host, repo string) (*Site, error) {
 
 // PushRefs pushes exactly the given refs' new objects from the local
 // repository to the mirror, over the host's ssh: `git push --force DEST:MIRROR
-// NEW:REF...`, and in the same push deletes the mirror's refs (s.Refs, as
-// Prepare found them) that the local repository no longer has: deleted
-// branches and tags go from the mirror too. Their objects stay until the
-// mirror's own `git gc --auto` prunes them (two weeks after they became
-// unreachable, git's gc.pruneExpire), so a job still queued there for a
-// deleted ref finds its commit.
+// NEW:REF...`.
 func (s *Site) PushRefs(ctx context.Context, localRepo string, refs []plan.Ref) error {
 	var specs []string
 	seen := map[string]bool{}
@@ -138,31 +133,37 @@ func (s *Site) PushRefs(ctx context.Context, localRepo string, refs []plan.Ref) 
 		seen[r.Ref] = true
 		specs = append(specs, "+"+r.New+":"+r.Ref)
 	}
-	var deletes []string
-	if len(s.Refs) > 0 {
-		gone, err := missingRefs(ctx, localRepo, s.Refs)
-		if err != nil {
-			return fmt.Errorf("host %s: %v", s.Host.Name, err)
-		}
-		for _, ref := range gone {
-			if !seen[ref] && pushable(ref) {
-				deletes = append(deletes, ":"+ref)
-			}
-		}
-	}
-	if len(specs)+len(deletes) == 0 {
+	if len(specs) == 0 {
 		return nil
 	}
-	err := s.push(ctx, localRepo, append(specs, deletes...))
-	if err != nil && len(deletes) > 0 {
-		// A concurrent push may have deleted one already (git then fails
-		// the whole push): the deletions are only tidying, the refs are not.
-		if len(specs) == 0 {
-			return nil
-		}
-		err = s.push(ctx, localRepo, specs)
+	return s.push(ctx, localRepo, specs)
+}
+
+// DeleteGone deletes the mirror's refs (s.Refs, as Prepare found them)
+// that the local repository no longer has, in one `git push`: deleted
+// branches and tags go from the mirror too. Their objects stay until the
+// mirror's own `git gc --auto` prunes them (two weeks after they became
+// unreachable, git's gc.pruneExpire), so a job still queued there for a
+// deleted ref finds its commit. It is tidying: a ref a concurrent push
+// deleted first fails it, and the next push tries again.
+func (s *Site) DeleteGone(ctx context.Context, localRepo string) error {
+	if len(s.Refs) == 0 {
+		return nil
 	}
-	return err
+	gone, err := missingRefs(ctx, localRepo, s.Refs)
+	if err != nil {
+		return fmt.Errorf("host %s: %v", s.Host.Name, err)
+	}
+	var specs []string
+	for _, ref := range gone {
+		if pushable(ref) {
+			specs = append(specs, ":"+ref)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	return s.push(ctx, localRepo, specs)
 }
 
 // push runs `git push --force` of specs from localRepo to the mirror.

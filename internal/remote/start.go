@@ -101,30 +101,91 @@ func startOnHost(ctx context.Context, units []*plan.Unit, now time.Time) []error
 	}
 	u0 := units[0]
 	h := HostOf(u0.Host)
-	site, err := Prepare(ctx, h, u0.Repo)
-	if err != nil {
-		return all(err)
-	}
+	configured := h.RuntimeDir
 	var refs []plan.Ref
 	for _, u := range units {
 		refs = append(refs, u.Refs...)
 	}
+	// The mirror is prepared (made if missing, its refs listed) in its own
+	// ssh session. A push that knows the host's site from an earlier one
+	// ships at once, while that runs; the first push to a host waits for it.
+	type prepared struct {
+		site *Site
+		err  error
+	}
+	prep := make(chan prepared, 1)
+	go func() {
+		s, err := Prepare(ctx, h, u0.Repo)
+		prep <- prepared{s, err}
+	}()
+	var tidy sync.WaitGroup
+	defer tidy.Wait()
+	deleteGone := func(s *Site) {
+		tidy.Add(1)
+		go func() { defer tidy.Done(); _ = s.DeleteGone(ctx, u0.RepoPath) }()
+	}
+	site := loadSite(u0.RepoPath, h)
+	fresh := site == nil
+	if fresh {
+		p := <-prep
+		if p.err != nil {
+			return all(p.err)
+		}
+		site = p.site
+		storeSite(u0.RepoPath, site, configured)
+		deleteGone(site)
+	}
 	// The refs, the plans and the bridge need only the mirror: all three
 	// at once, each over its own ssh session (one TCP connection with a
 	// ControlMaster).
-	h.RuntimeDir = site.RuntimeDir // found by Prepare: no second id -u
 	var (
-		wg               sync.WaitGroup
-		pushErr, saveErr error
 		b                *Bridge
+		pushErr, saveErr error
 		dialErr          error
 	)
-	wg.Add(3)
-	go func() { defer wg.Done(); pushErr = site.PushRefs(ctx, u0.RepoPath, refs) }()
-	go func() { defer wg.Done(); saveErr = site.SavePlans(ctx, units, now) }()
-	go func() { defer wg.Done(); b, dialErr = Dial(ctx, h) }()
-	wg.Wait()
-	if dialErr == nil {
+	ship := func(s *Site, dial bool) {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); pushErr = s.PushRefs(ctx, u0.RepoPath, refs) }()
+		go func() { defer wg.Done(); saveErr = s.SavePlans(ctx, units, now) }()
+		if dial {
+			if b != nil {
+				b.Close()
+			}
+			wg.Add(1)
+			dh := *h
+			dh.RuntimeDir = s.RuntimeDir // known: no second id -u
+			go func() { defer wg.Done(); b, dialErr = Dial(ctx, &dh) }()
+		}
+		wg.Wait()
+	}
+	ship(site, true)
+	if !fresh {
+		p := <-prep
+		switch {
+		case p.err != nil && pushErr == nil && saveErr == nil && dialErr == nil:
+			p.site = site // shipped all the same; only the tidying waits for the next push
+		case p.err != nil:
+			if b != nil {
+				b.Close()
+			}
+			return all(p.err) // what reaching the host said, not what it made fail
+		}
+		if changed := !sameSite(p.site, site); changed || pushErr != nil || saveErr != nil {
+			// The host changed (or the mirror was gone, and is made
+			// now): ship again to what the host says.
+			redial := p.site.RuntimeDir != site.RuntimeDir || dialErr != nil
+			site = p.site
+			ship(site, redial)
+			if changed {
+				storeSite(u0.RepoPath, site, configured)
+			}
+		}
+		if p.err == nil {
+			deleteGone(p.site)
+		}
+	}
+	if b != nil {
 		defer b.Close()
 	}
 	for _, err := range []error{pushErr, saveErr, dialErr} {
@@ -138,6 +199,7 @@ func startOnHost(ctx context.Context, units []*plan.Unit, now time.Time) []error
 	}
 	defer sd.Close()
 	// The start calls overlap on the one connection, as local starts do.
+	var wg sync.WaitGroup
 	sem := make(chan struct{}, startsInFlight)
 	for i, u := range units {
 		wg.Add(1)
