@@ -106,6 +106,19 @@ func runRemoteScripts(t *testing.T, dir string) {
 			env.Setenv("REMOTE_OUT", dir)
 			env.Setenv("REMOTE_USER", h.Account.Name)
 			env.Setenv("REMOTE_HOME", h.Account.Home)
+			// A failed script shows its units' logs here and on the host.
+			work := env.WorkDir
+			env.Defer(func() {
+				if f, ok := env.T().(interface{ Failed() bool }); !ok || !f.Failed() {
+					return
+				}
+				logs, _ := filepath.Glob(filepath.Join(work, "*.git", "hookrun", "logs", "*.log"))
+				there, _ := filepath.Glob(filepath.Join(h.Account.Home, remote.MirrorsDir, "*.git", "hookrun", "logs", "*.log"))
+				for _, f := range append(logs, there...) {
+					b, _ := os.ReadFile(f)
+					env.T().Log(fmt.Sprintf("%s:\n%s", f, b))
+				}
+			})
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
