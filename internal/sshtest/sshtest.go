@@ -251,8 +251,14 @@ func (s *Server) Options() []string {
 	}
 }
 
-// Stop stops sshd (SIGTERM, then SIGKILL after 5 s) and every session it
-// serves, so that clients see the connection drop. Safe to call twice.
+// Stop stops sshd and every session it serves, so that clients see the
+// connection drop. Safe to call twice.
+//
+// The listener is frozen (SIGSTOP) first: a connection it accepted while
+// its sessions were being killed would otherwise leave a session process
+// that outlives it, reparented and no longer found under it, and that goes
+// on serving its client (a watcher would then never lose contact). Then
+// the sessions are killed and the listener with SIGKILL.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -261,37 +267,77 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	pid := s.cmd.Process.Pid
-	// The listener's SIGTERM does not end sessions already forked: they
-	// are killed first, with everything under them.
-	s.DropSessions()
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		<-s.exited
-	}
-	s.DropSessions() // any forked meanwhile
+	s.freeze(pid)
+	s.killSessions()
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	<-s.exited
 }
 
 // DropSessions kills every session sshd serves now (each per-connection
 // sshd process and everything under it), as a network failure would end
 // them, and keeps listening. It returns how many connections it dropped.
 func (s *Server) DropSessions() int {
-	kids := children(s.cmd.Process.Pid)
-	var all []int
-	for next := kids; len(next) > 0; {
-		all = append(all, next...)
-		var deeper []int
-		for _, p := range next {
-			deeper = append(deeper, children(p)...)
+	pid := s.cmd.Process.Pid
+	s.freeze(pid) // no new session while the old ones are killed
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	return s.killSessions()
+}
+
+// freeze stops pid (SIGSTOP) and waits until it is stopped, or 5 s.
+func (s *Server) freeze(pid int) {
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	deadline := time.Now().Add(5 * time.Second)
+	for !stopped(pid) && time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			return
+		case <-time.After(5 * time.Millisecond):
 		}
-		next = deeper
 	}
-	for _, p := range all {
+}
+
+// stopped reports whether pid is in the stopped state (or gone).
+func stopped(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || len(b) < i+3 || b[i+2] == 'T' || b[i+2] == 't' || b[i+2] == 'Z'
+}
+
+// killSessions kills every process under the (frozen) listener: each one
+// found is stopped first, so none can fork a child that escapes, and all
+// are killed once no new one appears. It returns how many direct children
+// (connections) there were.
+func (s *Server) killSessions() int {
+	seen := map[int]bool{}
+	direct := 0
+	for {
+		var found []int
+		for next := children(s.cmd.Process.Pid); len(next) > 0; {
+			var deeper []int
+			for _, p := range next {
+				if !seen[p] {
+					found = append(found, p)
+				}
+				deeper = append(deeper, children(p)...)
+			}
+			next = deeper
+		}
+		if len(found) == 0 {
+			break
+		}
+		for _, p := range found {
+			seen[p] = true
+			_ = syscall.Kill(p, syscall.SIGSTOP)
+		}
+	}
+	direct = len(children(s.cmd.Process.Pid))
+	for p := range seen {
 		_ = syscall.Kill(p, syscall.SIGKILL)
 	}
-	return len(kids)
+	return direct
 }
 
 // children lists the direct children of pid, from /proc.

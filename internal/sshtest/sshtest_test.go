@@ -1,0 +1,60 @@
+package sshtest_test
+
+import (
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/sshtest"
+)
+
+// TestStopEndsEverySession: clients connecting while Stop runs all lose
+// their connection — none is left with a session that outlived the listener
+// (which once kept a watcher following a host that was meant to be gone).
+func TestStopEndsEverySession(t *testing.T) {
+	s := sshtest.Start(t)
+	dest := s.Dest("root")
+	run := func() *exec.Cmd {
+		args := append(append(s.Options(), "-o", "BatchMode=yes", "--", dest), "exec sleep 300")
+		return exec.Command("ssh", args...)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cmd := run()
+				if cmd.Start() != nil {
+					return
+				}
+				cmd.Wait()
+			}
+		}()
+	}
+	// Stop once sessions run, while more are connecting.
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(s.Log(), "Starting session") < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 4 sessions within 60 s:\n%s", s.Log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Stop()
+	close(stop)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("ssh clients still connected 60 s after Stop: a session outlived sshd")
+	}
+}
