@@ -7,15 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrun/hookrun/internal/sshtest"
+	"github.com/hookrun/hookrun/internal/hosttest"
 )
 
 // TestStopEndsEverySession: clients connecting while Stop runs all lose
 // their connection — none is left with a session that outlived the listener
 // (which once kept a watcher following a host that was meant to be gone).
 func TestStopEndsEverySession(t *testing.T) {
-	s := sshtest.Start(t)
-	dest := s.Dest("root")
+	// As a test account (/bin/sh), not root: killing root's sessions
+	// mid-login can leave its shell start-up's locks behind (a stale
+	// ~/.pyenv/shims/.pyenv-shim once made every root ssh wait 60 s).
+	h := hosttest.Start(t)
+	s, dest := h.SSH, h.Dest
 	run := func() *exec.Cmd {
 		args := append(append(s.Options(), "-o", "BatchMode=yes", "--", dest), "exec sleep 300")
 		return exec.Command("ssh", args...)
