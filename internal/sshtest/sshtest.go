@@ -152,6 +152,11 @@ func launch(dir string) (*Server, error) {
 	s.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 
+	// SetEnv SHLVL=1: bash, run by sshd for a command, reads ~/.bashrc
+	// only at shell level 1 (SSH_SOURCE_BASHRC), so at level 2 a session
+	// runs no startup file of the account. Root's here runs `pyenv init`,
+	// whose rehash lock, left behind by a session killed mid-login, made
+	// every later root session wait 60 s for it.
 	config := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
@@ -168,6 +173,7 @@ PrintMotd no
 MaxSessions 200
 MaxStartups 100:30:200
 LogLevel VERBOSE
+SetEnv SHLVL=1
 `, s.Port, hostKey, filepath.Join(dir, "sshd.pid"), s.keysDir)), 0o600); err != nil {
 		return nil, err
 	}
