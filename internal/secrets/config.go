@@ -1,0 +1,410 @@
+// Package secrets finds credentials in file contents with gitleaks' rules:
+// its published default rule set (gitleaks.toml beside this file, from
+// gitleaks v8.28.0, MIT licensed: LICENSE.gitleaks), or an operator's own
+// file in gitleaks' format. It follows gitleaks' detection step for step
+// (keywords, regex, secret group, entropy, global and per-rule allowlists,
+// gitleaks:allow, .gitleaksignore fingerprints), so a repository that
+// already uses gitleaks gets the same verdicts; it differs in how it gets
+// there: one Aho-Corasick pass over the content finds the keywords, and a
+// rule's regexp runs only on the lines around its keywords, so a clean file
+// costs about one pass over its bytes. Content is read as a stream in
+// bounded chunks; binary content is skipped.
+package secrets
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed gitleaks.toml
+var defaultTOML string
+
+// DefaultVersion is the gitleaks release whose default rules are embedded.
+const DefaultVersion = "v8.28.0"
+
+// Rule is one gitleaks rule.
+type Rule struct {
+	ID          string
+	Description string
+	Regex       *regexp.Regexp // nil: a path-only rule
+	Path        *regexp.Regexp // nil: any path
+	SecretGroup int
+	Entropy     float64
+	Keywords    []string // lower case; none: the rule runs on all content
+	Allowlists  []*Allowlist
+	// multiline: the regexp spells out that it crosses lines ([\s\S] or
+	// (?s)), so it runs on a wider window around its keywords.
+	multiline bool
+}
+
+// Allowlist is a gitleaks allowlist: a finding is allowed when any of its
+// checks holds (or all of them, with condition = "AND").
+type Allowlist struct {
+	Description string
+	And         bool
+	Commits     []string // lower case
+	Paths       []*regexp.Regexp
+	RegexTarget string // "" (the secret), "match" or "line"
+	Regexes     []*regexp.Regexp
+	StopWords   []string // lower case
+}
+
+// Config is a rule set with its global allowlists.
+type Config struct {
+	Rules      []*Rule
+	Allowlists []*Allowlist
+	// Source names where the rules came from, for messages.
+	Source string
+
+	once  sync.Once
+	ac    *matcher
+	kwIdx map[string]int // keyword -> index in ac
+	byKW  [][]int        // keyword index -> rules (indexes into Rules)
+	noKW  []int          // rules without keywords
+}
+
+var defaultConfig = sync.OnceValue(func() *Config {
+	c, err := Parse(defaultTOML, "gitleaks "+DefaultVersion+" default rules", nil)
+	if err != nil {
+		panic("secrets: the embedded gitleaks.toml does not load: " + err.Error())
+	}
+	return c
+})
+
+// Default is gitleaks' default rule set, parsed once.
+func Default() *Config { return defaultConfig() }
+
+// tomlConfig is gitleaks' file format (config/config.go's ViperConfig).
+type tomlConfig struct {
+	Title       string
+	Description string
+	Extend      struct {
+		Path          string
+		URL           string
+		UseDefault    bool
+		DisabledRules []string
+	}
+	Rules []struct {
+		ID          string
+		Description string
+		Path        string
+		Regex       string
+		SecretGroup int
+		Entropy     float64
+		Keywords    []string
+		Tags        []string
+		AllowList   *tomlAllowlist
+		Allowlists  []*tomlAllowlist
+		Required    []struct {
+			ID            string
+			WithinLines   *int
+			WithinColumns *int
+		}
+		SkipReport bool
+	}
+	AllowList  *tomlAllowlist
+	Allowlists []*tomlAllowlist
+}
+
+type tomlAllowlist struct {
+	Description string
+	Condition   string
+	Commits     []string
+	Paths       []string
+	RegexTarget string
+	Regexes     []string
+	StopWords   []string
+	TargetRules []string
+}
+
+// Load reads a gitleaks config file. Its [extend] section is honoured as
+// gitleaks does: useDefault = true layers it over the default rules, path
+// over another file (two levels at most); without it the file replaces the
+// default rules.
+func Load(path string) (*Config, error) {
+	return load(path, 0)
+}
+
+const maxExtendDepth = 2
+
+func load(path string, depth int) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading gitleaks config: %w", err)
+	}
+	base := func(tc *tomlConfig) (*Config, error) {
+		switch {
+		case depth >= maxExtendDepth:
+			return nil, nil
+		case tc.Extend.UseDefault && tc.Extend.Path != "":
+			return nil, errors.New("[extend] sets both useDefault and path; choose one")
+		case tc.Extend.UseDefault:
+			return Default(), nil
+		case tc.Extend.Path != "":
+			return load(tc.Extend.Path, depth+1)
+		case tc.Extend.URL != "":
+			return nil, errors.New("[extend] url is not supported (gitleaks does not support it either); use path")
+		}
+		return nil, nil
+	}
+	c, err := Parse(string(b), path, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a gitleaks config from src. base, when not nil, returns the
+// config its [extend] section names (nil for none).
+func Parse(src, source string, base func(*tomlConfig) (*Config, error)) (*Config, error) {
+	var tc tomlConfig
+	if _, err := toml.Decode(src, &tc); err != nil {
+		return nil, err
+	}
+	c := &Config{Source: source}
+	targeted := map[string][]*Allowlist{}
+	for i, tr := range tc.Rules {
+		if strings.TrimSpace(tr.ID) == "" {
+			return nil, fmt.Errorf("rule %d: id is missing or empty", i+1)
+		}
+		r := &Rule{ID: tr.ID, Description: tr.Description, SecretGroup: tr.SecretGroup, Entropy: tr.Entropy}
+		var err error
+		if tr.Regex != "" {
+			if r.Regex, err = regexp.Compile(tr.Regex); err != nil {
+				return nil, fmt.Errorf("rule %s: regex: %w", tr.ID, err)
+			}
+			r.multiline = strings.Contains(tr.Regex, `[\s\S`) || strings.Contains(tr.Regex, `(?s`)
+		}
+		if tr.Path != "" {
+			if r.Path, err = regexp.Compile(tr.Path); err != nil {
+				return nil, fmt.Errorf("rule %s: path: %w", tr.ID, err)
+			}
+		}
+		for _, k := range tr.Keywords {
+			r.Keywords = append(r.Keywords, strings.ToLower(k))
+		}
+		if len(tr.Required) > 0 {
+			return nil, fmt.Errorf("rule %s: [[rules.required]] (composite rules) is not supported", tr.ID)
+		}
+		if tr.SkipReport {
+			continue // only reported as part of a composite rule
+		}
+		if tr.AllowList != nil {
+			if len(tr.Allowlists) > 0 {
+				return nil, fmt.Errorf("rule %s: [rules.allowlist] is deprecated, it cannot be used alongside [[rules.allowlists]]", tr.ID)
+			}
+			tr.Allowlists = append(tr.Allowlists, tr.AllowList)
+		}
+		for _, ta := range tr.Allowlists {
+			a, err := parseAllowlist(ta)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: [[rules.allowlists]]: %w", tr.ID, err)
+			}
+			r.Allowlists = append(r.Allowlists, a)
+		}
+		c.Rules = append(c.Rules, r)
+	}
+	if tc.AllowList != nil {
+		if len(tc.Allowlists) > 0 {
+			return nil, errors.New("[allowlist] is deprecated, it cannot be used alongside [[allowlists]]")
+		}
+		tc.Allowlists = append(tc.Allowlists, tc.AllowList)
+	}
+	for _, ta := range tc.Allowlists {
+		a, err := parseAllowlist(ta)
+		if err != nil {
+			return nil, fmt.Errorf("[[allowlists]]: %w", err)
+		}
+		if len(ta.TargetRules) == 0 {
+			c.Allowlists = append(c.Allowlists, a)
+		}
+		for _, id := range ta.TargetRules {
+			targeted[id] = append(targeted[id], a)
+		}
+	}
+	if base != nil {
+		b, err := base(&tc)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			c.extend(b, tc.Extend.DisabledRules)
+		}
+	}
+	for id, as := range targeted {
+		i := slices.IndexFunc(c.Rules, func(r *Rule) bool { return r.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("[[allowlists]] target rule ID '%s' does not exist", id)
+		}
+		r := *c.Rules[i]
+		r.Allowlists = append(slices.Clip(r.Allowlists), as...)
+		c.Rules[i] = &r
+	}
+	for _, r := range c.Rules {
+		if r.Regex == nil && r.Path == nil {
+			return nil, fmt.Errorf("rule %s: both regex and path are empty, the rule would have no effect", r.ID)
+		}
+		if r.Regex != nil && r.SecretGroup > r.Regex.NumSubexp() {
+			return nil, fmt.Errorf("rule %s: secretGroup %d, but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
+		}
+	}
+	return c, nil
+}
+
+// extend layers c over b as gitleaks does: b's rules not disabled and not
+// in c are added; a rule in both is b's with c's non-empty fields over it.
+func (c *Config) extend(b *Config, disabled []string) {
+	mine := map[string]int{}
+	for i, r := range c.Rules {
+		mine[r.ID] = i
+	}
+	for _, br := range b.Rules {
+		if slices.Contains(disabled, br.ID) {
+			continue
+		}
+		i, ok := mine[br.ID]
+		if !ok {
+			c.Rules = append(c.Rules, br)
+			continue
+		}
+		cur, merged := c.Rules[i], *br
+		if cur.Description != "" {
+			merged.Description = cur.Description
+		}
+		if cur.Entropy != 0 {
+			merged.Entropy = cur.Entropy
+		}
+		if cur.SecretGroup != 0 {
+			merged.SecretGroup = cur.SecretGroup
+		}
+		if cur.Regex != nil {
+			merged.Regex, merged.multiline = cur.Regex, cur.multiline
+		}
+		if cur.Path != nil {
+			merged.Path = cur.Path
+		}
+		merged.Keywords = append(slices.Clip(br.Keywords), cur.Keywords...)
+		merged.Allowlists = append(slices.Clip(br.Allowlists), cur.Allowlists...)
+		c.Rules[i] = &merged
+	}
+	c.Allowlists = append(c.Allowlists, b.Allowlists...)
+	slices.SortStableFunc(c.Rules, func(x, y *Rule) int { return strings.Compare(x.ID, y.ID) })
+	c.Source += " (extending " + b.Source + ")"
+}
+
+func parseAllowlist(ta *tomlAllowlist) (*Allowlist, error) {
+	a := &Allowlist{Description: ta.Description}
+	switch strings.ToUpper(ta.Condition) {
+	case "AND", "&&":
+		a.And = true
+	case "", "OR", "||":
+	default:
+		return nil, fmt.Errorf("unknown condition '%s' (expected 'and', 'or')", ta.Condition)
+	}
+	switch ta.RegexTarget {
+	case "", "secret":
+	case "match", "line":
+		a.RegexTarget = ta.RegexTarget
+	default:
+		return nil, fmt.Errorf("unknown regexTarget '%s' (expected 'match', 'line')", ta.RegexTarget)
+	}
+	for _, s := range ta.Commits {
+		a.Commits = append(a.Commits, strings.TrimSpace(strings.ToLower(s)))
+	}
+	for _, s := range ta.StopWords {
+		a.StopWords = append(a.StopWords, strings.ToLower(s))
+	}
+	for _, s := range ta.Regexes {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("regexes: %w", err)
+		}
+		a.Regexes = append(a.Regexes, re)
+	}
+	for _, s := range ta.Paths {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("paths: %w", err)
+		}
+		a.Paths = append(a.Paths, re)
+	}
+	if len(a.Commits)+len(a.Paths)+len(a.Regexes)+len(a.StopWords) == 0 {
+		return nil, errors.New("must contain at least one check for: commits, paths, regexes, or stopwords")
+	}
+	return a, nil
+}
+
+func (a *Allowlist) commitAllowed(c string) bool {
+	return c != "" && slices.Contains(a.Commits, strings.ToLower(c))
+}
+
+func (a *Allowlist) pathAllowed(p string) bool {
+	return p != "" && slices.ContainsFunc(a.Paths, func(re *regexp.Regexp) bool { return re.MatchString(p) })
+}
+
+func (a *Allowlist) regexAllowed(s string) bool {
+	return s != "" && slices.ContainsFunc(a.Regexes, func(re *regexp.Regexp) bool { return re.MatchString(s) })
+}
+
+func (a *Allowlist) stopWord(s string) bool {
+	if s == "" || len(a.StopWords) == 0 {
+		return false
+	}
+	s = strings.ToLower(s)
+	return slices.ContainsFunc(a.StopWords, func(w string) bool { return strings.Contains(s, w) })
+}
+
+// fileAllowed: gitleaks' checkCommitOrPathAllowed, before any content is read.
+func fileAllowed(as []*Allowlist, path, commit string) bool {
+	if path == "" && commit == "" {
+		return false
+	}
+	for _, a := range as {
+		c, p := a.commitAllowed(commit), a.pathAllowed(path)
+		if a.And {
+			if len(a.Regexes) > 0 || len(a.StopWords) > 0 {
+				continue
+			}
+			if (len(a.Commits) == 0 || c) && (len(a.Paths) == 0 || p) {
+				return true
+			}
+		} else if c || p {
+			return true
+		}
+	}
+	return false
+}
+
+// findingAllowed: gitleaks' checkFindingAllowed.
+func findingAllowed(as []*Allowlist, f *Finding, line string) bool {
+	for _, a := range as {
+		target := f.Secret
+		switch a.RegexTarget {
+		case "match":
+			target = f.Match
+		case "line":
+			target = line
+		}
+		re, sw := a.regexAllowed(target), a.stopWord(f.Secret)
+		if a.And {
+			ok := (len(a.Commits) == 0 || a.commitAllowed(f.Commit)) &&
+				(len(a.Paths) == 0 || a.pathAllowed(f.File)) &&
+				(len(a.Regexes) == 0 || re) &&
+				(len(a.StopWords) == 0 || sw)
+			if ok {
+				return true
+			}
+		} else if re || sw {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,404 @@
+package secrets
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Finding is one secret found.
+type Finding struct {
+	RuleID      string
+	Description string
+	Commit      string // as given to Scan
+	File        string // path as given to Scan
+	Line        int    // 1-based line where the match starts
+	Match       string // what the rule's regexp matched
+	Secret      string // the part of it that is the secret (the secret group)
+}
+
+// Fingerprint is gitleaks' fingerprint of the finding: COMMIT:FILE:RULE:LINE
+// (FILE:RULE:LINE without a commit), what .gitleaksignore lists.
+func (f Finding) Fingerprint() string {
+	if f.Commit == "" {
+		return fmt.Sprintf("%s:%s:%d", f.File, f.RuleID, f.Line)
+	}
+	return fmt.Sprintf("%s:%s:%s:%d", f.Commit, f.File, f.RuleID, f.Line)
+}
+
+// Redacted is the secret with only its first and last few characters
+// shown (at most a quarter of it on each side, at most 4 each).
+func (f Finding) Redacted() string {
+	s := f.Secret
+	if s == "" {
+		s = f.Match
+	}
+	r := []rune(s)
+	n := min(4, len(r)/4)
+	return string(r[:n]) + "..." + string(r[len(r)-n:])
+}
+
+// AllowSignature on a line lets every finding on it through.
+const AllowSignature = "gitleaks:allow"
+
+const (
+	chunkSize = 1 << 20  // content is scanned this much at a time
+	keepBack  = 8 << 10  // bytes of the previous chunk kept for context
+	overlap   = 64 << 10 // a chunk's last bytes are scanned again with the next
+	sniffLen  = 8000     // as git: a NUL in the first 8000 bytes means binary
+	// Windows around a keyword: the regexp of an ordinary rule runs on the
+	// keyword's line and ctxLines lines on each side; that of a rule that
+	// crosses lines ([\s\S], (?s)) on up to multiBack bytes before the
+	// keyword and multiFwd after.
+	ctxLines   = 2
+	multiBack  = 4 << 10
+	multiFwd   = overlap - 1
+	maxLineLen = 4 << 10 // an ordinary window reaches no further than this from its keyword
+)
+
+func (c *Config) prepare() {
+	c.once.Do(func() {
+		c.kwIdx = map[string]int{}
+		var kws []string
+		for ri, r := range c.Rules {
+			if r.Regex == nil {
+				continue
+			}
+			if len(r.Keywords) == 0 {
+				c.noKW = append(c.noKW, ri)
+				continue
+			}
+			for _, k := range r.Keywords {
+				ki, ok := c.kwIdx[k]
+				if !ok {
+					ki = len(kws)
+					c.kwIdx[k] = ki
+					kws = append(kws, k)
+					c.byKW = append(c.byKW, nil)
+				}
+				if !slices.Contains(c.byKW[ki], ri) {
+					c.byKW[ki] = append(c.byKW[ki], ri)
+				}
+			}
+		}
+		c.ac = newMatcher(kws)
+	})
+}
+
+// Scan reads r (the content of the file at path in commit) to its end and
+// calls fn for each finding, in order of line then rule. Memory stays
+// bounded whatever the size of the content; binary content (a NUL byte in
+// its first 8000 bytes) is not read past that point, and only path-only
+// rules apply to it. A line carrying gitleaks:allow, and the config's
+// allowlists, let findings through as gitleaks does; fingerprints
+// (.gitleaksignore) are for the caller to check with an Ignore.
+func (c *Config) Scan(r io.Reader, path, commit string, fn func(Finding)) error {
+	c.prepare()
+	s := scanPool.Get().(*scan)
+	defer scanPool.Put(s)
+	s.c, s.path, s.commit, s.fn, s.allowed = c, path, commit, fn, 0
+	if cap(s.state) < len(c.Rules) {
+		s.state = make([]uint8, len(c.Rules))
+		s.wins = make([][]window, len(c.Rules))
+	}
+	s.state = s.state[:len(c.Rules)]
+	clear(s.state)
+	s.wins = s.wins[:len(c.Rules)]
+	// Path-only rules first; the path checks of the others wait for a
+	// keyword of theirs in the content (most files have none).
+	for i, rule := range c.Rules {
+		if rule.Regex == nil && s.ruleApplies(i) {
+			s.emit([]Finding{{RuleID: rule.ID, Description: rule.Description, Commit: commit, File: path, Match: "file detected: " + path}})
+		}
+	}
+	return s.run(r)
+}
+
+var scanPool = sync.Pool{New: func() any {
+	return &scan{br: bufio.NewReaderSize(nil, sniffLen), buf: make([]byte, 0, chunkSize+overlap+keepBack)}
+}}
+
+type scan struct {
+	c            *Config
+	path, commit string
+	fn           func(Finding)
+	state        []uint8    // per rule: 0 not yet known, 1 applies to this file, 2 does not
+	wins         [][]window // per rule
+	allowed      uint8      // the global allowlists: 0 not yet known, 1 allow the file, 2 do not
+	br           *bufio.Reader
+	buf          []byte
+}
+
+// ruleApplies reports whether rule i applies to the file (its path, its
+// allowlists' paths and commits), deciding once per file.
+func (s *scan) ruleApplies(i int) bool {
+	if s.state[i] == 0 {
+		rule := s.c.Rules[i]
+		s.state[i] = 2
+		if (rule.Path == nil || rule.Path.MatchString(s.path)) && !fileAllowed(rule.Allowlists, s.path, s.commit) {
+			s.state[i] = 1
+		}
+	}
+	return s.state[i] == 1
+}
+
+// emit passes findings on unless the global allowlists allow the file.
+func (s *scan) emit(fs []Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	if s.allowed == 0 {
+		s.allowed = 2
+		if fileAllowed(s.c.Allowlists, s.path, s.commit) {
+			s.allowed = 1
+		}
+	}
+	if s.allowed == 1 {
+		return
+	}
+	for _, f := range fs {
+		s.fn(f)
+	}
+}
+
+type window struct{ s, e int }
+
+func (s *scan) run(r io.Reader) error {
+	br := s.br
+	br.Reset(r)
+	defer br.Reset(nil)
+	head, err := br.Peek(sniffLen)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return err
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil
+	}
+	buf := s.buf[:0]
+	line := 1 // line number of buf[0]
+	from := 0 // findings starting before buf[from] were reported with the previous chunk
+	for {
+		n, err := io.ReadFull(br, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return err
+		}
+		// Report matches that start before upTo; those after it are
+		// found again, whole, with the next chunk.
+		upTo := len(buf)
+		if !eof {
+			upTo = len(buf) - overlap
+			if i := bytes.LastIndexByte(buf[:upTo], '\n'); i >= from {
+				upTo = i + 1
+			}
+		}
+		s.chunk(buf, line, from, upTo)
+		if eof {
+			return nil
+		}
+		keep := max(0, upTo-keepBack)
+		if i := bytes.IndexByte(buf[keep:upTo], '\n'); i >= 0 && keep > 0 {
+			keep += i + 1
+		}
+		line += bytes.Count(buf[:keep], []byte{'\n'})
+		from = upTo - keep
+		buf = buf[:copy(buf, buf[keep:])]
+	}
+}
+
+// chunk finds the secrets starting in data[from:upTo].
+func (s *scan) chunk(data []byte, line0, from, upTo int) {
+	c := s.c
+	for i := range s.wins {
+		s.wins[i] = s.wins[i][:0]
+	}
+	add := func(ri, at, klen int) {
+		rule := c.Rules[ri]
+		var w window
+		if rule.multiline {
+			w = window{max(0, at-multiBack), min(len(data), at+klen+multiFwd)}
+		} else {
+			w = window{lineStart(data, at, ctxLines), lineEnd(data, at+klen, ctxLines)}
+		}
+		ws := s.wins[ri]
+		if k := len(ws) - 1; k >= 0 && w.s <= ws[k].e {
+			ws[k].e = max(ws[k].e, w.e)
+			ws[k].s = min(ws[k].s, w.s)
+			return
+		}
+		s.wins[ri] = append(ws, w)
+	}
+	c.ac.scan(data, func(at, kw int) {
+		for _, ri := range c.byKW[kw] {
+			if s.ruleApplies(ri) {
+				add(ri, at, c.ac.kwLen[kw])
+			}
+		}
+	})
+	for _, ri := range c.noKW {
+		if s.ruleApplies(ri) {
+			s.wins[ri] = append(s.wins[ri], window{0, len(data)})
+		}
+	}
+	var found []Finding
+	lines := lineCounter{data: data, line: line0}
+	for ri, ws := range s.wins {
+		rule := c.Rules[ri]
+		last := -1
+		for _, w := range ws {
+			for _, m := range rule.Regex.FindAllSubmatchIndex(data[w.s:w.e], -1) {
+				if f, ok := s.match(rule, data, w.s, m, &lines); ok && m[0]+w.s > last {
+					last = m[0] + w.s
+					if at := w.s + m[0]; at >= from && at < upTo {
+						found = append(found, f)
+					}
+				}
+			}
+		}
+	}
+	// gitleaks' filter: a generic finding is dropped when a specific rule
+	// found the same secret on the same line.
+	found = slices.DeleteFunc(found, func(f Finding) bool {
+		if !strings.Contains(strings.ToLower(f.RuleID), "generic") {
+			return false
+		}
+		return slices.ContainsFunc(found, func(g Finding) bool {
+			return g.Line == f.Line && g.RuleID != f.RuleID && strings.Contains(g.Secret, f.Secret) &&
+				!strings.Contains(strings.ToLower(g.RuleID), "generic")
+		})
+	})
+	slices.SortStableFunc(found, func(a, b Finding) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return strings.Compare(a.RuleID, b.RuleID)
+	})
+	s.emit(found)
+}
+
+// match turns one regexp match (m, relative to data[off:]) into a finding,
+// unless gitleaks would let it through.
+func (s *scan) match(rule *Rule, data []byte, off int, m []int, lines *lineCounter) (Finding, bool) {
+	start, end := off+m[0], off+m[1]
+	for start < end && data[start] == '\n' {
+		start++
+	}
+	for end > start && data[end-1] == '\n' {
+		end--
+	}
+	if start == end {
+		return Finding{}, false
+	}
+	ls := bytes.LastIndexByte(data[:start], '\n') + 1
+	le := end
+	if i := bytes.IndexAny(data[end:], "\r\n"); i >= 0 {
+		le = end + i
+	} else {
+		le = len(data)
+	}
+	lineText := data[ls:le]
+	if bytes.Contains(lineText, []byte(AllowSignature)) {
+		return Finding{}, false
+	}
+	f := Finding{RuleID: rule.ID, Description: rule.Description, Commit: s.commit, File: s.path, Match: string(data[start:end])}
+	f.Secret = f.Match
+	// The secret group, as gitleaks takes it: from the regexp run again
+	// on the (trimmed) match.
+	if rule.Regex.NumSubexp() > 0 {
+		if g := rule.Regex.FindStringSubmatch(f.Match); len(g) >= 2 {
+			if rule.SecretGroup > 0 {
+				if len(g) <= rule.SecretGroup {
+					return Finding{}, false
+				}
+				f.Secret = g[rule.SecretGroup]
+			} else {
+				for _, x := range g[1:] {
+					if x != "" {
+						f.Secret = x
+						break
+					}
+				}
+			}
+		}
+	}
+	if rule.Entropy != 0 && entropy(f.Secret) <= rule.Entropy {
+		return Finding{}, false
+	}
+	lt := string(lineText)
+	if findingAllowed(s.c.Allowlists, &f, lt) || findingAllowed(rule.Allowlists, &f, lt) {
+		return Finding{}, false
+	}
+	f.Line = lines.at(start)
+	return f, true
+}
+
+// entropy is the Shannon entropy of s's characters, as gitleaks computes it.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	counts := map[rune]int{}
+	for _, r := range s {
+		counts[r]++
+	}
+	var e float64
+	inv := 1 / float64(len(s))
+	for _, n := range counts {
+		p := float64(n) * inv
+		e -= p * math.Log2(p)
+	}
+	return e
+}
+
+// lineStart is the start of the line n lines before the one holding at,
+// no further than maxLineLen back.
+func lineStart(data []byte, at, n int) int {
+	lo := max(0, at-maxLineLen)
+	i := at
+	for range n + 1 {
+		j := bytes.LastIndexByte(data[lo:i], '\n')
+		if j < 0 {
+			return lo
+		}
+		i = lo + j
+	}
+	return i + 1
+}
+
+// lineEnd is the end of the line n lines after the one holding at-1,
+// no further than maxLineLen on.
+func lineEnd(data []byte, at, n int) int {
+	hi := min(len(data), at+maxLineLen)
+	i := at
+	for range n + 1 {
+		j := bytes.IndexByte(data[i:hi], '\n')
+		if j < 0 {
+			return hi
+		}
+		i += j + 1
+	}
+	return i
+}
+
+// lineCounter gives line numbers of increasing offsets cheaply, and of any
+// offset correctly.
+type lineCounter struct {
+	data []byte
+	off  int
+	line int // line number at off
+}
+
+func (l *lineCounter) at(pos int) int {
+	if pos < l.off {
+		l.off, l.line = 0, l.line-bytes.Count(l.data[:l.off], []byte{'\n'})
+	}
+	l.line += bytes.Count(l.data[l.off:pos], []byte{'\n'})
+	l.off = pos
+	return l.line
+}
