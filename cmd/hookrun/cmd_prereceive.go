@@ -62,7 +62,7 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(ctx, a, repoPath, c, git)}, git)
+	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(ctx, a, repoPath, c, git), SecretsConfig: c.SecretsConfig, SecretsIgnore: c.SecretsIgnore}, git)
 	if err != nil {
 		return fmt.Errorf("checking policies: %v; the push is refused", err)
 	}

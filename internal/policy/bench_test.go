@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/secrets"
 )
 
 // benchRepo makes a bare repository holding commits new to it (reachable
@@ -152,9 +154,11 @@ func BenchmarkSecrets100MB(b *testing.B) {
 func BenchmarkScanSecrets(b *testing.B) {
 	data := []byte(strings.Repeat("lorem ipsum dolor sit amet, consectetur adipiscing elit\n", 100<<10/57))
 	b.SetBytes(int64(len(data)))
+	c := secrets.Default()
 	for b.Loop() {
-		if _, ok := ScanSecrets(data); ok {
-			b.Fatal("found a secret in lorem ipsum")
+		err := c.Scan(bytes.NewReader(data), "lorem.txt", "", func(f secrets.Finding) { b.Fatal("found a secret in lorem ipsum: ", f) })
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }

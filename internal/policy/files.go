@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -12,7 +13,7 @@ import (
 // fileChecks reads every file the new commits add or change (one git
 // diff-tree), then sizes (one cat-file --batch-check) and contents for
 // secrets (one cat-file --batch), each blob once.
-func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsOf [][]*config.Policy, n needs, git Git,
+func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsOf [][]*config.Policy, n needs, git Git, sec *secretScan,
 	viol func(i int, p *config.Policy, what string)) error {
 	var todo []Commit
 	for i, c := range commits {
@@ -79,18 +80,18 @@ func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsO
 		}
 	}
 	if n.blobs && len(secretBlobs) > 0 {
+		if err := sec.load(ctx, git); err != nil {
+			return err
+		}
 		err := git.ReadObjects(ctx, secretBlobs, func(id, typ string, body []byte) error {
 			u := firstUse[id]
-			f, ok := ScanSecrets(body)
-			if !ok {
-				return nil
-			}
-			for _, p := range polsOf[u.commit] {
-				if p.Secrets {
-					viol(u.commit, p, fmt.Sprintf("%s:%d looks like a %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, f.Kind))
+			return sec.blob(bytes.NewReader(body), string(u.path), commits[u.commit].ID, func(what string) {
+				for _, p := range polsOf[u.commit] {
+					if p.Secrets {
+						viol(u.commit, p, what)
+					}
 				}
-			}
-			return nil
+			})
 		})
 		if err != nil {
 			return err

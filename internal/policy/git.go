@@ -38,6 +38,9 @@ type Git interface {
 	Signatures(ctx context.Context, ids []string) (map[string]Signature, error)
 	// IsAncestor reports whether old is an ancestor of new.
 	IsAncestor(ctx context.Context, old, new string) (bool, error)
+	// ReadFiles calls fn with the content of each REV:PATH of names that
+	// names a blob; the others are skipped.
+	ReadFiles(ctx context.Context, names []string, fn func(name string, body []byte) error) error
 }
 
 // Commit is a commit id with its parents.

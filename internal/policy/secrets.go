@@ -1,91 +1,188 @@
 package policy
 
 import (
+	"bufio"
 	"bytes"
-	"regexp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/hookrun/hookrun/internal/secrets"
 )
 
-// SecretPattern is one kind of credential `secrets = true` refuses. Each
-// starts with a literal (Anchor) that a fast byte search finds; the regexp
-// then confirms the rest at that spot, so the scan runs at the speed of
-// bytes.Index rather than of a regexp over every byte.
-type SecretPattern struct {
-	Kind   string // what it is, for the pusher: "AWS access key ID"
-	Anchor string // literal every match starts with
-	re     *regexp.Regexp
-	// word: the byte before the anchor must not be a letter or digit (the
-	// token is not the tail of a longer word).
-	word bool
+// secretScan is what secrets = true needs for one push: the rules (gitleaks'
+// default set, or the operator's secrets_config) and the fingerprints let
+// through (the pushed trees' .gitleaksignore and the operator's
+// secrets_ignore). It is loaded when the first blob is to be scanned.
+type secretScan struct {
+	push   Push
+	tips   []string
+	cfg    *secrets.Config
+	ignore secrets.Ignore
+	loaded bool
 }
 
-func secret(kind, anchor, rest string, word bool) SecretPattern {
-	return SecretPattern{Kind: kind, Anchor: anchor, re: regexp.MustCompile(`^` + regexp.QuoteMeta(anchor) + rest), word: word}
-}
-
-// SecretPatterns is the built-in set, documented in docs/policy.md.
-var SecretPatterns = []SecretPattern{
-	secret("private key", "-----BEGIN ", `(?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----`, false),
-	secret("AWS access key ID", "AKIA", `[0-9A-Z]{16}\b`, true),
-	secret("AWS temporary access key ID", "ASIA", `[0-9A-Z]{16}\b`, true),
-	secret("GitHub personal access token", "ghp_", `[A-Za-z0-9]{36}\b`, true),
-	secret("GitHub OAuth token", "gho_", `[A-Za-z0-9]{36}\b`, true),
-	secret("GitHub app token", "ghs_", `[A-Za-z0-9]{36}\b`, true),
-	secret("GitHub user-to-server token", "ghu_", `[A-Za-z0-9]{36}\b`, true),
-	secret("GitHub refresh token", "ghr_", `[A-Za-z0-9]{36}\b`, true),
-	secret("GitHub fine-grained token", "github_pat_", `[A-Za-z0-9_]{82}\b`, true),
-	secret("GitLab personal access token", "glpat-", `[A-Za-z0-9_-]{20}\b`, true),
-	secret("Slack token", "xox", `[abprs]-[A-Za-z0-9-]{10,}`, true),
-	secret("Stripe secret key", "sk_live_", `[A-Za-z0-9]{24,}`, true),
-	secret("Google API key", "AIza", `[A-Za-z0-9_-]{35}`, true),
-	secret("npm access token", "npm_", `[A-Za-z0-9]{36}\b`, true),
-	secret("PyPI API token", "pypi-AgEIcHlwaS5vcmc", `[A-Za-z0-9_-]{50,}`, true),
-}
-
-// SecretFinding is the first credential found in a file.
-type SecretFinding struct {
-	Kind string
-	Line int // 1-based
-}
-
-// maxSecretLen bounds how far past an anchor a match may reach; the
-// longest pattern (github_pat_) is under 100 bytes, keys' headers under 50.
-const maxSecretLen = 512
-
-// ScanSecrets reports the first credential in data (the earliest by
-// position), if any.
-func ScanSecrets(data []byte) (SecretFinding, bool) {
-	best := -1
-	kind := ""
-	for _, p := range SecretPatterns {
-		anchor := []byte(p.Anchor)
-		limit := len(data)
-		if best >= 0 {
-			limit = best // only an earlier finding matters
+// load reads the rules and fingerprints, once.
+func (s *secretScan) load(ctx context.Context, git Git) error {
+	if s.loaded {
+		return nil
+	}
+	s.loaded = true
+	s.cfg = secrets.Default()
+	if p := s.push.SecretsConfig; p != "" {
+		c, err := secrets.Load(p)
+		if err != nil {
+			return fmt.Errorf("secrets_config: %v; fix the file or remove secrets_config", err)
 		}
-		window := min(len(data), limit+len(anchor)-1) // an anchor starting before limit
-		for off := 0; off < limit; {
-			i := bytes.Index(data[off:window], anchor)
-			if i < 0 {
-				break
+		s.cfg = c
+	}
+	if p := s.push.SecretsIgnore; p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("secrets_ignore: %v; create the file or remove secrets_ignore", err)
+		}
+		defer f.Close()
+		if s.ignore, err = secrets.ReadIgnore(s.ignore, f, p); err != nil {
+			return fmt.Errorf("secrets_ignore: %v", err)
+		}
+	}
+	if len(s.tips) == 0 {
+		return nil
+	}
+	names := make([]string, len(s.tips))
+	for i, t := range s.tips {
+		names[i] = t + ":" + IgnoreFile
+	}
+	return git.ReadFiles(ctx, names, func(name string, body []byte) error {
+		var err error
+		s.ignore, err = secrets.ReadIgnore(s.ignore, bytes.NewReader(body), printable(name))
+		return err
+	})
+}
+
+// IgnoreFile is the fingerprint file read at the root of each pushed tree,
+// as gitleaks reads it at the root of a repository.
+const IgnoreFile = ".gitleaksignore"
+
+// blob scans one blob's content, calling report with the line to show for
+// each finding not let through.
+func (s *secretScan) blob(r io.Reader, path, commit string, report func(what string)) error {
+	return s.cfg.Scan(r, path, commit, func(f secrets.Finding) {
+		if s.ignore.Has(f) {
+			return
+		}
+		report(secretText(f))
+	})
+}
+
+// secretText is the line shown for a finding: what, where, the value
+// redacted, and how to let it through.
+func secretText(f secrets.Finding) string {
+	kind := RuleKind(f.RuleID)
+	where := printable(f.File)
+	if f.Line > 0 {
+		where += ":" + strconv.Itoa(f.Line)
+	}
+	val := ""
+	if f.Line > 0 {
+		val = " " + strconv.Quote(f.Redacted())
+	}
+	return fmt.Sprintf("%s holds %s %s%s (gitleaks rule %s); remove it from the history and revoke it, or allow it: gitleaks:allow on the line, or fingerprint %s in %s",
+		where, Article(kind), kind, val, f.RuleID, printable(f.Fingerprint()), IgnoreFile)
+}
+
+var ruleWords = map[string]string{
+	"api": "API", "id": "ID", "aws": "AWS", "pat": "PAT", "jwt": "JWT", "gcp": "GCP", "url": "URL",
+	"oauth": "OAuth", "github": "GitHub", "gitlab": "GitLab", "digitalocean": "DigitalOcean",
+	"openai": "OpenAI", "npm": "npm", "pypi": "PyPI", "sendgrid": "SendGrid", "hashicorp": "HashiCorp",
+	"tf": "Terraform", "pkcs12": "PKCS#12", "scim": "SCIM", "cicd": "CI/CD", "ca": "CA", "1password": "1Password",
+	"rsa": "RSA", "ssh": "SSH", "pgp": "PGP", "sdk": "SDK", "jfrog": "JFrog", "huggingface": "Hugging Face",
+	"planetscale": "PlanetScale", "rubygems": "RubyGems", "launchdarkly": "LaunchDarkly", "hubspot": "HubSpot",
+	"mailchimp": "Mailchimp", "messagebird": "MessageBird", "travisci": "Travis CI", "droneci": "Drone CI",
+	"flyio": "Fly.io", "intra42": "Intra42", "nytimes": "NYTimes", "gocardless": "GoCardless", "rrt": "RRT",
+	"ptt": "PTT", "ad": "AD", "v2": "v2", "privateai": "PrivateAI", "readme": "ReadMe", "rapidapi": "RapidAPI",
+	"relic": "Relic",
+}
+
+// lowerFirst are the first words of rule ids that are not names.
+var lowerFirst = map[string]bool{"private": true, "generic": true, "age": true, "curl": true}
+
+// RuleKind names what a gitleaks rule finds, for people: "aws-access-token"
+// is "AWS access token", "slack-bot-token" "Slack bot token".
+func RuleKind(id string) string {
+	words := strings.Split(id, "-")
+	for i, w := range words {
+		switch {
+		case ruleWords[w] != "":
+			words[i] = ruleWords[w]
+		case i == 0 && w != "" && !lowerFirst[w]:
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// Article is "a" or "an" for a noun phrase, by its sound: "an AWS ...",
+// "an SSH ...", "a GitHub ...", "an age ...".
+func Article(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	if w == "" {
+		return "a"
+	}
+	acronym := len(w) > 1 && strings.IndexFunc(w, func(r rune) bool { return unicode.IsLower(r) }) < 0
+	switch {
+	case acronym && strings.ContainsRune("AEFHILMNORSX", rune(w[0])):
+		return "an"
+	case acronym:
+		return "a"
+	}
+	l := strings.ToLower(w)
+	for _, p := range []string{"uni", "use", "usu", "one", "eu"} {
+		if strings.HasPrefix(l, p) {
+			return "a"
+		}
+	}
+	if strings.ContainsRune("aeiou", rune(l[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// ReadFiles runs one git cat-file --batch for names of the form REV:PATH,
+// calling fn with the content of each that exists and is a blob.
+func (r *Repo) ReadFiles(ctx context.Context, names []string, fn func(name string, body []byte) error) error {
+	return r.pipe(ctx, writeLines(names, ""), func(rd *bufio.Reader) error {
+		for _, name := range names {
+			hdr, err := rd.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("git cat-file: %v", err)
 			}
-			at := off + i
-			off = at + 1
-			if p.word && at > 0 && isWordByte(data[at-1]) {
+			f := strings.Fields(hdr)
+			if len(f) != 3 {
+				continue // "NAME missing", "NAME ambiguous"
+			}
+			n, err := strconv.Atoi(f[2])
+			if err != nil || n < 0 {
+				return fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
+			}
+			if f[1] != "blob" || n > secrets.MaxIgnoreSize {
+				if _, err := io.CopyN(io.Discard, rd, int64(n)+1); err != nil {
+					return fmt.Errorf("git cat-file: %v", err)
+				}
 				continue
 			}
-			end := min(len(data), at+maxSecretLen)
-			if p.re.Match(data[at:end]) {
-				best, kind = at, p.Kind
-				break
+			body := make([]byte, n+1)
+			if _, err := io.ReadFull(rd, body); err != nil {
+				return fmt.Errorf("git cat-file: %v", err)
+			}
+			if err := fn(name, body[:n]); err != nil {
+				return err
 			}
 		}
-	}
-	if best < 0 {
-		return SecretFinding{}, false
-	}
-	return SecretFinding{Kind: kind, Line: 1 + bytes.Count(data[:best], []byte("\n"))}, true
-}
-
-func isWordByte(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		return nil
+	}, "cat-file", "--batch")
 }
