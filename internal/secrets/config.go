@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -43,7 +44,19 @@ type Rule struct {
 	// multiline: the regexp spells out that it crosses lines ([\s\S] or
 	// (?s)), so it runs on a wider window around its keywords.
 	multiline bool
+	// width bounds the bytes a match spans (0: no bound known), so a
+	// match holding a keyword lies within width bytes of it.
+	width int
+	// tail, for a regexp of gitleaks' "semi-generic" shape (KEYWORDS, up
+	// to 23 more characters, an assignment operator, the value), is the
+	// part after the keywords, anchored: a keyword it does not match right
+	// after is no match's keyword, and its line is not searched for it.
+	tail *regexp.Regexp
 }
+
+// assignShape is what a semi-generic rule's regexp has right after its
+// keyword group (gitleaks' utils.GenerateSemiGenericRegex).
+const assignShape = `)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)`
 
 // Allowlist is a gitleaks allowlist: a finding is allowed when any of its
 // checks holds (or all of them, with condition = "AND").
@@ -182,6 +195,8 @@ func Parse(src, source string, base func(*tomlConfig) (*Config, error)) (*Config
 				return nil, fmt.Errorf("rule %s: regex: %w", tr.ID, err)
 			}
 			r.multiline = strings.Contains(tr.Regex, `[\s\S`) || strings.Contains(tr.Regex, `(?s`)
+			r.width = maxWidth(tr.Regex)
+			r.tail = tailOf(tr.Regex)
 		}
 		if tr.Path != "" {
 			if r.Path, err = regexp.Compile(tr.Path); err != nil {
@@ -286,7 +301,7 @@ func (c *Config) extend(b *Config, disabled []string) {
 			merged.SecretGroup = cur.SecretGroup
 		}
 		if cur.Regex != nil {
-			merged.Regex, merged.multiline = cur.Regex, cur.multiline
+			merged.Regex, merged.multiline, merged.width, merged.tail = cur.Regex, cur.multiline, cur.width, cur.tail
 		}
 		if cur.Path != nil {
 			merged.Path = cur.Path
@@ -407,4 +422,131 @@ func findingAllowed(as []*Allowlist, f *Finding, line string) bool {
 		}
 	}
 	return false
+}
+
+// maxWidthLimit: a regexp that may match more bytes than this is treated
+// as unbounded.
+const maxWidthLimit = 2048
+
+// maxWidth is the most bytes a match of the regexp src can span, or 0 when
+// that is unbounded or over maxWidthLimit.
+func maxWidth(src string) int {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	n := width(re.Simplify())
+	if n < 0 || n > maxWidthLimit {
+		return 0
+	}
+	return n
+}
+
+// width is the most bytes re matches, -1 for no bound.
+func width(re *syntax.Regexp) int {
+	runeBytes := func(max rune) int {
+		if max < 0x80 {
+			return 1
+		}
+		return 4
+	}
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpNoMatch:
+		return 0
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += runeBytes(r)
+			if re.Flags&syntax.FoldCase != 0 {
+				n += 3 // a fold may be a longer rune (k: the Kelvin sign)
+			}
+		}
+		return n
+	case syntax.OpCharClass:
+		if len(re.Rune) == 0 {
+			return 0
+		}
+		return runeBytes(re.Rune[len(re.Rune)-1])
+	case syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return 4
+	case syntax.OpCapture:
+		return width(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		return -1
+	case syntax.OpQuest:
+		return width(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return -1
+		}
+		w := width(re.Sub[0])
+		if w < 0 {
+			return -1
+		}
+		return w * re.Max
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range re.Sub {
+			w := width(sub)
+			if w < 0 {
+				return -1
+			}
+			n += w
+		}
+		return n
+	case syntax.OpAlternate:
+		n := 0
+		for _, sub := range re.Sub {
+			w := width(sub)
+			if w < 0 {
+				return -1
+			}
+			n = max(n, w)
+		}
+		return n
+	}
+	return -1
+}
+
+// tailOf is the anchored tail of a semi-generic regexp src (see
+// Rule.tail), or nil when src does not have that shape: the keyword group
+// closes right before assignShape, at the top level, with no flags but a
+// leading (?i). The tail allows up to 8 more word characters before it,
+// for a keyword alternative that extends the keyword found.
+func tailOf(src string) *regexp.Regexp {
+	i := strings.Index(src, assignShape)
+	if i < 0 {
+		return nil
+	}
+	flags := ""
+	body := src
+	if strings.HasPrefix(src, "(?i)") {
+		flags, body = "(?i)", src[len("(?i)"):]
+		i -= len("(?i)")
+	}
+	if strings.Contains(body, "(?i") || strings.Contains(body, "(?s") || strings.Contains(body, "(?m") {
+		return nil
+	}
+	// The keyword group must be at the top level: the text before the
+	// tail is balanced.
+	depth := 0
+	for j := 0; j <= i; j++ {
+		switch body[j] {
+		case '\\':
+			j++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+	}
+	if depth != 0 {
+		return nil
+	}
+	re, err := regexp.Compile(flags + `^[\w.-]{0,8}` + body[i+1:])
+	if err != nil {
+		return nil
+	}
+	return re
 }

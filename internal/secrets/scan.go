@@ -59,6 +59,9 @@ const (
 	multiBack  = 4 << 10
 	multiFwd   = overlap - 1
 	maxLineLen = 4 << 10 // an ordinary window reaches no further than this from its keyword
+	// tailOp: a semi-generic tail has its operator within its 8 + 20 + 3
+	// first characters (Rule.tail).
+	tailOp = 8 + 20 + 3 + 1
 )
 
 func (c *Config) prepare() {
@@ -220,11 +223,27 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 	}
 	add := func(ri, at, klen int) {
 		rule := c.Rules[ri]
+		if rule.tail != nil {
+			// An operator byte soon after: a cheap first test.
+			end := lineEnd(data, at+klen, ctxLines)
+			if !bytes.ContainsAny(data[at+klen:min(end, at+klen+tailOp)], "=:>|?,") || !rule.tail.Match(data[at+klen:end]) {
+				return
+			}
+		}
 		var w window
-		if rule.multiline {
+		switch {
+		case rule.width > 0:
+			// A match holding the keyword lies within width of it; it
+			// starts on the keyword's line (no rule's regexp crosses a
+			// line before its keyword, except the multiline ones).
+			w = window{max(at+klen-rule.width, lineStart(data, at, 0)), min(len(data), at+rule.width)}
+			if rule.multiline {
+				w.s = max(0, at+klen-rule.width)
+			}
+		case rule.multiline:
 			w = window{max(0, at-multiBack), min(len(data), at+klen+multiFwd)}
-		} else {
-			w = window{lineStart(data, at, ctxLines), lineEnd(data, at+klen, ctxLines)}
+		default:
+			w = window{lineStart(data, at, 0), lineEnd(data, at+klen, ctxLines)}
 		}
 		ws := s.wins[ri]
 		if k := len(ws) - 1; k >= 0 && w.s <= ws[k].e {
@@ -250,11 +269,14 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 	lines := lineCounter{data: data, line: line0}
 	for ri, ws := range s.wins {
 		rule := c.Rules[ri]
-		last := -1
+		end := 0 // matches do not overlap, as in one run over the content
 		for _, w := range ws {
 			for _, m := range rule.Regex.FindAllSubmatchIndex(data[w.s:w.e], -1) {
-				if f, ok := s.match(rule, data, w.s, m, &lines); ok && m[0]+w.s > last {
-					last = m[0] + w.s
+				if w.s+m[0] < end {
+					continue
+				}
+				end = w.s + m[1]
+				if f, ok := s.match(rule, data, w.s, m, &lines); ok {
 					if at := w.s + m[0]; at >= from && at < upTo {
 						found = append(found, f)
 					}
