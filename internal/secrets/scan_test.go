@@ -220,3 +220,13 @@ func FuzzReadIgnore(f *testing.F) {
 		_ = ig.Has(Finding{RuleID: "r", File: "f", Commit: "c", Line: 1})
 	})
 }
+
+// BenchmarkParseDefault is the cost of loading gitleaks' default rules,
+// paid once by a push that a secrets = true policy applies to.
+func BenchmarkParseDefault(b *testing.B) {
+	for b.Loop() {
+		if _, err := Parse(defaultTOML, "default", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
