@@ -35,12 +35,22 @@ const DefaultVersion = "v8.28.0"
 type Rule struct {
 	ID          string
 	Description string
-	Regex       *regexp.Regexp // nil: a path-only rule
+	Regex       string         // "": a path-only rule
 	Path        *regexp.Regexp // nil: any path
 	SecretGroup int
 	Entropy     float64
 	Keywords    []string // lower case; none: the rule runs on all content
 	Allowlists  []*Allowlist
+	// prog is Regex compiled, on first use for the default rules (a push
+	// pays only for the rules its content has keywords of).
+	prog func() *ruleProg
+}
+
+// ruleProg is a rule's regexp compiled, with what the scanner derives
+// from it.
+type ruleProg struct {
+	re  *regexp.Regexp
+	err error
 	// multiline: the regexp spells out that it crosses lines ([\s\S] or
 	// (?s)), so it runs on a wider window around its keywords.
 	multiline bool
@@ -52,6 +62,19 @@ type Rule struct {
 	// part after the keywords, anchored: a keyword it does not match right
 	// after is no match's keyword, and its line is not searched for it.
 	tail *regexp.Regexp
+}
+
+func compileRule(src string) *ruleProg {
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return &ruleProg{err: err}
+	}
+	return &ruleProg{
+		re:        re,
+		multiline: strings.Contains(src, `[\s\S`) || strings.Contains(src, `(?s`),
+		width:     maxWidth(src),
+		tail:      tailOf(src),
+	}
 }
 
 // assignShape is what a semi-generic rule's regexp has right after its
@@ -85,7 +108,7 @@ type Config struct {
 }
 
 var defaultConfig = sync.OnceValue(func() *Config {
-	c, err := Parse(defaultTOML, "gitleaks "+DefaultVersion+" default rules", nil)
+	c, err := parse(defaultTOML, "gitleaks "+DefaultVersion+" default rules", nil, false)
 	if err != nil {
 		panic("secrets: the embedded gitleaks.toml does not load: " + err.Error())
 	}
@@ -168,7 +191,7 @@ func load(path string, depth int) (*Config, error) {
 		}
 		return nil, nil
 	}
-	c, err := Parse(string(b), path, base)
+	c, err := parse(string(b), path, base, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -178,6 +201,11 @@ func load(path string, depth int) (*Config, error) {
 // Parse reads a gitleaks config from src. base, when not nil, returns the
 // config its [extend] section names (nil for none).
 func Parse(src, source string, base func(*tomlConfig) (*Config, error)) (*Config, error) {
+	return parse(src, source, base, true)
+}
+
+// parse is Parse; eager compiles every regexp now, to report errors.
+func parse(src, source string, base func(*tomlConfig) (*Config, error), eager bool) (*Config, error) {
 	var tc tomlConfig
 	if _, err := toml.Decode(src, &tc); err != nil {
 		return nil, err
@@ -188,15 +216,16 @@ func Parse(src, source string, base func(*tomlConfig) (*Config, error)) (*Config
 		if strings.TrimSpace(tr.ID) == "" {
 			return nil, fmt.Errorf("rule %d: id is missing or empty", i+1)
 		}
-		r := &Rule{ID: tr.ID, Description: tr.Description, SecretGroup: tr.SecretGroup, Entropy: tr.Entropy}
+		r := &Rule{ID: tr.ID, Description: tr.Description, Regex: tr.Regex, SecretGroup: tr.SecretGroup, Entropy: tr.Entropy}
 		var err error
 		if tr.Regex != "" {
-			if r.Regex, err = regexp.Compile(tr.Regex); err != nil {
-				return nil, fmt.Errorf("rule %s: regex: %w", tr.ID, err)
+			src := tr.Regex
+			r.prog = sync.OnceValue(func() *ruleProg { return compileRule(src) })
+			if eager {
+				if p := r.prog(); p.err != nil {
+					return nil, fmt.Errorf("rule %s: regex: %w", tr.ID, p.err)
+				}
 			}
-			r.multiline = strings.Contains(tr.Regex, `[\s\S`) || strings.Contains(tr.Regex, `(?s`)
-			r.width = maxWidth(tr.Regex)
-			r.tail = tailOf(tr.Regex)
 		}
 		if tr.Path != "" {
 			if r.Path, err = regexp.Compile(tr.Path); err != nil {
@@ -264,11 +293,13 @@ func Parse(src, source string, base func(*tomlConfig) (*Config, error)) (*Config
 		c.Rules[i] = &r
 	}
 	for _, r := range c.Rules {
-		if r.Regex == nil && r.Path == nil {
+		if r.Regex == "" && r.Path == nil {
 			return nil, fmt.Errorf("rule %s: both regex and path are empty, the rule would have no effect", r.ID)
 		}
-		if r.Regex != nil && r.SecretGroup > r.Regex.NumSubexp() {
-			return nil, fmt.Errorf("rule %s: secretGroup %d, but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
+		if r.Regex != "" && eager {
+			if n := r.prog().re.NumSubexp(); r.SecretGroup > n {
+				return nil, fmt.Errorf("rule %s: secretGroup %d, but the regex has %d groups", r.ID, r.SecretGroup, n)
+			}
 		}
 	}
 	return c, nil
@@ -300,8 +331,8 @@ func (c *Config) extend(b *Config, disabled []string) {
 		if cur.SecretGroup != 0 {
 			merged.SecretGroup = cur.SecretGroup
 		}
-		if cur.Regex != nil {
-			merged.Regex, merged.multiline, merged.width, merged.tail = cur.Regex, cur.multiline, cur.width, cur.tail
+		if cur.Regex != "" {
+			merged.Regex, merged.prog = cur.Regex, cur.prog
 		}
 		if cur.Path != nil {
 			merged.Path = cur.Path

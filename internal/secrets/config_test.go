@@ -95,3 +95,23 @@ func TestMaxWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultRulesCompile: the embedded rules, compiled lazily in use,
+// all compile, with valid secret groups.
+func TestDefaultRulesCompile(t *testing.T) {
+	c := Default()
+	if len(c.Rules) < 200 {
+		t.Fatalf("%d rules", len(c.Rules))
+	}
+	for _, r := range c.Rules {
+		if r.Regex == "" {
+			continue
+		}
+		p := r.prog()
+		if p.err != nil {
+			t.Errorf("%s: %v", r.ID, p.err)
+		} else if r.SecretGroup > p.re.NumSubexp() {
+			t.Errorf("%s: secretGroup %d of %d", r.ID, r.SecretGroup, p.re.NumSubexp())
+		}
+	}
+}

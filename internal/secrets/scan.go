@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func (c *Config) prepare() {
 		c.kwIdx = map[string]int{}
 		var kws []string
 		for ri, r := range c.Rules {
-			if r.Regex == nil {
+			if r.Regex == "" {
 				continue
 			}
 			if len(r.Keywords) == 0 {
@@ -115,7 +116,7 @@ func (c *Config) Scan(r io.Reader, path, commit string, fn func(Finding)) error 
 	// Path-only rules first; the path checks of the others wait for a
 	// keyword of theirs in the content (most files have none).
 	for i, rule := range c.Rules {
-		if rule.Regex == nil && s.ruleApplies(i) {
+		if rule.Regex == "" && s.ruleApplies(i) {
 			s.emit([]Finding{{RuleID: rule.ID, Description: rule.Description, Commit: commit, File: path, Match: "file detected: " + path}})
 		}
 	}
@@ -222,7 +223,7 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 		s.wins[i] = s.wins[i][:0]
 	}
 	add := func(ri, at, klen int) {
-		rule := c.Rules[ri]
+		rule := c.Rules[ri].prog()
 		if rule.tail != nil {
 			// An operator byte soon after: a cheap first test.
 			end := lineEnd(data, at+klen, ctxLines)
@@ -268,15 +269,19 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 	var found []Finding
 	lines := lineCounter{data: data, line: line0}
 	for ri, ws := range s.wins {
+		if len(ws) == 0 {
+			continue
+		}
 		rule := c.Rules[ri]
+		prog := rule.prog()
 		end := 0 // matches do not overlap, as in one run over the content
 		for _, w := range ws {
-			for _, m := range rule.Regex.FindAllSubmatchIndex(data[w.s:w.e], -1) {
+			for _, m := range prog.re.FindAllSubmatchIndex(data[w.s:w.e], -1) {
 				if w.s+m[0] < end {
 					continue
 				}
 				end = w.s + m[1]
-				if f, ok := s.match(rule, data, w.s, m, &lines); ok {
+				if f, ok := s.match(rule, prog.re, data, w.s, m, &lines); ok {
 					if at := w.s + m[0]; at >= from && at < upTo {
 						found = append(found, f)
 					}
@@ -306,7 +311,7 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 
 // match turns one regexp match (m, relative to data[off:]) into a finding,
 // unless gitleaks would let it through.
-func (s *scan) match(rule *Rule, data []byte, off int, m []int, lines *lineCounter) (Finding, bool) {
+func (s *scan) match(rule *Rule, re *regexp.Regexp, data []byte, off int, m []int, lines *lineCounter) (Finding, bool) {
 	start, end := off+m[0], off+m[1]
 	for start < end && data[start] == '\n' {
 		start++
@@ -332,8 +337,8 @@ func (s *scan) match(rule *Rule, data []byte, off int, m []int, lines *lineCount
 	f.Secret = f.Match
 	// The secret group, as gitleaks takes it: from the regexp run again
 	// on the (trimmed) match.
-	if rule.Regex.NumSubexp() > 0 {
-		if g := rule.Regex.FindStringSubmatch(f.Match); len(g) >= 2 {
+	if re.NumSubexp() > 0 {
+		if g := re.FindStringSubmatch(f.Match); len(g) >= 2 {
 			if rule.SecretGroup > 0 {
 				if len(g) <= rule.SecretGroup {
 					return Finding{}, false

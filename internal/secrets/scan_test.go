@@ -225,7 +225,7 @@ func FuzzReadIgnore(f *testing.F) {
 // paid once by a push that a secrets = true policy applies to.
 func BenchmarkParseDefault(b *testing.B) {
 	for b.Loop() {
-		if _, err := Parse(defaultTOML, "default", nil); err != nil {
+		if _, err := parse(defaultTOML, "default", nil, false); err != nil {
 			b.Fatal(err)
 		}
 	}
