@@ -181,7 +181,7 @@ func TestMatcher(t *testing.T) {
 // FuzzScan: any content, never a panic or error; every finding's line is
 // within the content, and the matcher finds what a naive search finds.
 func FuzzScan(f *testing.F) {
-	f.Add([]byte("T=" + ghp + "\n"), "a.sh")
+	f.Add([]byte("T="+ghp+"\n"), "a.sh")
 	f.Add([]byte("-----BEGIN "+"EC PRIVATE KEY-----\n"+strings.Repeat("A", 70)+"\n-----END "+"EC PRIVATE KEY-----"), "k")
 	f.Add([]byte("api_key = \"Zx9Kq2Lm4Nw6Pr8St0\"\n"), "c.py")
 	f.Add([]byte("glpat-"+"aB3dE5gH7jK9mN1pQ2r-"), "x.p12")
