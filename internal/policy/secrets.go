@@ -133,9 +133,9 @@ func Article(s string) string {
 	if w == "" {
 		return "a"
 	}
-	acronym := len(w) > 1 && strings.IndexFunc(w, func(r rune) bool { return unicode.IsLower(r) }) < 0
+	acronym := len(w) > 1 && strings.IndexFunc(w, func(r rune) bool { return unicode.IsLower(r) }) < 0 || w == "npm"
 	switch {
-	case acronym && strings.ContainsRune("AEFHILMNORSX", rune(w[0])):
+	case acronym && strings.ContainsRune("AEFHILMNORSXn", rune(w[0])):
 		return "an"
 	case acronym:
 		return "a"

@@ -45,3 +45,32 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestRuleKind(t *testing.T) {
+	for id, want := range map[string]string{
+		"aws-access-token":       "an AWS access token",
+		"github-pat":             "a GitHub PAT",
+		"gitlab-pat":             "a GitLab PAT",
+		"slack-bot-token":        "a Slack bot token",
+		"slack-webhook-url":      "a Slack webhook URL",
+		"age-secret-key":         "an age secret key",
+		"openai-api-key":         "an OpenAI API key",
+		"anthropic-api-key":      "an Anthropic API key",
+		"private-key":            "a private key",
+		"generic-api-key":        "a generic API key",
+		"jwt":                    "a JWT",
+		"sendgrid-api-token":     "a SendGrid API token",
+		"hashicorp-tf-api-token": "a HashiCorp Terraform API token",
+		"vault-service-token":    "a Vault service token",
+		"1password-secret-key":   "a 1Password secret key",
+		"npm-access-token":       "an npm access token",
+		"okta-access-token":      "an Okta access token",
+		"uber-x":                 "an Uber x",
+		"unity-key":              "a Unity key",
+	} {
+		k := RuleKind(id)
+		if got := Article(k) + " " + k; got != want {
+			t.Errorf("%s: %q, want %q", id, got, want)
+		}
+	}
+}

@@ -178,8 +178,8 @@ func TestMatcher(t *testing.T) {
 	}
 }
 
-// FuzzScan: any content, never a panic or error; every finding's line is
-// within the content, and the matcher finds what a naive search finds.
+// FuzzScan: any content and path, never a panic or error; every finding's
+// line is within the content (0 only for a path-only rule).
 func FuzzScan(f *testing.F) {
 	f.Add([]byte("T="+ghp+"\n"), "a.sh")
 	f.Add([]byte("-----BEGIN "+"EC PRIVATE KEY-----\n"+strings.Repeat("A", 70)+"\n-----END "+"EC PRIVATE KEY-----"), "k")
