@@ -175,3 +175,34 @@ func BenchmarkNoPolicyApplies(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPush10kSecrets is BenchmarkPush10kCommits50kBlobs's push with
+// secrets = true as well: every one of the 50,000 new blobs is read and
+// scanned with gitleaks' rules.
+func BenchmarkPush10kSecrets(b *testing.B) {
+	repo, tip := benchRepo(b, 10_000, 5, 64)
+	pols := benchPolicies(b, `version = 1
+[[policy]]
+name = "all"
+branches = ["**"]
+commit_message = '^(feat|fix|docs|chore): '
+author_email = '@example\.com$'
+committer_email = '@example\.com$'
+signed_off = true
+file_names_deny = ['(^|/)\.env$', '\.(exe|dll)$']
+max_file_size = "1M"
+max_path_length = 200
+secrets = true
+`)
+	push := Push{Updates: []match.RefUpdate{{Old: strings.Repeat("0", 40), New: tip, Name: "refs/heads/main"}}}
+	git := &Repo{GitDir: repo}
+	for b.Loop() {
+		res, err := Evaluate(context.Background(), pols, push, git)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commits != 10_000 || !res.OK() {
+			b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
+		}
+	}
+}
