@@ -37,6 +37,8 @@ type Rule struct {
 	Description string
 	Regex       string         // "": a path-only rule
 	Path        *regexp.Regexp // nil: any path
+	// pathNeeds are literals (lower case) Path cannot match without.
+	pathNeeds   []string
 	SecretGroup int
 	Entropy     float64
 	Keywords    []string // lower case; none: the rule runs on all content
@@ -231,6 +233,7 @@ func parse(src, source string, base func(*tomlConfig) (*Config, error), eager bo
 			if r.Path, err = regexp.Compile(tr.Path); err != nil {
 				return nil, fmt.Errorf("rule %s: path: %w", tr.ID, err)
 			}
+			r.pathNeeds = needs(tr.Path)
 		}
 		for _, k := range tr.Keywords {
 			r.Keywords = append(r.Keywords, strings.ToLower(k))
@@ -335,7 +338,7 @@ func (c *Config) extend(b *Config, disabled []string) {
 			merged.Regex, merged.prog = cur.Regex, cur.prog
 		}
 		if cur.Path != nil {
-			merged.Path = cur.Path
+			merged.Path, merged.pathNeeds = cur.Path, cur.pathNeeds
 		}
 		merged.Keywords = append(slices.Clip(br.Keywords), cur.Keywords...)
 		merged.Allowlists = append(slices.Clip(br.Allowlists), cur.Allowlists...)
@@ -580,4 +583,42 @@ func tailOf(src string) *regexp.Regexp {
 		return nil
 	}
 	return re
+}
+
+// needs lists literals, in lower case, that any match of the regexp src
+// contains (the literal parts of its top-level sequence): a cheap test
+// that rules most inputs out before the regexp runs.
+func needs(src string) []string {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	var out []string
+	for _, sub := range subs {
+		if sub.Op == syntax.OpLiteral {
+			out = append(out, strings.ToLower(string(sub.Rune)))
+		}
+	}
+	return out
+}
+
+// pathMatches is rule's Path test of p, with its cheap test first.
+func (r *Rule) pathMatches(p string) bool {
+	if len(r.pathNeeds) > 0 {
+		lp := strings.ToLower(p)
+		for _, n := range r.pathNeeds {
+			if !strings.Contains(lp, n) {
+				return false
+			}
+		}
+	}
+	return r.Path.MatchString(p)
 }

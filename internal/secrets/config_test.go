@@ -81,6 +81,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+func TestPathNeeds(t *testing.T) {
+	r := Default().Rules
+	for _, rule := range r {
+		if rule.ID != "pkcs12-file" {
+			continue
+		}
+		if len(rule.pathNeeds) == 0 {
+			t.Errorf("pkcs12-file: no literal found in %s", rule.Path)
+		}
+		for p, want := range map[string]bool{"a/b.p12": true, "C.PFX": true, "a.txt": false, "x.p12/y": false, ".p12": false} {
+			if got := rule.pathMatches(p); got != want || got != rule.Path.MatchString(p) {
+				t.Errorf("pathMatches(%s) = %v, want %v", p, got, want)
+			}
+		}
+	}
+}
+
 func TestMaxWidth(t *testing.T) {
 	for src, want := range map[string]int{
 		`abc`:               3,

@@ -144,7 +144,7 @@ func (s *scan) ruleApplies(i int) bool {
 	if s.state[i] == 0 {
 		rule := s.c.Rules[i]
 		s.state[i] = 2
-		if (rule.Path == nil || rule.Path.MatchString(s.path)) && !fileAllowed(rule.Allowlists, s.path, s.commit) {
+		if (rule.Path == nil || rule.pathMatches(s.path)) && !fileAllowed(rule.Allowlists, s.path, s.commit) {
 			s.state[i] = 1
 		}
 	}
