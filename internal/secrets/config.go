@@ -64,19 +64,86 @@ type ruleProg struct {
 	// part after the keywords, anchored: a keyword it does not match right
 	// after is no match's keyword, and its line is not searched for it.
 	tail *regexp.Regexp
+	// anchor, for a regexp every match of which starts with one of the
+	// rule's keywords (jwt: ey..., vault-service-token: hvs. or s.), is
+	// the regexp anchored: a keyword where it does not match is no
+	// match's start. wordStart: the regexp starts with \b.
+	anchor    *regexp.Regexp
+	wordStart bool
 }
 
-func compileRule(src string) *ruleProg {
+func compileRule(src string, keywords []string) *ruleProg {
 	re, err := regexp.Compile(src)
 	if err != nil {
 		return &ruleProg{err: err}
 	}
-	return &ruleProg{
+	p := &ruleProg{
 		re:        re,
 		multiline: strings.Contains(src, `[\s\S`) || strings.Contains(src, `(?s`),
 		width:     maxWidth(src),
 		tail:      tailOf(src),
 	}
+	if p.tail == nil {
+		p.anchor, p.wordStart = anchorOf(src, keywords)
+	}
+	return p
+}
+
+// anchorOf is src anchored at its start when each of its matches starts
+// with a literal that starts with one of keywords (see ruleProg.anchor),
+// else nil; and whether src starts with \b.
+func anchorOf(src string, keywords []string) (*regexp.Regexp, bool) {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil || len(keywords) == 0 {
+		return nil, false
+	}
+	re = re.Simplify()
+	wordStart := false
+	if re.Op == syntax.OpConcat && len(re.Sub) > 0 && re.Sub[0].Op == syntax.OpWordBoundary {
+		wordStart = true
+		re = &syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1:]}
+	}
+	leads := leadingLiterals(re)
+	if len(leads) == 0 {
+		return nil, false
+	}
+	for _, l := range leads {
+		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasPrefix(l, k) }) {
+			return nil, false
+		}
+	}
+	a, err := regexp.Compile(`^(?:` + src + `)`)
+	if err != nil {
+		return nil, false
+	}
+	return a, wordStart
+}
+
+// leadingLiterals lists, lower case, the literal each match of re starts
+// with, one per alternative; nil if some match may start otherwise.
+func leadingLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{strings.ToLower(string(re.Rune))}
+	case syntax.OpCapture:
+		return leadingLiterals(re.Sub[0])
+	case syntax.OpConcat:
+		if len(re.Sub) == 0 {
+			return nil
+		}
+		return leadingLiterals(re.Sub[0])
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			l := leadingLiterals(sub)
+			if l == nil {
+				return nil
+			}
+			out = append(out, l...)
+		}
+		return out
+	}
+	return nil
 }
 
 // assignShape is what a semi-generic rule's regexp has right after its
@@ -222,7 +289,7 @@ func parse(src, source string, base func(*tomlConfig) (*Config, error), eager bo
 		var err error
 		if tr.Regex != "" {
 			src := tr.Regex
-			r.prog = sync.OnceValue(func() *ruleProg { return compileRule(src) })
+			r.prog = sync.OnceValue(func() *ruleProg { return compileRule(src, r.Keywords) })
 			if eager {
 				if p := r.prog(); p.err != nil {
 					return nil, fmt.Errorf("rule %s: regex: %w", tr.ID, p.err)

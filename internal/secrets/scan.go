@@ -102,10 +102,14 @@ func (c *Config) prepare() {
 // allowlists, let findings through as gitleaks does; fingerprints
 // (.gitleaksignore) are for the caller to check with an Ignore.
 func (c *Config) Scan(r io.Reader, path, commit string, fn func(Finding)) error {
-	c.prepare()
 	s := scanPool.Get().(*scan)
 	defer scanPool.Put(s)
-	s.c, s.path, s.commit, s.fn, s.allowed = c, path, commit, fn, 0
+	return c.scanWith(s, r, path, commit, fn)
+}
+
+func (c *Config) scanWith(s *scan, r io.Reader, path, commit string, fn func(Finding)) error {
+	c.prepare()
+	s.c, s.path, s.commit, s.fn, s.allowed, s.examined = c, path, commit, fn, 0, 0
 	if cap(s.state) < len(c.Rules) {
 		s.state = make([]uint8, len(c.Rules))
 		s.wins = make([][]window, len(c.Rules))
@@ -136,6 +140,7 @@ type scan struct {
 	allowed      uint8      // the global allowlists: 0 not yet known, 1 allow the file, 2 do not
 	br           *bufio.Reader
 	buf          []byte
+	examined     int // bytes handed to regexps, for the tests' bound
 }
 
 // ruleApplies reports whether rule i applies to the file (its path, its
@@ -222,29 +227,60 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 	for i := range s.wins {
 		s.wins[i] = s.wins[i][:0]
 	}
+	// Checks near keywords are bounded in all (budget): past it, content
+	// made of keywords (a long line of "eyeyey...") gets plain windows,
+	// merged, so the work stays linear in the content.
+	budget := 2*len(data) + 1<<16
+	checked := 0
+	lc := lineCache{data: data, le: -1}
 	add := func(ri, at, klen int) {
 		rule := c.Rules[ri].prog()
-		if rule.tail != nil {
+		lc.move(at)
+		lineEnd := min(lc.e2, at+klen+maxLineLen)
+		lineStart := max(lc.ls, at-maxLineLen)
+		if rule.tail != nil && budget > 0 {
 			// An operator byte soon after: a cheap first test.
-			end := lineEnd(data, at+klen, ctxLines)
-			if !bytes.ContainsAny(data[at+klen:min(end, at+klen+tailOp)], "=:>|?,") || !rule.tail.Match(data[at+klen:end]) {
+			in := data[at+klen : lineEnd]
+			budget -= len(in)
+			checked += len(in)
+			if !bytes.ContainsAny(in[:min(len(in), tailOp)], "=:>|?,") || !rule.tail.Match(in) {
 				return
 			}
 		}
 		var w window
 		switch {
+		case rule.anchor != nil && budget > 0 && !(rule.wordStart && !isWordByte(data[at])):
+			// Matches start at keywords: the regexp runs from this one
+			// if it matches here. (If the keyword started with a non-word
+			// byte, ^\b would fail where \b holds: the plain window.)
+			if rule.wordStart && at > 0 && isWordByte(data[at-1]) {
+				return // no \b here
+			}
+			end := lineEnd
+			switch {
+			case rule.width > 0:
+				end = min(len(data), at+rule.width)
+			case rule.multiline:
+				end = min(len(data), at+klen+multiFwd)
+			}
+			budget -= end - at
+			checked += end - at
+			if !rule.anchor.Match(data[at:end]) {
+				return
+			}
+			w = window{at, end}
 		case rule.width > 0:
 			// A match holding the keyword lies within width of it; it
 			// starts on the keyword's line (no rule's regexp crosses a
 			// line before its keyword, except the multiline ones).
-			w = window{max(at+klen-rule.width, lineStart(data, at, 0)), min(len(data), at+rule.width)}
+			w = window{max(at+klen-rule.width, lineStart), min(len(data), at+rule.width)}
 			if rule.multiline {
 				w.s = max(0, at+klen-rule.width)
 			}
 		case rule.multiline:
 			w = window{max(0, at-multiBack), min(len(data), at+klen+multiFwd)}
 		default:
-			w = window{lineStart(data, at, 0), lineEnd(data, at+klen, ctxLines)}
+			w = window{lineStart, lineEnd}
 		}
 		ws := s.wins[ri]
 		if k := len(ws) - 1; k >= 0 && w.s <= ws[k].e {
@@ -289,24 +325,36 @@ func (s *scan) chunk(data []byte, line0, from, upTo int) {
 			}
 		}
 	}
-	// gitleaks' filter: a generic finding is dropped when a specific rule
-	// found the same secret on the same line.
-	found = slices.DeleteFunc(found, func(f Finding) bool {
-		if !strings.Contains(strings.ToLower(f.RuleID), "generic") {
-			return false
+	s.examined += checked
+	for _, ws := range s.wins {
+		for _, w := range ws {
+			s.examined += w.e - w.s
 		}
-		return slices.ContainsFunc(found, func(g Finding) bool {
-			return g.Line == f.Line && g.RuleID != f.RuleID && strings.Contains(g.Secret, f.Secret) &&
-				!strings.Contains(strings.ToLower(g.RuleID), "generic")
-		})
-	})
-	slices.SortStableFunc(found, func(a, b Finding) int {
+	}
+	s.emitFiltered(found)
+}
+
+// emitFiltered applies gitleaks' filter (a generic finding is dropped when
+// a specific rule found the same secret on the same line), orders the
+// findings by line then rule, and emits them.
+func (s *scan) emitFiltered(found []Finding) {
+	generic := func(f Finding) bool { return strings.Contains(strings.ToLower(f.RuleID), "generic") }
+	var keep []Finding
+	for _, f := range found {
+		if generic(f) && slices.ContainsFunc(found, func(g Finding) bool {
+			return g.Line == f.Line && g.RuleID != f.RuleID && strings.Contains(g.Secret, f.Secret) && !generic(g)
+		}) {
+			continue
+		}
+		keep = append(keep, f)
+	}
+	slices.SortStableFunc(keep, func(a, b Finding) int {
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
 		return strings.Compare(a.RuleID, b.RuleID)
 	})
-	s.emit(found)
+	s.emit(keep)
 }
 
 // match turns one regexp match (m, relative to data[off:]) into a finding,
@@ -383,34 +431,34 @@ func entropy(s string) float64 {
 	return e
 }
 
-// lineStart is the start of the line n lines before the one holding at,
-// no further than maxLineLen back.
-func lineStart(data []byte, at, n int) int {
-	lo := max(0, at-maxLineLen)
-	i := at
-	for range n + 1 {
-		j := bytes.LastIndexByte(data[lo:i], '\n')
-		if j < 0 {
-			return lo
-		}
-		i = lo + j
-	}
-	return i + 1
+// lineCache holds the bounds of the line of the last keyword looked at,
+// so that keywords on one line cost one look for its ends.
+type lineCache struct {
+	data   []byte
+	ls, le int // the line: data[ls:le], its newline included
+	e2     int // the end of the ctxLines lines after it
 }
 
-// lineEnd is the end of the line n lines after the one holding at-1,
-// no further than maxLineLen on.
-func lineEnd(data []byte, at, n int) int {
-	hi := min(len(data), at+maxLineLen)
-	i := at
-	for range n + 1 {
-		j := bytes.IndexByte(data[i:hi], '\n')
-		if j < 0 {
-			return hi
-		}
-		i += j + 1
+// move makes the line holding at current.
+func (c *lineCache) move(at int) {
+	if at >= c.ls && at < c.le {
+		return
 	}
-	return i
+	d := c.data
+	c.ls = bytes.LastIndexByte(d[:at], '\n') + 1
+	c.le = len(d)
+	if i := bytes.IndexByte(d[at:], '\n'); i >= 0 {
+		c.le = at + i + 1
+	}
+	c.e2 = c.le
+	for range ctxLines {
+		i := bytes.IndexByte(d[c.e2:], '\n')
+		if i < 0 {
+			c.e2 = len(d)
+			break
+		}
+		c.e2 += i + 1
+	}
 }
 
 // lineCounter gives line numbers of increasing offsets cheaply, and of any
@@ -428,4 +476,8 @@ func (l *lineCounter) at(pos int) int {
 	l.line += bytes.Count(l.data[l.off:pos], []byte{'\n'})
 	l.off = pos
 	return l.line
+}
+
+func isWordByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
 }

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -240,6 +241,38 @@ func BenchmarkScanSmallFiles(b *testing.B) {
 		for range 50_000 {
 			if err := c.Scan(bytes.NewReader(data), "dir/file.txt", "c0ffee", func(Finding) { b.Fatal("finding") }); err != nil {
 				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestScanLinear: content made of keywords (each a place a regexp could
+// start) costs regexp work in proportion to its size (at most 8 bytes
+// handed to regexps per byte), not to its size times the line length.
+func TestScanLinear(t *testing.T) {
+	for name, unit := range map[string]string{
+		"eyey":        "ey",
+		"s.s.":        "s.",
+		"key=":        "key=",
+		"ghp_":        "ghp_",
+		"-----BEGIN ": "-----BEGIN ",
+		"token":       "token: ",
+		"sk-ant-":     "sk-ant-api03-",
+	} {
+		for _, nl := range []int{0, 200} {
+			var b strings.Builder
+			for b.Len() < 256<<10 {
+				b.WriteString(unit)
+				if nl > 0 && b.Len()%nl < len(unit) {
+					b.WriteByte('\n')
+				}
+			}
+			s := &scan{br: bufio.NewReaderSize(nil, sniffLen), buf: make([]byte, 0, chunkSize+overlap+keepBack)}
+			if err := Default().scanWith(s, strings.NewReader(b.String()), "x.txt", "", func(Finding) {}); err != nil {
+				t.Fatal(err)
+			}
+			if s.examined > 8*b.Len() {
+				t.Errorf("%s (lines of %d): %d bytes examined for %d", name, nl, s.examined, b.Len())
 			}
 		}
 	}
