@@ -26,6 +26,29 @@ type secretScan struct {
 	loaded bool
 }
 
+// CheckSecretsFiles loads the operator's gitleaks config and fingerprint
+// file as a push would (either path may be ""), for hookrun validate: a
+// file that does not load refuses every push a secrets policy applies to.
+func CheckSecretsFiles(configPath, ignorePath string) []error {
+	var errs []error
+	if configPath != "" {
+		if _, err := secrets.Load(configPath); err != nil {
+			errs = append(errs, fmt.Errorf("secrets_config: %v; pushes that a secrets policy applies to are refused until it loads", err))
+		}
+	}
+	if ignorePath != "" {
+		f, err := os.Open(ignorePath)
+		if err == nil {
+			_, err = secrets.ReadIgnore(nil, f, ignorePath)
+			f.Close()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("secrets_ignore: %v; pushes that a secrets policy applies to are refused until it can be read", err))
+		}
+	}
+	return errs
+}
+
 // load reads the rules and fingerprints, once.
 func (s *secretScan) load(ctx context.Context, git Git) error {
 	if s.loaded {
