@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -275,5 +277,21 @@ func TestScanLinear(t *testing.T) {
 				t.Errorf("%s (lines of %d): %d bytes examined for %d", name, nl, s.examined, b.Len())
 			}
 		}
+	}
+}
+
+// BenchmarkKeywords is the keyword pass alone over 1 MB of Go source.
+func BenchmarkKeywords(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "go", "parser", "parser.go"))
+	if err != nil {
+		b.Skip(err)
+	}
+	data := bytes.Repeat(src, 1<<20/len(src)+1)[:1<<20]
+	c := Default()
+	c.prepare()
+	b.SetBytes(int64(len(data)))
+	n := 0
+	for b.Loop() {
+		c.ac.scan(data, func(at, kw int) { n++ })
 	}
 }
