@@ -52,10 +52,10 @@ const (
 	keepBack  = 8 << 10  // bytes of the previous chunk kept for context
 	overlap   = 64 << 10 // a chunk's last bytes are scanned again with the next
 	sniffLen  = 8000     // as git: a NUL in the first 8000 bytes means binary
-	// Windows around a keyword: the regexp of an ordinary rule runs on the
-	// keyword's line and ctxLines lines on each side; that of a rule that
-	// crosses lines ([\s\S], (?s)) on up to multiBack bytes before the
-	// keyword and multiFwd after.
+	// Windows around a keyword (see chunk): the regexp of an ordinary rule
+	// runs on the keyword's line and the ctxLines lines after it; that of
+	// a rule that crosses lines ([\s\S], (?s)) on up to multiBack bytes
+	// before the keyword and multiFwd after.
 	ctxLines   = 2
 	multiBack  = 4 << 10
 	multiFwd   = overlap - 1
@@ -103,7 +103,10 @@ func (c *Config) prepare() {
 // (.gitleaksignore) are for the caller to check with an Ignore.
 func (c *Config) Scan(r io.Reader, path, commit string, fn func(Finding)) error {
 	s := scanPool.Get().(*scan)
-	defer scanPool.Put(s)
+	defer func() {
+		s.c, s.fn = nil, nil // keep nothing of the caller's alive
+		scanPool.Put(s)
+	}()
 	return c.scanWith(s, r, path, commit, fn)
 }
 
