@@ -85,7 +85,12 @@ func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsO
 		}
 		err := git.ReadObjects(ctx, secretBlobs, func(id, typ string, body []byte) error {
 			u := firstUse[id]
-			return sec.blob(bytes.NewReader(body), string(u.path), commits[u.commit].ID, func(what string) {
+			c := commits[u.commit]
+			parent := ""
+			if len(c.Parents) > 0 {
+				parent = c.Parents[0]
+			}
+			return sec.blob(bytes.NewReader(body), string(u.path), c.ID, parent, func(what string) {
 				for _, p := range polsOf[u.commit] {
 					if p.Secrets {
 						viol(u.commit, p, what)
@@ -94,6 +99,9 @@ func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsO
 			})
 		})
 		if err != nil {
+			return err
+		}
+		if err := sec.flush(ctx, git); err != nil {
 			return err
 		}
 	}

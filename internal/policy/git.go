@@ -39,8 +39,8 @@ type Git interface {
 	// IsAncestor reports whether old is an ancestor of new.
 	IsAncestor(ctx context.Context, old, new string) (bool, error)
 	// ReadFiles calls fn with the content of each REV:PATH of names that
-	// names a blob; the others are skipped.
-	ReadFiles(ctx context.Context, names []string, fn func(name string, body []byte) error) error
+	// names a blob of at most maxSize bytes; the others are skipped.
+	ReadFiles(ctx context.Context, names []string, maxSize int64, fn func(name string, body []byte) error) error
 }
 
 // Commit is a commit id with its parents.

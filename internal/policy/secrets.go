@@ -19,11 +19,22 @@ import (
 // through (the pushed trees' .gitleaksignore and the operator's
 // secrets_ignore). It is loaded when the first blob is to be scanned.
 type secretScan struct {
-	push   Push
-	tips   []string
-	cfg    *secrets.Config
-	ignore secrets.Ignore
-	loaded bool
+	push    Push
+	tips    []string
+	cfg     *secrets.Config
+	ignore  secrets.Ignore
+	loaded  bool
+	pending []pendingFinding
+}
+
+// pendingFinding waits for flush, which drops it if its line was already
+// in the file before the commit: as gitleaks git, which scans the lines a
+// commit adds, a secret already there (and accepted then) is not judged
+// again when another line of its file changes.
+type pendingFinding struct {
+	f      secrets.Finding
+	parent string // the commit's first parent, "" for a root commit
+	report func(what string)
 }
 
 // CheckSecretsFiles loads the operator's gitleaks config and fingerprint
@@ -80,7 +91,7 @@ func (s *secretScan) load(ctx context.Context, git Git) error {
 	for i, t := range s.tips {
 		names[i] = t + ":" + IgnoreFile
 	}
-	return git.ReadFiles(ctx, names, func(name string, body []byte) error {
+	return git.ReadFiles(ctx, names, secrets.MaxIgnoreSize, func(name string, body []byte) error {
 		var err error
 		s.ignore, err = secrets.ReadIgnore(s.ignore, bytes.NewReader(body), printable(name))
 		return err
@@ -91,15 +102,76 @@ func (s *secretScan) load(ctx context.Context, git Git) error {
 // as gitleaks reads it at the root of a repository.
 const IgnoreFile = ".gitleaksignore"
 
-// blob scans one blob's content, calling report with the line to show for
-// each finding not let through.
-func (s *secretScan) blob(r io.Reader, path, commit string, report func(what string)) error {
+// blob scans one blob's content, the file path as commit (whose first
+// parent is parent) has it; flush then calls report with the line to show
+// for each finding not let through.
+func (s *secretScan) blob(r io.Reader, path, commit, parent string, report func(what string)) error {
 	return s.cfg.Scan(r, path, commit, func(f secrets.Finding) {
-		if s.ignore.Has(f) {
-			return
+		if !s.ignore.Has(f) {
+			s.pending = append(s.pending, pendingFinding{f, parent, report})
 		}
-		report(secretText(f))
 	})
+}
+
+// maxParentSize bounds the earlier version of a file read to see whether
+// a finding's line was already there; past it, the finding stands.
+const maxParentSize = 16 << 20
+
+// flush reports the findings whose lines the commits added: it reads the
+// parent's version of each file with a finding (one git cat-file --batch)
+// and drops the findings whose whole line was in it already.
+func (s *secretScan) flush(ctx context.Context, git Git) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	before := map[string][]int{} // PARENT:PATH -> pending findings
+	var names []string
+	for i, p := range s.pending {
+		if p.parent == "" || p.f.LineText == "" || strings.ContainsAny(p.f.File, "\n\r") {
+			continue
+		}
+		name := p.parent + ":" + p.f.File
+		if _, ok := before[name]; !ok {
+			names = append(names, name)
+		}
+		before[name] = append(before[name], i)
+	}
+	drop := make([]bool, len(s.pending))
+	if len(names) > 0 {
+		err := git.ReadFiles(ctx, names, maxParentSize, func(name string, body []byte) error {
+			for _, i := range before[name] {
+				drop[i] = containsLine(body, s.pending[i].f.LineText)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, p := range s.pending {
+		if !drop[i] {
+			p.report(secretText(p.f))
+		}
+	}
+	s.pending = nil
+	return nil
+}
+
+// containsLine reports whether line (one or more whole lines, without
+// their final newline) is among body's lines.
+func containsLine(body []byte, line string) bool {
+	for off := 0; ; {
+		i := bytes.Index(body[off:], []byte(line))
+		if i < 0 {
+			return false
+		}
+		at := off + i
+		end := at + len(line)
+		if (at == 0 || body[at-1] == '\n') && (end == len(body) || body[end] == '\n' || body[end] == '\r') {
+			return true
+		}
+		off = at + 1
+	}
 }
 
 // secretText is the line shown for a finding: what, where, the value
@@ -176,8 +248,9 @@ func Article(s string) string {
 }
 
 // ReadFiles runs one git cat-file --batch for names of the form REV:PATH,
-// calling fn with the content of each that exists and is a blob.
-func (r *Repo) ReadFiles(ctx context.Context, names []string, fn func(name string, body []byte) error) error {
+// calling fn with the content of each that exists, is a blob and is at
+// most maxSize bytes.
+func (r *Repo) ReadFiles(ctx context.Context, names []string, maxSize int64, fn func(name string, body []byte) error) error {
 	return r.pipe(ctx, writeLines(names, ""), func(rd *bufio.Reader) error {
 		for _, name := range names {
 			hdr, err := rd.ReadString('\n')
@@ -192,7 +265,7 @@ func (r *Repo) ReadFiles(ctx context.Context, names []string, fn func(name strin
 			if err != nil || n < 0 {
 				return fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
 			}
-			if f[1] != "blob" || n > secrets.MaxIgnoreSize {
+			if f[1] != "blob" || int64(n) > maxSize {
 				if _, err := io.CopyN(io.Discard, rd, int64(n)+1); err != nil {
 					return fmt.Errorf("git cat-file: %v", err)
 				}

@@ -74,3 +74,15 @@ func TestRuleKind(t *testing.T) {
 		}
 	}
 }
+
+func TestContainsLine(t *testing.T) {
+	body := []byte("a = 1\nTOKEN=abc\r\nb = 2\nlast")
+	for line, want := range map[string]bool{
+		"a = 1": true, "TOKEN=abc": true, "last": true, "b = 2": true,
+		"TOKEN=ab": false, "OKEN=abc": false, "= 1": false, "a = 1\nTOKEN=abc": true, "1\nTOKEN=abc": false, "x": false,
+	} {
+		if got := containsLine(body, line); got != want {
+			t.Errorf("containsLine(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

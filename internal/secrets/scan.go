@@ -21,6 +21,7 @@ type Finding struct {
 	Line        int    // 1-based line where the match starts
 	Match       string // what the rule's regexp matched
 	Secret      string // the part of it that is the secret (the secret group)
+	LineText    string // the line(s) holding the match, whole
 }
 
 // Fingerprint is gitleaks' fingerprint of the finding: COMMIT:FILE:RULE:LINE
@@ -409,6 +410,7 @@ func (s *scan) match(rule *Rule, re *regexp.Regexp, data []byte, off int, m []in
 		return Finding{}, false
 	}
 	lt := string(lineText)
+	f.LineText = lt
 	if findingAllowed(s.c.Allowlists, &f, lt) || findingAllowed(rule.Allowlists, &f, lt) {
 		return Finding{}, false
 	}
