@@ -23,6 +23,8 @@ var allowedImports = map[string][]string{
 	"internal/history":   {},
 	"internal/install":   {},
 	"internal/repoindex": {},
+	// The outcome vocabulary and the Output seam every output implements.
+	"internal/outcome": {},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
