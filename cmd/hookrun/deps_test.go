@@ -25,6 +25,8 @@ var allowedImports = map[string][]string{
 	"internal/repoindex": {},
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
+	// Outputs: each implements outcome.Output and needs nothing else.
+	"internal/webhook": {"internal/outcome"},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
