@@ -28,6 +28,7 @@ var allowedImports = map[string][]string{
 	// Outputs: each implements outcome.Output and needs nothing else.
 	"internal/webhook": {"internal/outcome"},
 	"internal/forge":   {"internal/outcome"},
+	"internal/site":    {"internal/outcome"},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},

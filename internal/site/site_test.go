@@ -1,0 +1,200 @@
+package site
+
+import (
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
+)
+
+var t0 = time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+
+func rec(i int, repo, job, branch string, k outcome.Kind) outcome.Record {
+	r := outcome.Record{Kind: k, Started: t0.Add(time.Duration(i) * time.Minute), Duration: time.Duration(30+i%90) * time.Second,
+		Repo: repo, Job: job, Unit: fmt.Sprintf("hookrun-%s-%s-%06d.service", repo, job, i), Ref: "refs/heads/" + branch,
+		Old: strings.Repeat("1", 40), New: fmt.Sprintf("%040x", i+1), Pusher: "ana"}
+	if k != outcome.Success {
+		r.Reason = "exit status 2"
+	}
+	return r
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestUpdate(t *testing.T) {
+	dir := t.TempDir()
+	s := &Site{Dir: filepath.Join(dir, "www"), URL: "https://git.example.com/hookrun/", Logs: true}
+	runs := []outcome.Record{
+		rec(1, "site", "build", "main", outcome.Success),
+		rec(2, "site", "test", "feature/x", outcome.Failure),
+		rec(3, "api", "deploy", "main", outcome.Cancelled),
+		rec(4, "site", "build", "main", outcome.Failure),
+	}
+	runs[3].Log = "step 1\n<script>alert(1)</script> & more\n"
+	for _, r := range runs {
+		if err := s.Update(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	www := s.Dir
+	index := read(t, filepath.Join(www, "index.html"))
+	for _, want := range []string{`href="site/index.html"`, `href="api/index.html"`, "feature/x", "✗ failing", "⊘ cancelled", `<meta name="viewport"`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if strings.Contains(index, "<script") {
+		t.Error("index.html has a script")
+	}
+	repo := read(t, filepath.Join(www, "site", "index.html"))
+	for _, want := range []string{fileName(runs[0].Unit), fileName(runs[1].Unit), fileName(runs[3].Unit), "badge/branch/feature~2Fx.svg", "badge/job/build.svg", `href="feed.atom"`} {
+		if !strings.Contains(repo, want) {
+			t.Errorf("site/index.html lacks %q", want)
+		}
+	}
+	run := read(t, filepath.Join(www, RunPath("site", runs[3].Unit)))
+	if !strings.Contains(run, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") || strings.Contains(run, "<script>") {
+		t.Errorf("run page does not escape the log:\n%s", run)
+	}
+	for _, want := range []string{"failure after 34s: exit status 2", runs[3].New, "ana", `href="../index.html"`, `href="../../style.css"`} {
+		if !strings.Contains(run, want) {
+			t.Errorf("run page lacks %q", want)
+		}
+	}
+	// The job's badge follows its latest run; the branch's too.
+	if b := read(t, filepath.Join(www, "site", "badge", "job", "build.svg")); !strings.Contains(b, ">failing<") || !strings.Contains(b, ">hookrun<") {
+		t.Errorf("build badge:\n%s", b)
+	}
+	if b := read(t, filepath.Join(www, "api", "badge", "branch", "main.svg")); !strings.Contains(b, ">cancelled<") {
+		t.Errorf("api main badge:\n%s", b)
+	}
+	var feed atomFeed
+	if err := xml.Unmarshal([]byte(read(t, filepath.Join(www, "site", "feed.atom"))), &feed); err != nil {
+		t.Fatal(err)
+	}
+	if len(feed.Entries) != 3 || feed.Entries[0].Link.Href != "https://git.example.com/hookrun/site/runs/"+fileName(runs[3].Unit)+".html" {
+		t.Errorf("feed: %d entries, first %+v", len(feed.Entries), feed.Entries)
+	}
+	if got := s.RunURL("site", runs[3].Unit); got != feed.Entries[0].Link.Href {
+		t.Errorf("RunURL %q, feed link %q", got, feed.Entries[0].Link.Href)
+	}
+	// No temporary file is left behind.
+	filepath.Walk(www, func(p string, fi os.FileInfo, err error) error {
+		if strings.HasPrefix(fi.Name(), ".tmp-") {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+
+	// Without logs = true the output stays on the server.
+	s.Logs = false
+	r := rec(5, "site", "build", "main", outcome.Failure)
+	r.Log = "SECRET=1"
+	if err := s.Update(r); err != nil {
+		t.Fatal(err)
+	}
+	if run := read(t, filepath.Join(www, RunPath("site", r.Unit))); strings.Contains(run, "SECRET") || !strings.Contains(run, "hookrun logs "+r.Unit) {
+		t.Errorf("run page with logs off:\n%s", run)
+	}
+	for _, f := range []string{filepath.Join(www, "site", indexFile), filepath.Join(www, summaryFile)} {
+		if strings.Contains(read(t, f), "SECRET") || strings.Contains(read(t, f), "<script>") {
+			t.Errorf("%s holds the log", f)
+		}
+	}
+}
+
+func TestKeepAndNames(t *testing.T) {
+	s := &Site{Dir: t.TempDir(), Keep: 5}
+	for i := range 12 {
+		if err := s.Update(rec(i, "../evil", "build", "main", outcome.Success)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(rec(99, "../evil", "lint", "dev", outcome.Failure)); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(s.Dir, fileName("../evil"), "runs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 5 {
+		t.Errorf("%d run pages, want Keep = 5", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.Dir), "evil")); err == nil {
+		t.Error("a repository name escaped the site directory")
+	}
+	for _, tc := range []struct{ in, want string }{{"main", "main"}, {"feature/x", "feature~2Fx"}, {"..", "~2E."}, {".git", "~2Egit"}, {"", "~"}, {"a~b", "a~7Eb"}} {
+		if got := fileName(tc.in); got != tc.want {
+			t.Errorf("fileName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if err := s.Update(outcome.Record{Kind: outcome.Success}); err == nil || !strings.Contains(err.Error(), "lacks") {
+		t.Errorf("an empty record: %v", err)
+	}
+}
+
+func TestDamagedIndex(t *testing.T) {
+	s := &Site{Dir: t.TempDir()}
+	if err := s.Update(rec(1, "site", "build", "main", outcome.Success)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(s.Dir, "site", indexFile)
+	os.WriteFile(p, []byte("{"), 0o644)
+	err := s.Update(rec(2, "site", "build", "main", outcome.Success))
+	if err == nil || !strings.Contains(err.Error(), "remove it and the site starts again") {
+		t.Errorf("damaged index: %v", err)
+	}
+}
+
+func FuzzFileName(f *testing.F) {
+	for _, s := range []string{"main", "feature/x", "..", ".", "a b", "ü", "~"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := fileName(s)
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") || strings.HasPrefix(n, ".") {
+			t.Fatalf("fileName(%q) = %q: not one safe path element", s, n)
+		}
+	})
+}
+
+// benchUpdate measures one Update on a site that already recorded n runs.
+func benchUpdate(b *testing.B, n int) {
+	s := &Site{Dir: b.TempDir(), Logs: true}
+	jobs := []string{"build", "test", "deploy", "lint"}
+	for i := range n {
+		if err := s.Update(rec(i, "site", jobs[i%len(jobs)], "main", outcome.Kind(1+i%3))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Update(rec(n+i, "site", jobs[i%len(jobs)], "main", outcome.Failure)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdate compares an update after the first run with one after
+// 10,000 (HOOKRUN_SITE_BENCH_RUNS changes the second). The cost must not
+// grow with the runs recorded: the ratio stays about 1.
+func BenchmarkUpdate(b *testing.B) {
+	many := 10000
+	if v := os.Getenv("HOOKRUN_SITE_BENCH_RUNS"); v != "" {
+		fmt.Sscan(v, &many)
+	}
+	b.Run("after=1", func(b *testing.B) { benchUpdate(b, 1) })
+	b.Run(fmt.Sprintf("after=%d", many), func(b *testing.B) { benchUpdate(b, many) })
+}
