@@ -40,7 +40,7 @@ const maxLog = 256 << 10
 
 // Files under Dir.
 const (
-	summaryFile = ".hookrun-site.json" // site-wide: each repository's latest per job and branch
+	summaryFile = ".hookrun-site.json"  // site-wide: each repository's latest per job and branch
 	indexFile   = ".hookrun-index.json" // per repository: newest runs, latest per job and branch
 	lockFile    = ".hookrun-site.lock"
 	styleFile   = "style.css"
