@@ -94,3 +94,21 @@ func Missing(t testing.TB, err error) {
 	}
 	t.Skipf("%v (%s=1 makes this a failure)", err, RequireEnv)
 }
+
+// ChromiumEnv names a Chromium binary for the status site's browser test.
+const ChromiumEnv = "HOOKRUN_TEST_CHROMIUM"
+
+// FindChromium returns $HOOKRUN_TEST_CHROMIUM, else chromium on PATH
+// (Debian's chromium package).
+func FindChromium() (string, error) { return find("chromium", ChromiumEnv) }
+
+// Chromium returns the chromium binary, or skips t (fails it under
+// HOOKRUN_REQUIRE_PEERS=1).
+func Chromium(t testing.TB) string {
+	t.Helper()
+	p, err := FindChromium()
+	if err != nil {
+		Missing(t, err)
+	}
+	return p
+}

@@ -46,8 +46,8 @@ pre.log{background:var(--card);border:1px solid var(--line);border-radius:6px;pa
  table.runs thead{display:none}
  table.runs,table.runs tbody,table.runs tr,table.runs td{display:block;width:100%}
  table.runs tr{border-bottom:1px solid var(--line);padding:.4rem 0}
- table.runs td{border:0;padding:.05rem 0;display:inline;margin-right:.6rem}
- table.runs td.reason{display:block}
- dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}
+ table.runs td{border:0;padding:.05rem 0;display:inline-block;width:auto;margin-right:.6rem;white-space:nowrap}
+ table.runs td.reason{display:block;white-space:normal}
+ dl.facts{gap:.2rem .8rem}
 }
 `
