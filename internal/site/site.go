@@ -5,9 +5,10 @@
 // repository. Plain HTML and CSS, no JavaScript, for any static web server.
 //
 // Update adds one run. It is incremental and atomic: it reads and writes
-// only a small index per repository (the newest Keep runs and the latest
-// run per job and per branch) and one site-wide summary, never the
-// history, so its cost does not grow with the number of runs recorded;
+// only a small index per repository (the newest Recent runs, the names of
+// the Keep run pages, the latest run per job and per branch) and one
+// site-wide summary, never the history, so its cost does not grow with the
+// number of runs recorded;
 // every file is written to a temporary name and renamed into place, so a
 // web server never serves half a page. Concurrent Updates (units ending
 // together) are serialised with a lock file in Dir.
@@ -16,6 +17,7 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,9 +33,13 @@ import (
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
-// DefaultKeep is how many runs a repository's page, feed and run pages
-// keep: the same as the history's.
+// DefaultKeep is how many run pages a repository keeps: the same as the
+// history's.
 const DefaultKeep = 200
+
+// Recent is how many runs a repository's page and feed list. It bounds the
+// work of an update: the pages it renders do not grow with Keep.
+const Recent = 30
 
 // maxLog bounds the output shown on a run page: its tail is kept.
 const maxLog = 256 << 10
@@ -55,7 +61,8 @@ type Site struct {
 	URL string
 	// Logs puts each run's output (Record.Log) on its page, HTML-escaped.
 	Logs bool
-	// Keep is how many runs each repository keeps (0: DefaultKeep).
+	// Keep is how many run pages each repository keeps (0: DefaultKeep);
+	// its page and feed list the newest Recent runs.
 	Keep int
 	// Title heads the index page (empty: "hookrun").
 	Title string
@@ -93,7 +100,8 @@ func (s *Site) RunURL(repo, unit string) string {
 // repoIndex is a repository's small index.
 type repoIndex struct {
 	Repo     string                    `json:"repo"`
-	Runs     []outcome.Record          `json:"runs"` // newest first, at most Keep
+	Runs     []outcome.Record          `json:"runs"`  // newest first, at most Recent
+	Pages    []string                  `json:"pages"` // units with a run page, newest first, at most Keep
 	Jobs     map[string]outcome.Record `json:"jobs"`
 	Branches map[string]outcome.Record `json:"branches"`
 }
@@ -158,11 +166,13 @@ func (s *Site) Update(r outcome.Record) error {
 	r.Log = ""
 	// A unit delivered twice (a retry of the end) replaces its entry.
 	idx.Runs = slices.DeleteFunc(idx.Runs, func(o outcome.Record) bool { return o.Unit == r.Unit })
-	idx.Runs = append([]outcome.Record{r}, idx.Runs...)
-	var dropped []outcome.Record
-	if len(idx.Runs) > keep {
-		dropped = idx.Runs[keep:]
-		idx.Runs = idx.Runs[:keep:keep]
+	idx.Runs = append([]outcome.Record{r}, idx.Runs[:min(len(idx.Runs), Recent-1)]...)
+	idx.Pages = slices.DeleteFunc(idx.Pages, func(u string) bool { return u == r.Unit })
+	idx.Pages = append([]string{r.Unit}, idx.Pages...)
+	var dropped []string
+	if len(idx.Pages) > keep {
+		dropped = idx.Pages[keep:]
+		idx.Pages = idx.Pages[:keep:keep]
 	}
 	idx.Jobs[r.Job] = r
 	idx.Branches[r.Branch()] = r
@@ -175,7 +185,7 @@ func (s *Site) Update(r outcome.Record) error {
 	}
 	r.Log = ""
 	for _, b := range []struct{ dir, name string }{{"job", r.Job}, {"branch", r.Branch()}} {
-		if err := s.writeFile(filepath.Join(repoDir, "badge", b.dir, fileName(b.name)+".svg"), badge(r.Kind)); err != nil {
+		if err := s.writeChanged(filepath.Join(repoDir, "badge", b.dir, fileName(b.name)+".svg"), badge(r.Kind)); err != nil {
 			return err
 		}
 	}
@@ -205,11 +215,11 @@ func (s *Site) Update(r outcome.Record) error {
 	}
 	// Pages of runs no longer listed go, so the site stays Keep runs per
 	// repository; one still named as a job's or branch's latest stays.
-	for _, d := range dropped {
-		if latest(idx, d.Unit) {
+	for _, unit := range dropped {
+		if latest(idx, unit) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(s.Dir, RunPath(d.Repo, d.Unit))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(filepath.Join(s.Dir, RunPath(r.Repo, unit))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("site: %w", err)
 		}
 	}
@@ -229,11 +239,16 @@ func latest(idx repoIndex, unit string) bool {
 }
 
 func (s *Site) writeStyle() error {
-	p := filepath.Join(s.Dir, styleFile)
-	if b, err := os.ReadFile(p); err == nil && string(b) == style {
+	return s.writeChanged(filepath.Join(s.Dir, styleFile), []byte(style))
+}
+
+// writeChanged writes path only when its content differs: a badge mostly
+// stays as it was, and reading is cheaper than replacing.
+func (s *Site) writeChanged(path string, data []byte) error {
+	if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, data) {
 		return nil
 	}
-	return s.writeFile(p, []byte(style))
+	return s.writeFile(path, data)
 }
 
 // writeFile replaces path atomically: a temporary file in the same
