@@ -56,6 +56,7 @@ func (d *decoder) checkFile(f *File) {
 	}
 	d.checkSettings("defaults", &f.Defaults)
 	d.checkNotify(&f.Notify)
+	d.checkOutputs(f)
 	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 		j := f.Jobs[name]
 		j.Name = name
