@@ -120,7 +120,9 @@ func (d *decoder) checkOutputs(f *File) {
 	for i, w := range f.Webhooks {
 		w.Index, w.File = i+1, f.Name
 		path := index("webhook", i)
-		if w.Defined["url"] {
+		if !w.Defined["url"] {
+			d.report(Error, path, false, "%s: missing url: set the http or https URL outcomes are POSTed to", path)
+		} else {
 			if err := checkHTTPURL(w.URL); err != nil {
 				d.errorf(joinKey(path, "url"), "%s.url: %v", path, err)
 			}
