@@ -129,3 +129,13 @@ func TestLoadSecret(t *testing.T) {
 		t.Error("ftp accepted")
 	}
 }
+
+// TestSignGitHubVector checks Sign against the example in GitHub's docs
+// ("Validating webhook deliveries": secret "It's a Secret to Everybody",
+// payload "Hello, World!"); docs/outputs.md's Python snippet gives the same.
+func TestSignGitHubVector(t *testing.T) {
+	const want = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+	if got := Sign([]byte("It's a Secret to Everybody"), []byte("Hello, World!")); got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
