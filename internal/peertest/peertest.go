@@ -1,11 +1,16 @@
 // Package peertest finds and runs the real programs hookrun works with — the
-// gitmal site generator and an ntfy server — for tests and the demo.
+// gitmal site generator, an ntfy server, a Gitea forge (HOOKRUN_TEST_GITEA)
+// and Chromium for the status site (HOOKRUN_TEST_CHROMIUM) — for tests and
+// the demo.
 //
 // A peer is found through its environment variable (HOOKRUN_TEST_GITMAL,
 // HOOKRUN_TEST_NTFY: the path of the binary), else by its name on PATH. When
 // none is found, Gitmal, NtfyBinary and NewNtfy skip the test with a one-line
 // reason, unless HOOKRUN_REQUIRE_PEERS=1 is set (CI sets it), in which case
 // the test fails: skips are forbidden there.
+//
+// StartGitea runs a real Gitea on 127.0.0.1 with sqlite, an admin user and
+// its token (see ../shared/peers/README.md, "Gitea, as observed").
 //
 // StartNtfy runs a real ntfy server on 127.0.0.1 with auth-default-access
 // deny-all, an admin user and its token; its Poll reads back what was
