@@ -207,3 +207,22 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%ds", s)
 	}
 }
+
+// Tail returns the last n lines of s (all of it when it has fewer), for
+// [notify] log_lines and similar: a final line break does not count as a
+// line of its own. n <= 0 returns "".
+func Tail(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	s = strings.TrimRight(s, "\n")
+	i := len(s)
+	for range n {
+		j := strings.LastIndexByte(s[:i], '\n')
+		if j < 0 {
+			return s
+		}
+		i = j
+	}
+	return s[i+1:]
+}

@@ -265,3 +265,22 @@ func TestPostRetryAfterAndRedaction(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestTail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb\nc\n", 2, "b\nc"},
+		{"a\nb\nc", 5, "a\nb\nc"},
+		{"a\nb\nc", 0, ""},
+		{"", 3, ""},
+		{"\n\n", 1, ""},
+		{"one", 1, "one"},
+	} {
+		if got := Tail(tc.in, tc.n); got != tc.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
