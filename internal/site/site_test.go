@@ -211,3 +211,26 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	})
 }
+
+// TestConcurrentUpdates: units ending together each get their run into
+// the index (the lock file serialises them; no update is lost).
+func TestConcurrentUpdates(t *testing.T) {
+	s := &Site{Dir: t.TempDir()}
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- s.Update(rec(i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Success)) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var idx repoIndex
+	if err := readJSON(filepath.Join(s.Dir, "site", indexFile), &idx); err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Runs) != n || len(idx.Pages) != n || len(idx.Jobs) != len(benchJobs) {
+		t.Errorf("%d runs, %d pages, %d jobs in the index; want %d, %d, %d", len(idx.Runs), len(idx.Pages), len(idx.Jobs), n, n, len(benchJobs))
+	}
+}
