@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,9 +173,10 @@ func FuzzFileName(f *testing.F) {
 
 var benchJobs = []string{"build", "test", "deploy", "lint"}
 
-// BenchmarkUpdate compares an update after the first run with one after
-// 10,000 (HOOKRUN_SITE_BENCH_RUNS changes that number). The cost must not
-// grow with the runs recorded: the ratio of the two stays about 1.
+// BenchmarkUpdate compares an update after the first run, after 200 (the
+// index is full) and after 10,000 (HOOKRUN_SITE_BENCH_RUNS changes that
+// number). The cost must not grow with the runs recorded: after=10000 and
+// after=200 stay about equal, and neither far above after=1.
 //
 //	go test ./internal/site -run '^$' -bench BenchmarkUpdate -benchtime 100x
 func BenchmarkUpdate(b *testing.B) {
@@ -197,19 +199,23 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 		}
 	})
-	b.Run(fmt.Sprintf("after=%d", many), func(b *testing.B) {
-		s := &Site{Dir: b.TempDir(), Logs: true}
-		for i := range many {
-			if err := s.Update(rec(i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Kind(1+i%3))); err != nil {
-				b.Fatal(err)
+	// After DefaultKeep runs the index is full: from then on an update
+	// does the same work however many runs came before.
+	for _, n := range []int{DefaultKeep, many} {
+		b.Run(fmt.Sprintf("after=%d", n), func(b *testing.B) {
+			s := &Site{Dir: b.TempDir(), Logs: true}
+			for i := range n {
+				if err := s.Update(rec(i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Kind(1+i%3))); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		for i := 0; b.Loop(); i++ {
-			if err := s.Update(rec(many+i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Failure)); err != nil {
-				b.Fatal(err)
+			for i := 0; b.Loop(); i++ {
+				if err := s.Update(rec(n+i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Failure)); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // TestConcurrentUpdates: units ending together each get their run into
@@ -233,4 +239,52 @@ func TestConcurrentUpdates(t *testing.T) {
 	if len(idx.Runs) != n || len(idx.Pages) != n || len(idx.Jobs) != len(benchJobs) {
 		t.Errorf("%d runs, %d pages, %d jobs in the index; want %d, %d, %d", len(idx.Runs), len(idx.Pages), len(idx.Jobs), n, n, len(benchJobs))
 	}
+}
+
+// BenchmarkUpdateRatio interleaves the two updates BenchmarkUpdate
+// compares, so a loaded machine slows both alike: each round times the
+// second update of a fresh site and one more update of a site that
+// recorded 10,000 runs (HOOKRUN_SITE_BENCH_RUNS), and reports the medians
+// and their ratio (about 1: the cost does not grow with the history).
+//
+//	go test ./internal/site -run '^$' -bench BenchmarkUpdateRatio -benchtime 200x
+func BenchmarkUpdateRatio(b *testing.B) {
+	many := 10000
+	if v := os.Getenv("HOOKRUN_SITE_BENCH_RUNS"); v != "" {
+		fmt.Sscan(v, &many)
+	}
+	root := b.TempDir()
+	big := &Site{Dir: filepath.Join(root, "big"), Logs: true}
+	for i := range many {
+		if err := big.Update(rec(i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Kind(1+i%3))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var first, after []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		fresh := &Site{Dir: filepath.Join(root, fmt.Sprint(i)), Logs: true}
+		if err := fresh.Update(rec(0, "site", "build", "main", outcome.Success)); err != nil {
+			b.Fatal(err)
+		}
+		r := rec(many+i, "site", benchJobs[i%len(benchJobs)], "main", outcome.Failure)
+		start := time.Now()
+		if err := fresh.Update(r); err != nil {
+			b.Fatal(err)
+		}
+		first = append(first, time.Since(start))
+		start = time.Now()
+		if err := big.Update(r); err != nil {
+			b.Fatal(err)
+		}
+		after = append(after, time.Since(start))
+	}
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	mf, ma := median(first), median(after)
+	b.ReportMetric(float64(mf.Microseconds())/1000, "ms-after-1")
+	b.ReportMetric(float64(ma.Microseconds())/1000, fmt.Sprintf("ms-after-%d", many))
+	b.ReportMetric(float64(ma)/float64(mf), "ratio")
 }
