@@ -161,8 +161,12 @@ func (c *Client) post(ctx context.Context, r outcome.Record) error {
 		return fmt.Errorf("forge status of unit %s: the repository on the forge is unknown: set repo = \"owner/name\" in [forge], or push through the forge (its hooks set %s and %s)", r.Unit, OwnerEnv, NameEnv)
 	}
 	sha := r.Sha()
-	if !isHex(sha) || strings.Trim(sha, "0") == "" {
-		return fmt.Errorf("forge status of unit %s: no commit to put it on (ref %s deleted?)", r.Unit, r.Ref)
+	if strings.Trim(sha, "0") == "" {
+		// A deleted ref: no commit to put a status on.
+		return fmt.Errorf("forge status of unit %s: no commit to put it on (ref %s deleted): %w", r.Unit, r.Ref, outcome.ErrSkipped)
+	}
+	if !isHex(sha) {
+		return fmt.Errorf("forge status of unit %s: %q is not a full commit id", r.Unit, sha)
 	}
 	body, err := json.Marshal(StatusOf(r))
 	if err != nil {

@@ -2,6 +2,7 @@ package forge
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,8 +123,12 @@ func TestPostChecks(t *testing.T) {
 	defer srv.Close()
 	r := outcome.Record{Kind: outcome.Success, Job: "b", Unit: "u", Ref: "refs/heads/x", New: strings.Repeat("0", 40)}
 	c := &Client{URL: srv.URL, Owner: "a", Repo: "b"}
-	if err := c.Deliver(context.Background(), r); err == nil || !strings.Contains(err.Error(), "no commit") {
+	if err := c.Deliver(context.Background(), r); !errors.Is(err, outcome.ErrSkipped) || !strings.Contains(err.Error(), "no commit") {
 		t.Errorf("deleted ref: %v", err)
+	}
+	r.New = "abc"
+	if err := c.Deliver(context.Background(), r); err == nil || !strings.Contains(err.Error(), "not a full commit id") {
+		t.Errorf("short sha: %v", err)
 	}
 	c.Owner = ""
 	r.New = strings.Repeat("a", 40)
