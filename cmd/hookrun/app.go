@@ -69,6 +69,7 @@ func commandTable() []*command {
 		cmdRerun(),
 		cmdSSHGate(),
 		cmdExec(),
+		cmdCheckExec(),
 		cmdNotify(),
 		cmdInit(),
 		cmdConfig(),
