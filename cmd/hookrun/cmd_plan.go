@@ -96,9 +96,15 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 		}
 		anc = gitx.Ancestry{GitDir: repoPath}
 	}
+	// With --ref only one update is known: the certificate must list it,
+	// and cannot be compared with the whole push.
+	certUps := ups
+	if ref != "" {
+		certUps = nil
+	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv, repoPath, c), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		Cert: pushCert(a, repoPath, signedRules(c), nil, certUps), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
 		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
@@ -107,7 +113,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	var pols *policyReport
 	if len(c.Policies) > 0 {
 		real := ref == "" || anc != nil
-		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a.getenv, repoPath, nil)); err != nil {
+		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a, repoPath, false, nil, nil)); err != nil {
 			a.warnf("policies not evaluated: %v", err)
 			pols = &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
 		}

@@ -52,7 +52,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv, repoPath, c), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
+		Cert: pushCert(a, repoPath, signedRules(c), nil, ups), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
 		Peel: peeler(repoPath), UnitName: runner.UnitName,
 	})
 	if err != nil {

@@ -55,7 +55,7 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(ctx, a, repoPath, c, git)}, git)
+	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(a, repoPath, c, git, ups)}, git)
 	if err != nil {
 		return fmt.Errorf("checking policies: %v; the push is refused", err)
 	}
@@ -87,23 +87,12 @@ func noPolicies(files []string) bool {
 	return true
 }
 
-// quarantinedCert is the push certificate, read (when a policy needs it)
-// through the quarantine environment: in pre-receive, receive-pack has
+// quarantinedCert is the push certificate, verified (when a policy needs
+// it) through the quarantine environment: in pre-receive, receive-pack has
 // written the certificate blob among the pushed objects.
-func quarantinedCert(ctx context.Context, a *app, repoPath string, c *config.Config, git *policy.Repo) match.PushCert {
-	pc := pushCert(a.getenv, repoPath, nil)
-	if pc.Blob == "" || !slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.SignedPush }) {
-		return pc
-	}
-	pc.CertErr = git.ReadObjects(ctx, []string{pc.Blob}, func(id, typ string, body []byte) error {
-		if typ != "blob" || len(body) > match.MaxCertBytes {
-			return fmt.Errorf("%s is not a push certificate blob", id)
-		}
-		var err error
-		pc.Cert, err = match.ParseCertificate(body)
-		return err
-	})
-	return pc
+func quarantinedCert(a *app, repoPath string, c *config.Config, git *policy.Repo, ups []match.RefUpdate) match.PushCert {
+	need := slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.SignedPush })
+	return pushCert(a, repoPath, need, git.Env, ups)
 }
 
 func reportViolations(a *app, res *policy.Result) {

@@ -36,6 +36,8 @@ var allowedImports = map[string][]string{
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify"},
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify).
+	// pushcert verifies push certificates (match parses them).
+	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 
 	// Test helpers: imported only by tests, the demo and bench.

@@ -28,6 +28,7 @@ import (
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
+	"github.com/hookrun/hookrun/internal/pushcert"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -72,24 +73,30 @@ func repoDir(a *app, flag string) string {
 	return gitx.RepoPath(a.getenv, cwd)
 }
 
-// pushCert is what receive-pack says about the push certificate. When
-// some rule of c needs a signed push, the certificate blob GIT_PUSH_CERT
-// names is read from the repository and parsed, so the rule can check that
-// it vouches for each update (match.PushCert.Bound); otherwise git is not
-// asked at all.
-func pushCert(getenv func(string) string, repoPath string, c *config.Config) match.PushCert {
-	pc := match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
-		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS"),
-		Blob: getenv("GIT_PUSH_CERT"), NonceValue: getenv("GIT_PUSH_CERT_NONCE")}
-	if pc.Blob == "" || c == nil || !slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed }) {
-		return pc
+// pushCert is the push certificate GIT_PUSH_CERT names, verified by
+// hookrun (internal/pushcert: signature, nonce, the updates it lists) when
+// need is true; otherwise git is not asked at all and only the blob's name
+// is kept. env is the environment of the git and gpg runs: in pre-receive
+// with git's quarantine variables; nil for this process's, without GIT_*.
+// ups are the push's updates, which the certificate must list exactly; nil
+// when only some are known (plan --ref).
+func pushCert(a *app, repoPath string, need bool, env []string, ups []match.RefUpdate) match.PushCert {
+	blob := a.getenv("GIT_PUSH_CERT")
+	if blob == "" || !need {
+		return match.PushCert{Blob: blob}
 	}
-	b, err := gitx.Blob(repoPath, pc.Blob, match.MaxCertBytes)
-	if err == nil {
-		pc.Cert, err = match.ParseCertificate(b)
+	if env == nil {
+		env = gitx.CleanEnv(os.Environ())
 	}
-	pc.CertErr = err
-	return pc
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return pushcert.Verify(ctx, pushcert.Options{GitDir: repoPath, Env: env, Getenv: a.getenv, Now: a.now(),
+		ServiceDirs: pushcert.ReceivePackDirs(repoPath), Updates: ups})
+}
+
+// signedRules reports whether a rule of c needs a signed push.
+func signedRules(c *config.Config) bool {
+	return c != nil && slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed })
 }
 
 // quoteArg is s as one POSIX shell word: as it is when it holds only

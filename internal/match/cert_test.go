@@ -73,6 +73,12 @@ func FuzzParseCertificate(f *testing.F) {
 		if c.Nonce == "" {
 			t.Fatal("parsed without a nonce")
 		}
+		if string(c.Payload)+string(c.Signature) != text || !strings.HasPrefix(string(c.Signature), "-----BEGIN ") {
+			t.Fatalf("payload %q and signature %q do not split the input", c.Payload, c.Signature)
+		}
+		if c.Count() != len(c.updates) {
+			t.Fatal("Count is not the number of updates")
+		}
 		for l := range c.updates {
 			if _, err := ParseRefLine(l); err != nil {
 				t.Fatalf("lists %q: %v", l, err)
