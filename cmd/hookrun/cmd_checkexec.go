@@ -21,7 +21,7 @@ is reachable and that the unit holds no capabilities, then replaces itself
 with the check's program. When the isolation does not hold it runs
 nothing and exits 121: the push is refused with the reason.`,
 		hidden: true,
-		exits:  []exitDoc{{"121", "the isolation does not hold; the check did not run"}, {"N", "the check's own exit status"}, {"2", "usage error"}},
+		exits:  []exitDoc{{"0", "the check accepted the push (its own status)"}, {"N", "the check's own exit status"}, {"121", "the isolation does not hold; the check did not run"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("repo", "", "the repository `dir`, which must be read-only")
 			fs.StringArray("socket", nil, "a socket `path` that must not be reachable")

@@ -104,7 +104,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a, repoPath, signedRules(c), nil, certUps), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		Cert: pushCert(a, repoPath, signedRules(c), nil, certUps), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
 		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
@@ -113,7 +113,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	var pols *policyReport
 	if len(c.Policies) > 0 {
 		real := ref == "" || anc != nil
-		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a, repoPath, false, nil, nil)); err != nil {
+		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a, repoPath, false, nil, nil), match.PusherFromEnv(a.getenv)); err != nil {
 			a.warnf("policies not evaluated: %v", err)
 			pols = &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
 		}

@@ -49,13 +49,17 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 		return err
 	}
 	c, repoPath, ups := in.config, in.repoPath, in.updates
-	if len(c.Policies) == 0 || !policy.Applies(c.Policies, ups) {
+	// Policies limited to pushers, or waived for some, apply by who
+	// pushed, as the server says (an unknown pusher is named in no list).
+	pusher := match.PusherFromEnv(a.getenv)
+	pols := policy.ForPusher(c.Policies, pusher)
+	if len(pols) == 0 || !policy.Applies(pols, ups) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: quarantinedCert(a, repoPath, c, git, ups)}, git)
+	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: quarantinedCert(a, repoPath, pols, git, ups)}, git)
 	if err != nil {
 		return fmt.Errorf("checking policies: %v; the push is refused", err)
 	}
@@ -65,7 +69,7 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 		return errReported
 	}
 	if len(res.Checks) > 0 {
-		return runChecks(ctx, a, fs, c, repoPath, res.Checks)
+		return runChecks(ctx, a, fs, c, repoPath, pusher, res.Checks)
 	}
 	return nil
 }
@@ -90,8 +94,8 @@ func noPolicies(files []string) bool {
 // quarantinedCert is the push certificate, verified (when a policy needs
 // it) through the quarantine environment: in pre-receive, receive-pack has
 // written the certificate blob among the pushed objects.
-func quarantinedCert(a *app, repoPath string, c *config.Config, git *policy.Repo, ups []match.RefUpdate) match.PushCert {
-	need := slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.SignedPush })
+func quarantinedCert(a *app, repoPath string, pols []*config.Policy, git *policy.Repo, ups []match.RefUpdate) match.PushCert {
+	need := slices.ContainsFunc(pols, func(p *config.Policy) bool { return p.SignedPush })
 	return pushCert(a, repoPath, need, git.Env, ups)
 }
 
@@ -115,10 +119,10 @@ func omitted(res *policy.Result) int {
 // runChecks runs the check jobs the push needs, one after another, each
 // isolated in a transient unit (internal/checkjob). Any failure refuses
 // the push.
-func runChecks(ctx context.Context, a *app, fs *pflag.FlagSet, c *config.Config, repoPath string, checks []policy.CheckRun) error {
+func runChecks(ctx context.Context, a *app, fs *pflag.FlagSet, c *config.Config, repoPath string, pusher match.Pusher, checks []policy.CheckRun) error {
 	cfgFlag, _ := fs.GetString("config")
 	global, _ := config.GlobalPath(cfgFlag, a.getenv)
-	r := &checkjob.Runner{Config: c, RepoPath: repoPath, Self: a.self, Getenv: a.getenv, Now: a.now, Out: a.stderr}
+	r := &checkjob.Runner{Config: c, RepoPath: repoPath, Self: a.self, Getenv: a.getenv, Now: a.now, Out: a.stderr, Pusher: pusher}
 	if filepath.IsAbs(global) {
 		r.ReadOnly = []string{"-" + global}
 	}

@@ -38,7 +38,7 @@ var allowedImports = map[string][]string{
 	// them isolated (runner), words their end as notifications do (notify).
 	// pushcert verifies push certificates (match parses them).
 	"internal/pushcert": {"internal/match"},
-	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
+	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 
 	// Test helpers: imported only by tests, the demo and bench.
 	"internal/systemdtest": {},

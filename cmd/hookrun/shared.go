@@ -154,7 +154,7 @@ func (a *app) report(fin *unit.Finished) {
 	if !due {
 		return
 	}
-	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
+	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
 		d.Refs = append(d.Refs, r.Ref)
 		d.Shorts = append(d.Shorts, r.TargetShort())
@@ -459,9 +459,10 @@ type policyReport struct {
 	Commits    int                `json:"commits"`
 }
 
-func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, real bool, cert match.PushCert) (*policyReport, error) {
-	rep := &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
-	if !real || !policy.Applies(c.Policies, ups) {
+func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, real bool, cert match.PushCert, pusher match.Pusher) (*policyReport, error) {
+	pols := policy.ForPusher(c.Policies, pusher)
+	rep := &policyReport{Decisions: policy.Decisions(pols, ups)}
+	if !real || !policy.Applies(pols, ups) {
 		return rep, nil
 	}
 	exclude := []string{}
@@ -472,7 +473,7 @@ func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: cert, Exclude: exclude}, &policy.Repo{GitDir: repoPath})
+	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: cert, Exclude: exclude}, &policy.Repo{GitDir: repoPath})
 	if err != nil {
 		return nil, fmt.Errorf("checking policies: %v", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/job"
+	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/resolve"
@@ -39,7 +40,7 @@ type Runner struct {
 	Self   string
 	Getenv func(string) string
 	Now    func() time.Time
-	Pusher string // who pushed (HOOKRUN_PUSHER); "" leaves it out
+	Pusher match.Pusher // who pushed: the check's HOOKRUN_PUSHER
 	// Out receives the checks' output, one "hookrun: check NAME: " line
 	// each, and each refusal: in a hook, the pusher reads it.
 	Out io.Writer
@@ -73,7 +74,7 @@ const ExitNotIsolated = 121
 func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*runner.Systemd) string {
 	c := r.Config
 	name := ch.Policy.Check
-	u := resolve.JobUnit(c, resolve.Push{RepoPath: r.RepoPath, Repo: gitx.RepoName(r.RepoPath), Now: r.Now(), UnitName: runner.UnitName}, name, ch.Refs)
+	u := resolve.JobUnit(c, resolve.Push{RepoPath: r.RepoPath, Repo: gitx.RepoName(r.RepoPath), Pusher: r.Pusher, Now: r.Now(), UnitName: runner.UnitName}, name, ch.Refs)
 	u.Concurrency = "parallel" // RuntimeMaxSec counts from the start
 	if u.Limits.Timeout == 0 {
 		u.Limits.Timeout = config.CheckTimeout
@@ -96,9 +97,6 @@ func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*
 		u.Dir = u.Steps[0].Dir
 	}
 	u.Env = append(u.Env, GitEnv(r.Getenv, r.RepoPath)...)
-	if r.Pusher != "" {
-		u.Env = append(u.Env, "HOOKRUN_PUSHER="+r.Pusher)
-	}
 	// The refs in a file, as post-receive's jobs have them: HOOKRUN_REFS
 	// is left out of the environment past plan.MaxRefsEnvBytes.
 	dir, err := os.MkdirTemp("", "hookrun-check-")
