@@ -30,9 +30,10 @@ func cmdPlan() *command {
 or takes one update from --ref/--old/--new, and prints for every rule whether
 it matched and, for every unit that would start, its name, job, argv
 (templates expanded), limits, environment and notification topic. It starts
-nothing and needs no systemd. Signed pushes are simulated with the
-GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_NONCE_STATUS, GIT_PUSH_CERT_SIGNER and
-GIT_PUSH_CERT_KEY variables. When the config has [[policy]] tables, it
+nothing and needs no systemd. A signed push is checked with the push
+certificate GIT_PUSH_CERT names, verified as the hook does; the pusher is
+read from the variables the hook reads (HOOKRUN_PUSHER, GL_USERNAME, ...).
+When the config has [[policy]] tables, it
 also shows which apply to each ref and, for real object names, what they
 would refuse, judged on the commits between old and new (see 'hookrun
 check').`,
