@@ -109,6 +109,13 @@ func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*
 		return fmt.Sprintf("check job %s cannot run: %v", name, err)
 	}
 	u.Env = append(u.Env, job.RefsFileVar+"="+refsFile)
+	// The only place the check may write (with its own read_write_paths):
+	// a scratch directory, removed when it ends.
+	scratch := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return fmt.Sprintf("check job %s cannot run: %v", name, err)
+	}
+	u.Env = append(u.Env, "TMPDIR="+scratch)
 
 	sd := conns[string(u.Manager)]
 	if sd == nil {
@@ -118,6 +125,7 @@ func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*
 		conns[string(u.Manager)] = sd
 	}
 	iso := r.isolation(sd)
+	iso.Writable = []string{scratch}
 	wrapped := append([]string{r.Self, "check-exec", "--repo", r.RepoPath}, socketArgs(Sockets(r.Getenv, os.Getuid(), sd.Address()))...)
 	wrapped = append(append(wrapped, "--"), argv...)
 	// The unit stops itself at its timeout; this bound only guards against

@@ -23,13 +23,28 @@ import (
 // unsandboxed where it cannot set up its namespaces, so this is what makes
 // the isolation fail closed. getenv is the unit's environment.
 func Verify(repo string, sockets []string, getenv func(string) string) error {
+	// Wholly read-only, every mount inside included: the repository, the
+	// object directories, and the cgroup tree (a process moved to another
+	// cgroup would outlive the unit).
 	paths := []string{repo}
 	for _, k := range []string{"GIT_DIR", "GIT_OBJECT_DIRECTORY", "GIT_QUARANTINE_PATH"} {
 		if v := getenv(k); v != "" && filepath.IsAbs(v) {
 			paths = append(paths, v)
 		}
 	}
-	for _, p := range paths {
+	if _, err := os.Stat("/sys/fs/cgroup"); err == nil {
+		paths = append(paths, "/sys/fs/cgroup")
+	}
+	// Read-only itself (the job's read_write_paths may open a directory
+	// inside): the home directory, where a unit file or a login script
+	// would outlive the check.
+	top := slices.Clone(paths)
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		if _, err := os.Stat(h); err == nil {
+			top = append(top, h)
+		}
+	}
+	for _, p := range top {
 		var st unix.Statfs_t
 		if err := unix.Statfs(p, &st); err != nil {
 			return fmt.Errorf("cannot check that %s is read-only: %v", p, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,6 +71,10 @@ type Isolation struct {
 	// HiddenSockets are sockets the unit finds /dev/null in place of
 	// (BindReadOnlyPaths=/dev/null:PATH): nothing listens there.
 	HiddenSockets []string
+	// Writable are the only paths the unit may write besides the job's
+	// own read_write_paths: everything else is read-only
+	// (ProtectSystem=strict).
+	Writable []string
 }
 
 // bindMount is one entry of BindReadOnlyPaths, D-Bus type (ssbt): source,
@@ -88,7 +93,9 @@ type tmpfsMount struct {
 
 // IsolatedProperties are SyncProperties with iso applied: a user
 // namespace (PrivateUsers=, without which a user manager applies no mount
-// sandbox), iso's paths, no capabilities and no new privileges (so no
+// sandbox), the whole file system read-only but for iso.Writable and the
+// job's read_write_paths (ProtectSystem=strict, whatever the job's
+// protect_system; ProtectHome=read-only; ProtectControlGroups=), iso's paths, no capabilities and no new privileges (so no
 // process of the unit can remount a path writable), and every process of
 // the unit's control group killed with SIGKILL when it stops. systemd
 // silently runs a unit unsandboxed where it cannot set up the namespaces,
@@ -99,10 +106,17 @@ type tmpfsMount struct {
 func IsolatedProperties(u *plan.Unit, argv []string, out int, iso Isolation) []sd.Property {
 	var props []sd.Property
 	for _, p := range SyncProperties(u, argv, out) {
-		if p.Name == "KillMode" || p.Name == "NoNewPrivileges" {
+		switch p.Name {
+		case "KillMode", "NoNewPrivileges", "ProtectSystem", "ReadWritePaths":
 			continue
 		}
 		props = append(props, p)
+	}
+	var rw []string
+	for _, p := range append(slices.Clone(u.Sandbox.ReadWritePaths), iso.Writable...) {
+		if utf8.ValidString(p) {
+			rw = append(rw, p)
+		}
 	}
 	var ro []string
 	for _, p := range iso.ReadOnly {
@@ -129,7 +143,15 @@ func IsolatedProperties(u *plan.Unit, argv []string, out int, iso Isolation) []s
 		prop("AmbientCapabilities", uint64(0)),
 		prop("KillMode", "control-group"),
 		prop("KillSignal", int32(9)),
+		prop("ProtectSystem", "strict"),
+		prop("ProtectHome", "read-only"),
+		// A process that moved itself to another cgroup of the user's
+		// delegated subtree would survive the unit's end.
+		prop("ProtectControlGroups", true),
 	)
+	if len(rw) > 0 {
+		props = append(props, prop("ReadWritePaths", rw))
+	}
 	if len(ro) > 0 {
 		props = append(props, prop("ReadOnlyPaths", ro))
 	}
