@@ -97,15 +97,9 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 		}
 		anc = gitx.Ancestry{GitDir: repoPath}
 	}
-	// With --ref only one update is known: the certificate must list it,
-	// and cannot be compared with the whole push.
-	certUps := ups
-	if ref != "" {
-		certUps = nil
-	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a, repoPath, signedRules(c), nil, certUps), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
 		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {

@@ -78,8 +78,9 @@ func repoDir(a *app, flag string) string {
 // need is true; otherwise git is not asked at all and only the blob's name
 // is kept. env is the environment of the git and gpg runs: in pre-receive
 // with git's quarantine variables; nil for this process's, without GIT_*.
-// ups are the push's updates, which the certificate must list exactly; nil
-// when only some are known (plan --ref).
+// ups are the push's updates, which the certificate must list exactly
+// (pre-receive); nil only requires each update a rule looks at to be listed
+// (post-receive sees only the refs that moved, and plan simulates it).
 func pushCert(a *app, repoPath string, need bool, env []string, ups []match.RefUpdate) match.PushCert {
 	blob := a.getenv("GIT_PUSH_CERT")
 	if blob == "" || !need {
