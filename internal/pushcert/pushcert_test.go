@@ -1,6 +1,7 @@
 package pushcert
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,4 +103,39 @@ func TestMismatch(t *testing.T) {
 	if m := mismatch(c, []match.RefUpdate{main, v1, {Old: a, New: b, Name: "refs/heads/x"}}); !strings.Contains(m, "does not list refs/heads/x") {
 		t.Errorf("more pushed than listed: %q", m)
 	}
+}
+
+// FuzzParseGPGStatus: any gpg output gives one of git's status letters,
+// and G only with a VALIDSIG fingerprint and a full or ultimate trust line.
+func FuzzParseGPGStatus(f *testing.F) {
+	f.Add("[GNUPG:] GOODSIG 89ABCDEF01234567 RM <rm@x>\n[GNUPG:] VALIDSIG AAAA 2026-12-06 1 0 4 0 22 10 00 BBBB\n[GNUPG:] TRUST_ULTIMATE 0 pgp\n")
+	f.Add("[GNUPG:] ERRSIG 89ABCDEF01234567 22 10 00 1796588366 9 -\n")
+	f.Add("[GNUPG:] BADSIG\n[GNUPG:] GOODSIG\n[GNUPG:] VALIDSIG\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		var pc match.PushCert
+		parseGPGStatus([]byte(out), &pc)
+		if !strings.Contains("GUBEXYR", pc.Status) || len(pc.Status) != 1 {
+			t.Fatalf("status %q", pc.Status)
+		}
+		if pc.Status == "G" && (pc.Fingerprint == "" || !strings.Contains(out, "TRUST_FULLY") && !strings.Contains(out, "TRUST_ULTIMATE")) {
+			t.Fatalf("G without a fingerprint and trust: %+v", pc)
+		}
+	})
+}
+
+// FuzzReceivePackDir: any argv gives no directory or one of its words.
+func FuzzReceivePackDir(f *testing.F) {
+	f.Add("git-receive-pack\x00/srv/r.git")
+	f.Add("git\x00receive-pack\x00--stateless-rpc\x00.")
+	f.Add("git\x00receive-pack\x00--\x00-x")
+	f.Fuzz(func(t *testing.T, cmdline string) {
+		argv := strings.Split(cmdline, "\x00")
+		d, ok := receivePackDir(argv)
+		if ok != (d != "") {
+			t.Fatalf("%q: %q, %v", argv, d, ok)
+		}
+		if ok && !slices.Contains(argv[1:], d) {
+			t.Fatalf("%q: %q is not one of its words", argv, d)
+		}
+	})
 }
