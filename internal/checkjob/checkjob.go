@@ -9,6 +9,7 @@ package checkjob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,6 +121,13 @@ func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*
 	sd := conns[string(u.Manager)]
 	if sd == nil {
 		if sd, err = runner.DialSystemd(ctx, string(u.Manager), r.Getenv); err != nil {
+			// The exec runner is no way out for a check: it runs only
+			// in an isolated unit.
+			var ue *runner.UnreachableError
+			if errors.As(err, &ue) {
+				ue.Hint = strings.TrimSuffix(strings.TrimSuffix(ue.Hint, `, or set runner = "exec"`), `or set runner = "exec"`)
+				ue.Hint += "; a check job runs only in an isolated systemd unit, never with the exec runner"
+			}
 			return fmt.Sprintf("check job %s cannot run: %v", name, err)
 		}
 		conns[string(u.Manager)] = sd
