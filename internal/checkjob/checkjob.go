@@ -215,6 +215,10 @@ func Sockets(getenv func(string) string, uid int, addresses ...string) []string 
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
+		if strings.HasPrefix(p, "@") && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
 		if p != "" && filepath.IsAbs(p) && !seen[filepath.Clean(p)] {
 			seen[filepath.Clean(p)] = true
 			out = append(out, filepath.Clean(p))
@@ -234,8 +238,10 @@ func Sockets(getenv func(string) string, uid int, addresses ...string) []string 
 	return out
 }
 
-// AddressPaths are the socket paths of a D-Bus address
-// ("unix:path=/run/user/1000/bus;..."), unescaped.
+// AddressPaths are the sockets of a D-Bus address
+// ("unix:path=/run/user/1000/bus;unix:abstract=/tmp/dbus-x"), unescaped: a
+// path, or "@name" for an abstract socket (which no mount hides: check-exec
+// refuses to run a check that can reach one).
 func AddressPaths(addr string) []string {
 	var out []string
 	for _, a := range strings.Split(addr, ";") {
@@ -244,10 +250,16 @@ func AddressPaths(addr string) []string {
 			continue
 		}
 		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "path="); ok {
-				if p, err := unescapeAddress(v); err == nil {
-					out = append(out, p)
-				}
+			k, v, _ := strings.Cut(kv, "=")
+			p, err := unescapeAddress(v)
+			if err != nil || p == "" {
+				continue
+			}
+			switch k {
+			case "path":
+				out = append(out, p)
+			case "abstract":
+				out = append(out, "@"+p)
 			}
 		}
 	}

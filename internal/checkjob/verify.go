@@ -58,12 +58,8 @@ func Verify(repo string, sockets []string, getenv func(string) string) error {
 	}
 	all := append([]string{}, sockets...)
 	all = append(all, Sockets(getenv, os.Getuid())...)
-	for _, s := range all {
-		c, err := net.DialTimeout("unix", s, time.Second)
-		if err == nil {
-			c.Close()
-			return fmt.Errorf("the socket %s is reachable from the check's unit (InaccessiblePaths= was not applied)", s)
-		}
+	if s := reachable(all); s != "" {
+		return fmt.Errorf("the socket %s is reachable from the check's unit (it was not hidden, or it is an abstract socket, which no mount hides)", s)
 	}
 	st, err := procStatus()
 	if err != nil {
@@ -142,4 +138,17 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// reachable is the first of sockets that accepts a connection ("@name": an
+// abstract socket), or "".
+func reachable(sockets []string) string {
+	for _, s := range sockets {
+		c, err := net.DialTimeout("unix", s, time.Second)
+		if err == nil {
+			c.Close()
+			return s
+		}
+	}
+	return ""
 }
