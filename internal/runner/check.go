@@ -95,7 +95,8 @@ type tmpfsMount struct {
 // namespace (PrivateUsers=, without which a user manager applies no mount
 // sandbox), the whole file system read-only but for iso.Writable and the
 // job's read_write_paths (ProtectSystem=strict, whatever the job's
-// protect_system; ProtectHome=read-only; ProtectControlGroups=), iso's paths, no capabilities and no new privileges (so no
+// protect_system and private_tmp; ProtectHome=read-only;
+// ProtectControlGroups=), iso's paths, no capabilities and no new privileges (so no
 // process of the unit can remount a path writable), and every process of
 // the unit's control group killed with SIGKILL when it stops. systemd
 // silently runs a unit unsandboxed where it cannot set up the namespaces,
@@ -107,7 +108,9 @@ func IsolatedProperties(u *plan.Unit, argv []string, out int, iso Isolation) []s
 	var props []sd.Property
 	for _, p := range SyncProperties(u, argv, out) {
 		switch p.Name {
-		case "KillMode", "NoNewPrivileges", "ProtectSystem", "ReadWritePaths":
+		// PrivateTmp would hide iso.Writable when it is under /tmp;
+		// everything but iso.Writable is read-only anyway.
+		case "KillMode", "NoNewPrivileges", "ProtectSystem", "ReadWritePaths", "PrivateTmp":
 			continue
 		}
 		props = append(props, p)

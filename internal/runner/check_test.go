@@ -40,7 +40,7 @@ func TestSyncProperties(t *testing.T) {
 
 func TestIsolatedProperties(t *testing.T) {
 	u := &plan.Unit{Name: "git-check-r-1.service", Job: "check", Repo: "r", RepoPath: "/srv/r.git",
-		Sandbox: plan.Sandbox{NoNewPrivileges: true, ProtectSystem: "full", ReadWritePaths: []string{"/srv/cache"}}}
+		Sandbox: plan.Sandbox{NoNewPrivileges: true, PrivateTmp: true, ProtectSystem: "full", ReadWritePaths: []string{"/srv/cache"}}}
 	iso := Isolation{ReadOnly: []string{"/srv/r.git", "-/etc/hookrun/config.toml", "bad\xff"},
 		HiddenDirs: []string{"/run/user/1000"}, HiddenSockets: []string{"/run/dbus/system_bus_socket"}, Writable: []string{"/tmp/hookrun-check-1"}}
 	props := IsolatedProperties(u, []string{"/usr/bin/hookrun", "check-exec"}, 7, iso)
@@ -71,6 +71,9 @@ func TestIsolatedProperties(t *testing.T) {
 	}
 	if b := got["BindReadOnlyPaths"].([]bindMount); len(b) != 1 || b[0] != (bindMount{"/dev/null", "/run/dbus/system_bus_socket", false, 0}) {
 		t.Errorf("BindReadOnlyPaths = %+v", b)
+	}
+	if _, ok := got["PrivateTmp"]; ok {
+		t.Error("PrivateTmp would hide a scratch directory under /tmp: not set")
 	}
 	if _, ok := got["InaccessiblePaths"]; ok {
 		t.Error("InaccessiblePaths fails with 226/NAMESPACE in a user manager of its own namespace: not used")
