@@ -195,19 +195,19 @@ func NonceValid(seed string, stamp int64, mac string, dirs []string) bool {
 
 // ReceivePackDirs are the paths receive-pack may have been given for this
 // repository: the argument of the git-receive-pack process among the
-// hook's ancestors (as git-http-backend, an ssh command or a local push
-// gave it), else the repository's path and ".".
+// hook's nearest ancestors (as git-http-backend, an ssh command or a local
+// push gave it; a dispatcher script may stand between), which is the one
+// the nonce was made for; only when there is none (hookrun plan, outside a
+// push), the repository's path and ".".
 func ReceivePackDirs(repoPath string) []string {
-	var dirs []string
 	pid := os.Getppid()
 	for i := 0; i < 4 && pid > 1; i++ {
 		if d, ok := receivePackArg(pid); ok {
-			dirs = append(dirs, d)
-			break
+			return []string{d}
 		}
 		pid = parentOf(pid)
 	}
-	return append(dirs, repoPath, repoPath+"/", ".")
+	return []string{repoPath, repoPath + "/", "."}
 }
 
 // receivePackArg is the directory argument of process pid when it is
