@@ -76,7 +76,7 @@ MODE = file
 ROOT_PATH = %[1]s/log
 `, dir, filepath.Dir(bin), port, root)), 0o644))
 	env := os.Environ()
-	for _, k := range []string{"HOME", "PATH", "HOOKRUN_CONFIG", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GIT_CONFIG_NOSYSTEM"} {
+	for _, k := range []string{"HOME", "PATH", "HOOKRUN_CONFIG", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GIT_CONFIG_NOSYSTEM", "GNUPGHOME"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	env = append(env, "GITEA_WORK_DIR="+dir)
