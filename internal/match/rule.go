@@ -56,6 +56,9 @@ func StatusWords(status, key string) string {
 	case "B":
 		return "the signature is bad: the certificate was changed after it was signed, or forged"
 	case "E":
+		if key == "" {
+			return "the signature cannot be checked: it is damaged, or not one gpg reads"
+		}
 		return "the signature cannot be checked: the server does not have key " + key + " (import it into the server's keyring, or list it in gpg.ssh.allowedSignersFile)"
 	case "X":
 		return "the signature has expired (sign the push again)"
