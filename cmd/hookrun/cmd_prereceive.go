@@ -77,17 +77,19 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	return nil
 }
 
-// noPolicies reports whether none of the config files, broken or not,
-// mentions policies: then a broken config does not block pushes (the
-// post-receive hook reports it), while a broken file that may hold a
-// policy refuses them, as an unchecked policy must not let a push through.
+// noPolicies reports whether none of the config files, broken or not, may
+// hold policies, as the config decoder decides (config.MayHavePolicies):
+// then a broken config does not block pushes (the post-receive hook
+// reports it), while a broken file that may hold a policy refuses them, as
+// an unchecked policy must not let a push through. A file that cannot be
+// read may hold anything.
 func noPolicies(files []string) bool {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err == nil && bytes.Contains(b, []byte("polic")) {
-			return false
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil || config.MayHavePolicies(b) {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -182,4 +183,35 @@ func LoadFile(path string) (*File, Diagnostics, error) {
 	defer fh.Close()
 	f, diags := Parse(fh, path)
 	return f, diags, nil
+}
+
+// MayHavePolicies reports whether a config file's text holds, or may hold,
+// [[policy]] tables, as the decoder sees it (so `[["p\u006flicy"]]` is a
+// policy like `[[policy]]`). A file that does not parse as TOML, or is too
+// large or too deeply nested to decode, may hold anything: true. So is a
+// file whose top level has a key that is not one of the config's but close
+// to "policy" (a misspelt `[[polcy]]` is a policy its author believes in).
+// Hooks use it to fail closed: a broken file that may hold policies
+// refuses pushes.
+func MayHavePolicies(src []byte) bool {
+	if len(src) > MaxFileSize {
+		return true
+	}
+	if sh := measure(src); sh.depth > maxDepth || sh.items > maxItems {
+		return true
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(src), &raw); err != nil {
+		return true
+	}
+	known := keysOf(reflect.TypeFor[File]())
+	for k := range raw {
+		if k == "policy" {
+			return true
+		}
+		if !slices.Contains(known, k) && nearest(k, []string{"policy", "policies"}) != "" {
+			return true
+		}
+	}
+	return false
 }
