@@ -236,7 +236,7 @@ func (a *app) infof(format string, args ...any) {
 }
 
 func (a *app) usage(w io.Writer) {
-	fmt.Fprintf(w, "hookrun runs jobs in systemd transient units when a git repository receives a push.\n\nUsage:\n  hookrun COMMAND [FLAGS] [ARGS]\n  hooks/post-receive -> hookrun (symlink; see 'hookrun install')\n\nCommands:\n")
+	fmt.Fprintf(w, "hookrun runs jobs in systemd transient units when a git repository receives a push.\n\nUsage:\n  hookrun COMMAND [FLAGS] [ARGS]\n  hooks/post-receive, hooks/pre-receive: scripts running hookrun (see 'hookrun install')\n\nCommands:\n")
 	for _, c := range a.commands {
 		if !c.hidden {
 			fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)

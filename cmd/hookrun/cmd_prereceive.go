@@ -31,7 +31,7 @@ func cmdPreReceive() *command {
 		name:    "pre-receive",
 		summary: "the git hook: refuse a push that breaks a [[policy]], before any ref moves",
 		usage:   "< ref-lines",
-		help: `Run by git as hooks/pre-receive (a symlink to hookrun; see 'hookrun install').
+		help: `Run by git through hooks/pre-receive (a script; see 'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and checks the [[policy]] tables that apply to the
 pushed refs against the commits the push brings (those no existing ref

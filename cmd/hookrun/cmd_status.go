@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -42,8 +43,9 @@ directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 
 It exits 1 when a systemd manager that units use cannot be reached: the
 table then shows only what hookrun recorded, and a running unit may have
-died unnoticed.`,
-		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
+died unnoticed; and when a hook of the repository shown runs a hookrun
+binary that is gone (see 'hookrun install').`,
+		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished runs")
@@ -119,10 +121,30 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	} else {
 		a.printStatus(all, scope, len(repos))
 	}
+	broken := false
+	if scope != "" {
+		broken = reportBrokenHooks(a, scope)
+	}
 	if len(unreachable) > 0 {
 		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))
 	}
+	if broken {
+		return errReported
+	}
 	return nil
+}
+
+// reportBrokenHooks says on stderr which of repo's hookrun hooks runs a
+// hookrun that is gone (a dangling hook), and whether there was any.
+func reportBrokenHooks(a *app, repo string) bool {
+	broken := false
+	for _, st := range install.Inspect(repo) {
+		if p := st.Problem(); p != "" {
+			a.errorf("%s", p)
+			broken = true
+		}
+	}
+	return broken
 }
 
 func (a *app) printStatus(all []unitStatus, scope string, repos int) {

@@ -1,0 +1,74 @@
+package install
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func bareRepo(t *testing.T) string {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "r.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", repo).CombinedOutput(); err != nil {
+		t.Skipf("git init: %v %s", err, out)
+	}
+	return repo
+}
+
+func TestScriptTarget(t *testing.T) {
+	for _, self := range []string{"/usr/local/bin/hookrun", "/opt/it's here/hookrun", `/a"b$c/hookrun`} {
+		for _, h := range Hooks {
+			for _, chain := range []bool{false, true} {
+				if got := ScriptTarget(Script(h, self, chain)); got != self {
+					t.Errorf("ScriptTarget(Script(%s, %q, %v)) = %q", h, self, chain, got)
+				}
+			}
+		}
+	}
+	if got := ScriptTarget([]byte("#!/bin/sh\nhookrun='/x/hookrun'\n")); got != "" {
+		t.Errorf("a script hookrun did not write: ScriptTarget = %q, want \"\"", got)
+	}
+}
+
+// A hook in the way of either hook installs neither.
+func TestInstallAllOrNothing(t *testing.T) {
+	for _, inTheWay := range Hooks {
+		repo := bareRepo(t)
+		own := filepath.Join(repo, "hooks", inTheWay)
+		if err := os.WriteFile(own, []byte("#!/bin/sh\necho own\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Install(repo, "/usr/local/bin/hookrun", Keep)
+		if err == nil || !strings.Contains(err.Error(), "nothing was installed") {
+			t.Fatalf("%s in the way: Install error = %v, want nothing was installed", inTheWay, err)
+		}
+		for _, h := range Hooks {
+			if h == inTheWay {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(repo, "hooks", h)); err == nil {
+				t.Errorf("%s in the way: %s was installed", inTheWay, h)
+			}
+		}
+		if st := Inspect(repo); st[0].Path != "" || st[1].Path != "" {
+			t.Errorf("%s in the way: Inspect = %+v, want nothing installed", inTheWay, st)
+		}
+	}
+}
+
+// A write that fails half way leaves the repository as it was.
+func TestInstallRollsBack(t *testing.T) {
+	repo := bareRepo(t)
+	// a directory where pre-receive's temporary file goes: its write fails
+	if err := os.MkdirAll(filepath.Join(repo, "hooks", "pre-receive.hookrun-tmp", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(repo, "/usr/local/bin/hookrun", Keep); err == nil {
+		t.Fatal("Install succeeded")
+	}
+	if _, err := os.Lstat(filepath.Join(repo, "hooks", "post-receive")); err == nil {
+		t.Error("post-receive is left installed after pre-receive failed")
+	}
+}
