@@ -91,6 +91,7 @@ func TestTemplate(t *testing.T) {
 		{"{repo", "", "unclosed"},
 		{"repo}", "", "unmatched"},
 		{"{}", "", "unknown template variable {}"},
+		{"test -f x || { echo x; exit 1; }", "", `unknown template variable { echo x; exit 1; } in "test -f x || { echo x; exit 1; }": braces that are not a template variable are written doubled, {{ and }} (e.g. "test -f x || {{ echo x; exit 1; }}")`},
 	}
 	for _, tt := range tests {
 		err := CheckTemplate(tt.in)
