@@ -5,7 +5,7 @@ GO        ?= go
 BIN       ?= bin/hookrun
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.Version=$(VERSION)
+LDFLAGS   = -s -w -X main.Version=$(VERSION) -X main.SchemaPath=$(PREFIX)/share/hookrun/hooks.schema.json
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 # go test's default 10m is too short for cmd/hookrun's scripts under -race on a loaded 2-core machine
