@@ -139,6 +139,8 @@ func TestDiagnostics(t *testing.T) {
 		name, src, want string
 	}{
 		{"syntax", "version = 1\n[jobs\n", "hooks.toml:2:6: error: invalid TOML"},
+		{"unclosed array", "version = 1\n[[rules]]\nbranches = [\"main\"\njobs = [\"a\"]\n", `hooks.toml:3:19: error: invalid TOML: expected a comma (',') or array terminator (']'), but got 'j'; is a "]" missing at the end of this line?`},
+		{"unclosed inline table", "version = 1\nx = { a = 1 # note\n\n  y = 2\n", `hooks.toml:2:12: error: invalid TOML: expected a comma or an inline table terminator '}', but got 'y' instead; is a "}" missing at the end of this line?`},
 		{"missing version", "[defaults]\n", "hooks.toml: error: missing version"},
 		{"unknown key", "version = 1\n[notify]\nsever = \"http://x\"\n", `hooks.toml:3:1: error: unknown key "sever" in notify (did you mean "server"?)`},
 		{"no suggestion", "version = 1\nzzzzzz = 1\n", `hooks.toml:2:1: error: unknown key "zzzzzz" in the top level`},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -159,10 +160,49 @@ func syntaxDiag(name string, src []byte, err error) Diagnostic {
 			before := src[:st]
 			line = 1 + bytes.Count(before, []byte("\n"))
 			col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
+			// An array or inline table left open at the end of a line: the
+			// parser only fails at the next line's first token. Point at
+			// the end of the line that lacks its "]" or "}".
+			if closer := unclosedAt(pe.Message); closer != "" && len(bytes.TrimSpace(before[bytes.LastIndexByte(before, '\n')+1:])) == 0 {
+				if l, c, ok := endOfPreviousLine(before); ok {
+					line, col = l, c
+					msg += fmt.Sprintf("; is a %q missing at the end of this line?", closer)
+				}
+			}
 		}
 		return Diagnostic{File: name, Line: line, Col: col, Severity: Error, Msg: ntfyconf.RedactURLs(msg)}
 	}
 	return Diagnostic{File: name, Severity: Error, Msg: ntfyconf.RedactURLs("invalid TOML: " + err.Error())}
+}
+
+// unclosedAt is the closing bracket a parse error says was expected
+// ("]" for an array, "}" for an inline table), or "".
+func unclosedAt(msg string) string {
+	switch {
+	case strings.Contains(msg, "array terminator"):
+		return "]"
+	case strings.Contains(msg, "inline table terminator"):
+		return "}"
+	}
+	return ""
+}
+
+// endOfPreviousLine is the line and column just past the last non-blank,
+// non-comment line of before (which ends at the start of a line's first
+// token), 1-based.
+func endOfPreviousLine(before []byte) (line, col int, ok bool) {
+	lines := bytes.Split(before, []byte("\n"))
+	for i := len(lines) - 2; i >= 0; i-- {
+		l := lines[i]
+		if j := bytes.IndexByte(l, '#'); j >= 0 && !bytes.ContainsAny(l[:j], "\"'") {
+			l = l[:j]
+		}
+		l = bytes.TrimRight(l, " \t\r")
+		if len(bytes.TrimSpace(l)) > 0 {
+			return i + 1, 1 + utf8.RuneCount(l), true
+		}
+	}
+	return 0, 0, false
 }
 
 func firstLine(s string) string {
