@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/spf13/pflag"
 
@@ -27,14 +32,16 @@ func cmdStatus() *command {
 	return &command{
 		name:    "status",
 		summary: "list recent runs: queued, running and finished units, and pushes that started nothing",
-		usage:   "[--json] [--last N] [REPO]",
+		usage:   "[--json] [--wide] [--last N] [REPO]",
 		help: `Shows units that have not ended (queued: waiting for their turn or to be
 taken over; running: the job runs), from hookrun's own state of each unit
 and checked against the systemd managers over D-Bus, then the most recent
 finished ones from the repository's history, which also records pushes
 that failed before any unit started (an invalid config, a unit the manager
 refused). Refs show as "main" or "tag v1.0"; NOTIFY says what became of
-each notification.
+each notification. On a terminal (or with $COLUMNS) rows are kept within
+its width by shortening the STATE column's failure reasons with "...";
+--wide and --json show them whole.
 
 With REPO, or inside a repository (GIT_DIR or the current directory), it
 shows that repository; otherwise the recent runs of every repository
@@ -49,6 +56,7 @@ binary that is gone (see 'hookrun install').`,
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished runs")
+			fs.Bool("wide", false, "show failure reasons whole, however wide the rows get")
 		},
 		run: runStatus,
 	}
@@ -119,7 +127,11 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 	} else {
-		a.printStatus(all, scope, len(repos))
+		width := 0
+		if wide, _ := fs.GetBool("wide"); !wide {
+			width = termWidth(a)
+		}
+		a.printStatus(all, scope, len(repos), width)
 	}
 	broken := false
 	if scope != "" {
@@ -147,7 +159,9 @@ func reportBrokenHooks(a *app, repo string) bool {
 	return broken
 }
 
-func (a *app) printStatus(all []unitStatus, scope string, repos int) {
+// printStatus prints the table; width > 0 keeps rows within it by
+// shortening the STATE column.
+func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) {
 	if len(all) == 0 {
 		switch {
 		case scope != "":
@@ -159,8 +173,7 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int) {
 		}
 		return
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION\tNOTIFY")
+	rows := [][]string{{"UNIT", "REPO", "JOB", "REF", "SHA", "STATE", "STARTED", "DURATION", "NOTIFY"}}
 	var failed []unitStatus
 	for _, s := range all {
 		state := s.Result
@@ -189,7 +202,12 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int) {
 		if s.Host != "" {
 			job += "@" + s.Host // runs on that host; the unit here watches it
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(s.Unit), s.Repo, job, ref, orDash(s.Short), state, started, dur, notified)
+		rows = append(rows, []string{orDash(s.Unit), s.Repo, job, ref, orDash(s.Short), state, started, dur, notified})
+	}
+	fitColumn(rows, statusColumn, width, 2)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	_ = tw.Flush()
 	for _, s := range failed {
@@ -315,4 +333,50 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
 	return out, unreachable
+}
+
+// statusColumn is STATE's index in status rows.
+const statusColumn = 5
+
+// minStateWidth is as narrow as STATE gets: "failure (exit status 1)".
+const minStateWidth = 24
+
+// fitColumn shortens the cells of column col (but the header) with "..."
+// so that rows laid out with pad spaces between columns fit in width; 0
+// leaves them whole. The column keeps at least minStateWidth runes.
+func fitColumn(rows [][]string, col, width, pad int) {
+	if width <= 0 || len(rows) == 0 {
+		return
+	}
+	others := 0
+	for c := range rows[0] {
+		if c == col {
+			continue
+		}
+		w := 0
+		for _, r := range rows {
+			w = max(w, utf8.RuneCountInString(r[c]))
+		}
+		others += w + pad
+	}
+	room := max(width-others, minStateWidth)
+	for _, r := range rows[1:] {
+		if utf8.RuneCountInString(r[col]) > room {
+			r[col] = string([]rune(r[col])[:room-3]) + "..."
+		}
+	}
+}
+
+// termWidth is the width rows must fit in: $COLUMNS, else the terminal's
+// when stdout is one, else 0 (no limit: a pipe or a file gets whole rows).
+func termWidth(a *app) int {
+	if n, err := strconv.Atoi(a.getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := a.stdout.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+			return int(ws.Col)
+		}
+	}
+	return 0
 }
