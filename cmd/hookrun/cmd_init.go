@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/gitx"
 )
 
 func cmdInit() *command {
@@ -98,7 +100,16 @@ func runInit(a *app, fs *pflag.FlagSet) error {
 		return usagef("at most one directory")
 	}
 	force, _ := fs.GetBool("force")
-	dir := repoDir(a, fs.Arg(0))
+	// DIR, else $GIT_DIR, else here: never a parent (a repository found
+	// upwards is not where a new file is meant to go)
+	dir := fs.Arg(0)
+	if dir == "" {
+		cwd, _ := os.Getwd()
+		dir = gitx.RepoPath(a.getenv, cwd)
+	} else if !filepath.IsAbs(dir) {
+		cwd, _ := os.Getwd()
+		dir = filepath.Join(cwd, dir)
+	}
 	if st, err := os.Stat(dir); err != nil {
 		return unreadable(err)
 	} else if !st.IsDir() {

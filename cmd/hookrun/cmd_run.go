@@ -51,7 +51,7 @@ func runRun(a *app, fs *pflag.FlagSet) error {
 		return err
 	}
 	if !gitx.IsRepository(repoPath) {
-		return fmt.Errorf("%s is not a git repository", repoPath)
+		return notARepository(a, repoPath, repoFlag)
 	}
 	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	repoFile := filepath.Join(repoPath, "hooks.toml")

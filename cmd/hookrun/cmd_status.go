@@ -43,8 +43,9 @@ each notification. On a terminal (or with $COLUMNS) rows are kept within
 its width by shortening the STATE column's failure reasons with "...";
 --wide and --json show them whole.
 
-With REPO, or inside a repository (GIT_DIR or the current directory), it
-shows that repository; otherwise the recent runs of every repository
+With REPO, or inside a repository ($GIT_DIR, else the repository the
+current directory is in, found as git finds it), it shows that repository
+(a work clone has no runs: it says so and where pushes go); otherwise the recent runs of every repository
 hookrun has run in on this server (the index in the git user's state
 directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 
@@ -84,11 +85,17 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 		if !gitx.IsRepository(repo) && !exists(plan.StateDir(repo)) {
-			return fmt.Errorf("%s is not a git repository", repo)
+			return notARepository(a, repo, fs.Arg(0))
+		}
+		if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+			return workCloneError(repo)
 		}
 		repos, scope = []string{repo}, repo
 	default:
-		if repo := repoDir(a, ""); gitx.IsRepository(repo) || exists(plan.StateDir(repo)) {
+		if repo, ok := repoHere(a); ok {
+			if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+				return workCloneError(repo)
+			}
 			repos, scope = []string{repo}, repo
 			break
 		}
@@ -379,4 +386,12 @@ func termWidth(a *app) int {
 		}
 	}
 	return 0
+}
+
+// repoHere is the repository status shows without REPO: $GIT_DIR's, else
+// the one the current directory is in, found as git finds it.
+func repoHere(a *app) (string, bool) {
+	repo := repoDir(a, "")
+	_, ok := gitx.GitDir(repo)
+	return repo, ok
 }
