@@ -99,6 +99,7 @@ func runRun(a *app, fs *pflag.FlagSet) error {
 	}
 	u, err := resolve.Manual(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Now: a.now(), Peel: peeler(repoPath), UnitName: runner.UnitName,
+		Changes: gitx.Changes{GitDir: repoPath},
 	}, job, match.RefUpdate{Old: old, New: tip, Name: ref})
 	if err != nil {
 		return err
