@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/install"
 )
 
@@ -29,7 +30,9 @@ HOOK.hookrun-backup-TIME and restored by uninstall) or --chain (the hook is
 moved to hooks/HOOK.d/previous-HOOK and runs after hookrun with the same
 input, as every executable in hooks/HOOK.d/ does; a pre-receive refusal by
 any refuses the push). Where a hook is a Gitea/Forgejo dispatcher, hookrun
-goes into hooks/HOOK.d/ instead. --all installs into every bare repository
+goes into hooks/HOOK.d/ instead. install also turns on the repository's
+core.logAllRefUpdates (git logs every ref update), so 'hookrun plan --ref'
+knows what a ref's last push did. --all installs into every bare repository
 under DIR, at most --depth levels below it, and ends with a summary: how
 many were installed, already installed, failed, and which directories were
 skipped and why.`,
@@ -112,6 +115,10 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 					a.errorf("%s", line)
 				}
 				continue
+			}
+			// plan --ref reads what a ref's last push did from its reflog
+			if err := gitx.KeepReflogs(r); err != nil {
+				a.warnf("%v; 'hookrun plan --ref' will guess what a ref's last push did", err)
 			}
 		} else {
 			results = install.Uninstall(r, a.self)

@@ -451,9 +451,14 @@ func simulatedUpdate(a *app, repoPath, ref, old, new string) (u match.RefUpdate,
 	if !explicit {
 		if tip, err := gitx.RefObject(repoPath, ref); err == nil {
 			new, explicit = tip, true
-			old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
-			if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-				old = parent
+			if o, _, ok := gitx.LastUpdate(repoPath, ref, tip); ok {
+				old = o // what the last push really did, from the reflog
+			} else {
+				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
+				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
+					old = parent
+					a.infof("%s has no reflog: simulating its tip over its first parent, which may not be what its last push did ('hookrun install' turns on core.logAllRefUpdates)", ref)
+				}
 			}
 		} else {
 			a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)

@@ -239,3 +239,34 @@ func gitConfig(gitDir, key string) (string, error) {
 	out, err := cmd.Output()
 	return strings.TrimSpace(string(out)), err
 }
+
+// LastUpdate is the last update of ref its reflog records (git writes one
+// when core.logAllRefUpdates is on: `hookrun install` turns it on), as long
+// as the reflog's new object is still the ref's tip; ok is false without
+// one. A creation has an all-zero old.
+func LastUpdate(gitDir, ref, tip string) (old, new string, ok bool) {
+	b, err := os.ReadFile(filepath.Join(gitDir, "logs", filepath.FromSlash(ref)))
+	if err != nil {
+		return "", "", false
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 2 || f[1] != tip || len(f[0]) != len(tip) {
+		return "", "", false
+	}
+	return f[0], f[1], true
+}
+
+// KeepReflogs turns on core.logAllRefUpdates in gitDir (off by default in a
+// bare repository), so every ref update is logged and LastUpdate can tell
+// what a ref's last push did.
+func KeepReflogs(gitDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "config", "core.logAllRefUpdates", "true")
+	cmd.Env = CleanEnv(os.Environ())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git config core.logAllRefUpdates true in %s: %v: %s", gitDir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
