@@ -180,6 +180,9 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		if len(u.Refs) > 0 {
 			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
+		if len(u.Refs) > 1 {
+			r.Refs = len(u.Refs)
+		}
 		if u.Notify.Digest != "" && due {
 			r.Notify = history.NotifyPending
 		}

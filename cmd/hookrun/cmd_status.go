@@ -205,6 +205,9 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 		if s.Ref != "" {
 			ref = notify.DisplayRef(s.Ref)
 		}
+		if s.Refs > 1 {
+			ref += fmt.Sprintf(" +%d", s.Refs-1) // a per = "push" unit: the first ref and how many more
+		}
 		job := orDash(s.Job)
 		if s.Host != "" {
 			job += "@" + s.Host // runs on that host; the unit here watches it
@@ -299,6 +302,9 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 		if u, err := plan.Load(plan.PlanPath(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
+			}
+			if len(u.Refs) > 1 {
+				s.Refs = len(u.Refs)
 			}
 			if u.Host != nil {
 				s.Host = u.Host.Name
