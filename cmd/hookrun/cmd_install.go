@@ -32,7 +32,8 @@ input, as every executable in hooks/HOOK.d/ does; a pre-receive refusal by
 any refuses the push). Where a hook is a Gitea/Forgejo dispatcher, hookrun
 goes into hooks/HOOK.d/ instead. install also turns on the repository's
 core.logAllRefUpdates (git logs every ref update), so 'hookrun plan --ref'
-knows what a ref's last push did. --all installs into every bare repository
+knows what a ref's last push did, and adds the repository to the index
+'hookrun status' reads from anywhere. --all installs into every bare repository
 under DIR, at most --depth levels below it, and ends with a summary: how
 many were installed, already installed, failed, and which directories were
 skipped and why.`,
@@ -116,6 +117,8 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 				}
 				continue
 			}
+			// status, from anywhere, looks at it (and at its hooks)
+			a.indexRepo(r)
 			// plan --ref reads what a ref's last push did from its reflog
 			if err := gitx.KeepReflogs(r); err != nil {
 				a.warnf("%v; 'hookrun plan --ref' will guess what a ref's last push did", err)

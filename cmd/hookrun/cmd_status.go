@@ -51,7 +51,7 @@ directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 
 It exits 1 when a systemd manager that units use cannot be reached: the
 table then shows only what hookrun recorded, and a running unit may have
-died unnoticed; and when a hook of the repository shown runs a hookrun
+died unnoticed; and when a hook of a repository shown runs a hookrun
 binary that is gone (see 'hookrun install').`,
 		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
@@ -141,8 +141,8 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		a.printStatus(all, scope, len(repos), width)
 	}
 	broken := false
-	if scope != "" {
-		broken = reportBrokenHooks(a, scope)
+	for _, r := range repos {
+		broken = reportBrokenHooks(a, r) || broken
 	}
 	if len(unreachable) > 0 {
 		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))
