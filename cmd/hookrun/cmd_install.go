@@ -149,7 +149,11 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			failed++
 		} else if len(results) > 0 {
 			// The summary counts repositories, by what happened to post-receive.
-			counts[strings.SplitN(results[0].Action, ",", 2)[0]]++
+			action := results[0].Action
+			if i := strings.IndexAny(action, ",;"); i >= 0 {
+				action = action[:i]
+			}
+			counts[action]++
 		}
 	}
 	if all != "" {

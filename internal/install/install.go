@@ -422,6 +422,11 @@ func uninstallHook(repo, name, self string) (Result, error) {
 			os.Remove(filepath.Dir(chained)) // only when empty
 			res.Action = "removed, restored " + filepath.Join(name+".d", ChainedName(name))
 		}
+		if hook == filepath.Join(repo, "hooks", name) {
+			if left, _ := os.ReadDir(filepath.Join(repo, "hooks", name+".d")); len(left) > 0 {
+				res.Action += fmt.Sprintf("; hooks/%s.d/ still holds %d, which only hookrun's hook ran", name, len(left))
+			}
+		}
 		return res, nil
 	}
 	return res, nil
