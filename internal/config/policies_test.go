@@ -26,3 +26,32 @@ func TestMayHavePolicies(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the decoder makes of a file, a file it finds a policy in (or a
+// problem in a policy) is one MayHavePolicies says may hold policies.
+func FuzzMayHavePolicies(f *testing.F) {
+	for _, s := range []string{
+		"version = 1\n[[policy]]\nname = \"x\"\nbranches = [\"**\"]\nsecrets = true\n",
+		"version = 1\n[[\"p\\u006flicy\"]]\nname = \"x\"\n",
+		"version = 1\npolicy = [{ name = \"x\", secrets = \"yes\" }]\n",
+		"version = 1\n[jobs.a]\ntype = \"command\"\ncommand = [\"x\"]\n",
+		"version = 1\n[[polcy]]\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		may := MayHavePolicies([]byte(src))
+		file, diags := Parse(strings.NewReader(src), "f.toml")
+		if may {
+			return
+		}
+		if file != nil && len(file.Policies) > 0 {
+			t.Fatalf("MayHavePolicies = false, but the decoder found %d policies in %q", len(file.Policies), src)
+		}
+		for _, d := range diags {
+			if strings.HasPrefix(d.Path, "policy") || d.Path == "" && d.Severity == Error && strings.Contains(d.Msg, "invalid TOML") {
+				t.Fatalf("MayHavePolicies = false, but the decoder says %q about %q", d.Msg, src)
+			}
+		}
+	})
+}
