@@ -105,7 +105,59 @@ let
     ./seed.nix
   ];
 
+  # The repository units of seed + policy, their repositories under root, for
+  # check.sh to run their ExecStart lines for real. Each line is parsed back
+  # into argv as systemd would (JSON-style quotes, %% and $$), which also
+  # checks the quoting; /run/current-system/sw and /etc/hookrun, which
+  # activation provides, are mapped under root.
+  activationConfig = evalConfig [
+    ./seed.nix
+    ./policy.nix
+    {
+      services.hookrun.repositories.web.path = "${root}/srv/git/web.git";
+      services.hookrun.repositories.app.path = lib.mkForce "${root}/srv/git/team/app.git";
+    }
+  ];
+  execArgv =
+    line:
+    let
+      m = builtins.match "([^ \"]+) (.*)" line;
+      args = builtins.fromJSON "[${builtins.replaceStrings [ ''" "'' ] [ ''", "'' ] (builtins.elemAt m 1)}]";
+    in
+    [ (builtins.elemAt m 0) ] ++ map (builtins.replaceStrings [ "%%" "$$" ] [ "%" "$" ]) args;
+  underRoot =
+    a:
+    if a == hookrun then
+      "${root}/run/current-system/sw/bin/hookrun"
+    else if lib.hasPrefix "/etc/hookrun/" a then
+      root + a
+    else
+      a;
+  activation = lib.mapAttrs (
+    _: unit:
+    lib.concatMapStrings (line: lib.concatStringsSep "\t" (map underRoot (execArgv line)) + "\n") unit.serviceConfig.ExecStart
+  ) activationConfig.config.systemd.services;
+
   hasInfix = lib.hasInfix;
+  toTOML = import ../toml.nix lib;
+  # Control characters, quotes, backslashes, keys that need quoting, nesting.
+  tomlSample = {
+    version = 1;
+    "a.b" = 1.5;
+    "ü k" = "ü";
+    neg = -3;
+    mixed = [ 1 { a = [ ]; } ];
+    s = "q\"b\\n\n\t\r" + builtins.fromJSON ''"\u0001\u0008\u000c\u001f\u007f"'';
+    t.empty = { };
+    t.sub.deeper.x = true;
+    rules = [
+      {
+        jobs = [ "a" ];
+        sub.x = 1;
+      }
+      { jobs = [ ]; }
+    ];
+  };
   anyFailed = e: pattern: lib.any (m: hasInfix pattern m) e.failed;
 
   # [ name actual expected ]
@@ -245,6 +297,33 @@ let
     ]
     [ "flake: nixosModules.hookrun too" (builtins.isFunction flake.nixosModules.hookrun) true ]
 
+    # the quoting of ExecStart lines parses back
+    [
+      "ExecStart quoting round trip"
+      (execArgv (builtins.elemAt (evalConfig [
+        ./seed.nix
+        { services.hookrun.repositories.web.path = "/srv/git/a \"b\" %i $HOME\\x.git"; }
+      ]).config.systemd.services.hookrun-repo-web.serviceConfig.ExecStart 1))
+      [ "${root}/pkgs/coreutils/bin/ln" "-sfnT" "/etc/hookrun/repositories/web.hooks.toml" "/srv/git/a \"b\" %i $HOME\\x.git/hooks.toml" ]
+    ]
+    [
+      "ExecStart quoting of a hostile path"
+      (execArgv (lib.last (evalConfig [
+        ./seed.nix
+        { services.hookrun.repositories.web.path = "/srv/git/a \"b\" %i $HOME\\x.git"; }
+      ]).config.systemd.services.hookrun-repo-web.serviceConfig.ExecStart))
+      [ hookrun "install" "/srv/git/a \"b\" %i $HOME\\x.git" ]
+    ]
+    [
+      "ExecStart escapes % and $ for systemd"
+      (lib.last (evalConfig [
+        ./seed.nix
+        { services.hookrun.repositories.web.path = "/srv/git/%i$HOME.git"; }
+      ]).config.systemd.services.hookrun-repo-web.serviceConfig.ExecStart)
+      ''${hookrun} "install" "/srv/git/%%i$$HOME.git"''
+    ]
+    [ "TOML round trip" (builtins.fromTOML (toTOML tomlSample)) tomlSample ]
+
     # disabled: nothing at all
     [ "disabled: no units" (disabled.config.systemd.services == { } && disabled.config.environment.etc == { } && disabled.config.users.users == { }) true ]
   ];
@@ -271,6 +350,8 @@ if failures != [ ] then
 else
   {
     checked = builtins.length checks;
-    inherit files;
+    inherit files activation;
+    # /etc/hookrun of the activation run, by path below /etc/hookrun.
+    activationEtc = lib.mapAttrs' (n: v: lib.nameValuePair (lib.removePrefix "hookrun/" n) v.text) activationConfig.config.environment.etc;
     names = builtins.attrNames files;
   }
