@@ -148,10 +148,11 @@ let
     wantedBy = [ "multi-user.target" ];
     after = [ "local-fs.target" ];
     # A new configuration or package installs again (hookrun install is
-    # idempotent: a hook already linked stays as it is).
+    # idempotent: a hook already linked stays as it is). The file's hash, not
+    # its text: older NixOS put the triggers on one line of the unit file.
     restartTriggers = [
       cfg.package
-      (render r.settings)
+      (builtins.hashString "sha256" (render r.settings))
     ];
     unitConfig.RequiresMountsFor = [ r.path ];
     serviceConfig = {
@@ -333,7 +334,12 @@ in
         message = "services.hookrun.repositories.${name}.path: \"${r.path}\" must be an absolute path without white space or '%' (it goes into RequiresMountsFor=, a space-separated list).";
       }) cfg.repositories;
 
-      environment.systemPackages = [ cfg.package ];
+      # git too: pushes over ssh run git-receive-pack, and hooks and jobs
+      # run git, from the system PATH (the user manager's PATH includes it).
+      environment.systemPackages = [
+        cfg.package
+        pkgs.git
+      ];
 
       environment.etc = {
         "hookrun/hookrun.toml".text = render cfg.settings;

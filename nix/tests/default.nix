@@ -169,7 +169,7 @@ let
     [ "seed: git's group" seed.config.users.users.git.group "git" ]
     [ "seed: git's home" seed.config.users.users.git.home "/srv/git" ]
     [ "seed: group git" (seed.config.users.groups ? git) true ]
-    [ "seed: hookrun on PATH" (map (p: p.outPath) seed.config.environment.systemPackages) [ "${root}/pkgs/hookrun" ] ]
+    [ "seed: hookrun and git on PATH" (map (p: p.outPath) seed.config.environment.systemPackages) [ "${root}/pkgs/hookrun" "${root}/pkgs/git" ] ]
 
     # seed: files
     [ "seed: hookrun.toml starts with its schema" (lib.hasPrefix schemaLine seed.config.environment.etc."hookrun/hookrun.toml".text) true ]
@@ -213,7 +213,7 @@ let
     [ "seed: install unit waits for the repository's mount" seed.config.systemd.services.hookrun-repo-web.unitConfig.RequiresMountsFor [ "/srv/git/web.git" ] ]
     [
       "seed: install unit restarts when hooks.toml changes"
-      (builtins.elem seed.config.environment.etc."hookrun/repositories/web.hooks.toml".text seed.config.systemd.services.hookrun-repo-web.restartTriggers)
+      (builtins.elem (builtins.hashString "sha256" seed.config.environment.etc."hookrun/repositories/web.hooks.toml".text) seed.config.systemd.services.hookrun-repo-web.restartTriggers)
       true
     ]
 
