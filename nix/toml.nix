@@ -25,7 +25,6 @@ let
     isList
     isPath
     isString
-    length
     match
     toString
     typeOf
