@@ -76,10 +76,11 @@ export HOOKRUN_CONFIG=$root/etc/hookrun/hookrun.toml
 git init --bare -q "$root/srv/git/web.git" # app.git: the unit creates it
 # run_unit UNIT: its ExecStart lines in order, stopping at the first failure, as systemd does.
 run_unit() {
-  local argv
+  local argv lines
+  lines=$(nixeval "activation.$1") && [ -n "$lines" ] || { echo "nix-check: no ExecStart lines for $1" >&2; exit 1; }
   while IFS=$'\t' read -r -a argv; do
     "${argv[@]}" || return
-  done < <(nixeval "activation.$1")
+  done <<<"$lines"
 }
 fail() { printf 'nix-check: activation: %s\n' "$*" >&2; exit 1; }
 expect_link() { [ "$(readlink "$1")" = "$2" ] || fail "$1 links to '$(readlink "$1")', want $2"; }
