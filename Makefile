@@ -13,7 +13,7 @@ TESTTIMEOUT ?= 30m
 # gitmal and ntfy for the demo when HOOKRUN_TEST_GITMAL/NTFY are unset (else from PATH)
 PEERS     ?= ../shared/peers
 
-.PHONY: help build man test test-race test-systemd lint schema bench fuzz demo check install clean
+.PHONY: help build man test test-race test-systemd lint nix-check schema bench fuzz demo check install clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+nix-check: build ## evaluate the NixOS module (nix/) with real Nix against stubs; hookrun validate --strict its TOML (needs nix-instantiate: apt-get install nix-bin)
+	nix/tests/check.sh $(BIN)
 
 schema: ## regenerate schema/hooks.schema.json from the config decoder
 	$(GO) test ./internal/config -run TestSchemaInSync -update
