@@ -95,6 +95,7 @@ type step struct {
 	hook    string // Hooks entry
 	write   bool   // write the script at res.Hook
 	moveTo  string // move what is at res.Hook here first (backup or chain)
+	discard bool   // remove moveTo once every hook is installed (hookrun's own old hook)
 	content []byte
 }
 
@@ -133,6 +134,9 @@ func Install(repo, self string, mode Mode) ([]Result, error) {
 	}
 	var out []Result
 	for _, st := range steps {
+		if st.discard {
+			os.Remove(st.moveTo)
+		}
 		out = append(out, st.res)
 	}
 	return out, nil
@@ -155,7 +159,9 @@ func planHook(repo, name, self string, mode Mode) (step, error) {
 		return st, nil
 	}
 	if isOurs(hook, self) {
-		st.res.Action = "updated"
+		// kept aside until both hooks are in, so a failure puts it back
+		st.moveTo, st.discard, st.res.Action = hook+".hookrun-prev", true, "updated"
+		os.Remove(st.moveTo)
 		return st, nil
 	}
 	what := "a file"
@@ -216,14 +222,14 @@ func apply(st step) error {
 	return nil
 }
 
-// undo puts back what apply changed, as far as it can (a hook that was
-// updated or installed over nothing is removed).
+// undo puts back what apply changed: the hook that was there, or none.
 func undo(st step) {
 	if !st.write {
 		return
 	}
 	if st.moveTo != "" {
 		os.Rename(st.moveTo, st.res.Hook)
+		os.Remove(filepath.Dir(st.moveTo)) // a hooks/HOOK.d/ chain made, when empty
 		return
 	}
 	os.Remove(st.res.Hook)

@@ -72,3 +72,31 @@ func TestInstallRollsBack(t *testing.T) {
 		t.Error("post-receive is left installed after pre-receive failed")
 	}
 }
+
+// A failure after one hook was updated puts the old one back.
+func TestInstallRollsBackAnUpdate(t *testing.T) {
+	repo := bareRepo(t)
+	if _, err := Install(repo, "/old/hookrun", Keep); err != nil {
+		t.Fatal(err)
+	}
+	// a successful update leaves nothing behind
+	if res, err := Install(repo, "/older/hookrun", Keep); err != nil || res[0].Action != "updated" {
+		t.Fatalf("Install over another hookrun = %+v, %v; want updated", res, err)
+	}
+	if _, err := os.Lstat(filepath.Join(repo, "hooks", "post-receive.hookrun-prev")); err == nil {
+		t.Error("post-receive.hookrun-prev left behind by a successful update")
+	}
+	old, _ := os.ReadFile(filepath.Join(repo, "hooks", "post-receive"))
+	if err := os.MkdirAll(filepath.Join(repo, "hooks", "pre-receive.hookrun-tmp", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(repo, "/new/hookrun", Keep); err == nil {
+		t.Fatal("Install succeeded")
+	}
+	if now, _ := os.ReadFile(filepath.Join(repo, "hooks", "post-receive")); string(now) != string(old) {
+		t.Errorf("post-receive after a failed update:\n%s\nwant the old one:\n%s", now, old)
+	}
+	if _, err := os.Lstat(filepath.Join(repo, "hooks", "post-receive.hookrun-prev")); err == nil {
+		t.Error("post-receive.hookrun-prev left behind")
+	}
+}
