@@ -20,11 +20,11 @@ func cmdInstall() *command {
 		summary: "make repositories' hooks/post-receive and hooks/pre-receive run this hookrun",
 		usage:   "[--force | --chain] REPO... | --all DIR [--depth N]",
 		help: `Writes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
-(which checks [[policy]] tables) as small scripts that run this binary by its
-absolute path. If the binary is later gone or moved, pre-receive refuses
-every push and post-receive says no job started (git would silently skip a
-dangling symlink); 'hookrun status REPO' and 'hookrun validate REPO' report
-it. A repository gets both hooks or neither: when a different hook is in the
+(which checks [[policy]] tables) as files whose "#!" line names this binary
+by its absolute path (no shell runs). If the binary is later gone or moved,
+git cannot start the hooks: it refuses every push, and says post-receive
+could not run (git would silently skip a dangling symlink); 'hookrun status
+REPO' and 'hookrun validate REPO' report it. A repository gets both hooks or neither: when a different hook is in the
 way, nothing is installed unless --force (the hook is kept as
 HOOK.hookrun-backup-TIME and restored by uninstall) or --chain (the hook is
 moved to hooks/HOOK.d/previous-HOOK and runs after hookrun with the same

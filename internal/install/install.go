@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -246,8 +248,26 @@ const scriptMark = "# hookrun hook, written by 'hookrun install'"
 // hooks/HOOK.d/ in name order with the same input (a pre-receive refusal by
 // any stops the push); without hooks/HOOK.d/ it simply execs hookrun. The
 // shell sees no pushed data: the ref lines pass through a temporary file.
+//
+// When self fits a "#!" line (no whitespace, under the
+// kernel's 256 bytes), the hook is no shell script at all: its first line
+// names self as the interpreter, so the kernel runs hookrun directly with
+// the hook's path as its argument (cmd/hookrun's Main knows it by that argument). A shell would
+// cost every push about 0.8 ms (docs/PERFORMANCE.md); the "#!" line fails
+// closed the same way, since git cannot start a hook whose interpreter is
+// missing ("cannot run hooks/pre-receive", the push refused), only without
+// hookrun's own words for it (status and validate give those).
 func Script(hook, self string, chain bool) []byte {
 	var b strings.Builder
+	if shebangable(self) {
+		fmt.Fprintf(&b, "#!%s\n%s as %s; 'hookrun uninstall' removes it.\n", self, scriptMark, hook)
+		if hook == "pre-receive" {
+			fmt.Fprintf(&b, "# git runs the hookrun named above with this file's path; when it is missing\n# git cannot start this hook and refuses every push.\n")
+		} else {
+			fmt.Fprintf(&b, "# git runs the hookrun named above with this file's path; when it is missing\n# git cannot start this hook and says so, and no job starts.\n")
+		}
+		return []byte(b.String())
+	}
 	q := "'" + strings.ReplaceAll(self, "'", `'\''`) + "'"
 	fmt.Fprintf(&b, "#!/bin/sh\n%s as %s; 'hookrun uninstall' removes it.\n", scriptMark, hook)
 	fmt.Fprintf(&b, "# It runs hookrun by its absolute path")
@@ -295,6 +315,12 @@ func Script(hook, self string, chain bool) []byte {
 // ScriptTarget is the hookrun a hook script Install wrote runs, or "" when
 // script is not one.
 func ScriptTarget(script []byte) string {
+	if first, rest, ok := bytes.Cut(script, []byte("\n")); ok && bytes.HasPrefix(first, []byte("#!/")) && !bytes.Equal(first, []byte("#!/bin/sh")) {
+		if !bytes.HasPrefix(rest, []byte(scriptMark)) {
+			return ""
+		}
+		return string(first[2:])
+	}
 	if !bytes.HasPrefix(script, []byte("#!/bin/sh\n"+scriptMark)) {
 		return ""
 	}
@@ -304,6 +330,13 @@ func ScriptTarget(script []byte) string {
 		}
 	}
 	return ""
+}
+
+// shebangable reports whether path can be a "#!" line's interpreter with
+// no argument: absolute, no whitespace (the kernel splits the line there),
+// and short enough for Linux's 256-byte line.
+func shebangable(path string) bool {
+	return filepath.IsAbs(path) && len(path) < 240 && !strings.ContainsAny(path, " \t\n\r\v\f")
 }
 
 // isOurs reports a hook hookrun installed: a script Install wrote (for any
@@ -491,4 +524,50 @@ func hasSubdirs(dir string) bool {
 		}
 	}
 	return false
+}
+
+// ChainDir is the hooks/HOOK.d/ directory beside the hook file at
+// hookPath, whose executables run after hookrun's hook with the same input
+// (see RunChain), or "" when there is none or hookPath is itself in such a
+// directory (a dispatcher such as Gitea's runs the others).
+func ChainDir(hookPath string) string {
+	if strings.HasSuffix(filepath.Dir(hookPath), ".d") {
+		return ""
+	}
+	dir := hookPath + ".d"
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return dir
+}
+
+// RunChain runs every executable regular file in dir, in name order, with
+// args and input on its standard input, as git runs a hook. With
+// stopOnFailure (pre-receive: any refusal refuses the push) the first
+// failure ends it; otherwise every hook runs. It returns the first
+// failure: an *exec.ExitError carries the hook's exit status.
+func RunChain(dir string, args []string, input []byte, stdout, stderr io.Writer, stopOnFailure bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			continue
+		}
+		cmd := exec.Command(p, args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(input), stdout, stderr
+		if err := cmd.Run(); err != nil {
+			if first == nil {
+				first = fmt.Errorf("chained hook %s: %w", p, err)
+			}
+			if stopOnFailure {
+				break
+			}
+		}
+	}
+	return first
 }

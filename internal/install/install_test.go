@@ -100,3 +100,22 @@ func TestInstallRollsBackAnUpdate(t *testing.T) {
 		t.Error("post-receive.hookrun-prev left behind")
 	}
 }
+
+// A hookrun whose path fits a "#!" line is the hook's interpreter (no
+// shell on a push); one that does not gets the /bin/sh script.
+func TestScriptForm(t *testing.T) {
+	for _, tc := range []struct {
+		self, first string
+	}{
+		{"/usr/local/bin/hookrun", "#!/usr/local/bin/hookrun"},
+		{"/opt/it's here/hookrun", "#!/bin/sh"},
+		{"/" + strings.Repeat("x", 300) + "/hookrun", "#!/bin/sh"},
+	} {
+		for _, h := range Hooks {
+			first, _, _ := strings.Cut(string(Script(h, tc.self, true)), "\n")
+			if first != tc.first {
+				t.Errorf("Script(%s, %q): first line %q, want %q", h, tc.self, first, tc.first)
+			}
+		}
+	}
+}

@@ -85,7 +85,7 @@ run_unit() {
 fail() { printf 'nix-check: activation: %s\n' "$*" >&2; exit 1; }
 expect_link() { [ "$(readlink "$1")" = "$2" ] || fail "$1 links to '$(readlink "$1")', want $2"; }
 # hookrun install writes each hook as a script that runs hookrun by its path
-expect_hook() { [ -x "$1" ] && grep -qxF "hookrun='$2'" "$1" || fail "$1 is not a hookrun hook running $2: $(head -5 "$1" 2>&1)"; }
+expect_hook() { [ -x "$1" ] && [ "$(head -1 "$1")" = "#!$2" ] || fail "$1 is not a hookrun hook running $2: $(head -5 "$1" 2>&1)"; }
 for unit in hookrun-repo-web hookrun-repo-app; do
   out=$(run_unit $unit 2>&1) || fail "$unit failed: $out"
 done
