@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ func cmdPreReceive() *command {
 		name:    "pre-receive",
 		summary: "the git hook: refuse a push that breaks a [[policy]], before any ref moves",
 		usage:   "< ref-lines",
-		help: `Run by git as hooks/pre-receive (a symlink to hookrun; see 'hookrun install').
+		help: `Run by git through hooks/pre-receive (a script; see 'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and checks the [[policy]] tables that apply to the
 pushed refs against the commits the push brings (those no existing ref
@@ -74,17 +73,19 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	return nil
 }
 
-// noPolicies reports whether none of the config files, broken or not,
-// mentions policies: then a broken config does not block pushes (the
-// post-receive hook reports it), while a broken file that may hold a
-// policy refuses them, as an unchecked policy must not let a push through.
+// noPolicies reports whether none of the config files, broken or not, may
+// hold policies, as the config decoder decides (config.MayHavePolicies):
+// then a broken config does not block pushes (the post-receive hook
+// reports it), while a broken file that may hold a policy refuses them, as
+// an unchecked policy must not let a push through. A file that cannot be
+// read may hold anything.
 func noPolicies(files []string) bool {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err == nil && bytes.Contains(b, []byte("polic")) {
-			return false
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err != nil || config.MayHavePolicies(b) {
 			return false
 		}
 	}

@@ -68,9 +68,42 @@ func repoDir(a *app, flag string) string {
 		if !filepath.IsAbs(flag) {
 			flag = filepath.Join(cwd, flag)
 		}
+		// a work clone stands for its .git, as for git
+		if g, ok := gitx.GitDir(flag); ok {
+			return g
+		}
 		return filepath.Clean(flag)
 	}
+	if a.getenv("GIT_DIR") == "" {
+		if g, ok := gitx.DiscoverGitDir(cwd); ok {
+			return g
+		}
+	}
 	return gitx.RepoPath(a.getenv, cwd)
+}
+
+// notARepository is the error of a command that needs a repository when
+// flag (its --repo or REPO, maybe "") names none, saying what to do.
+func notARepository(a *app, repo, flag string) error {
+	if flag == "" && a.getenv("GIT_DIR") == "" {
+		a.errorf("%s is not in a git repository (nor is any parent directory)", repo)
+		a.hintf("run this inside the repository pushes go to, or name it with --repo, e.g. --repo /srv/git/site.git")
+		return errReported
+	}
+	a.errorf("%s is not a git repository", repo)
+	a.hintf("name the repository pushes go to, e.g. /srv/git/site.git")
+	return errReported
+}
+
+// workCloneError is the error for a work clone where hookrun's records are
+// wanted: they are in the repository pushes go to, maybe its origin.
+func workCloneError(gitDir string) error {
+	clone := filepath.Dir(gitDir)
+	msg := fmt.Sprintf("%s is a work clone: hookrun runs, and records its runs, in the repository pushes go to", clone)
+	if u := gitx.RemoteURL(gitDir, "origin"); u != "" {
+		return fmt.Errorf("%s (its origin is %s); name that repository, on the server that holds it", msg, u)
+	}
+	return fmt.Errorf("%s; name that repository, e.g. /srv/git/site.git", msg)
 }
 
 // pushCert is the push certificate GIT_PUSH_CERT names, verified by
@@ -426,9 +459,14 @@ func simulatedUpdate(a *app, repoPath, ref, old, new string) (u match.RefUpdate,
 	if !explicit {
 		if tip, err := gitx.RefObject(repoPath, ref); err == nil {
 			new, explicit = tip, true
-			old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
-			if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-				old = parent
+			if o, _, ok := gitx.LastUpdate(repoPath, ref, tip); ok {
+				old = o // what the last push really did, from the reflog
+			} else {
+				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
+				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
+					old = parent
+					a.infof("%s has no reflog: simulating its tip over its first parent, which may not be what its last push did ('hookrun install' turns on core.logAllRefUpdates)", ref)
+				}
 			}
 		} else {
 			a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)
