@@ -159,7 +159,9 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 	for _, name := range names {
 		j, f, path := c.Jobs[name], origin[name], "jobs."+name
 		if j.Type == "" {
-			at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+			if !j.Defined["type"] { // else the decoder reported the bad type
+				at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+			}
 			continue
 		}
 		for _, fd := range fieldsOf(reflect.TypeFor[Job]()) {

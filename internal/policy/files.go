@@ -87,7 +87,7 @@ func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsO
 			}
 			for _, p := range polsOf[u.commit] {
 				if p.Secrets {
-					viol(u.commit, p, fmt.Sprintf("%s:%d looks like a %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, f.Kind))
+					viol(u.commit, p, fmt.Sprintf("%s:%d looks like %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, withArticle(f.Kind)))
 				}
 			}
 			return nil
