@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/hookrun/hookrun/internal/secrets"
 )
@@ -186,8 +185,8 @@ func secretText(f secrets.Finding) string {
 	if f.Line > 0 {
 		val = " " + strconv.Quote(f.Redacted())
 	}
-	return fmt.Sprintf("%s holds %s %s%s (gitleaks rule %s); remove it from the history and revoke it, or allow it: gitleaks:allow on the line, or fingerprint %s in %s",
-		where, Article(kind), kind, val, f.RuleID, printable(f.Fingerprint()), IgnoreFile)
+	return fmt.Sprintf("%s holds %s%s (gitleaks rule %s); remove it from the history and revoke it, or allow it: gitleaks:allow on the line, or fingerprint %s in %s",
+		where, withArticle(kind), val, f.RuleID, printable(f.Fingerprint()), IgnoreFile)
 }
 
 var ruleWords = map[string]string{
@@ -219,32 +218,6 @@ func RuleKind(id string) string {
 		}
 	}
 	return strings.Join(words, " ")
-}
-
-// Article is "a" or "an" for a noun phrase, by its sound: "an AWS ...",
-// "an SSH ...", "a GitHub ...", "an age ...".
-func Article(s string) string {
-	w, _, _ := strings.Cut(s, " ")
-	if w == "" {
-		return "a"
-	}
-	acronym := len(w) > 1 && strings.IndexFunc(w, func(r rune) bool { return unicode.IsLower(r) }) < 0 || w == "npm"
-	switch {
-	case acronym && strings.ContainsRune("AEFHILMNORSXn", rune(w[0])):
-		return "an"
-	case acronym:
-		return "a"
-	}
-	l := strings.ToLower(w)
-	for _, p := range []string{"uni", "use", "usu", "one", "eu"} {
-		if strings.HasPrefix(l, p) {
-			return "a"
-		}
-	}
-	if strings.ContainsRune("aeiou", rune(l[0])) {
-		return "an"
-	}
-	return "a"
 }
 
 // ReadFiles runs one git cat-file --batch for names of the form REV:PATH,

@@ -65,11 +65,8 @@ func TestRuleKind(t *testing.T) {
 		"1password-secret-key":   "a 1Password secret key",
 		"npm-access-token":       "an npm access token",
 		"okta-access-token":      "an Okta access token",
-		"uber-x":                 "an Uber x",
-		"unity-key":              "a Unity key",
 	} {
-		k := RuleKind(id)
-		if got := Article(k) + " " + k; got != want {
+		if got := withArticle(RuleKind(id)); got != want {
 			t.Errorf("%s: %q, want %q", id, got, want)
 		}
 	}
