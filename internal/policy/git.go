@@ -412,44 +412,50 @@ func (r *Repo) changes(ctx context.Context, commits []Commit, fn func(commit str
 		}
 		return nil
 	}
-	return r.pipe(ctx, in, func(rd *bufio.Reader) error {
-		commit := ""
-		for {
-			tok, err := rd.ReadBytes(0)
-			if err == io.EOF && len(tok) == 0 {
-				return nil
+	return r.pipe(ctx, in, func(rd *bufio.Reader) error { return parseDiffTree(rd, fn) },
+		"diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames", "--no-ext-diff", "--no-textconv")
+}
+
+// parseDiffTree reads git diff-tree --stdin -r -z output: a header per
+// commit ("<id>\x00"; for two trees "<tree> <tree>\n"), then for each file
+// ":<modes> <ids> <status>\x00<path>\x00". Deleted files are skipped.
+func parseDiffTree(rd *bufio.Reader, fn func(commit string, c Change) error) error {
+	commit := ""
+	for {
+		tok, err := rd.ReadBytes(0)
+		if err == io.EOF && len(tok) == 0 {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("git diff-tree: %v", err)
+		}
+		tok = tok[:len(tok)-1]
+		if len(tok) == 0 || tok[0] != ':' {
+			// A commit's id; for two trees, "<empty tree> <tree>\n"
+			// and the first change in the same token.
+			hdr, rest, two := bytes.Cut(tok, []byte("\n"))
+			commit = string(hdr)
+			if i := bytes.LastIndexByte(hdr, ' '); i >= 0 {
+				commit = string(hdr[i+1:])
 			}
-			if err != nil {
-				return fmt.Errorf("git diff-tree: %v", err)
-			}
-			tok = tok[:len(tok)-1]
-			if len(tok) == 0 || tok[0] != ':' {
-				// A commit's id; for two trees, "<empty tree> <tree>\n"
-				// and the first change in the same token.
-				hdr, rest, two := bytes.Cut(tok, []byte("\n"))
-				commit = string(hdr)
-				if i := bytes.LastIndexByte(hdr, ' '); i >= 0 {
-					commit = string(hdr[i+1:])
-				}
-				if !two || len(rest) == 0 || rest[0] != ':' {
-					continue
-				}
-				tok = rest
-			}
-			// ":oldmode newmode oldsha newsha status", then the path.
-			f := strings.Fields(string(tok[1:]))
-			path, err := rd.ReadBytes(0)
-			if err != nil || len(f) != 5 {
-				return fmt.Errorf("git diff-tree: unexpected output %q", tok)
-			}
-			if f[4] == "D" {
+			if !two || len(rest) == 0 || rest[0] != ':' {
 				continue
 			}
-			if err := fn(commit, Change{Path: path[:len(path)-1], Mode: f[1], Blob: f[3]}); err != nil {
-				return err
-			}
+			tok = rest
 		}
-	}, "diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames", "--no-ext-diff", "--no-textconv")
+		// ":oldmode newmode oldsha newsha status", then the path.
+		f := strings.Fields(string(tok[1:]))
+		path, err := rd.ReadBytes(0)
+		if err != nil || len(f) != 5 {
+			return fmt.Errorf("git diff-tree: unexpected output %q", tok)
+		}
+		if f[4] == "D" {
+			continue
+		}
+		if err := fn(commit, Change{Path: path[:len(path)-1], Mode: f[1], Blob: f[3]}); err != nil {
+			return err
+		}
+	}
 }
 
 // Signatures runs one git log --no-walk, which checks each signature as
