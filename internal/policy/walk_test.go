@@ -175,3 +175,32 @@ func FuzzWalkInput(f *testing.F) {
 		}
 	})
 }
+
+// TestNoPolicyAppliesNoGit: a push no policy applies to, or one only ref
+// checks apply to, calls no git (a nil Git would panic).
+func TestNoPolicyAppliesNoGit(t *testing.T) {
+	pols := benchPolicies(t, `version = 1
+[[policy]]
+name = "main"
+branches = ["main"]
+secrets = true
+[[policy]]
+name = "custom"
+refs = ["refs/custom/**"]
+commit_message = '.'
+[[policy]]
+name = "names"
+branches = ["feature/*"]
+ref_name = '^feature/[a-z]+$'
+`)
+	z := strings.Repeat("0", 40)
+	for _, ups := range [][]match.RefUpdate{
+		{{Old: z, New: strings.Repeat("1", 40), Name: "refs/heads/other"}, {Old: z, New: strings.Repeat("1", 40), Name: "refs/tags/v1"}},
+		{{Old: z, New: strings.Repeat("2", 40), Name: "refs/heads/feature/x"}},
+		{{Old: strings.Repeat("2", 40), New: z, Name: "refs/custom/y"}},
+	} {
+		if _, err := Evaluate(context.Background(), pols, Push{Updates: ups}, nil); err != nil {
+			t.Errorf("%v: %v", ups, err)
+		}
+	}
+}
