@@ -56,7 +56,7 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, viol func(id str
 		if ch.Mode == "160000" { // a submodule: no blob here
 			return nil
 		}
-		var path []byte
+		var path []byte // cloned once, when a blob use keeps it
 		for _, pa := range polsOf[from] {
 			p := pa.p
 			if !hasFileCheck(p) {
@@ -72,6 +72,9 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, viol func(id str
 				}
 			}
 			if p.MaxFileSize > 0 || p.Secrets {
+				if us := uses[ch.Blob]; slices.ContainsFunc(us, func(x blobUse) bool { return x.pa.p == p }) {
+					continue
+				}
 				if path == nil {
 					path = slices.Clone(ch.Path)
 				}

@@ -264,8 +264,8 @@ func walkPush(ctx context.Context, refs []applied, exclude []string, git Git) (*
 		if err != nil {
 			return nil, err
 		}
-		member := make(map[int]bool, len(cs))
-		for _, c := range cs {
+		in := make([]int, len(cs))
+		for k, c := range cs {
 			i, ok := w.idx[c.ID]
 			if !ok {
 				i = len(w.commits)
@@ -273,6 +273,10 @@ func walkPush(ctx context.Context, refs []applied, exclude []string, git Git) (*
 				w.commits = append(w.commits, c)
 				w.polsOf = append(w.polsOf, nil)
 			}
+			in[k] = i
+		}
+		member := make([]bool, len(w.commits))
+		for _, i := range in {
 			member[i] = true
 		}
 		for _, p := range g.order {
@@ -290,12 +294,12 @@ type polStart struct {
 
 // reach adds p to every commit of member reachable from starts, with the
 // ref it is reached from.
-func (w *walk) reach(p *config.Policy, starts []polStart, member map[int]bool) {
+func (w *walk) reach(p *config.Policy, starts []polStart, member []bool) {
 	type item struct{ i, ref int }
-	seen := make(map[int]bool, len(member))
+	seen := make([]bool, len(member))
 	var stack []item
 	for _, s := range starts {
-		if i, ok := w.idx[s.id]; ok && member[i] && !seen[i] {
+		if i, ok := w.idx[s.id]; ok && i < len(member) && member[i] && !seen[i] {
 			seen[i] = true
 			stack = append(stack, item{i, s.ref})
 		}
@@ -305,7 +309,7 @@ func (w *walk) reach(p *config.Policy, starts []polStart, member map[int]bool) {
 		stack = stack[:len(stack)-1]
 		w.polsOf[it.i] = addPol(w.polsOf[it.i], p, it.ref)
 		for _, par := range w.commits[it.i].Parents {
-			if j, ok := w.idx[par]; ok && member[j] && !seen[j] {
+			if j, ok := w.idx[par]; ok && j < len(member) && member[j] && !seen[j] {
 				seen[j] = true
 				stack = append(stack, item{j, it.ref})
 			}
