@@ -204,3 +204,41 @@ ref_name = '^feature/[a-z]+$'
 		}
 	}
 }
+
+// TestNewPerPolicy: what is new is decided per policy, against the refs
+// that policy selects before the push. Commit B sits on refs/custom/x; a
+// push of main from A to B brings B to the policy on branches, not to the
+// one on every ref, for which B was already there.
+func TestNewPerPolicy(t *testing.T) {
+	stream := commitOf("refs/heads/main", "feat: a", blobFile("a", "a\n")) +
+		"commit refs/custom/x\ncommitter A <a@example.com> 1700000000 +0000\ndata 2\nb\nfrom refs/heads/main\n" + blobFile("b", "b\n")
+	repo, _ := importRepo(t, stream)
+	rev := func(r string) string {
+		out, err := exec.Command("git", "--git-dir", repo, "rev-parse", r).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	a, b := rev("refs/heads/main"), rev("refs/custom/x")
+	pols := benchPolicies(t, `version = 1
+[[policy]]
+name = "branches"
+branches = ["**"]
+commit_message = '^feat: '
+[[policy]]
+name = "everything"
+refs = ["refs/**"]
+commit_message = '^feat: '
+`)
+	res, err := Evaluate(context.Background(), pols, Push{Updates: []match.RefUpdate{{Old: a, New: b, Name: "refs/heads/main"}}}, &Repo{GitDir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Violations) != 1 || res.Violations[0].Policy != "branches" || res.Violations[0].Commit != b {
+		t.Errorf("violations %v, want one of policy branches on %s", res.Violations, b)
+	}
+	if res.Commits != 1 {
+		t.Errorf("%d commits read, want 1", res.Commits)
+	}
+}
