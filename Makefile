@@ -5,7 +5,7 @@ GO        ?= go
 BIN       ?= bin/hookrun
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.Version=$(VERSION)
+LDFLAGS   = -s -w -X main.Version=$(VERSION) -X main.SchemaPath=$(PREFIX)/share/hookrun/hooks.schema.json
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 # go test's default 10m is too short for cmd/hookrun's scripts under -race on a loaded 2-core machine
@@ -21,8 +21,10 @@ help: ## list targets
 build: ## build bin/hookrun (static: no cgo, which saves ~1.5 ms per hook run)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
 
-test: ## run every test (real systemd tests skip unless a manager can start; HOOKRUN_REQUIRE_SYSTEMD=1 makes that a failure)
-	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
+# pipefail: make test exits with go test's status (testsum's when go test's is 0)
+test: SHELL := /bin/bash
+test: ## run every test, ending with what was skipped and why (HOOKRUN_REQUIRE_SYSTEMD=1, HOOKRUN_REQUIRE_PEERS=1 make skips failures)
+	set -o pipefail; $(GO) test -json -count=1 -timeout $(TESTTIMEOUT) ./... | $(GO) run ./testsum
 
 test-race: ## every test under the race detector
 	$(GO) test -race -count=1 -timeout $(TESTTIMEOUT) ./...

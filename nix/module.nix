@@ -27,7 +27,7 @@ let
 
   toTOML = import ./toml.nix lib;
 
-  # Hooks link to the binary by the path install was called by, and units run
+  # Hooks run the binary by the path install was called by, and units run
   # that path (hookrun keeps argv[0]). A store path would pin one version and
   # vanish with the garbage collector; this one follows every switch.
   hookrunBin = "/run/current-system/sw/bin/hookrun";
@@ -148,7 +148,7 @@ let
     wantedBy = [ "multi-user.target" ];
     after = [ "local-fs.target" ];
     # A new configuration or package installs again (hookrun install is
-    # idempotent: a hook already linked stays as it is). The file's hash, not
+    # idempotent: a hook already installed stays as it is). The file's hash, not
     # its text: older NixOS put the triggers on one line of the unit file.
     restartTriggers = [
       cfg.package
@@ -193,7 +193,7 @@ in
       type = types.package;
       default = pkgs.hookrun or (pkgs.callPackage ./package.nix { });
       defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { }";
-      description = "The hookrun package; its `bin/hookrun` is installed system-wide and linked as the hooks.";
+      description = "The hookrun package; its `bin/hookrun` is installed system-wide and run by the hooks.";
     };
 
     user = mkOption {

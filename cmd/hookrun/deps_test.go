@@ -23,6 +23,12 @@ var allowedImports = map[string][]string{
 	"internal/history":   {},
 	"internal/install":   {},
 	"internal/repoindex": {},
+	// The outcome vocabulary and the Output seam every output implements.
+	"internal/outcome": {},
+	// Outputs: each implements outcome.Output and needs nothing else.
+	"internal/webhook": {"internal/outcome"},
+	"internal/forge":   {"internal/outcome"},
+	"internal/site":    {"internal/outcome"},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
@@ -34,6 +40,11 @@ var allowedImports = map[string][]string{
 	"internal/runner":  {"internal/gitx", "internal/plan"},
 	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify"},
+	// checkjob runs policy check jobs: it resolves their units (resolve), runs
+	// them isolated (runner), words their end as notifications do (notify).
+	// pushcert verifies push certificates (match parses them).
+	"internal/pushcert": {"internal/match"},
+	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 
 	// Test helpers: imported only by tests, the demo and bench.
 	"internal/systemdtest": {},

@@ -68,6 +68,7 @@ func scriptParams(dir string) testscript.Params {
 			"ntfy-resume":     cmdNtfyResume,
 			"unit-stop":       cmdUnitStop,
 			"unit-newest":     cmdUnitNewest,
+			"gitea-serve":     cmdGiteaServe,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -86,6 +87,8 @@ func scriptParams(dir string) testscript.Params {
 				}
 				_, err := os.Stat("/lib/systemd/systemd")
 				return err == nil && os.Getuid() == 0 || os.Getenv("XDG_RUNTIME_DIR") != "", nil
+			case "gitea":
+				return giteaCondition()
 			case "gitmal":
 				return peerCondition(peertest.FindGitmal)
 			case "ntfy":

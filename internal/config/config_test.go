@@ -91,6 +91,7 @@ func TestTemplate(t *testing.T) {
 		{"{repo", "", "unclosed"},
 		{"repo}", "", "unmatched"},
 		{"{}", "", "unknown template variable {}"},
+		{"test -f x || { echo x; exit 1; }", "", `unknown template variable { echo x; exit 1; } in "test -f x || { echo x; exit 1; }": braces that are not a template variable are written doubled, {{ and }} (e.g. "test -f x || {{ echo x; exit 1; }}")`},
 	}
 	for _, tt := range tests {
 		err := CheckTemplate(tt.in)
@@ -138,6 +139,8 @@ func TestDiagnostics(t *testing.T) {
 		name, src, want string
 	}{
 		{"syntax", "version = 1\n[jobs\n", "hooks.toml:2:6: error: invalid TOML"},
+		{"unclosed array", "version = 1\n[[rules]]\nbranches = [\"main\"\njobs = [\"a\"]\n", `hooks.toml:3:19: error: invalid TOML: expected a comma (',') or array terminator (']'), but got 'j'; is a "]" missing at the end of this line?`},
+		{"unclosed inline table", "version = 1\nx = { a = 1 # note\n\n  y = 2\n", `hooks.toml:2:12: error: invalid TOML: expected a comma or an inline table terminator '}', but got 'y' instead; is a "}" missing at the end of this line?`},
 		{"missing version", "[defaults]\n", "hooks.toml: error: missing version"},
 		{"unknown key", "version = 1\n[notify]\nsever = \"http://x\"\n", `hooks.toml:3:1: error: unknown key "sever" in notify (did you mean "server"?)`},
 		{"no suggestion", "version = 1\nzzzzzz = 1\n", `hooks.toml:2:1: error: unknown key "zzzzzz" in the top level`},
@@ -158,8 +161,8 @@ func TestDiagnostics(t *testing.T) {
 		{"paths typo", "version = 1\n[[rules]]\nbranches = [\"main\"]\npath = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "path" in rules[1] (did you mean "paths"?)`},
 		{"paths-ignore", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths_ignore = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "paths_ignore" in rules[1]: exclude files with "!" in paths, e.g. paths = ["**", "!docs/**"]`},
 		{"paths empty", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = []\njobs = [\"x\"]\n", `hooks.toml:4:9: error: rules[1].paths: empty`},
-		{"paths leading slash", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"/src/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:21: warning: rules[1].paths[1]: "/src/**" never matches: git names files relative to the top of the repository, without a leading "/" (write "src/**")`},
-		{"paths directory", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/\"]\njobs = [\"x\"]\n", `warning: rules[1].paths[0]: "!docs/" never matches: git names files, not directories (write "docs/**" for everything under it)`},
+		{"paths leading slash", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"/src/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:21: warning: rules[1].paths[2]: "/src/**" never matches: git names files relative to the top of the repository, without a leading "/" (write "src/**")`},
+		{"paths directory", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/\"]\njobs = [\"x\"]\n", `warning: rules[1].paths[1]: "!docs/" never matches: git names files, not directories (write "docs/**" for everything under it)`},
 		{"paths only exclusions", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: only exclusions (!...) match nothing`},
 		{"paths on tags", "version = 1\n[[rules]]\ntags = [\"v*\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: the rule matches only tags`},
 		{"paths on deletes", "version = 1\n[[rules]]\nbranches = [\"main\"]\nevents = [\"delete\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:5:1: warning: rules[1].paths: the rule matches only deletes, which change no files`},

@@ -40,6 +40,9 @@ type Policy struct {
 	Secrets           bool     `toml:"secrets" doc:"refuse new files holding credentials (private keys, common token formats; see docs/policy.md)"`
 	Check             string   `toml:"check" doc:"job (type command) run synchronously in a transient unit; exit 0 accepts the push"`
 
+	Pushers       []string `toml:"pushers" doc:"the policy applies only to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is none of them"`
+	ExceptPushers []string `toml:"except_pushers" doc:"the policy does not apply to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is never excepted"`
+
 	Index    int             `toml:"-"` // 1-based, in the file it came from
 	File     string          `toml:"-"`
 	Selector match.Selector  `toml:"-"`
@@ -124,6 +127,19 @@ func (d *decoder) checkPolicy(path string, p *Policy) {
 	}
 	if p.Defined["deny"] && len(p.Deny) == 0 {
 		d.errorf(joinKey(path, "deny"), "%s.deny: empty; name events to refuse: create, update, force, delete", path)
+	}
+	for _, k := range []struct {
+		key  string
+		list []string
+	}{{"pushers", p.Pushers}, {"except_pushers", p.ExceptPushers}} {
+		if p.Defined[k.key] && len(k.list) == 0 {
+			d.errorf(joinKey(path, k.key), "%s.%s: empty; name pushers, or leave the key out", path, k.key)
+		}
+		for i, v := range k.list {
+			if v == "" || v == match.Unknown {
+				d.errorf(index(joinKey(path, k.key), i), "%s.%s: %q names no pusher (an unknown pusher never matches)", path, k.key, v)
+			}
+		}
 	}
 	if p.Defined["check"] && !validJobName(p.Check) {
 		d.errorf(joinKey(path, "check"), "%s.check: %q is not a job name", path, p.Check)

@@ -327,6 +327,10 @@ func TestCancelStopsProcessGroup(t *testing.T) {
 	if ee.Code != 128+15 {
 		t.Errorf("code %d, want 143 (SIGTERM)", ee.Code)
 	}
+	// said in words, not Go's "context deadline exceeded (sh stopped: signal: terminated)"
+	if want := "step slow: timed out: sh was stopped by signal TERM"; err.Error() != want {
+		t.Errorf("Run = %q, want %q", err, want)
+	}
 	if _, err := os.Stat(filepath.Join(tmp, "next.json")); err == nil {
 		t.Error("the next step ran after cancellation")
 	}

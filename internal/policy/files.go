@@ -129,7 +129,7 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, viol func(id str
 		for _, u := range uses[id] {
 			p := u.pa.p
 			if p.Secrets && !(p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize)) {
-				viol(u.from, u.pa, fmt.Sprintf("%s:%d looks like a %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, f.Kind))
+				viol(u.from, u.pa, fmt.Sprintf("%s:%d looks like %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, withArticle(f.Kind)))
 			}
 		}
 		return nil

@@ -86,6 +86,9 @@ type Signature struct {
 	Key         string // %GK
 	Fingerprint string // %GF
 	Primary     string // %GP
+	// SSH is set when the commit carries an SSH signature (gpg.format =
+	// ssh), which git checks against gpg.ssh.allowedSignersFile only.
+	SSH bool
 }
 
 // Repo runs git against one repository. In a pre-receive hook, Env must
@@ -484,6 +487,29 @@ func (r *Repo) Signatures(ctx context.Context, ids []string) (map[string]Signatu
 			}
 		}
 	}, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GK%x1f%GF%x1f%GP%x1e")
+	if err != nil {
+		return out, err
+	}
+	// Which of the commits git could not check are SSH-signed: read only
+	// those (a refusal follows), so the pusher is told the truth.
+	var unchecked []string
+	for _, id := range ids {
+		if s := out[id].Status; s == "N" || s == "E" {
+			unchecked = append(unchecked, id)
+		}
+	}
+	if len(unchecked) == 0 {
+		return out, nil
+	}
+	err = r.ReadObjects(ctx, unchecked, func(id, typ string, body []byte) error {
+		hdr, _, _ := bytes.Cut(body, []byte("\n\n"))
+		if bytes.Contains(hdr, []byte("\ngpgsig -----BEGIN SSH SIGNATURE-----")) {
+			s := out[id]
+			s.SSH = true
+			out[id] = s
+		}
+		return nil
+	})
 	return out, err
 }
 

@@ -452,16 +452,30 @@ func checkTag(p *config.Policy, t tagInfo, fail func(string)) {
 func signatureProblem(s Signature, signers []string) string {
 	switch s.Status {
 	case "G":
-	case "", "N":
+	case "N", "E":
+		if s.SSH && s.Status == "N" {
+			return "commit is signed with an SSH key, but the server has no gpg.ssh.allowedSignersFile to verify it against (set it on the server: git config gpg.ssh.allowedSignersFile FILE)"
+		}
+		if s.SSH {
+			return fmt.Sprintf("signature cannot be checked: SSH key %s is not in the server's gpg.ssh.allowedSignersFile", s.Key)
+		}
+		if s.Status == "E" {
+			return fmt.Sprintf("signature cannot be checked: key %s is not in the server's keyring", s.Key)
+		}
+		return "commit is not signed; signed commits are required (git commit -S)"
+	case "":
 		return "commit is not signed; signed commits are required (git commit -S)"
 	case "U":
+		if s.Signer == "" && strings.HasPrefix(s.Key, "SHA256:") {
+			// git names no principal: the SSH key is in no line of
+			// the allowed signers file.
+			return fmt.Sprintf("signature cannot be checked: SSH key %s is not in the server's gpg.ssh.allowedSignersFile", s.Key)
+		}
 		// A good signature by a key the server's keyring does not mark
 		// trusted: acceptable when signers names it.
 		if len(signers) == 0 {
 			return fmt.Sprintf("signature by %s (key %s) is good but the key is not trusted on the server", s.Signer, s.Key)
 		}
-	case "E":
-		return fmt.Sprintf("signature cannot be checked: key %s is not in the server's keyring", s.Key)
 	default:
 		return fmt.Sprintf("signature does not verify (git status %s, key %s)", s.Status, s.Key)
 	}

@@ -107,6 +107,9 @@ func (s *Store) dropAbandoned(st *State) {
 	}
 	if u, err := plan.Load(s.PlanPath(st.Unit)); err == nil && len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
+		if len(u.Refs) > 1 {
+			rec.Refs = len(u.Refs)
+		}
 	}
 	_ = history.Append(plan.HistoryPath(s.RepoPath), rec)
 	s.remove(st.Unit)

@@ -84,12 +84,14 @@ run_unit() {
 }
 fail() { printf 'nix-check: activation: %s\n' "$*" >&2; exit 1; }
 expect_link() { [ "$(readlink "$1")" = "$2" ] || fail "$1 links to '$(readlink "$1")', want $2"; }
+# hookrun install writes each hook as a script that runs hookrun by its path
+expect_hook() { [ -x "$1" ] && [ "$(head -1 "$1")" = "#!$2" ] || fail "$1 is not a hookrun hook running $2: $(head -5 "$1" 2>&1)"; }
 for unit in hookrun-repo-web hookrun-repo-app; do
   out=$(run_unit $unit 2>&1) || fail "$unit failed: $out"
 done
 for repo in web team/app; do
   for hook in post-receive pre-receive; do
-    expect_link "$root/srv/git/$repo.git/hooks/$hook" "$root/run/current-system/sw/bin/hookrun"
+    expect_hook "$root/srv/git/$repo.git/hooks/$hook" "$root/run/current-system/sw/bin/hookrun"
   done
   expect_link "$root/srv/git/$repo.git/hooks.toml" "$root/etc/hookrun/repositories/${repo#team/}.hooks.toml"
 done
@@ -102,13 +104,13 @@ echo "nix-check: activation: a second run changes nothing (both hooks already in
 hook=$root/srv/git/web.git/hooks/post-receive
 rm "$hook" && printf '#!/bin/sh\necho mine\n' >"$hook" && chmod 0755 "$hook"
 if out=$(run_unit hookrun-repo-web 2>&1); then fail "web with a foreign post-receive: the unit succeeded: $out"; fi
-grep -qF "a different post-receive hook exists: $hook is a file; keep it, or replace it with --force" <<<"$out" || fail "web with a foreign hook, unexpected message: $out"
+grep -qF "a different post-receive hook exists: $hook is a file; keep it running after hookrun with --chain, or replace it with --force" <<<"$out" || fail "web with a foreign hook, unexpected message: $out"
 [ "$(cat "$hook")" = "$(printf '#!/bin/sh\necho mine')" ] || fail "web's foreign hook changed"
 echo "nix-check: activation: web's foreign post-receive kept, its unit fails saying so"
 hook=$root/srv/git/team/app.git/hooks/post-receive
 rm "$hook" && printf '#!/bin/sh\necho mine\n' >"$hook" && chmod 0755 "$hook"
 out=$(run_unit hookrun-repo-app 2>&1) || fail "app (force = true) with a foreign post-receive failed: $out"
-expect_link "$hook" "$root/run/current-system/sw/bin/hookrun"
+expect_hook "$hook" "$root/run/current-system/sw/bin/hookrun"
 backup=$(ls "$hook".hookrun-backup-*) && [ "$(cat "$backup")" = "$(printf '#!/bin/sh\necho mine')" ] || fail "app's foreign hook not kept as a backup: $out"
 echo "nix-check: activation: app's foreign post-receive replaced (force = true), kept as $(basename "$backup")"
 unset HOOKRUN_CONFIG
