@@ -26,8 +26,8 @@ func cmdPreReceive() *command {
 		help: `Run by git through hooks/pre-receive (a script; see 'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and checks the [[policy]] tables that apply to the
-pushed refs against the commits the push brings (those no existing ref
-reaches). Any violation refuses the whole push, one line each; nothing
+pushed refs against every object the push brings to the refs a policy
+selects (those none of its refs reached before). Any violation refuses the whole push, one line each; nothing
 moves. An invalid config or malformed input refuses the push too. When no
 policy applies, no git command runs and no connection to systemd opens.`,
 		exits: []exitDoc{{"0", "no policy refuses the push, or none applies"}, {"1", "the push is refused: a policy violation, a failed check job, malformed input, or a config with policies that is invalid or unsafe"}, {"2", "usage error"}},

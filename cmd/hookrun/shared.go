@@ -325,12 +325,18 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
 	var err error
 	in.updates, err = match.ParseRefLines(a.stdin)
-	if err != nil {
+	malformed := func() error {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			a.errorf("malformed hook input: %s", line)
 		}
 		a.hintf("%s expects git's \"<old-sha> <new-sha> <refname>\" lines; %s", hook, consequence)
-		return nil, errReported
+		return errReported
+	}
+	// Too many refs matters only where policies must look at them: a
+	// repository without policies is never refused for size.
+	tooMany := err != nil && ignore != nil && errors.Is(err, match.ErrTooManyRefs)
+	if err != nil && !tooMany {
+		return nil, malformed()
 	}
 	cfgFlag, _ := fs.GetString("config")
 	insecure, _ := fs.GetBool("insecure-config")
@@ -362,6 +368,13 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 		}
 		a.hintf("fix the config (check it with: hookrun validate %s); %s", repoFile, consequence)
 		return in, errReported
+	}
+	if tooMany {
+		if len(c.Policies) > 0 {
+			return nil, malformed()
+		}
+		_, _ = io.Copy(io.Discard, a.stdin)
+		return nil, nil
 	}
 	in.config = c
 	return in, nil
