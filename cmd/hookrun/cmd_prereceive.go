@@ -58,7 +58,7 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 	ctx, cancel := context.WithTimeout(context.Background(), policyTimeout)
 	defer cancel()
 	git := &policy.Repo{GitDir: repoPath, Env: policy.QuarantineEnv(os.Environ(), a.getenv)}
-	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: quarantinedCert(a, repoPath, pols, git, ups)}, git)
+	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: quarantinedCert(a, repoPath, pols, git, ups), SecretsConfig: c.SecretsConfig, SecretsIgnore: c.SecretsIgnore}, git)
 	if err != nil {
 		return fmt.Errorf("checking policies: %v; the push is refused", err)
 	}

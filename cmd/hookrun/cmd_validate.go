@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
@@ -123,6 +124,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		diags = append(diags, safetyDiags(a, fs, f)...)
 		diags = append(diags, limitDiags(c, f)...)
+		diags = append(diags, secretsDiags(c, f)...)
 		if c != nil {
 			diags = append(diags, config.CheckHost(c)...)
 		}
@@ -223,6 +225,19 @@ func safetyDiags(a *app, fs *pflag.FlagSet, file string) []config.Diagnostic {
 // limitDiags warns about limits a user manager on this machine cannot apply
 // because the cgroup controller they need is not delegated to it. It says
 // nothing where that cannot be told (another machine, cgroup v1).
+// secretsDiags reports a secrets_config or secrets_ignore file that a push
+// could not load.
+func secretsDiags(c *config.Config, file string) []config.Diagnostic {
+	if c == nil || !slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.Secrets }) {
+		return nil
+	}
+	var out []config.Diagnostic
+	for _, err := range policy.CheckSecretsFiles(c.SecretsConfig, c.SecretsIgnore) {
+		out = append(out, config.Diagnostic{File: file, Severity: config.Error, Msg: err.Error()})
+	}
+	return out
+}
+
 func limitDiags(c *config.Config, file string) []config.Diagnostic {
 	if c == nil {
 		return nil

@@ -23,6 +23,7 @@ var allowedImports = map[string][]string{
 	"internal/history":   {},
 	"internal/install":   {},
 	"internal/repoindex": {},
+	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
 	// Outputs: each implements outcome.Output and needs nothing else.
@@ -39,7 +40,7 @@ var allowedImports = map[string][]string{
 	"internal/job":     {"internal/gitx", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/plan"},
 	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
-	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify"},
+	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify).
 	// pushcert verifies push certificates (match parses them).

@@ -525,7 +525,7 @@ func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: cert, Exclude: exclude}, &policy.Repo{GitDir: repoPath})
+	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: cert, Exclude: exclude, SecretsConfig: c.SecretsConfig, SecretsIgnore: c.SecretsIgnore}, &policy.Repo{GitDir: repoPath})
 	if err != nil {
 		return nil, fmt.Errorf("checking policies: %v", err)
 	}

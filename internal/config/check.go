@@ -57,6 +57,11 @@ func (d *decoder) checkFile(f *File) {
 	d.checkSettings("defaults", &f.Defaults)
 	d.checkNotify(&f.Notify)
 	d.checkOutputs(f)
+	for key, v := range map[string]string{"secrets_config": f.SecretsConfig, "secrets_ignore": f.SecretsIgnore} {
+		if v != "" && !filepath.IsAbs(v) {
+			d.errorf(key, "%s: %q must be an absolute path", key, v)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 		j := f.Jobs[name]
 		j.Name = name

@@ -30,6 +30,9 @@ type Config struct {
 	// Policies are the global file's policies that apply (final, inherited
 	// and not disabled) followed by the repository's own.
 	Policies []*Policy
+	// SecretsConfig and SecretsIgnore are the files secrets = true reads
+	// (the repo file's, else the global file's; "" for none).
+	SecretsConfig, SecretsIgnore string
 	// Global and Repo are the files it was built from; either may be nil.
 	Global, Repo *File
 
@@ -87,6 +90,14 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 	}
 	if repo != nil {
 		c.Rules = append(c.Rules, repo.Rules...)
+	}
+	for _, f := range []*File{global, repo} {
+		if f != nil && f.SecretsConfig != "" {
+			c.SecretsConfig = f.SecretsConfig
+		}
+		if f != nil && f.SecretsIgnore != "" {
+			c.SecretsIgnore = f.SecretsIgnore
+		}
 	}
 	diags := c.check(origin)
 	diags = append(diags, c.mergePolicies(global, repo)...)

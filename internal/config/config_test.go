@@ -156,6 +156,8 @@ func TestDiagnostics(t *testing.T) {
 		{"only exclusions", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"!main\"]\njobs = [\"x\"]\n", "warning: rules[1].branches: only exclusions"},
 		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `warning: notify.server: "https://ntfy.sh/mytopic" has a path; hookrun publishes to https://ntfy.sh/mytopic/ (ntfy behind a path prefix); if "mytopic" is a topic, set topic = "mytopic" instead`},
 		{"relative token file", "version = 1\n[notify]\ntoken_file = \"token\"\n", `notify.token_file: "token" must be an absolute path`},
+		{"relative secrets config", "version = 1\nsecrets_config = \"gitleaks.toml\"\n", `secrets_config: "gitleaks.toml" must be an absolute path`},
+		{"relative secrets ignore", "version = 1\nsecrets_ignore = \".gitleaksignore\"\n", `secrets_ignore: ".gitleaksignore" must be an absolute path`},
 		{"retry budget over 90s", "version = 1\n[notify]\nretry_budget = \"2m\"\n", `notify.retry_budget: 2m0s is more than 1m30s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes`},
 		{"paths glob", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"[bad\"]\njobs = [\"x\"]\n", `hooks.toml:7:21: error: rules[1].paths: glob "[bad"`},
 		{"paths typo", "version = 1\n[[rules]]\nbranches = [\"main\"]\npath = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "path" in rules[1] (did you mean "paths"?)`},
@@ -336,5 +338,20 @@ func TestHostileFiles(t *testing.T) {
 	_, diags = parse(t, "version = 1\n"+strings.Repeat("[a]\n", 3)+"\x00\xff\n")
 	if !diags.HasErrors() {
 		t.Error("binary garbage accepted")
+	}
+}
+
+// TestSecretsFiles: secrets_config and secrets_ignore come from the repo
+// file when it sets them, else from the global file.
+func TestSecretsFiles(t *testing.T) {
+	global, _ := parse(t, "version = 1\nsecrets_config = \"/etc/g.toml\"\nsecrets_ignore = \"/etc/g.ignore\"\n")
+	repo, _ := parse(t, "version = 1\nsecrets_config = \"/srv/r.toml\"\n")
+	c, _ := Merge(global, repo)
+	if c.SecretsConfig != "/srv/r.toml" || c.SecretsIgnore != "/etc/g.ignore" {
+		t.Errorf("merged: %q %q", c.SecretsConfig, c.SecretsIgnore)
+	}
+	c, _ = Merge(global, nil)
+	if c.SecretsConfig != "/etc/g.toml" {
+		t.Errorf("global only: %q", c.SecretsConfig)
 	}
 }

@@ -32,6 +32,8 @@ type File struct {
 	Policies        []*Policy `toml:"policy" doc:"push policies checked before any ref moves (pre-receive)"`
 	InheritPolicies *bool     `toml:"inherit_policies" doc:"repo file only: false ignores the global file's policies, except those marked final"`
 	DisablePolicies []string  `toml:"disable_policies" doc:"repo file only: names of global policies not to apply here (final ones cannot be disabled)"`
+	SecretsConfig   string    `toml:"secrets_config" doc:"gitleaks config file (absolute path, gitleaks' format) whose rules secrets = true uses instead of gitleaks' default rules, or besides them with [extend] useDefault = true"`
+	SecretsIgnore   string    `toml:"secrets_ignore" doc:"server-side file (absolute path) of gitleaks fingerprints, as in .gitleaksignore, whose findings secrets = true lets through"`
 
 	Name    string `toml:"-"` // file name, for messages
 	Defined keySet `toml:"-"`

@@ -1,6 +1,10 @@
 package policy
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hookrun/hookrun/internal/secrets"
+)
 
 func TestWithArticle(t *testing.T) {
 	for kind, want := range map[string]string{
@@ -16,9 +20,9 @@ func TestWithArticle(t *testing.T) {
 			t.Errorf("withArticle(%q) = %q, want %q", kind, got, want)
 		}
 	}
-	for _, p := range SecretPatterns {
-		if withArticle(p.Kind) == p.Kind {
-			t.Errorf("%q: no article", p.Kind)
+	for _, r := range secrets.Default().Rules {
+		if k := RuleKind(r.ID); withArticle(k) == k {
+			t.Errorf("%s: %q: no article", r.ID, k)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/secrets"
 )
 
 // benchRepo makes a bare repository holding commits new to it (reachable
@@ -233,9 +235,11 @@ func BenchmarkSecrets100MB(b *testing.B) {
 func BenchmarkScanSecrets(b *testing.B) {
 	data := []byte(strings.Repeat("lorem ipsum dolor sit amet, consectetur adipiscing elit\n", 100<<10/57))
 	b.SetBytes(int64(len(data)))
+	c := secrets.Default()
 	for b.Loop() {
-		if _, ok := ScanSecrets(data); ok {
-			b.Fatal("found a secret in lorem ipsum")
+		err := c.Scan(bytes.NewReader(data), "lorem.txt", "", func(f secrets.Finding) { b.Fatal("found a secret in lorem ipsum: ", f) })
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }
@@ -249,6 +253,37 @@ func BenchmarkNoPolicyApplies(b *testing.B) {
 	for b.Loop() {
 		if _, err := Evaluate(context.Background(), pols, push, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPush10kSecrets is BenchmarkPush10kCommits50kBlobs's push with
+// secrets = true as well: every one of the 50,000 new blobs is read and
+// scanned with gitleaks' rules.
+func BenchmarkPush10kSecrets(b *testing.B) {
+	repo, tip := benchRepo(b, 10_000, 5, 64)
+	pols := benchPolicies(b, `version = 1
+[[policy]]
+name = "all"
+branches = ["**"]
+commit_message = '^(feat|fix|docs|chore): '
+author_email = '@example\.com$'
+committer_email = '@example\.com$'
+signed_off = true
+file_names_deny = ['(^|/)\.env$', '\.(exe|dll)$']
+max_file_size = "1M"
+max_path_length = 200
+secrets = true
+`)
+	push := Push{Updates: []match.RefUpdate{{Old: strings.Repeat("0", 40), New: tip, Name: "refs/heads/main"}}}
+	git := &Repo{GitDir: repo}
+	for b.Loop() {
+		res, err := Evaluate(context.Background(), pols, push, git)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commits != 10_000 || !res.OK() {
+			b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -26,7 +27,7 @@ const tagged = "(blob)"
 // blob is checked by every policy it enters for, however many commits
 // bring it; a blob over a policy's max_file_size is not read for it, and
 // not read at all when no other policy scans it.
-func fileChecks(ctx context.Context, w *walk, n needs, git Git, viol func(id string, pa polAt, what string)) error {
+func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan, viol func(id string, pa polAt, what string)) error {
 	var todo []Commit
 	polsOf := map[string][]polAt{}
 	for i, c := range w.commits {
@@ -120,20 +121,50 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, viol func(id str
 	if !n.blobs || len(scan) == 0 {
 		return nil
 	}
-	return git.ReadObjects(ctx, scan, func(id, typ string, body []byte) error {
-		f, ok := ScanSecrets(body)
-		if !ok {
-			return nil
+	if err := sec.load(ctx, git); err != nil {
+		return err
+	}
+	parentOf := func(from string) string {
+		if i, ok := w.idx[from]; ok && len(w.commits[i].Parents) > 0 {
+			return w.commits[i].Parents[0]
 		}
+		return "" // a root commit, a tagged tree or blob: every line is new
+	}
+	type place struct{ from, path string }
+	err = git.ReadObjects(ctx, scan, func(id, typ string, body []byte) error {
+		// One scan per place the blob enters (commit and path), reported
+		// to every policy that scans it there and has no lower size limit.
 		size := int64(len(body))
+		var places []place
+		byPlace := map[place][]blobUse{}
 		for _, u := range uses[id] {
 			p := u.pa.p
-			if p.Secrets && !(p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize)) {
-				viol(u.from, u.pa, fmt.Sprintf("%s:%d looks like %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, withArticle(f.Kind)))
+			if !p.Secrets || p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize) {
+				continue
+			}
+			k := place{u.from, string(u.path)}
+			if _, ok := byPlace[k]; !ok {
+				places = append(places, k)
+			}
+			byPlace[k] = append(byPlace[k], u)
+		}
+		for _, k := range places {
+			us := byPlace[k]
+			err := sec.blob(bytes.NewReader(body), k.path, k.from, parentOf(k.from), func(what string) {
+				for _, u := range us {
+					viol(u.from, u.pa, what)
+				}
+			})
+			if err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return sec.flush(ctx, git)
 }
 
 func hasFileCheck(p *config.Policy) bool {

@@ -44,6 +44,9 @@ type Git interface {
 	Signatures(ctx context.Context, ids []string) (map[string]Signature, error)
 	// IsAncestor reports whether old is an ancestor of new.
 	IsAncestor(ctx context.Context, old, new string) (bool, error)
+	// ReadFiles calls fn with the content of each REV:PATH of names that
+	// names a blob of at most maxSize bytes; the others are skipped.
+	ReadFiles(ctx context.Context, names []string, maxSize int64, fn func(name string, body []byte) error) error
 }
 
 // Ref is one ref and the object it points at.

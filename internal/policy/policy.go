@@ -29,6 +29,9 @@ type Push struct {
 	// pre-receive hook: what they point at before the push); `hookrun
 	// check` passes the old commits it was given.
 	Exclude []string
+	// SecretsConfig and SecretsIgnore are the operator's gitleaks config
+	// and fingerprint file for secrets = true ("" for none).
+	SecretsConfig, SecretsIgnore string
 }
 
 // Violation is one thing a push did that a policy refuses.
@@ -191,7 +194,7 @@ func Evaluate(ctx context.Context, pols []*config.Policy, p Push, git Git) (*Res
 	if err := refChecks(ctx, refs, p.Cert, git, add); err != nil {
 		return nil, err
 	}
-	if err := commitChecks(ctx, refs, p.Exclude, git, add, &res.Commits); err != nil {
+	if err := commitChecks(ctx, refs, p, git, add, &res.Commits); err != nil {
 		return nil, err
 	}
 	for _, pol := range pols {
@@ -319,8 +322,8 @@ func needsOf(pols []*config.Policy) (n needs, any bool) {
 // commitChecks are those on the objects the push brings: for each policy,
 // every commit, tag, tree and blob that becomes reachable from a ref it
 // selects and was not reachable from the refs it selects before.
-func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git, add func(Violation), count *int) error {
-	w, err := walkPush(ctx, refs, exclude, git)
+func commitChecks(ctx context.Context, refs []applied, p Push, git Git, add func(Violation), count *int) error {
+	w, err := walkPush(ctx, refs, p.Exclude, git)
 	if err != nil {
 		return err
 	}
@@ -345,10 +348,16 @@ func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git
 		}
 	}
 	n, _ := needsOf(all)
+	sec := &secretScan{push: p}
+	for _, r := range refs {
+		if !r.u.IsDelete() && slices.ContainsFunc(r.pols, func(p *config.Policy) bool { return p.Secrets }) && !slices.Contains(sec.tips, r.u.New) {
+			sec.tips = append(sec.tips, r.u.New)
+		}
+	}
 	var fileViols []Violation
 	fileErr := make(chan error, 1)
 	if n.files {
-		go func() { fileErr <- fileChecks(ctx, w, n, git, collect(&fileViols)) }()
+		go func() { fileErr <- fileChecks(ctx, w, n, git, sec, collect(&fileViols)) }()
 	} else {
 		fileErr <- nil
 	}

@@ -72,9 +72,9 @@ func TestOversizeBlobNotRead(t *testing.T) {
 		"QyNTUxOQAAACDmB7u2V6LuCzK1Jr3XQfX7fYkq3ZyG9w8bR2sPjyC0wAAAJgAAAAAAAAAA\n" +
 		"-----END OPENSSH PRIVATE KEY-----\n"
 	big := key + strings.Repeat("x", 2<<20)
-	repo, tips := importRepo(t, commitOf("refs/heads/import", "one", blobFile("big.bin", big), blobFile("id_key", key)), "refs/heads/import")
+	repo, tips := importRepo(t, commitOf("refs/heads/import", "one", blobFile("big.txt", big), blobFile("id_key", key)), "refs/heads/import")
 	blobs := map[string]string{}
-	for _, f := range []string{"big.bin", "id_key"} {
+	for _, f := range []string{"big.txt", "id_key"} {
 		out, err := exec.Command("git", "--git-dir", repo, "rev-parse", tips[0]+":"+f).Output()
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ name = "p"
 branches = ["**"]
 secrets = true
 max_file_size = "1M"
-`, []string{blobs["id_key"]}, []string{"file big.bin is 2.0M; max_file_size is 1M", "id_key:1 looks like a private key"}},
+`, []string{blobs["id_key"]}, []string{"file big.txt is 2.0M; max_file_size is 1M", "id_key:1 holds a private key"}},
 		{"one policy without a limit", `version = 1
 [[policy]]
 name = "p"
@@ -105,7 +105,7 @@ max_file_size = "1M"
 name = "q"
 branches = ["main"]
 secrets = true
-`, []string{blobs["big.bin"], blobs["id_key"]}, []string{"p: refs/heads/main", "big.bin is 2.0M", "q: refs/heads/main", "big.bin:1 looks like a private key"}},
+`, []string{blobs["big.txt"], blobs["id_key"]}, []string{"p: refs/heads/main", "big.txt is 2.0M", "q: refs/heads/main", "big.txt:1 holds a private key"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			git := &readCounter{Repo: &Repo{GitDir: repo}}
@@ -127,12 +127,12 @@ secrets = true
 			slices.Sort(tc.wantRead)
 			var blobsRead []string
 			for _, id := range git.read {
-				if id == blobs["big.bin"] || id == blobs["id_key"] {
+				if id == blobs["big.txt"] || id == blobs["id_key"] {
 					blobsRead = append(blobsRead, id)
 				}
 			}
 			if !slices.Equal(blobsRead, tc.wantRead) {
-				t.Errorf("blobs read: %v, want %v (big.bin %s)", blobsRead, tc.wantRead, blobs["big.bin"])
+				t.Errorf("blobs read: %v, want %v (big.txt %s)", blobsRead, tc.wantRead, blobs["big.txt"])
 			}
 		})
 	}
