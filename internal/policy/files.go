@@ -124,34 +124,33 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan,
 	if err := sec.load(ctx, git); err != nil {
 		return err
 	}
-	parentOf := map[string]string{} // a commit's first parent: its file versions before
-	for _, c := range w.commits {
-		if len(c.Parents) > 0 {
-			parentOf[c.ID] = c.Parents[0]
+	parentOf := func(from string) string {
+		if i, ok := w.idx[from]; ok && len(w.commits[i].Parents) > 0 {
+			return w.commits[i].Parents[0]
 		}
+		return "" // a root commit, a tagged tree or blob: every line is new
 	}
-	// A blob is scanned once per place it enters (commit or tagged object,
-	// and path): gitleaks' fingerprints and path allowlists depend on the
-	// place; each finding goes to every policy scanning the blob there.
 	type place struct{ from, path string }
 	err = git.ReadObjects(ctx, scan, func(id, typ string, body []byte) error {
+		// One scan per place the blob enters (commit and path), reported
+		// to every policy that scans it there and has no lower size limit.
 		size := int64(len(body))
 		var places []place
-		at := map[place][]blobUse{}
+		byPlace := map[place][]blobUse{}
 		for _, u := range uses[id] {
 			p := u.pa.p
 			if !p.Secrets || p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize) {
 				continue
 			}
 			k := place{u.from, string(u.path)}
-			if _, ok := at[k]; !ok {
+			if _, ok := byPlace[k]; !ok {
 				places = append(places, k)
 			}
-			at[k] = append(at[k], u)
+			byPlace[k] = append(byPlace[k], u)
 		}
 		for _, k := range places {
-			us := at[k]
-			err := sec.blob(bytes.NewReader(body), k.path, k.from, parentOf[k.from], func(what string) {
+			us := byPlace[k]
+			err := sec.blob(bytes.NewReader(body), k.path, k.from, parentOf(k.from), func(what string) {
 				for _, u := range us {
 					viol(u.from, u.pa, what)
 				}
