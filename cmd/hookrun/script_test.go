@@ -53,11 +53,10 @@ func scriptParams(dir string) testscript.Params {
 		UpdateScripts:       *updateScripts,
 		// An empty global config, so a developer's /etc/hookrun never leaks in.
 		Setup: func(env *testscript.Env) error { return scriptEnv(env, "version = 1\n") },
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withWaitCmds(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"systemd-manager": cmdSystemdManager,
 			"ntfy-listen":     cmdNtfyListen,
 			"ntfy-wait":       cmdNtfyWait,
-			"wait-file":       cmdWaitFile,
 			"scrub":           cmdScrub,
 			"glob":            cmdGlob,
 			"exit-status":     cmdExitStatus,
@@ -69,7 +68,7 @@ func scriptParams(dir string) testscript.Params {
 			"unit-stop":       cmdUnitStop,
 			"unit-newest":     cmdUnitNewest,
 			"gitea-serve":     cmdGiteaServe,
-		},
+		}),
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "root":
@@ -193,27 +192,6 @@ func cmdNtfyWait(ts *testscript.TestScript, neg bool, args []string) {
 			Auth string `json:"auth,omitempty"`
 		}{m, m.Auth})
 		fmt.Fprintf(ts.Stdout(), "%s\n", b)
-	}
-}
-
-// wait-file PATH [seconds] waits until PATH exists.
-func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	timeout := 20 * time.Second
-	if len(args) > 1 {
-		secs, err := strconv.Atoi(args[1])
-		ts.Check(err)
-		timeout = time.Duration(secs) * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		_, err := os.Stat(ts.MkAbs(args[0]))
-		if (err == nil) != neg {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waited %v for %s", timeout, args[0])
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
