@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hookrun/hookrun/internal/peertest"
+	"github.com/hookrun/hookrun/internal/skiptest"
 )
 
 // giteaEnv names the real Gitea binary (../shared/peers/README.md).
@@ -27,10 +28,7 @@ func giteaCondition() (bool, error) {
 	if fi, err := os.Stat(p); p != "" && err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
 		return true, nil
 	}
-	if peertest.Required() {
-		return false, fmt.Errorf("no Gitea: set %s (%s=1 forbids skipping)", giteaEnv, peertest.RequireEnv)
-	}
-	return false, nil
+	return false, skiptest.Forbidden("no Gitea: set "+giteaEnv, peertest.RequireEnv)
 }
 
 // gitea-serve starts a real Gitea in $WORK/gitea, with the script's
