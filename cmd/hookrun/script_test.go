@@ -93,8 +93,10 @@ func scriptParams(dir string) testscript.Params {
 			case "ntfy":
 				return peerCondition(peertest.FindNtfy)
 			case "git":
-				_, err := exec.LookPath("git")
-				return err == nil, nil
+				// hookrun needs git, so no script skips for want of it:
+				// scriptEnv fails every script when it is missing. The
+				// condition stays for scripts that still say [!git] skip.
+				return true, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -103,8 +105,12 @@ func scriptParams(dir string) testscript.Params {
 
 // scriptEnv sets up a script's environment: HOME in its work directory, a
 // fixed git identity, the global config (with the given content) in place
-// of /etc/hookrun, and no systemd manager until systemd-manager.
+// of /etc/hookrun, and no systemd manager until systemd-manager. With no
+// git it fails the script (never a skip: hookrun cannot work without it).
 func scriptEnv(env *testscript.Env, global string) error {
+	if _, err := exec.LookPath("git"); err != nil {
+		return fmt.Errorf("hookrun runs git, and the scripts push with it: %v (apt-get install -y git)", err)
+	}
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	env.Setenv("GIT_AUTHOR_NAME", "Test")
