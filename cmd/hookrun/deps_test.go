@@ -54,10 +54,11 @@ var allowedImports = map[string][]string{
 	"internal/hosttest":    {"internal/skiptest", "internal/sshtest", "internal/systemdtest"},
 	"internal/ntfytest":    {},
 	"internal/peertest":    {"internal/skiptest"},
+	"internal/waittest":    {}, // the one way tests wait for a condition
 }
 
 // testHelpers are the packages no command may import outside its tests.
-var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest"}
+var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest", "internal/waittest"}
 
 const modulePath = "github.com/hookrun/hookrun/"
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/skiptest"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // giteaEnv names the real Gitea binary (../shared/peers/README.md).
@@ -106,13 +107,12 @@ ROOT_PATH = %[1]s/log
 		}
 	})
 	// Ready when the API answers (about 10 s under load).
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	waittest.Until(ts, 90*time.Second, "gitea web to answer "+root+"api/v1/version", func() (bool, string) {
 		resp, err := http.Get(root + "api/v1/version")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return true, ""
 			}
 		}
 		select {
@@ -121,11 +121,11 @@ ROOT_PATH = %[1]s/log
 			ts.Fatalf("gitea web exited before it answered:\n%s", log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("gitea web did not answer %sapi/v1/version within 90 s", root)
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+		return false, resp.Status
+	})
 	req, err := http.NewRequest("POST", root+"api/v1/user/repos", bytes.NewBufferString(`{"name":"demo","auto_init":true,"default_branch":"main"}`))
 	ts.Check(err)
 	req.SetBasicAuth("alice", "alice-password-1")

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // The wait commands: the one way a script waits for something to happen
-// (docs/testing.md). Each polls a condition until it holds or a deadline
-// passes, and then fails the script, saying what it waited for and what it
-// last saw. Registered for every script set (withWaitCmds).
+// (docs/testing.md). Each polls a condition (waittest.Until) until it holds
+// or a deadline passes, and then fails the script, saying what it waited
+// for and what it last saw. Registered for every script set (withWaitCmds).
 //
 //	wait-file PATH [seconds]
 //	                    until PATH exists (! wait-file: until it is gone);
@@ -44,30 +46,9 @@ func withWaitCmds(cmds map[string]func(ts *testscript.TestScript, neg bool, args
 	return cmds
 }
 
-// waitPoll is the first interval between two looks; it doubles up to
-// waitPollMax, so a long wait costs few looks and a short one is quick.
-const (
-	waitPoll    = 50 * time.Millisecond
-	waitPollMax = time.Second
-)
-
-// waitUntil calls look until it reports true or timeout passes, then fails
-// the script with "waited TIMEOUT for WHAT; last: LAST", LAST being what
-// look saw the last time.
+// waitUntil is waittest.Until: the one way tests wait.
 func waitUntil(ts *testscript.TestScript, timeout time.Duration, what string, look func() (ok bool, last string)) {
-	deadline := time.Now().Add(timeout)
-	poll := waitPoll
-	for {
-		ok, last := look()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waited %v for %s; it did not happen. Last seen: %s", timeout, what, last)
-		}
-		time.Sleep(poll)
-		poll = min(2*poll, waitPollMax)
-	}
+	waittest.Until(ts, timeout, what, look)
 }
 
 // waitTimeout parses the optional trailing seconds argument.
