@@ -46,11 +46,6 @@ func withWaitCmds(cmds map[string]func(ts *testscript.TestScript, neg bool, args
 	return cmds
 }
 
-// waitUntil is waittest.Until: the one way tests wait.
-func waitUntil(ts *testscript.TestScript, timeout time.Duration, what string, look func() (ok bool, last string)) {
-	waittest.Until(ts, timeout, what, look)
-}
-
 // waitTimeout parses the optional trailing seconds argument.
 func waitTimeout(ts *testscript.TestScript, args []string, i int, def time.Duration) time.Duration {
 	if len(args) <= i {
@@ -74,7 +69,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		what = args[0] + " to be gone"
 	}
-	waitUntil(ts, timeout, what, func() (bool, string) {
+	waittest.Until(ts, timeout, what, func() (bool, string) {
 		_, err := os.Stat(ts.MkAbs(args[0]))
 		switch {
 		case err == nil:
@@ -111,7 +106,7 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 		what = fmt.Sprintf("%d or more lines matching %q in %s", *least, args[1], args[0])
 	}
 	var matched []string
-	waitUntil(ts, timeout, what, func() (bool, string) {
+	waittest.Until(ts, timeout, what, func() (bool, string) {
 		files, err := filepath.Glob(ts.MkAbs(args[0]))
 		ts.Check(err)
 		matched = matched[:0]
@@ -163,7 +158,7 @@ func cmdWaitExec(ts *testscript.TestScript, neg bool, args []string) {
 	if *pattern != "" {
 		what = fmt.Sprintf("%q to succeed and print a line matching %q", strings.Join(args, " "), *pattern)
 	}
-	waitUntil(ts, time.Duration(*secs)*time.Second, what, func() (bool, string) {
+	waittest.Until(ts, time.Duration(*secs)*time.Second, what, func() (bool, string) {
 		// ts.Exec leaves stdout and stderr for the next commands.
 		err := ts.Exec(args[0], args[1:]...)
 		if err != nil {
