@@ -47,16 +47,19 @@ var allowedImports = map[string][]string{
 	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 
-	// Test helpers: imported only by tests, the demo and bench.
-	"internal/systemdtest": {},
-	"internal/sshtest":     {},
-	"internal/hosttest":    {"internal/sshtest", "internal/systemdtest"},
+	// Test helpers: imported only by tests, the demo and bench. skiptest is
+	// the one skip-or-fail rule every helper of a real part applies.
+	"internal/skiptest":    {},
+	"internal/systemdtest": {"internal/skiptest"},
+	"internal/sshtest":     {"internal/skiptest"},
+	"internal/hosttest":    {"internal/skiptest", "internal/sshtest", "internal/systemdtest"},
 	"internal/ntfytest":    {},
-	"internal/peertest":    {},
+	"internal/peertest":    {"internal/skiptest"},
+	"internal/waittest":    {}, // the one way tests wait for a condition
 }
 
 // testHelpers are the packages no command may import outside its tests.
-var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest"}
+var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest", "internal/waittest"}
 
 const modulePath = "github.com/hookrun/hookrun/"
 

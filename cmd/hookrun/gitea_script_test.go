@@ -15,6 +15,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hookrun/hookrun/internal/peertest"
+	"github.com/hookrun/hookrun/internal/skiptest"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // giteaEnv names the real Gitea binary (../shared/peers/README.md).
@@ -27,10 +29,7 @@ func giteaCondition() (bool, error) {
 	if fi, err := os.Stat(p); p != "" && err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0 {
 		return true, nil
 	}
-	if peertest.Required() {
-		return false, fmt.Errorf("no Gitea: set %s (%s=1 forbids skipping)", giteaEnv, peertest.RequireEnv)
-	}
-	return false, nil
+	return false, skiptest.Forbidden("no Gitea: set "+giteaEnv, peertest.RequireEnv)
 }
 
 // gitea-serve starts a real Gitea in $WORK/gitea, with the script's
@@ -108,13 +107,12 @@ ROOT_PATH = %[1]s/log
 		}
 	})
 	// Ready when the API answers (about 10 s under load).
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	waittest.Until(ts, 90*time.Second, "gitea web to answer "+root+"api/v1/version", func() (bool, string) {
 		resp, err := http.Get(root + "api/v1/version")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return true, ""
 			}
 		}
 		select {
@@ -123,11 +121,11 @@ ROOT_PATH = %[1]s/log
 			ts.Fatalf("gitea web exited before it answered:\n%s", log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("gitea web did not answer %sapi/v1/version within 90 s", root)
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+		return false, resp.Status
+	})
 	req, err := http.NewRequest("POST", root+"api/v1/user/repos", bytes.NewBufferString(`{"name":"demo","auto_init":true,"default_branch":"main"}`))
 	ts.Check(err)
 	req.SetBasicAuth("alice", "alice-password-1")

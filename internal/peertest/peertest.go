@@ -28,6 +28,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/hookrun/hookrun/internal/skiptest"
 )
 
 // Environment variables naming the peers and forbidding skips.
@@ -37,8 +39,9 @@ const (
 	RequireEnv = "HOOKRUN_REQUIRE_PEERS"
 )
 
-// Required reports whether HOOKRUN_REQUIRE_PEERS=1 forbids skipping.
-func Required() bool { return os.Getenv(RequireEnv) == "1" }
+// Required reports whether HOOKRUN_REQUIRE_PEERS forbids skipping
+// (skiptest.Required: set to anything but "" or "0").
+func Required() bool { return skiptest.Required(RequireEnv) }
 
 // ErrNotFound is wrapped by FindGitmal and FindNtfy when there is no peer.
 var ErrNotFound = errors.New("peer not found")
@@ -127,10 +130,7 @@ func NtfyBinary(t testing.TB) string {
 // HOOKRUN_REQUIRE_PEERS=1.
 func Missing(t testing.TB, err error) {
 	t.Helper()
-	if Required() {
-		t.Fatalf("%v (%s=1 forbids skipping)", err, RequireEnv)
-	}
-	t.Skipf("%v (%s=1 makes this a failure)", err, RequireEnv)
+	skiptest.SkipOrFail(t, err.Error(), RequireEnv)
 }
 
 // ChromiumEnv names a Chromium binary for the status site's browser test.
