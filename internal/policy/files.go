@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 
 	"github.com/hookrun/hookrun/internal/config"
@@ -131,10 +133,9 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan,
 		return "" // a root commit, a tagged tree or blob: every line is new
 	}
 	type place struct{ from, path string }
-	err = git.ReadObjects(ctx, scan, func(id, typ string, body []byte) error {
+	err = git.StreamObjects(ctx, scan, func(id, typ string, size int64, body io.Reader) error {
 		// One scan per place the blob enters (commit and path), reported
 		// to every policy that scans it there and has no lower size limit.
-		size := int64(len(body))
 		var places []place
 		byPlace := map[place][]blobUse{}
 		for _, u := range uses[id] {
@@ -148,9 +149,18 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan,
 			}
 			byPlace[k] = append(byPlace[k], u)
 		}
+		content, done, err := rereadable(body, size, len(places))
+		if err != nil {
+			return err
+		}
+		defer done()
 		for _, k := range places {
 			us := byPlace[k]
-			err := sec.blob(bytes.NewReader(body), k.path, k.from, parentOf(k.from), func(what string) {
+			r, err := content()
+			if err != nil {
+				return err
+			}
+			err = sec.blob(r, k.path, k.from, parentOf(k.from), func(what string) {
 				for _, u := range us {
 					viol(u.from, u.pa, what)
 				}
@@ -165,6 +175,43 @@ func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan,
 		return err
 	}
 	return sec.flush(ctx, git)
+}
+
+// spoolOver is the size above which a blob scanned at more than one place
+// is kept in a temporary file rather than in memory between the scans.
+const spoolOver = 8 << 20
+
+// rereadable makes a blob's content readable n times in bounded memory: a
+// blob read once is streamed as it comes; one read again is held in memory
+// up to spoolOver bytes and in a temporary file past that. content returns
+// a reader from the start each time; done releases what it held.
+func rereadable(r io.Reader, size int64, n int) (content func() (io.Reader, error), done func(), err error) {
+	switch {
+	case n <= 1:
+		return func() (io.Reader, error) { return r, nil }, func() {}, nil
+	case size <= spoolOver:
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("git cat-file: %v", err)
+		}
+		return func() (io.Reader, error) { return bytes.NewReader(b), nil }, func() {}, nil
+	}
+	f, err := os.CreateTemp("", "hookrun-blob-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("a blob of %d bytes scanned at %d places needs a temporary file: %v", size, n, err)
+	}
+	os.Remove(f.Name()) // gone with the last descriptor, whatever happens
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("spooling a blob of %d bytes: %v", size, err)
+	}
+	content = func() (io.Reader, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return content, func() { f.Close() }, nil
 }
 
 func hasFileCheck(p *config.Policy) bool {

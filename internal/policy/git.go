@@ -33,6 +33,11 @@ type Git interface {
 	// ReadObjects calls fn with each object's type and content, in order.
 	// fn must not keep body past its return.
 	ReadObjects(ctx context.Context, ids []string, fn func(id, typ string, body []byte) error) error
+	// StreamObjects calls fn with each object's type, size and content as
+	// a reader of exactly size bytes, in order, so that an object of any
+	// size is read in bounded memory. What fn leaves unread is skipped; r
+	// is not valid past fn's return.
+	StreamObjects(ctx context.Context, ids []string, fn func(id, typ string, size int64, r io.Reader) error) error
 	// ObjectInfo returns each object's type and size, without reading it.
 	ObjectInfo(ctx context.Context, ids []string) (map[string]Object, error)
 	// Changes calls fn for every file each commit adds or changes compared
@@ -265,6 +270,38 @@ func (r *Repo) ReadObjects(ctx context.Context, ids []string, fn func(id, typ st
 			}
 			if err := fn(f[0], f[1], buf[:n]); err != nil {
 				return err
+			}
+		}
+		return nil
+	}, "cat-file", "--batch")
+}
+
+// StreamObjects runs one git cat-file --batch.
+func (r *Repo) StreamObjects(ctx context.Context, ids []string, fn func(id, typ string, size int64, r io.Reader) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return r.pipe(ctx, writeLines(ids, ""), func(rd *bufio.Reader) error {
+		for range ids {
+			hdr, err := rd.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("git cat-file: %v", err)
+			}
+			f := strings.Fields(hdr)
+			if len(f) != 3 {
+				return fmt.Errorf("git cat-file: %s", strings.TrimSpace(hdr))
+			}
+			n, err := strconv.ParseInt(f[2], 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
+			}
+			body := &io.LimitedReader{R: rd, N: n}
+			if err := fn(f[0], f[1], n, body); err != nil {
+				return err
+			}
+			// The rest of the object, and the newline after it.
+			if _, err := io.CopyN(io.Discard, rd, body.N+1); err != nil {
+				return fmt.Errorf("git cat-file: %v", err)
 			}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,11 @@ type readCounter struct {
 func (r *readCounter) ReadObjects(ctx context.Context, ids []string, fn func(id, typ string, body []byte) error) error {
 	r.read = append(r.read, ids...)
 	return r.Repo.ReadObjects(ctx, ids, fn)
+}
+
+func (r *readCounter) StreamObjects(ctx context.Context, ids []string, fn func(id, typ string, size int64, rd io.Reader) error) error {
+	r.read = append(r.read, ids...)
+	return r.Repo.StreamObjects(ctx, ids, fn)
 }
 
 // importRepo makes a bare repository from a git fast-import stream and
@@ -240,5 +246,30 @@ commit_message = '^feat: '
 	}
 	if res.Commits != 1 {
 		t.Errorf("%d commits read, want 1", res.Commits)
+	}
+}
+
+// A blob scanned at several places is read again from the start each
+// time: from memory when small, from a temporary file past spoolOver.
+func TestRereadable(t *testing.T) {
+	for _, size := range []int{0, 100, spoolOver + 1} {
+		for _, n := range []int{1, 2, 3} {
+			want := bytes.Repeat([]byte("x"), size)
+			content, done, err := rereadable(bytes.NewReader(want), int64(size), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				r, err := content()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(r)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("size %d, read %d of %d: %d bytes (%v), want %d", size, i+1, n, len(got), err, size)
+				}
+			}
+			done()
+		}
 	}
 }
