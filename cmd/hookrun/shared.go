@@ -332,9 +332,10 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 		a.hintf("%s expects git's \"<old-sha> <new-sha> <refname>\" lines; %s", hook, consequence)
 		return errReported
 	}
-	// Too many refs matters only where policies must look at them: a
-	// repository without policies is never refused for size.
-	tooMany := err != nil && ignore != nil && errors.Is(err, match.ErrTooManyRefs)
+	// Too many refs matters only where policies must look at them, or
+	// jobs be planned for them: a repository without policies is never
+	// refused for size, nor told anything for a push that starts nothing.
+	tooMany := err != nil && errors.Is(err, match.ErrTooManyRefs)
 	if err != nil && !tooMany {
 		return nil, malformed()
 	}
@@ -370,11 +371,17 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 		return in, errReported
 	}
 	if tooMany {
-		if len(c.Policies) > 0 {
-			return nil, malformed()
-		}
 		_, _ = io.Copy(io.Discard, a.stdin)
-		return nil, nil
+		switch {
+		case ignore != nil && len(c.Policies) > 0:
+			return nil, malformed()
+		case ignore != nil:
+			return nil, nil
+		case len(c.Rules) == 0:
+			in.updates, in.config = nil, c // no rule, no job: nothing to say
+			return in, nil
+		}
+		return in, fmt.Errorf("the push updated more than %d refs, more than hookrun plans units for at once; %s (push the refs in smaller pushes, or start the jobs with 'hookrun run')", match.MaxRefs, consequence)
 	}
 	in.config = c
 	return in, nil
