@@ -29,6 +29,9 @@ type app struct {
 	// inLog names the unit whose log file stderr already reaches (exec and
 	// notify inside a unit), so its lines are not written there twice.
 	inLog string
+	// inPush: the command is a push (post-receive), which never waits on
+	// a notification: it posts letters (postLetter) instead of sending.
+	inPush bool
 	// commands is the command table (commandTable).
 	commands []*command
 }
@@ -70,6 +73,7 @@ func commandTable() []*command {
 		cmdSSHGate(),
 		cmdExec(),
 		cmdNotify(),
+		cmdDeliver(),
 		cmdInit(),
 		cmdConfig(),
 		cmdCompletion(),

@@ -41,6 +41,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
 		return nil
 	}
+	a.inPush = true // notifications go out of the push's path (postLetter)
 	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
 	if err != nil {
 		a.pushStartedNothing(fs, in)
@@ -180,7 +181,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		if len(u.Refs) > 0 {
 			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
-		if u.Notify.Digest != "" && due {
+		if u.Notify.Digest != "" && due || notifiedNotStarted(u, errs[i]) {
 			r.Notify = history.NotifyPending
 		}
 		recs = append(recs, r)

@@ -155,13 +155,48 @@ func (a *app) report(fin *unit.Finished) {
 	if len(u.Refs) > 0 {
 		d.Short = u.Refs[0].TargetShort()
 	}
-	result := a.publish(u, notify.Build(d, o))
-	a.recordDelivery(u.RepoPath, u.Name, result)
+	m := notify.Build(d, o)
+	if a.inPush {
+		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: []string{u.Name}})
+		return
+	}
+	a.recordDelivery(u.RepoPath, u.Name, a.publish(u, m))
 }
 
 // sendDigest sends the digest of u's push, whose entries are all in, and
 // records its delivery for every unit in it that was due a notification.
 func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
+	if a.inPush {
+		a.postDigest(u, entries)
+		return
+	}
+	m, due := a.digestMessage(u, entries)
+	if len(due) == 0 {
+		return // the `on` filter lets none of these outcomes notify
+	}
+	result := a.publish(u, m)
+	if result == history.NotifyDelivered {
+		result = history.NotifyDelivered + " in the push's digest"
+		a.infof("sent the digest of %d units", len(entries))
+	} else {
+		result += " (the push's digest of " + strconv.Itoa(len(entries)) + " units)"
+	}
+	for _, name := range due {
+		a.recordDelivery(u.RepoPath, name, result)
+	}
+}
+
+// postDigest is sendDigest out of the caller's path (a push: postLetter).
+func (a *app) postDigest(u *plan.Unit, entries []digest.Entry) {
+	m, due := a.digestMessage(u, entries)
+	if len(due) > 0 {
+		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: due, Digest: len(entries)})
+	}
+}
+
+// digestMessage claims the digest of u's push, whose entries are all in,
+// and returns its message and the units in it due a notification.
+func (a *app) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.Message, []string) {
 	// Claimed and read: nothing else will use it.
 	if err := digest.Remove(u.Notify.Digest); err != nil {
 		a.warnf("%v", err)
@@ -174,19 +209,7 @@ func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
 			due = append(due, e.Unit)
 		}
 	}
-	if len(due) == 0 {
-		return // the `on` filter lets none of these outcomes notify
-	}
-	result := a.publish(u, notify.BuildDigest(d))
-	if result == history.NotifyDelivered {
-		result = history.NotifyDelivered + " in the push's digest"
-		a.infof("sent the digest of %d units", len(entries))
-	} else {
-		result += " (the push's digest of " + strconv.Itoa(len(entries)) + " units)"
-	}
-	for _, name := range due {
-		a.recordDelivery(u.RepoPath, name, result)
-	}
+	return notify.BuildDigest(d), due
 }
 
 // publish sends m to u's ntfy and returns what became of it, for the

@@ -166,3 +166,25 @@ func PruneDir(dir string, keep int) {
 		os.Remove(filepath.Join(dir, f.name))
 	}
 }
+
+// SetNotifyPush records what became of the notification of a push that
+// started nothing: its record has no unit, and is known by its start and
+// reason. A record no longer there (pruned meanwhile) is not an error.
+func SetNotifyPush(path string, start time.Time, reason, notify string) error {
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var r Record
+			if json.Unmarshal(lines[i], &r) != nil || r.Unit != "" || !r.Start.Equal(start) || r.Reason != reason {
+				continue
+			}
+			r.Notify = notify
+			b, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			lines[i] = append(b, '\n')
+			break
+		}
+		return lines, nil
+	})
+}
