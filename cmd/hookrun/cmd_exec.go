@@ -71,7 +71,8 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		// The queue moves on now, not once the notification is delivered.
 		r.Close()
 		if supervise { // no ExecStopPost: report it ourselves
-			a.finish(path, nil)
+			fin, err := unit.FinishExited(path, e, a.now)
+			a.finished(fin, err)
 		}
 		return exitStatus(runErr)
 	}

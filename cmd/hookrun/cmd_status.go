@@ -43,7 +43,7 @@ directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 It exits 1 when a systemd manager that units use cannot be reached: the
 table then shows only what hookrun recorded, and a running unit may have
 died unnoticed.`,
-		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
+		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable, or a record (a unit's state or plan, a history line) cannot be read (what is known is still shown, the damaged records by name), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished runs")
@@ -105,6 +105,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	askUser := slices.ContainsFunc(finished, func(r unitStatus) bool { return r.Runner == string(plan.RunnerSystemd) })
 	active, unreachable := a.activeUnits(repos, scope == "", askUser, len(finished) == 0)
 	all := append(active, finished...)
+	damaged := damagedRecords(repos)
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -112,12 +113,22 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			Repo        string       `json:"repo,omitempty"`
 			Repos       int          `json:"repos"`
 			Unreachable []string     `json:"unreachable_managers,omitempty"`
+			Damaged     []string     `json:"damaged,omitempty"`
 			Units       []unitStatus `json:"units"`
-		}{scope, len(repos), unreachable, append([]unitStatus{}, all...)}); err != nil {
+		}{scope, len(repos), unreachable, damaged, append([]unitStatus{}, all...)}); err != nil {
 			return err
 		}
 	} else {
 		a.printStatus(all, scope, len(repos))
+	}
+	for _, d := range damaged {
+		a.errorf("%s", d)
+	}
+	if len(damaged) > 0 {
+		a.errorf("%s cannot be read: remove or repair them (hookrun writes them whole, so they were damaged from outside)", plural(len(damaged), "record"))
+		if len(unreachable) == 0 {
+			return errReported
+		}
 	}
 	if len(unreachable) > 0 {
 		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))

@@ -116,6 +116,11 @@ func logsCommand(u *plan.Unit) string {
 // reports it.
 func (a *app) finish(planPath string, svc *unit.Service) {
 	fin, err := unit.Finish(planPath, svc, a.now)
+	a.finished(fin, err)
+}
+
+// finished reports what unit.Finish returned.
+func (a *app) finished(fin *unit.Finished, err error) {
 	if err != nil {
 		a.errorf("%v", err)
 	}
@@ -127,6 +132,14 @@ func (a *app) finish(planPath string, svc *unit.Service) {
 // report publishes a recorded outcome, on its own or in its push's digest.
 func (a *app) report(fin *unit.Finished) {
 	u, o, due := fin.Plan, fin.Outcome, fin.Due
+	if fin.Unrecorded != nil {
+		// Recording never gates notifying: the notification says it.
+		note := "hookrun could not record this outcome (hookrun status may not show it): " + fin.Unrecorded.Error()
+		if o.Reason != "" {
+			note = o.Reason + "; " + note
+		}
+		o.Reason = note
+	}
 	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}

@@ -124,24 +124,34 @@ func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
 }
 
 // Read returns the records at path, oldest first; a missing file is empty.
+// Lines that cannot be read are left out (ReadChecked counts them).
 func Read(path string) ([]Record, error) {
+	recs, _, err := ReadChecked(path)
+	return recs, err
+}
+
+// ReadChecked is Read that also returns the numbers of the lines that are
+// not records (damaged from outside: hookrun replaces the file whole).
+func ReadChecked(path string) (recs []Record, bad []int, err error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out []Record
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
 		var r Record
 		if json.Unmarshal(sc.Bytes(), &r) == nil {
-			out = append(out, r)
+			recs = append(recs, r)
+		} else if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			bad = append(bad, n)
 		}
 	}
-	return out, sc.Err()
+	return recs, bad, sc.Err()
 }
 
 // PruneDir removes all but the newest keep files of dir (the per-unit log

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -104,6 +106,60 @@ func TestFullDiskLeavesNoPlan(t *testing.T) {
 				t.Fatalf("Save with room again: %v", err)
 			}
 			sv.Close()
+		})
+	}
+}
+
+// TestUnrecordedOutcomeIsStillReported: recording never gates notifying.
+// When a unit's end cannot be saved (its state is damaged, the disk is
+// full), Finish still returns the outcome as First, with Unrecorded saying
+// why, for its ExecStopPost to notify; FinishRecorded (reconcile) does not.
+func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		breaks func(t *testing.T, s *Store, name string)
+		want   string
+	}{
+		{"damaged state", func(t *testing.T, s *Store, name string) {
+			if err := os.WriteFile(s.StatePath(name), []byte(`{"version":1,"unit":`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "unexpected end of JSON input"},
+		{"full disk", func(t *testing.T, s *Store, name string) {
+			f, err := os.Create(filepath.Join(plan.StateDir(s.RepoPath), "filler2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			page := make([]byte, 4096)
+			for {
+				if _, err := f.Write(page); err != nil {
+					break
+				}
+			}
+		}, "no space left on device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := fullDisk(t, 8)
+			s := Open(repo)
+			s.NoSync = true
+			u := testUnit(repo, "site", plan.Queue)
+			u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []string{"failure"}}
+			saveStarted(t, s, u)
+			tc.breaks(t, s, u.Name)
+			if _, err := FinishRecorded(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now); err == nil {
+				t.Error("FinishRecorded succeeded with the state unsaveable")
+			}
+			fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to say %q", err, tc.want)
+			}
+			if fin == nil || !fin.First || !fin.Due || fin.Unrecorded == nil {
+				t.Fatalf("Finish = %+v, want a first, due, unrecorded outcome to notify", fin)
+			}
+			if fin.Outcome.Kind != notify.Failure || !strings.Contains(fin.Outcome.Reason, "exit status 7") {
+				t.Errorf("outcome %+v, want the failure systemd reported", fin.Outcome)
+			}
 		})
 	}
 }

@@ -30,13 +30,48 @@ type Finished struct {
 	// Due: the plan's [notify] settings ask for this outcome to be
 	// published (its delivery is pending, else skipped).
 	Due bool
+	// Unrecorded says why the outcome could not be saved in the unit's
+	// state (a full or read-only disk, a damaged state file): it is
+	// notified all the same, and the notification says so.
+	Unrecorded error
 }
 
 // Finish records the outcome of the unit whose plan is at planPath, as
 // decided from its state and svc (Decide), appends it to the repository's
 // history and prunes the state of old units. Only the first call for a
 // unit records; later ones return the recorded outcome with First false.
+//
+// Recording never gates notifying: when the state cannot be saved (a full
+// or read-only disk, a damaged state file), the outcome is decided from
+// what can be read and returned with First set and Unrecorded saying why,
+// along with the error, so the caller (the unit's one ExecStopPost) still
+// notifies it. FinishRecorded is for callers that may not be the only one.
 func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, error) {
+	return finish(planPath, svc, nil, now, true)
+}
+
+// FinishExited is Finish for the exec runner's own process, which knows
+// how the job ended (e) even when it could not record it (Run.Exited).
+func FinishExited(planPath string, e *Exit, now func() time.Time) (*Finished, error) {
+	return finish(planPath, nil, e, now, true)
+}
+
+// FinishRecorded is Finish for a caller that is not the unit's own
+// ExecStopPost (`hookrun reconcile`): an outcome that cannot be recorded
+// is returned as an error only, never as First, since nothing would then
+// stop a second caller from notifying it again.
+func FinishRecorded(planPath string, svc *Service, now func() time.Time) (*Finished, error) {
+	return finish(planPath, svc, nil, now, false)
+}
+
+// finish is Finish; exited, when known, is how the job ended, for a state
+// that does not say.
+func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, unrecorded bool) (*Finished, error) {
+	known := func(st *State) {
+		if st.Exit == nil && exited != nil {
+			st.Exit = exited
+		}
+	}
 	s, name := StoreOf(planPath)
 	s.Now = now
 	u, err := plan.Load(planPath)
@@ -48,6 +83,7 @@ func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, err
 		if st.Phase == Ended && st.Outcome != nil {
 			return errNoChange
 		}
+		known(st)
 		o := Decide(st, svc, u, s.now())
 		st.Phase, st.Ended = Ended, s.now()
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
@@ -59,14 +95,44 @@ func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, err
 		}
 		return nil
 	})
+	if err != nil && !unrecorded {
+		return nil, fmt.Errorf("cannot record the outcome of %s: %w", name, err)
+	}
 	if err != nil {
-		return nil, err
+		// Decide from what can be read: the state as it is, or nothing
+		// (systemd's word alone).
+		if cur, lerr := s.Load(name); lerr == nil {
+			st = cur
+		} else {
+			st = &State{Version: Version, Unit: name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Manager: u.Manager}
+		}
+		if st.Phase == Ended && st.Outcome != nil {
+			fin.State, fin.Outcome = st, st.Outcome.Notify() // recorded before
+			return fin, nil
+		}
+		known(st)
+		o := Decide(st, svc, u, s.now())
+		st.Phase, st.Ended = Ended, s.now()
+		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
+		fin.First, fin.Unrecorded = true, err
+		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		fin.State, fin.Outcome = st, st.Outcome.Notify()
+		err = fmt.Errorf("cannot record the outcome of %s in its state (notifying it all the same): %w", name, err)
+		if herr := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); herr != nil {
+			err = fmt.Errorf("%w; nor in the history: %v", err, herr)
+		}
+		return fin, err
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
 	if !fin.First {
 		return fin, nil
 	}
 	if err := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+		fin.Unrecorded = err
 		return fin, fmt.Errorf("cannot record the outcome in the history: %v", err)
 	}
 	s.Prune()

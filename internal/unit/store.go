@@ -384,3 +384,37 @@ func (s *Store) Follow(name string) (st *State, done bool, why string) {
 	// records the outcome in a moment, or `hookrun reconcile` does.
 	return st, false, "its hookrun exec has ended; its outcome is not recorded yet"
 }
+
+// Damaged lists, by name, the units of the repository whose state, or
+// whose plan beside a state, cannot be read: hookrun replaces both whole,
+// so they were damaged from outside (a disk error, a hand edit). List
+// leaves them out; `hookrun status` shows them from here.
+func (s *Store) Damaged() []error {
+	entries, err := os.ReadDir(s.StateDir())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return []error{fmt.Errorf("cannot read the unit states in %s: %w", s.StateDir(), err)}
+	}
+	var out []error
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".json") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		name := strings.TrimSuffix(n, ".json")
+		if _, err := readState(filepath.Join(s.StateDir(), n)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) { // removed meanwhile
+				out = append(out, fmt.Errorf("unit %s: %w", name, err))
+			}
+			continue
+		}
+		// The plan is written whole before the state: with a state, a plan
+		// that cannot be read is damaged, not being written.
+		if _, err := plan.Load(s.PlanPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			out = append(out, fmt.Errorf("unit %s: its plan %s cannot be read: %w (its job cannot run, and its notification settings are lost)", name, s.PlanPath(name), err))
+		}
+	}
+	return out
+}
