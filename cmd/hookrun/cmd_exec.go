@@ -59,7 +59,10 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	defer r.Close()
 	u := r.Plan
 	if supervise {
-		a.inLog = u.Name // the exec runner points stdout and stderr at it
+		// The exec runner points stdout and stderr at the log file.
+		if lf := a.ownLog(u); lf != nil {
+			defer lf.Close()
+		}
 	} else if lf := a.teeLog(u); lf != nil {
 		defer lf.Close()
 	}

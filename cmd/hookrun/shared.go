@@ -266,16 +266,31 @@ func (a *app) recordDelivery(repoPath, name, result string) {
 
 // teeLog copies what the command prints from now on to u's log file as
 // well: under systemd a unit's output goes to the journal, and the log file
-// keeps it readable where no journal is (hookrun logs). The caller closes
-// the file; nil when it cannot be opened (warned).
-func (a *app) teeLog(u *plan.Unit) *os.File {
-	lf, err := openLog(u)
+// keeps it readable where no journal is (hookrun logs). The file is bounded
+// (log_max: unit.Log). The caller closes it; nil when it cannot be opened
+// (warned).
+func (a *app) teeLog(u *plan.Unit) io.Closer {
+	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
 	if err != nil {
 		a.warnf("no log file: %v", err)
 		return nil
 	}
 	a.stdout, a.stderr = io.MultiWriter(a.stdout, lf), io.MultiWriter(a.stderr, lf)
 	a.inLog = u.Name
+	return lf
+}
+
+// ownLog is teeLog for the exec runner, whose standard output and error
+// are u's log file already: everything printed from now on goes through
+// the bounded unit.Log instead. The caller closes it.
+func (a *app) ownLog(u *plan.Unit) io.Closer {
+	a.inLog = u.Name
+	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
+	if err != nil {
+		a.warnf("the log file is not bounded: %v", err)
+		return nil
+	}
+	a.stdout, a.stderr = lf, lf
 	return lf
 }
 

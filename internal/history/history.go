@@ -156,24 +156,33 @@ func ReadChecked(path string) (recs []Record, bad []int, err error) {
 
 // PruneDir removes all but the newest keep files of dir (the per-unit log
 // files), so a busy repository's state stays bounded like its history.
-func PruneDir(dir string, keep int) {
+func PruneDir(dir string, keep int) { PruneDirBytes(dir, keep, 0) }
+
+// PruneDirBytes is PruneDir that also removes the oldest files beyond
+// maxBytes together (0: no bound on bytes); the newest file always stays.
+func PruneDirBytes(dir string, keep int, maxBytes int64) {
 	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) <= keep {
+	if err != nil || len(entries) <= keep && maxBytes <= 0 {
 		return
 	}
 	type file struct {
 		name string
 		mod  time.Time
+		size int64
 	}
 	files := make([]file, 0, len(entries))
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			files = append(files, file{e.Name(), info.ModTime()})
+			files = append(files, file{e.Name(), info.ModTime(), info.Size()})
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
-	for _, f := range files[min(keep, len(files)):] {
-		os.Remove(filepath.Join(dir, f.name))
+	var total int64
+	for i, f := range files {
+		total += f.size
+		if i >= keep || i > 0 && maxBytes > 0 && total > maxBytes {
+			os.Remove(filepath.Join(dir, f.name))
+		}
 	}
 }
 

@@ -37,7 +37,8 @@ var (
 //     their state and plan;
 //   - units not ended and without a live process older than MaxAge go too;
 //   - plans without a state and temporary files older than a few minutes
-//     go; log files beyond KeepEnded go.
+//     go; log files beyond KeepEnded, or beyond MaxLogsTotal bytes
+//     together, go (the oldest first).
 //
 // It reads every state only when there is something to do: more files than
 // KeepEnded, or the last full pass (the stamp file state/.pruned) more than
@@ -95,7 +96,7 @@ func (s *Store) Prune() {
 			}
 		}
 	}
-	history.PruneDir(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded)
+	history.PruneDirBytes(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded, MaxLogsTotal)
 }
 
 // dropAbandoned removes a unit that was never handed over and records why.
