@@ -32,6 +32,10 @@ type app struct {
 	// inPush: the command is a push (post-receive), which never waits on
 	// a notification: it posts letters (postLetter) instead of sending.
 	inPush bool
+	// holdLetters: postLetter keeps the letters it posts in letters, for
+	// flushLetters to hand to one `hookrun deliver` process.
+	holdLetters bool
+	letters     []string
 	// commands is the command table (commandTable).
 	commands []*command
 }
@@ -74,6 +78,7 @@ func commandTable() []*command {
 		cmdExec(),
 		cmdNotify(),
 		cmdDeliver(),
+		cmdReconcile(),
 		cmdInit(),
 		cmdConfig(),
 		cmdCompletion(),

@@ -52,6 +52,10 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	// through ctx, and its end is recorded as stopped.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
+	// Our parent is the service manager that runs the unit (or, for the
+	// exec runner, the process that started us): if it is gone when the
+	// job ends, no ExecStopPost will report it.
+	manager := os.Getppid()
 	r, err := unit.Take(ctx, path, os.Getpid(), a.now)
 	if r == nil {
 		return fmt.Errorf("cannot run %s: %v", path, err)
@@ -73,9 +77,18 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		}
 		// The queue moves on now, not once the notification is delivered.
 		r.Close()
-		if supervise { // no ExecStopPost: report it ourselves
+		switch {
+		case supervise: // no ExecStopPost: report it ourselves
 			fin, err := unit.FinishExited(path, e, a.now)
 			a.finished(fin, err)
+			a.reconcileAfter(u.RepoPath)
+		case u.Host == nil && os.Getppid() != manager:
+			// The manager was stopped or killed under us: its ExecStopPost
+			// will never run. Report it ourselves, once (unit.Finish).
+			fmt.Fprintf(stderr, "hookrun: the unit's service manager is gone (stopped or killed): recording and notifying the outcome from here\n")
+			fin, err := unit.FinishExited(path, e, a.now)
+			a.finished(fin, err)
+			a.reconcileAfter(u.RepoPath)
 		}
 		return exitStatus(runErr)
 	}

@@ -25,7 +25,14 @@ as HOOK.hookrun-backup-TIME. Where a hook is a Gitea/Forgejo dispatcher,
 hookrun goes into hooks/HOOK.d/ instead. --all installs into every bare
 repository under DIR, at most --depth levels below it, and ends with a
 summary: how many were installed, already installed, failed, and which
-directories were skipped and why.`,
+directories were skipped and why.
+
+It also writes and enables this user's systemd timer hookrun-reconcile.timer
+(in $XDG_CONFIG_HOME/systemd/user, else ~/.config/systemd/user), which runs
+'hookrun reconcile' every 2 minutes and at boot: units whose reporter died
+(a killed hook, a stopped manager, a reboot) still end in a recorded,
+notified outcome. Where the user manager cannot be reached it says how to
+enable it.`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
@@ -133,6 +140,9 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		}
 		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
 		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
+	}
+	if installing && failed < len(repos) {
+		a.setupReconcileTimer()
 	}
 	if failed > 0 {
 		return errReported

@@ -43,5 +43,7 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 		}
 	}
 	a.finish(path, svc)
+	s, _ := unit.StoreOf(path)
+	a.reconcileAfter(s.RepoPath)
 	return nil // never fail the unit over its report
 }

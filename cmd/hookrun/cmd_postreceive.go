@@ -41,7 +41,10 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
 		return nil
 	}
-	a.inPush = true // notifications go out of the push's path (postLetter)
+	// Notifications go out of the push's path (postLetter), all handed
+	// over at the end.
+	a.inPush, a.holdLetters = true, true
+	defer a.flushLetters()
 	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
 	if err != nil {
 		a.pushStartedNothing(fs, in)

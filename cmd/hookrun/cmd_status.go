@@ -121,6 +121,9 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	} else {
 		a.printStatus(all, scope, len(repos))
 	}
+	for _, n := range reconcileNotes(repos) {
+		a.infof("%s", n)
+	}
 	for _, d := range damaged {
 		a.errorf("%s", d)
 	}

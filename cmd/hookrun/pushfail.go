@@ -202,6 +202,10 @@ func (a *app) sendPushFailure(to unit.Addressee, repo, reason string, refs []str
 func (a *app) postLetter(n plan.Notify, m notify.Message, to unit.Addressee) {
 	l := notify.Letter{Server: n.Server, Topic: n.Topic, TokenFile: n.TokenFile, RetryBudget: n.RetryBudget, Message: m, Posted: a.now()}
 	path, err := unit.Post(l, to)
+	if err == nil && a.holdLetters {
+		a.letters = append(a.letters, path)
+		return
+	}
 	if err == nil {
 		if err = notify.Spawn(a.self, path); err == nil {
 			return
@@ -216,6 +220,22 @@ func (a *app) postLetter(n plan.Notify, m notify.Message, to unit.Addressee) {
 	}
 	if result != notify.Delivered {
 		a.errorf("notification of the failed push %s", result)
+	}
+}
+
+// lettersPerDeliverer bounds the argument list of one `hookrun deliver`.
+const lettersPerDeliverer = 200
+
+// flushLetters hands the letters postLetter held to `hookrun deliver`
+// processes; one that cannot start leaves its letters to `hookrun
+// reconcile`.
+func (a *app) flushLetters() {
+	for len(a.letters) > 0 {
+		n := min(len(a.letters), lettersPerDeliverer)
+		if err := notify.Spawn(a.self, a.letters[:n]...); err != nil {
+			a.warnf("%v; hookrun reconcile sends them", err)
+		}
+		a.letters = a.letters[n:]
 	}
 }
 

@@ -37,3 +37,30 @@ func damagedRecords(repos []string) []string {
 	}
 	return out
 }
+
+// reconcileNotes says what the last `hookrun reconcile` of each of repos
+// found, when it found anything (unit.SaveReconciled keeps a finding for a
+// day).
+func reconcileNotes(repos []string) []string {
+	var out []string
+	for _, r := range repos {
+		rep, err := unit.LoadReconciled(r)
+		if err != nil || len(rep.Finished) == 0 && len(rep.Damaged) == 0 {
+			continue
+		}
+		shown := rep.Finished[:min(len(rep.Finished), 3)]
+		more := ""
+		if len(rep.Finished) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(rep.Finished)-len(shown))
+		}
+		line := fmt.Sprintf("%s: reconcile at %s recorded the outcome of %s nothing else would", r, rep.At.Local().Format("2006-01-02 15:04:05"), plural(len(rep.Finished), "unit"))
+		if len(shown) > 0 {
+			line += ": " + strings.Join(shown, "; ") + more
+		}
+		if len(rep.Damaged) > 0 {
+			line += fmt.Sprintf("; %d could not be recorded: %s", len(rep.Damaged), rep.Damaged[0])
+		}
+		out = append(out, line)
+	}
+	return out
+}

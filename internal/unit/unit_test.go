@@ -128,7 +128,7 @@ func TestLifeCycle(t *testing.T) {
 	}
 }
 
-func TestAbandonedUnitIsDroppedNotWaitedOn(t *testing.T) {
+func TestAbandonedUnitIsReconciledNotWaitedOn(t *testing.T) {
 	repo := t.TempDir()
 	c := newClock()
 	s := &Store{RepoPath: repo, Now: c.now}
@@ -148,13 +148,26 @@ func TestAbandonedUnitIsDroppedNotWaitedOn(t *testing.T) {
 	if ahead := s.ahead(second); len(ahead) != 0 {
 		t.Errorf("abandoned unit still ahead: %v", ahead)
 	}
+	// Prune leaves it to Reconcile, which records it once, for its caller
+	// to notify (issue 21: it used to be recorded and never notified).
 	s.Prune()
-	if _, err := os.Stat(s.PlanPath(first.Name)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("abandoned plan not dropped: %v", err)
+	fins, rep := s.Reconcile(nil)
+	if len(fins) != 1 || fins[0].Plan.Name != first.Name || !fins[0].First || fins[0].Outcome.Kind != "failure" ||
+		!strings.Contains(fins[0].Outcome.Reason, "not started: the push's hook ended before handing it over") {
+		t.Fatalf("Reconcile = %+v, want the abandoned unit, first, failed, not started", fins)
+	}
+	if len(rep.Finished) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	if p := phase(t, s, first.Name); p != Ended {
+		t.Errorf("abandoned unit's phase %s, want ended", p)
 	}
 	recs, _ := history.Read(plan.HistoryPath(repo))
-	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "never started") {
+	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "not started") {
 		t.Errorf("history %+v, want the abandoned unit's record", recs)
+	}
+	if again, _ := s.Reconcile(nil); len(again) != 0 {
+		t.Errorf("second Reconcile returned %+v, want nothing (notified once)", again)
 	}
 	if p := phase(t, s, second.Name); p != Started {
 		t.Errorf("the live unit was touched: %s", p)
