@@ -1,13 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-
 	"github.com/spf13/pflag"
-
-	"github.com/hookrun/hookrun/internal/notify"
-	"github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdDeliver() *command {
@@ -32,14 +26,7 @@ func runDeliver(a *app, fs *pflag.FlagSet) error {
 	}
 	failed := false
 	for _, path := range fs.Args() {
-		err := notify.Deliver(context.Background(), path, a.getenv, a.stderr, func(l notify.Letter, result string) error {
-			if result != notify.Delivered {
-				a.errorf("notification to topic %s %s", l.Topic, result)
-			}
-			return unit.RecordLetter(l, result, a.now)
-		})
-		if err != nil && !errors.Is(err, notify.ErrBusy) {
-			a.errorf("%v", err)
+		if !a.deliverLetter(path) {
 			failed = true
 		}
 	}

@@ -52,6 +52,10 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	// through ctx, and its end is recorded as stopped.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
+	// A journal stream that breaks (the manager was killed) must not kill
+	// this process with SIGPIPE before it has recorded and reported the
+	// job's end. Caught, not ignored: the job still gets the default.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// Our parent is the service manager that runs the unit (or, for the
 	// exec runner, the process that started us): if it is gone when the
 	// job ends, no ExecStopPost will report it.

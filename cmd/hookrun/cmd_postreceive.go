@@ -68,9 +68,13 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
-	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
+	groups, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now())
+	if err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
+	// Held while this hook lives: hookrun reconcile closes a digest whose
+	// hook died before saving every unit of it, never one still filling.
+	defer digest.Hold(groups)()
 	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
 	l := a.launcher()
 	defer l.Close()

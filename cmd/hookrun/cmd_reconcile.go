@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -63,7 +64,28 @@ func (a *app) reconcileAfter(repo string) {
 	q.stdout, q.stderr = io.Discard, io.Discard
 	q.inPush, q.holdLetters, q.letters = true, true, nil
 	q.reconcile(repo, nil, false, false)
-	q.flushLetters()
+	// Sent from here, not by a detached `hookrun deliver`: the unit's
+	// processes are killed when its ExecStopPost ends. Letters this process
+	// cannot send before it is stopped stay in the outbox for the timer.
+	for _, path := range q.letters {
+		q.deliverLetter(path)
+	}
+}
+
+// deliverLetter sends one letter of an outbox and records what became of
+// it (notify.Deliver, unit.RecordLetter).
+func (a *app) deliverLetter(path string) bool {
+	err := notify.Deliver(context.Background(), path, a.getenv, a.stderr, func(l notify.Letter, result string) error {
+		if result != notify.Delivered {
+			a.errorf("notification to topic %s %s", l.Topic, result)
+		}
+		return unit.RecordLetter(l, result, a.now)
+	})
+	if err != nil && !errors.Is(err, notify.ErrBusy) {
+		a.errorf("%v", err)
+		return false
+	}
+	return true
 }
 
 func runReconcile(a *app, fs *pflag.FlagSet) error {
@@ -113,6 +135,7 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 	for _, fin := range fins {
 		a.report(fin)
 	}
+	closed := a.closeDigests(s)
 	for _, d := range rep.Damaged {
 		a.errorf("%s: %s", repo, d)
 	}
@@ -121,23 +144,59 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 		letters, _ = unit.Outbox(repo).Pending()
 	}
 	for _, path := range letters {
-		err := notify.Deliver(context.Background(), path, a.getenv, a.stderr, func(l notify.Letter, result string) error {
-			if result != notify.Delivered {
-				a.errorf("notification to topic %s %s", l.Topic, result)
-			}
-			return unit.RecordLetter(l, result, a.now)
-		})
-		if err != nil && !errors.Is(err, notify.ErrBusy) {
-			a.errorf("%v", err)
-		}
+		a.deliverLetter(path)
 	}
-	if say && (len(fins) > 0 || len(letters) > 0) {
-		a.infof("%s: recorded the outcome of %s nothing else would, sent %s left in its outbox", repo, plural(len(fins), "unit"), plural(len(letters), "notification"))
+	if say && (len(fins) > 0 || len(letters) > 0 || closed > 0) {
+		a.infof("%s: recorded the outcome of %s nothing else would, closed %s, sent %s left in its outbox", repo, plural(len(fins), "unit"), plural(closed, "digest"), plural(len(letters), "notification"))
 	}
 	if err := unit.SaveReconciled(repo, rep); err != nil {
 		a.warnf("%s: cannot record what reconcile found: %v", repo, err)
 	}
 	return len(rep.Damaged) == 0
+}
+
+// digestQuiet is how long a digest must have had no new entry before
+// reconcile closes it.
+const digestQuiet = 30 * time.Second
+
+// closeDigests sends the push digests of s's repository that can no
+// longer complete: no unit of theirs is still to end and their push's hook
+// is gone (digest.Close), so some units of the push were never saved. The
+// digest counts them ("never saved"). It returns how many it closed.
+func (a *app) closeDigests(s *unit.Store) int {
+	live := s.LiveDigests()
+	n := 0
+	for dir, changed := range digest.Open(plan.StateDir(s.RepoPath)) {
+		// A unit that has just ended may be about to record its entry.
+		if live[dir] || a.now().Sub(changed) < digestQuiet {
+			continue
+		}
+		entries, missing, ok, err := digest.Close(dir)
+		if err != nil {
+			a.errorf("%v", err)
+		}
+		if !ok {
+			continue
+		}
+		var u *plan.Unit
+		for _, e := range entries {
+			if p, err := plan.Load(plan.PlanPath(s.RepoPath, e.Unit)); err == nil {
+				u = p
+				break
+			}
+		}
+		if u == nil {
+			a.errorf("push digest %s: none of its %s has a plan left to say where to notify; removed", dir, plural(len(entries), "unit"))
+			_ = digest.Remove(dir)
+			continue
+		}
+		for range missing {
+			entries = append(entries, digest.Entry{Job: "(never saved: the push's hook died)", Kind: string(notify.Failure), Notify: true})
+		}
+		a.sendDigest(u, entries)
+		n++
+	}
+	return n
 }
 
 // managerView asks the systemd managers, once each and only when a unit
@@ -159,8 +218,10 @@ func (a *app) managerView() unit.ManagerView {
 			asked[m] = ans
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if c, err := runner.DialSystemd(ctx, string(m), a.getenv); err == nil {
-				units, err := c.Units(ctx)
+			c, err := runner.DialSystemd(ctx, string(m), a.getenv)
+			if err == nil {
+				var units []runner.Unit
+				units, err = c.Units(ctx)
 				c.Close()
 				if err == nil {
 					ans.reached = true
@@ -168,6 +229,9 @@ func (a *app) managerView() unit.ManagerView {
 						ans.known[u.Name] = true
 					}
 				}
+			}
+			if err != nil {
+				a.infof("systemd %s manager: %v; its units are given up only %s after their last sign of life", m, err, unit.StartGrace)
 			}
 		}
 		return ans.reached, ans.known[st.Unit]

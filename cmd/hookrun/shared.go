@@ -218,7 +218,7 @@ func (a *app) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.Messag
 	var due []string
 	for _, e := range entries {
 		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
-		if e.Notify {
+		if e.Notify && e.Unit != "" { // "": a unit that never had a state
 			due = append(due, e.Unit)
 		}
 	}
@@ -275,9 +275,20 @@ func (a *app) teeLog(u *plan.Unit) io.Closer {
 		a.warnf("no log file: %v", err)
 		return nil
 	}
-	a.stdout, a.stderr = io.MultiWriter(a.stdout, lf), io.MultiWriter(a.stderr, lf)
+	// The journal's end may go away with a killed manager: the log file
+	// keeps everything all the same.
+	a.stdout, a.stderr = io.MultiWriter(lenient{a.stdout}, lf), io.MultiWriter(lenient{a.stderr}, lf)
 	a.inLog = u.Name
 	return lf
+}
+
+// lenient is a writer whose failures are ignored (a journal stream whose
+// manager was killed), so that a MultiWriter goes on to its other writers.
+type lenient struct{ w io.Writer }
+
+func (l lenient) Write(p []byte) (int, error) {
+	_, _ = l.w.Write(p)
+	return len(p), nil
 }
 
 // ownLog is teeLog for the exec runner, whose standard output and error

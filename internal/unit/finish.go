@@ -162,6 +162,9 @@ func record(u *plan.Unit, st *State) history.Record {
 	if rec.Start.IsZero() {
 		rec.Start = st.Started
 	}
+	if rec.Start.IsZero() {
+		rec.Start = st.Saved // never handed over
+	}
 	if o := st.Outcome; o != nil {
 		rec.Result, rec.Reason, rec.Duration = string(o.Kind), o.Reason, o.Duration
 	}

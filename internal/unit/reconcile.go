@@ -31,8 +31,9 @@ import (
 //     exec runner's with no process left: as Decide says from what exec
 //     recorded, else failure "lost: ...".
 //
-// A unit whose manager cannot be asked is left alone unless it is the exec
-// runner's or was never handed over.
+// A unit whose manager cannot be asked is left alone for StartGrace after
+// its last sign of life, unless it is the exec runner's or was never handed
+// over.
 
 // ManagerView is what the caller learned from the systemd managers: for a
 // state, whether its manager was reached and whether it knows the unit.
@@ -97,11 +98,15 @@ func (s *Store) orphaned(st *State, l Liveness, view ManagerView) string {
 	}
 	// The manager no longer knowing a systemd unit means its ExecStopPost
 	// has run or never will; after the grace, never will.
-	gone := st.Runner == plan.RunnerExec || reached && !known
+	// One that cannot be asked for StartGrace (a manager killed for good,
+	// the machine's user manager gone) will not run it either: should it
+	// come back, the unit's exec finds it ended (ErrEnded) and runs nothing.
+	gone := st.Runner == plan.RunnerExec || reached && !known ||
+		view != nil && st.Runner == plan.RunnerSystemd && !reached && age > StartGrace
 	switch {
 	case st.Phase == Queued:
 		return "not started: the push's hook ended before handing it over (it was killed, or the disk was full)"
-	case st.Phase == Started && l == Gone && gone && age > orphanGrace:
+	case st.Phase == Started && l != Owned && gone && age > orphanGrace: // Pending counts: the manager said
 		return "not started: its manager never ran it (the manager stopped or was killed, or the machine rebooted)"
 	case st.Phase == Running && l == Gone && gone && age > orphanGrace:
 		return "lost: its hookrun exec ended and no outcome was recorded (its manager stopped or was killed, or the machine rebooted)"
@@ -227,4 +232,20 @@ func LoadReconciled(repoPath string) (*Reconciled, error) {
 		return nil, fmt.Errorf("%s: %w", ReconciledPath(repoPath), err)
 	}
 	return &r, nil
+}
+
+// LiveDigests are the push digests (plan.Notify.Digest) that a unit of the
+// repository not ended yet will still record into.
+func (s *Store) LiveDigests() map[string]bool {
+	all, _ := s.List()
+	out := map[string]bool{}
+	for _, st := range all {
+		if st.Phase == Ended {
+			continue
+		}
+		if u, err := plan.Load(s.PlanPath(st.Unit)); err == nil && u.Notify.Digest != "" {
+			out[u.Notify.Digest] = true
+		}
+	}
+	return out
 }
