@@ -714,6 +714,9 @@ func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.
 	}
 	for _, u := range us {
 		u.want = &sc.jobs[0].want
+		// Every unit of the push was meant to start, the ones its start
+		// failed for (no state: their record says why) too.
+		u.said = u.said || u.record != nil
 	}
 	// Units the hook could not start are notified together, one message
 	// per topic ("jobs not started"), not one each.
