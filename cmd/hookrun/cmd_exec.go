@@ -62,6 +62,10 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	manager := os.Getppid()
 	r, err := unit.Take(ctx, path, os.Getpid(), a.now)
 	if r == nil {
+		if supervise && !errors.Is(err, unit.ErrEnded) {
+			// No ExecStopPost: report it here (a damaged plan included).
+			a.finish(path, nil)
+		}
 		return fmt.Errorf("cannot run %s: %v", path, err)
 	}
 	defer r.Close()
@@ -84,14 +88,14 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		switch {
 		case supervise: // no ExecStopPost: report it ourselves
 			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(fin, err)
+			a.finished(a.orDamaged(path, nil, fin, err))
 			a.reconcileAfter(u.RepoPath)
 		case u.Host == nil && os.Getppid() != manager:
 			// The manager was stopped or killed under us: its ExecStopPost
 			// will never run. Report it ourselves, once (unit.Finish).
 			fmt.Fprintf(stderr, "hookrun: the unit's service manager is gone (stopped or killed): recording and notifying the outcome from here\n")
 			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(fin, err)
+			a.finished(a.orDamaged(path, nil, fin, err))
 			a.reconcileAfter(u.RepoPath)
 		}
 		return exitStatus(runErr)

@@ -116,7 +116,35 @@ func logsCommand(u *plan.Unit) string {
 // reports it.
 func (a *app) finish(planPath string, svc *unit.Service) {
 	fin, err := unit.Finish(planPath, svc, a.now)
-	a.finished(fin, err)
+	a.finished(a.orDamaged(planPath, svc, fin, err))
+}
+
+// orDamaged is what unit.Finish returned, unless it failed because the
+// unit's plan is damaged: then the outcome recorded from its state alone
+// (unit.FinishDamaged), notified where the repository's config says now
+// (the plan's settings are lost with it).
+func (a *app) orDamaged(planPath string, svc *unit.Service, fin *unit.Finished, err error) (*unit.Finished, error) {
+	if fin != nil || err == nil || errors.Is(err, os.ErrNotExist) {
+		return fin, err
+	}
+	_, perr := plan.Load(planPath)
+	if perr == nil || errors.Is(perr, os.ErrNotExist) {
+		return fin, err
+	}
+	a.errorf("%v", err)
+	return unit.FinishDamaged(planPath, perr, svc, a.repoNotify(planPath), a.now)
+}
+
+// repoNotify is the [notify] of the repository whose plan is at planPath,
+// from its config as it is now: for a unit whose plan cannot be read.
+func (a *app) repoNotify(planPath string) plan.Notify {
+	s, _ := unit.StoreOf(planPath)
+	globalPath, explicit := config.GlobalPath("", a.getenv)
+	c, _, err := config.Load(globalPath, explicit, filepath.Join(s.RepoPath, "hooks.toml"))
+	if err != nil || c == nil || c.Notify.Server == "" {
+		return plan.Notify{}
+	}
+	return plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, On: outcomes(c.Notify.On), RetryBudget: time.Duration(c.Notify.RetryBudget)}
 }
 
 // finished reports what unit.Finish returned.

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -161,5 +163,39 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 				t.Errorf("outcome %+v, want the failure systemd reported", fin.Outcome)
 			}
 		})
+	}
+}
+
+// TestFinishDamagedPlan: a unit whose plan was cut (exec could not load it)
+// still ends in a recorded outcome, to be notified where the caller says,
+// once.
+func TestFinishDamagedPlan(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	if err := os.WriteFile(s.PlanPath(u.Name), []byte(`{"version":1,"na`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Take(context.Background(), s.PlanPath(u.Name), 1, time.Now); err == nil {
+		t.Fatal("Take of a cut plan succeeded")
+	}
+	svc := &Service{"exit-code", "exited", "1"}
+	if _, err := Finish(s.PlanPath(u.Name), svc, time.Now); err == nil {
+		t.Fatal("Finish of a cut plan succeeded")
+	}
+	n := plan.Notify{Server: "http://ntfy.example", Topic: "ops"}
+	_, perr := plan.Load(s.PlanPath(u.Name))
+	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now)
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != notify.Failure ||
+		!strings.Contains(fin.Outcome.Reason, "its plan cannot be read, so its job did not run") || fin.Plan.Job != "site" {
+		t.Fatalf("FinishDamaged = %+v, %v", fin, err)
+	}
+	if again, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now); err != nil || again != nil {
+		t.Errorf("second FinishDamaged = %+v, %v; want nothing (notified once)", again, err)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Job != "site" || recs[0].Result != "failure" {
+		t.Errorf("history %+v", recs)
 	}
 }

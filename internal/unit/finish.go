@@ -339,3 +339,43 @@ func (d Delivery) History() string {
 	}
 	return "not delivered: " + d.Error
 }
+
+// FinishDamaged records the outcome of a unit whose plan cannot be read
+// (damaged from outside: a cut or edited file) from its state alone: its
+// job did not run, or ran and ended as exec recorded. The caller supplies
+// where to notify (n: the repository's current [notify], the plan's being
+// lost), and notifies the returned outcome when First.
+func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, now func() time.Time) (*Finished, error) {
+	s, name := StoreOf(planPath)
+	s.Now = now
+	var fin *Finished
+	st, err := s.update(name, nil, func(st *State) error {
+		if st.Phase == Ended && st.Outcome != nil {
+			return errNoChange
+		}
+		u := &plan.Unit{Name: name, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner, Notify: n}
+		o := Decide(st, svc, u, s.now())
+		if !st.Exit.Success() {
+			o = notify.Outcome{Kind: notify.Failure, Reason: "its plan cannot be read, so its job did not run: " + planErr.Error(), Duration: o.Duration}
+		}
+		st.Phase, st.Ended = Ended, s.now()
+		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
+		fin = &Finished{Plan: u, First: true, Due: n.Server != "" && notify.ShouldNotify(n.On, o.Kind)}
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot record the outcome of %s, whose plan cannot be read either (%v): %w", name, planErr, err)
+	}
+	if fin == nil {
+		return nil, nil // recorded before
+	}
+	fin.State, fin.Outcome = st, st.Outcome.Notify()
+	if err := history.Append(plan.HistoryPath(s.RepoPath), record(fin.Plan, st)); err != nil {
+		fin.Unrecorded = err
+	}
+	return fin, nil
+}
