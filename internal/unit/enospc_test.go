@@ -117,6 +117,7 @@ func TestFullDiskLeavesNoPlan(t *testing.T) {
 // full), Finish still returns the outcome as First, with Unrecorded saying
 // why, for its ExecStopPost to notify; FinishRecorded (reconcile) does not.
 func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // where unrecorded outcomes are kept
 	for _, tc := range []struct {
 		name   string
 		breaks func(t *testing.T, s *Store, name string)
@@ -161,6 +162,22 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			}
 			if fin.Outcome.Kind != notify.Failure || !strings.Contains(fin.Outcome.Reason, "exit status 7") {
 				t.Errorf("outcome %+v, want the failure systemd reported", fin.Outcome)
+			}
+			if tc.name != "full disk" {
+				return
+			}
+			// Room again: reconcile records the notified outcome and does
+			// not notify the unit a second time.
+			os.Remove(filepath.Join(plan.StateDir(repo), "filler"))
+			os.Remove(filepath.Join(plan.StateDir(repo), "filler2"))
+			s.Now = func() time.Time { return time.Now().Add(time.Hour) }
+			fins, rep := s.Reconcile(func(*State) (bool, bool) { return true, false })
+			if len(fins) != 0 || len(rep.Damaged) != 0 {
+				t.Errorf("Reconcile = %+v, %+v; want nothing to notify", fins, rep)
+			}
+			st, err := s.Load(u.Name)
+			if err != nil || st.Phase != Ended || st.Outcome == nil || !strings.Contains(st.Outcome.Reason, "exit status 7") {
+				t.Errorf("state after reconcile %+v, %v; want the notified outcome recorded", st, err)
 			}
 		})
 	}

@@ -121,6 +121,10 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 			st.Delivery.Status = DeliveryPending
 		}
 		fin.State, fin.Outcome = st, st.Outcome.Notify()
+		// Kept where the repository's disk is not (a full disk), so that
+		// Reconcile, later, records this outcome instead of notifying
+		// the unit a second time.
+		keepUnrecorded(s.RepoPath, st)
 		err = fmt.Errorf("cannot record the outcome of %s in its state (notifying it all the same): %w", name, err)
 		if herr := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); herr != nil {
 			err = fmt.Errorf("%w; nor in the history: %v", err, herr)

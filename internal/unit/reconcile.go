@@ -137,9 +137,20 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 		return nil, fmt.Errorf("unit %s: %w", name, err)
 	}
 	fin := &Finished{Plan: u}
+	kept, done := takeUnrecorded(s.RepoPath, name)
 	st, err := s.update(name, nil, func(st *State) error {
 		if st.Phase == Ended {
 			return errNoChange
+		}
+		if kept != nil {
+			// Notified already by its own ExecStopPost, which could not
+			// record it then: recorded now, not notified again.
+			st.Phase, st.Ended, st.Outcome = Ended, kept.Ended, kept.Outcome
+			st.Delivery = &Delivery{Status: DeliveryMaybe, At: s.now(), Error: "notified when its outcome could not be recorded; what became of it is not known"}
+			if kept.Delivery != nil && kept.Delivery.Status == DeliverySkipped {
+				st.Delivery = kept.Delivery
+			}
+			return nil
 		}
 		var o notify.Outcome
 		if st.Exit != nil {
@@ -164,6 +175,13 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("unit %s: cannot record its outcome: %w", name, err)
+	}
+	if kept != nil {
+		done()
+		if st.Phase == Ended && st.Outcome == kept.Outcome {
+			_ = history.Append(plan.HistoryPath(s.RepoPath), record(u, st))
+		}
+		return nil, nil
 	}
 	if !fin.First {
 		return nil, nil
