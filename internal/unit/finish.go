@@ -205,7 +205,7 @@ func record(u *plan.Unit, st *State) history.Record {
 func Decide(st *State, svc *Service, u *plan.Unit, now time.Time) notify.Outcome {
 	o := decide(st, svc, u)
 	o.Duration = duration(st, now)
-	if e := st.Exit; e != nil && e.Remote != nil && o.Kind == e.Remote.Kind {
+	if e := st.Exit; e != nil && e.Remote != nil && o.Kind == e.Remote.Kind && e.Remote.Duration > 0 {
 		o.Duration = e.Remote.Duration // as long as it ran there, as the host said
 	}
 	return o
