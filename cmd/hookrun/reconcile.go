@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -80,6 +81,9 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 		a.report(fin)
 	}
 	closed := a.closeDigests(s)
+	if view != nil { // the full pass (hookrun reconcile), not a unit's end
+		a.correctLostContact(s)
+	}
 	for _, d := range rep.Damaged {
 		a.errorf("%s: %s", repo, d)
 	}
@@ -97,6 +101,39 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 		a.warnf("%s: cannot record what reconcile found: %v", repo, err)
 	}
 	return len(rep.Damaged) == 0
+}
+
+// correctLostContact asks the host of each remote unit of s recorded as
+// "lost contact" whether it recorded the unit's end itself since; where it
+// did, that outcome replaces "lost contact" (unit.Store.Correct) and is
+// notified once more, as a follow-up.
+func (a *app) correctLostContact(s *unit.Store) {
+	for _, st := range s.LostContact() {
+		u, err := plan.Load(plan.PlanPath(s.RepoPath, st.Unit))
+		if err != nil || u.Host == nil || u.Host.Mirror == "" {
+			continue
+		}
+		h := remote.HostOf(u.Host)
+		site := &remote.Site{Host: h, Mirror: u.Host.Mirror}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*remote.ConnectTimeout)
+		out, err := h.Output(ctx, "cat", "--", site.HistoryPath())
+		cancel()
+		if err != nil {
+			continue // still out of reach: next time
+		}
+		rec, ok := remote.FindRecord(out, st.Unit)
+		if !ok || rec.Result == "" {
+			continue
+		}
+		fin, err := s.Correct(st.Unit, unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration})
+		if err != nil {
+			a.errorf("%v", err)
+			continue
+		}
+		if fin != nil {
+			a.report(fin)
+		}
+	}
 }
 
 // digestQuiet is how long a digest must have had no new entry before

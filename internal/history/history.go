@@ -207,3 +207,23 @@ func SetNotifyPush(path string, start time.Time, reason, notify string) error {
 		return lines, nil
 	})
 }
+
+// Replace puts r in place of the newest record of its unit at path (its
+// outcome corrected), or appends it when there is none.
+func Replace(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var old Record
+			if json.Unmarshal(lines[i], &old) == nil && old.Unit == r.Unit {
+				lines[i] = append(b, '\n')
+				return lines, nil
+			}
+		}
+		lines = append(lines, append(b, '\n'))
+		return lines[max(0, len(lines)-Keep):], nil
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
@@ -266,4 +267,62 @@ func (s *Store) LiveDigests() map[string]bool {
 		}
 	}
 	return out
+}
+
+// LostContactPrefix begins the reason of a remote unit whose watcher gave
+// up on its host ("lost contact with HOST").
+const LostContactPrefix = "lost contact with "
+
+// LostContact lists the ended remote units of the repository recorded as
+// "lost contact" and not corrected yet, within MaxAge: their host may have
+// recorded what really happened (Correct).
+func (s *Store) LostContact() []*State {
+	all, _ := s.List()
+	var out []*State
+	for _, st := range all {
+		if st.Phase == Ended && st.Outcome != nil && st.CorrectedFrom == nil &&
+			strings.HasPrefix(st.Outcome.Reason, LostContactPrefix) && s.now().Sub(st.Ended) < MaxAge {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Correct replaces the "lost contact" outcome of unit name with o, what
+// its host recorded, in its state and its history record, once; it returns
+// the corrected outcome (First) for the caller to notify as a follow-up,
+// or nil when it was corrected already.
+func (s *Store) Correct(name string, o Outcome) (*Finished, error) {
+	u, err := plan.Load(s.PlanPath(name))
+	if err != nil {
+		return nil, fmt.Errorf("unit %s: %w", name, err)
+	}
+	fin := &Finished{Plan: u}
+	st, err := s.update(name, nil, func(st *State) error {
+		if st.CorrectedFrom != nil || st.Outcome == nil || !strings.HasPrefix(st.Outcome.Reason, LostContactPrefix) {
+			return errNoChange
+		}
+		prev := *st.Outcome
+		st.CorrectedFrom = &prev
+		o.Reason = strings.TrimSpace(o.Reason + " (recorded by the host after contact with it was lost; first reported as " + prev.Reason + ")")
+		st.Outcome = &o
+		fin.First = true
+		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unit %s: cannot record its corrected outcome: %w", name, err)
+	}
+	if !fin.First {
+		return nil, nil
+	}
+	fin.State, fin.Outcome = st, st.Outcome.Notify()
+	if err := history.Replace(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+		fin.Unrecorded = err
+	}
+	return fin, nil
 }

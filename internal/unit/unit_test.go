@@ -345,3 +345,39 @@ func TestNamePrefix(t *testing.T) {
 		t.Errorf("namePrefix = %q", got)
 	}
 }
+
+// TestCorrectLostContact: a remote unit recorded as "lost contact" gets the
+// outcome its host recorded, in its state and history, once.
+func TestCorrectLostContact(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "build", plan.Parallel)
+	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t"}
+	saveStarted(t, s, u)
+	if err := s.Update(u.Name, func(st *State) {
+		st.Phase, st.Ended = Ended, time.Now()
+		st.Outcome = &Outcome{Kind: "failure", Reason: LostContactPrefix + "builder"}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := history.Append(plan.HistoryPath(repo), history.Record{Unit: u.Name, Result: "failure", Reason: LostContactPrefix + "builder"}); err != nil {
+		t.Fatal(err)
+	}
+	if lc := s.LostContact(); len(lc) != 1 {
+		t.Fatalf("LostContact = %d units, want 1", len(lc))
+	}
+	fin, err := s.Correct(u.Name, Outcome{Kind: "success", Duration: 90 * time.Second})
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != "success" || fin.Outcome.Duration != 90*time.Second {
+		t.Fatalf("Correct = %+v, %v", fin, err)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Result != "success" || !strings.Contains(recs[0].Reason, "first reported as lost contact with builder") {
+		t.Errorf("history %+v, want the corrected record in place", recs)
+	}
+	if again, err := s.Correct(u.Name, Outcome{Kind: "success"}); err != nil || again != nil {
+		t.Errorf("second Correct = %+v, %v; want nothing (notified once)", again, err)
+	}
+	if lc := s.LostContact(); len(lc) != 0 {
+		t.Errorf("LostContact after the correction = %d units", len(lc))
+	}
+}
