@@ -228,6 +228,8 @@ func run(hookrun, gitmal, site string, keep bool) error {
 	step("done: the push started real units (%s runner), gitmal: %s, notifications: %s", runnerName, orNone(gitmal), recv.name)
 	if keep {
 		step("kept %s", dir)
+	} else {
+		step("%s is removed now with the throwaway directory, and with it the runs the 'hookrun logs' and 'hookrun status' hints above name: run with -keep to look at them afterwards", repo)
 	}
 	return nil
 }

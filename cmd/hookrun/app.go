@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,7 @@ func commandTable() []*command {
 		cmdRerun(),
 		cmdSSHGate(),
 		cmdExec(),
+		cmdCheckExec(),
 		cmdNotify(),
 		cmdDeliver(),
 		cmdReconcile(),
@@ -134,9 +136,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	// post-receive.d/ or pre-receive.d/).
 	hook := hookName(args[0])
 	a.self = selfPath(args[0], hook != "")
+	if hook == "" && len(args) > 1 && strings.Contains(args[1], "/") {
+		// Run by the kernel as the "#!" interpreter of a hook that
+		// install.Script wrote: the argument is the hook's path (no
+		// command's name holds a "/").
+		if hook = hookName(args[1]); hook != "" {
+			args = args[1:]
+		}
+	}
 	if hook != "" {
-		c := a.command(hook)
-		return a.exit(c, a.runCommand(c, args[1:]))
+		return a.runHook(hook, args[0], args[1:])
 	}
 	if len(args) < 2 {
 		a.usage(a.stderr)
@@ -154,6 +163,37 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return a.exit(nil, a.unknownCommand(args[1]))
 	}
 	return a.exit(c, a.runCommand(c, args[2:]))
+}
+
+// runHook runs hookrun as the git hook at path, then the hooks chained
+// after it in path.d/ (install.ChainDir) with the same input: all of them
+// for post-receive; for pre-receive only when hookrun accepted, and the
+// first refusal refuses the push.
+func (a *app) runHook(hook, path string, args []string) int {
+	c := a.command(hook)
+	chain := install.ChainDir(path)
+	if chain == "" {
+		return a.exit(c, a.runCommand(c, args))
+	}
+	input, err := io.ReadAll(a.stdin)
+	if err != nil {
+		return a.exit(c, fmt.Errorf("reading the hook's input: %w", err))
+	}
+	a.stdin = bytes.NewReader(input)
+	code := a.exit(c, a.runCommand(c, args))
+	if code != exitOK && hook == "pre-receive" {
+		return code
+	}
+	err = install.RunChain(chain, args, input, a.stdout, a.stderr, hook == "pre-receive")
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return code
+	case errors.As(err, &ee) && ee.ExitCode() > 0:
+		return ee.ExitCode() // the chained hook said why
+	}
+	a.errorf("%v", err)
+	return exitFailure
 }
 
 // hookName is the hook argv0 names (hooks/pre-receive,
@@ -245,7 +285,7 @@ func (a *app) infof(format string, args ...any) {
 }
 
 func (a *app) usage(w io.Writer) {
-	fmt.Fprintf(w, "hookrun runs jobs in systemd transient units when a git repository receives a push.\n\nUsage:\n  hookrun COMMAND [FLAGS] [ARGS]\n  hooks/post-receive -> hookrun (symlink; see 'hookrun install')\n\nCommands:\n")
+	fmt.Fprintf(w, "hookrun runs jobs in systemd transient units when a git repository receives a push.\n\nUsage:\n  hookrun COMMAND [FLAGS] [ARGS]\n  hooks/post-receive, hooks/pre-receive: scripts running hookrun (see 'hookrun install')\n\nCommands:\n")
 	for _, c := range a.commands {
 		if !c.hidden {
 			fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)

@@ -87,7 +87,7 @@ func runCheck(a *app, fs *pflag.FlagSet) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	rep, err := evaluatePolicies(repoPath, c, []match.RefUpdate{u}, true, pushCert(a.getenv, repoPath, nil))
+	rep, err := evaluatePolicies(repoPath, c, []match.RefUpdate{u}, true, match.PushCert{}, match.PusherFromEnv(a.getenv))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookrun/hookrun/internal/gitx"
 )
 
 func cmdInit() *command {
@@ -27,8 +29,7 @@ as written. An existing hooks.toml is kept unless --force.`,
 
 // starterConfig is what init writes; testdata/script/init_config.txtar
 // keeps it valid without warnings (validate --strict).
-const starterConfig = `#:schema /usr/local/share/hookrun/hooks.schema.json
-# hookrun configuration for this repository (see docs/config.md).
+const starterConfig = `# hookrun configuration for this repository (see docs/config.md).
 # Check it:    hookrun validate hooks.toml
 # Preview:     hookrun plan --ref main
 version = 1
@@ -38,7 +39,7 @@ version = 1
 timeout = "30m"       # the unit is stopped after this long
 # memory_max = "1G"
 # cpu_quota = "100%"   # one CPU
-# concurrency = "queue" # parallel (default), queue or replace
+# concurrency = "queue" # parallel (default), queue, replace or coalesce
 
 # Notifications of every outcome through ntfy.
 # [notify]
@@ -72,12 +73,43 @@ jobs = ["hello"]
 # jobs = ["deploy"]
 `
 
+// SchemaPath is where `make install` puts the JSON schema (set with
+// -ldflags "-X main.SchemaPath=PREFIX/share/hookrun/hooks.schema.json").
+var SchemaPath = ""
+
+// schemaLine is the `#:schema` line (for editors with TOML schema support)
+// init writes first: the schema installed beside the hookrun binary
+// (PREFIX/share/hookrun for PREFIX/bin/hookrun, whatever PREFIX is), else
+// the path the build was made for; without either, a comment saying where
+// the schema is.
+func schemaLine(self string) string {
+	if self != "" {
+		p := filepath.Join(filepath.Dir(filepath.Dir(self)), "share", "hookrun", "hooks.schema.json")
+		if _, err := os.Stat(p); err == nil {
+			return "#:schema " + p + "\n"
+		}
+	}
+	if SchemaPath != "" {
+		return "#:schema " + SchemaPath + "\n"
+	}
+	return "# JSON schema: schema/hooks.schema.json in hookrun's source ('make install' puts it in PREFIX/share/hookrun)\n"
+}
+
 func runInit(a *app, fs *pflag.FlagSet) error {
 	if fs.NArg() > 1 {
 		return usagef("at most one directory")
 	}
 	force, _ := fs.GetBool("force")
-	dir := repoDir(a, fs.Arg(0))
+	// DIR, else $GIT_DIR, else here: never a parent (a repository found
+	// upwards is not where a new file is meant to go)
+	dir := fs.Arg(0)
+	if dir == "" {
+		cwd, _ := os.Getwd()
+		dir = gitx.RepoPath(a.getenv, cwd)
+	} else if !filepath.IsAbs(dir) {
+		cwd, _ := os.Getwd()
+		dir = filepath.Join(cwd, dir)
+	}
 	if st, err := os.Stat(dir); err != nil {
 		return unreadable(err)
 	} else if !st.IsDir() {
@@ -97,7 +129,7 @@ func runInit(a *app, fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(starterConfig); err != nil {
+	if _, err := f.WriteString(schemaLine(a.self) + starterConfig); err != nil {
 		f.Close()
 		return err
 	}

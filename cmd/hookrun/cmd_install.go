@@ -10,22 +10,33 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/install"
 )
 
 func cmdInstall() *command {
 	return &command{
 		name:    "install",
-		summary: "link repositories' hooks/post-receive and hooks/pre-receive to this hookrun",
-		usage:   "[--force] REPO... | --all DIR [--depth N]",
-		help: `Makes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
-(which checks [[policy]] tables) symlinks to this binary. A different
-existing hook is never overwritten without --force; with --force it is kept
-as HOOK.hookrun-backup-TIME. Where a hook is a Gitea/Forgejo dispatcher,
-hookrun goes into hooks/HOOK.d/ instead. --all installs into every bare
-repository under DIR, at most --depth levels below it, and ends with a
-summary: how many were installed, already installed, failed, and which
-directories were skipped and why.
+		summary: "make repositories' hooks/post-receive and hooks/pre-receive run this hookrun",
+		usage:   "[--force | --chain] REPO... | --all DIR [--depth N]",
+		help: `Writes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
+(which checks [[policy]] tables) as files whose "#!" line names this binary
+by its absolute path (no shell runs). If the binary is later gone or moved,
+git cannot start the hooks: it refuses every push, and says post-receive
+could not run (git would silently skip a dangling symlink); 'hookrun status
+REPO' and 'hookrun validate REPO' report it. A repository gets both hooks or neither: when a different hook is in the
+way, nothing is installed unless --force (the hook is kept as
+HOOK.hookrun-backup-TIME and restored by uninstall) or --chain (the hook is
+moved to hooks/HOOK.d/previous-HOOK and runs after hookrun with the same
+input, as every executable in hooks/HOOK.d/ does; a pre-receive refusal by
+any refuses the push). Where a hook is a Gitea/Forgejo dispatcher, hookrun
+goes into hooks/HOOK.d/ instead. install also turns on the repository's
+core.logAllRefUpdates (git logs every ref update), so 'hookrun plan --ref'
+knows what a ref's last push did, and adds the repository to the index
+'hookrun status' reads from anywhere. --all installs into every bare repository
+under DIR, at most --depth levels below it, and ends with a summary: how
+many were installed, already installed, failed, and which directories were
+skipped and why.
 
 It also writes and enables this user's systemd timer hookrun-reconcile.timer
 (in $XDG_CONFIG_HOME/systemd/user, else ~/.config/systemd/user), which runs
@@ -36,6 +47,7 @@ enable it.`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
+			fs.Bool("chain", false, "keep a different existing hook running after hookrun (moved to hooks/HOOK.d/)")
 			fs.String("all", "", "install into every bare repository under `DIR`")
 			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
 		},
@@ -46,7 +58,7 @@ enable it.`,
 func cmdUninstall() *command {
 	return &command{
 		name:    "uninstall",
-		summary: "remove hookrun's hook links (restoring any backed-up hook)",
+		summary: "remove hookrun's hooks (restoring any backed-up or chained hook)",
 		usage:   "REPO... | --all DIR [--depth N]",
 		exits:   []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
@@ -59,9 +71,18 @@ func cmdUninstall() *command {
 
 func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 	all, _ := fs.GetString("all")
-	force := false
+	mode := install.Keep
 	if installing {
-		force, _ = fs.GetBool("force")
+		force, _ := fs.GetBool("force")
+		chain, _ := fs.GetBool("chain")
+		switch {
+		case force && chain:
+			return usagef("give --force or --chain, not both")
+		case force:
+			mode = install.Replace
+		case chain:
+			mode = install.Chain
+		}
 	}
 	repos := fs.Args()
 	var skipped []install.Skipped
@@ -96,10 +117,18 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		var results []install.Result
 		if installing {
 			var err error
-			if results, err = install.Install(r, a.self, force); err != nil {
+			if results, err = install.Install(r, a.self, mode); err != nil {
 				failed++
-				a.errorf("%v", err)
+				for _, line := range strings.Split(err.Error(), "\n") {
+					a.errorf("%s", line)
+				}
 				continue
+			}
+			// status, from anywhere, looks at it (and at its hooks)
+			a.indexRepo(r)
+			// plan --ref reads what a ref's last push did from its reflog
+			if err := gitx.KeepReflogs(r); err != nil {
+				a.warnf("%v; 'hookrun plan --ref' will guess what a ref's last push did", err)
 			}
 		} else {
 			results = install.Uninstall(r, a.self)
@@ -115,7 +144,10 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			if res.Hook != "" {
 				line += " (" + res.Hook + ")"
 			}
-			if res.Backup != "" && installing {
+			switch {
+			case res.Backup != "" && installing && mode == install.Chain:
+				line += "; the previous hook runs after hookrun as " + res.Backup
+			case res.Backup != "" && installing:
 				line += "; the previous hook is kept as " + res.Backup
 			}
 			fmt.Fprintln(a.stdout, line)
@@ -124,7 +156,11 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 			failed++
 		} else if len(results) > 0 {
 			// The summary counts repositories, by what happened to post-receive.
-			counts[strings.SplitN(results[0].Action, ",", 2)[0]]++
+			action := results[0].Action
+			if i := strings.IndexAny(action, ",;"); i >= 0 {
+				action = action[:i]
+			}
+			counts[action]++
 		}
 	}
 	if all != "" {
@@ -142,10 +178,20 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
 	}
 	if installing && failed < len(repos) {
-		a.setupReconcileTimer()
+		if err := setUpServices(a); err != nil {
+			return err
+		}
 	}
 	if failed > 0 {
 		return errReported
 	}
+	return nil
+}
+
+// setUpServices is where install sets up what hookrun needs beside the
+// repositories' hooks, once per install run that installed into at least
+// one repository: the reconcile timer (install_timer.go).
+func setUpServices(a *app) error {
+	a.setupReconcileTimer()
 	return nil
 }

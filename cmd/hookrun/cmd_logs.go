@@ -21,6 +21,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/suggest"
 	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -184,14 +185,19 @@ func (a *app) followLog(repo, unit, path string) error {
 // and the history.
 func latestRun(repo, job string, n int) (string, error) {
 	when := map[string]time.Time{}
+	jobs := map[string]bool{} // every job with a run, for a did-you-mean
 	states, _ := unitpkg.Open(repo).List()
 	for _, st := range states {
+		jobs[st.Job] = true
 		if st.Job == job {
 			when[st.Unit] = st.Saved
 		}
 	}
 	recs, _ := history.Read(plan.HistoryPath(repo))
 	for _, r := range recs {
+		if r.Job != "" && r.Unit != "" {
+			jobs[r.Job] = true
+		}
 		if _, ok := when[r.Unit]; r.Job == job && r.Unit != "" && !ok {
 			when[r.Unit] = r.Start
 		}
@@ -201,6 +207,9 @@ func latestRun(repo, job string, n int) (string, error) {
 	})
 	if len(units) < n {
 		if len(units) == 0 {
+			if m := suggest.Nearest(job, slices.Sorted(maps.Keys(jobs))); m != "" {
+				return "", fmt.Errorf("no run of job %s recorded in %s (did you mean %s?)", job, repo, m)
+			}
 			return "", fmt.Errorf("no run of job %s recorded in %s: see 'hookrun status %s'", job, repo, quoteArg(repo))
 		}
 		return "", fmt.Errorf("only %s of job %s recorded in %s", plural(len(units), "run"), job, repo)

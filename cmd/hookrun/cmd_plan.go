@@ -30,9 +30,10 @@ func cmdPlan() *command {
 or takes one update from --ref/--old/--new, and prints for every rule whether
 it matched and, for every unit that would start, its name, job, argv
 (templates expanded), limits, environment and notification topic. It starts
-nothing and needs no systemd. Signed pushes are simulated with the
-GIT_PUSH_CERT_STATUS, GIT_PUSH_CERT_NONCE_STATUS, GIT_PUSH_CERT_SIGNER and
-GIT_PUSH_CERT_KEY variables. When the config has [[policy]] tables, it
+nothing and needs no systemd. A signed push is checked with the push
+certificate GIT_PUSH_CERT names, verified as the hook does; the pusher is
+read from the variables the hook reads (HOOKRUN_PUSHER, GL_USERNAME, ...).
+When the config has [[policy]] tables, it
 also shows which apply to each ref and, for real object names, what they
 would refuse, judged on the commits between old and new (see 'hookrun
 check').`,
@@ -98,7 +99,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv, repoPath, c), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
+		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: anc, Changes: gitx.Changes{GitDir: repoPath}, Peel: peeler(repoPath),
 		UnitName: runner.UnitName, Explain: true,
 	})
 	if err != nil {
@@ -107,7 +108,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 	var pols *policyReport
 	if len(c.Policies) > 0 {
 		real := ref == "" || anc != nil
-		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a.getenv, repoPath, nil)); err != nil {
+		if pols, err = evaluatePolicies(repoPath, c, ups, real, pushCert(a, repoPath, false, nil, nil), match.PusherFromEnv(a.getenv)); err != nil {
 			a.warnf("policies not evaluated: %v", err)
 			pols = &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
 		}

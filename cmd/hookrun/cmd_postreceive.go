@@ -10,6 +10,7 @@ import (
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/resolve"
@@ -21,7 +22,7 @@ func cmdPostReceive() *command {
 		name:    "post-receive",
 		summary: "the git hook: start a unit for every job the pushed refs match",
 		usage:   "< ref-lines",
-		help: `Run by git as hooks/post-receive (a symlink to hookrun; see 'hookrun install').
+		help: `Run by git through hooks/post-receive (a script; see 'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and starts one systemd transient unit per matched job
 (or per push for per = "push" jobs), then returns without waiting for them.
@@ -56,7 +57,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	}
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a.getenv, repoPath, c), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
+		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
 		Peel: peeler(repoPath), UnitName: runner.UnitName,
 	})
 	if err != nil {
@@ -187,6 +188,9 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		r := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(u.Runner), Result: string(notify.Failure), Reason: reason, Start: u.Created}
 		if len(u.Refs) > 0 {
 			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
+		}
+		if len(u.Refs) > 1 {
+			r.Refs = len(u.Refs)
 		}
 		if u.Notify.Digest != "" && due || notifiedNotStarted(u, errs[i]) {
 			r.Notify = history.NotifyPending

@@ -51,7 +51,7 @@ func runRun(a *app, fs *pflag.FlagSet) error {
 		return err
 	}
 	if !gitx.IsRepository(repoPath) {
-		return fmt.Errorf("%s is not a git repository", repoPath)
+		return notARepository(a, repoPath, repoFlag)
 	}
 	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
 	repoFile := filepath.Join(repoPath, "hooks.toml")
@@ -99,6 +99,7 @@ func runRun(a *app, fs *pflag.FlagSet) error {
 	}
 	u, err := resolve.Manual(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Now: a.now(), Peel: peeler(repoPath), UnitName: runner.UnitName,
+		Changes: gitx.Changes{GitDir: repoPath},
 	}, job, match.RefUpdate{Old: old, New: tip, Name: ref})
 	if err != nil {
 		return err

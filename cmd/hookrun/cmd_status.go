@@ -5,16 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -26,27 +32,34 @@ func cmdStatus() *command {
 	return &command{
 		name:    "status",
 		summary: "list recent runs: queued, running and finished units, and pushes that started nothing",
-		usage:   "[--json] [--last N] [REPO]",
+		usage:   "[--json] [--wide] [--last N] [REPO]",
 		help: `Shows units that have not ended (queued: waiting for their turn or to be
 taken over; running: the job runs), from hookrun's own state of each unit
 and checked against the systemd managers over D-Bus, then the most recent
 finished ones from the repository's history, which also records pushes
 that failed before any unit started (an invalid config, a unit the manager
 refused). Refs show as "main" or "tag v1.0"; NOTIFY says what became of
-each notification.
+each notification. On a terminal (or with $COLUMNS) rows are kept within
+its width by shortening the STATE column's failure reasons with "...";
+--wide and --json show them whole.
 
-With REPO, or inside a repository (GIT_DIR or the current directory), it
-shows that repository; otherwise the recent runs of every repository
+With REPO, or inside a repository ($GIT_DIR, else the repository the
+current directory is in, found as git finds it), it shows that repository
+(a work clone has no runs: it says so and where pushes go); otherwise the recent runs of every repository
 hookrun has run in on this server (the index in the git user's state
 directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 
 It exits 1 when a systemd manager that units use cannot be reached: the
 table then shows only what hookrun recorded, and a running unit may have
-died unnoticed.`,
-		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable, or a record (a unit's state or plan, a history line) cannot be read (what is known is still shown, the damaged records by name), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
+died unnoticed; and when a hook of a repository shown runs a hookrun
+binary that is gone (see 'hookrun install'), or a record (a unit's state or
+plan, a line of the history) cannot be read: those are named after the
+table.`,
+		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, a record cannot be read (named), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished runs")
+			fs.Bool("wide", false, "show failure reasons whole, however wide the rows get")
 		},
 		run: runStatus,
 	}
@@ -74,11 +87,17 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 		if !gitx.IsRepository(repo) && !exists(plan.StateDir(repo)) {
-			return fmt.Errorf("%s is not a git repository", repo)
+			return notARepository(a, repo, fs.Arg(0))
+		}
+		if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+			return workCloneError(repo)
 		}
 		repos, scope = []string{repo}, repo
 	default:
-		if repo := repoDir(a, ""); gitx.IsRepository(repo) || exists(plan.StateDir(repo)) {
+		if repo, ok := repoHere(a); ok {
+			if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+				return workCloneError(repo)
+			}
 			repos, scope = []string{repo}, repo
 			break
 		}
@@ -119,7 +138,15 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 	} else {
-		a.printStatus(all, scope, len(repos))
+		width := 0
+		if wide, _ := fs.GetBool("wide"); !wide {
+			width = termWidth(a)
+		}
+		a.printStatus(all, scope, len(repos), width)
+	}
+	broken := false
+	for _, r := range repos {
+		broken = reportBrokenHooks(a, r) || broken
 	}
 	for _, n := range reconcileNotes(repos) {
 		a.infof("%s", n)
@@ -136,10 +163,28 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	if len(unreachable) > 0 {
 		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))
 	}
+	if broken {
+		return errReported
+	}
 	return nil
 }
 
-func (a *app) printStatus(all []unitStatus, scope string, repos int) {
+// reportBrokenHooks says on stderr which of repo's hookrun hooks runs a
+// hookrun that is gone (a dangling hook), and whether there was any.
+func reportBrokenHooks(a *app, repo string) bool {
+	broken := false
+	for _, st := range install.Inspect(repo) {
+		if p := st.Problem(); p != "" {
+			a.errorf("%s", p)
+			broken = true
+		}
+	}
+	return broken
+}
+
+// printStatus prints the table; width > 0 keeps rows within it by
+// shortening the STATE column.
+func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) {
 	if len(all) == 0 {
 		switch {
 		case scope != "":
@@ -151,8 +196,7 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int) {
 		}
 		return
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tREPO\tJOB\tREF\tSHA\tSTATE\tSTARTED\tDURATION\tNOTIFY")
+	rows := [][]string{{"UNIT", "REPO", "JOB", "REF", "SHA", "STATE", "STARTED", "DURATION", "NOTIFY"}}
 	var failed []unitStatus
 	for _, s := range all {
 		state := s.Result
@@ -177,11 +221,19 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int) {
 		if s.Ref != "" {
 			ref = notify.DisplayRef(s.Ref)
 		}
+		if s.Refs > 1 {
+			ref += fmt.Sprintf(" +%d", s.Refs-1) // a per = "push" unit: the first ref and how many more
+		}
 		job := orDash(s.Job)
 		if s.Host != "" {
 			job += "@" + s.Host // runs on that host; the unit here watches it
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(s.Unit), s.Repo, job, ref, orDash(s.Short), state, started, dur, notified)
+		rows = append(rows, []string{orDash(s.Unit), s.Repo, job, ref, orDash(s.Short), state, started, dur, notified})
+	}
+	fitColumn(rows, statusColumn, width, 2)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	_ = tw.Flush()
 	for _, s := range failed {
@@ -267,6 +319,9 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 			}
+			if len(u.Refs) > 1 {
+				s.Refs = len(u.Refs)
+			}
 			if u.Host != nil {
 				s.Host = u.Host.Name
 			}
@@ -307,4 +362,58 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
 	return out, unreachable
+}
+
+// statusColumn is STATE's index in status rows.
+const statusColumn = 5
+
+// minStateWidth is as narrow as STATE gets: "failure (exit status 1)".
+const minStateWidth = 24
+
+// fitColumn shortens the cells of column col (but the header) with "..."
+// so that rows laid out with pad spaces between columns fit in width; 0
+// leaves them whole. The column keeps at least minStateWidth runes.
+func fitColumn(rows [][]string, col, width, pad int) {
+	if width <= 0 || len(rows) == 0 {
+		return
+	}
+	others := 0
+	for c := range rows[0] {
+		if c == col {
+			continue
+		}
+		w := 0
+		for _, r := range rows {
+			w = max(w, utf8.RuneCountInString(r[c]))
+		}
+		others += w + pad
+	}
+	room := max(width-others, minStateWidth)
+	for _, r := range rows[1:] {
+		if utf8.RuneCountInString(r[col]) > room {
+			r[col] = string([]rune(r[col])[:room-3]) + "..."
+		}
+	}
+}
+
+// termWidth is the width rows must fit in: $COLUMNS, else the terminal's
+// when stdout is one, else 0 (no limit: a pipe or a file gets whole rows).
+func termWidth(a *app) int {
+	if n, err := strconv.Atoi(a.getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := a.stdout.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+			return int(ws.Col)
+		}
+	}
+	return 0
+}
+
+// repoHere is the repository status shows without REPO: $GIT_DIR's, else
+// the one the current directory is in, found as git finds it.
+func repoHere(a *app) (string, bool) {
+	repo := repoDir(a, "")
+	_, ok := gitx.GitDir(repo)
+	return repo, ok
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
+	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
@@ -21,8 +23,11 @@ func cmdValidate() *command {
 	return &command{
 		name:    "validate",
 		summary: "check hooks.toml files (and the global config) for errors",
-		usage:   "[--format text|json|github] [--strict] [FILE...]",
-		help: `With no FILE, checks ./hooks.toml, else $GIT_DIR/hooks.toml. A repository
+		usage:   "[--format text|json|github] [--strict] [FILE|REPO...]",
+		help: `With no FILE, checks ./hooks.toml, else $GIT_DIR/hooks.toml. A bare
+repository REPO stands for REPO/hooks.toml; the hooks of REPO, or of the
+repository a hooks.toml is in, are checked too: a hook that runs a hookrun
+binary that is gone is an error. A repository
 file is checked layered on the global config (--config, $HOOKRUN_CONFIG or
 /etc/hookrun/hookrun.toml, when present), as the hook would load it; the
 global file itself is checked on its own. Every problem is reported, not only
@@ -70,7 +75,36 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 	strict, _ := fs.GetBool("strict")
 	res := validateResult{Diagnostics: []config.Diagnostic{}}
 	var unread []error // files that cannot be read; the others are still checked
+	var configs []string
+	inspected := map[string]bool{}
+	// inspect reports whether repo's hooks run a hookrun that is gone
+	inspect := func(repo string) {
+		if abs, err := filepath.Abs(repo); err == nil && !inspected[abs] {
+			inspected[abs] = true
+			for _, h := range install.Inspect(repo) {
+				if p := h.Problem(); p != "" {
+					res.Diagnostics = append(res.Diagnostics, config.Diagnostic{File: h.Path, Severity: config.Error, Msg: p})
+				}
+			}
+		}
+	}
 	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || !st.IsDir() || !install.IsBareRepo(f) {
+			if filepath.Base(f) == "hooks.toml" && install.IsBareRepo(filepath.Dir(f)) {
+				inspect(filepath.Dir(f)) // a repository's own config: its hooks too
+			}
+			configs = append(configs, f)
+			continue
+		}
+		// REPO: whether its hooks run hookrun, and its hooks.toml if any
+		inspect(f)
+		if cf := filepath.Join(f, "hooks.toml"); exists(cf) {
+			configs = append(configs, cf)
+		} else {
+			res.Files = append(res.Files, f)
+		}
+	}
+	for _, f := range configs {
 		res.Files = append(res.Files, f)
 		var diags config.Diagnostics
 		var c *config.Config
@@ -90,6 +124,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		diags = append(diags, safetyDiags(a, fs, f)...)
 		diags = append(diags, limitDiags(c, f)...)
+		diags = append(diags, secretsDiags(c, f)...)
 		if c != nil {
 			diags = append(diags, config.CheckHost(c)...)
 		}
@@ -190,6 +225,19 @@ func safetyDiags(a *app, fs *pflag.FlagSet, file string) []config.Diagnostic {
 // limitDiags warns about limits a user manager on this machine cannot apply
 // because the cgroup controller they need is not delegated to it. It says
 // nothing where that cannot be told (another machine, cgroup v1).
+// secretsDiags reports a secrets_config or secrets_ignore file that a push
+// could not load.
+func secretsDiags(c *config.Config, file string) []config.Diagnostic {
+	if c == nil || !slices.ContainsFunc(c.Policies, func(p *config.Policy) bool { return p.Secrets }) {
+		return nil
+	}
+	var out []config.Diagnostic
+	for _, err := range policy.CheckSecretsFiles(c.SecretsConfig, c.SecretsIgnore) {
+		out = append(out, config.Diagnostic{File: file, Severity: config.Error, Msg: err.Error()})
+	}
+	return out
+}
+
 func limitDiags(c *config.Config, file string) []config.Diagnostic {
 	if c == nil {
 		return nil

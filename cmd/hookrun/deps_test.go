@@ -23,6 +23,13 @@ var allowedImports = map[string][]string{
 	"internal/history":   {},
 	"internal/install":   {},
 	"internal/repoindex": {},
+	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
+	// The outcome vocabulary and the Output seam every output implements.
+	"internal/outcome": {},
+	// Outputs: each implements outcome.Output and needs nothing else.
+	"internal/webhook": {"internal/outcome"},
+	"internal/forge":   {"internal/outcome"},
+	"internal/site":    {"internal/outcome"},
 
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
@@ -33,18 +40,26 @@ var allowedImports = map[string][]string{
 	"internal/job":     {"internal/gitx", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/plan"},
 	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
-	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify"},
+	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
+	// checkjob runs policy check jobs: it resolves their units (resolve), runs
+	// them isolated (runner), words their end as notifications do (notify).
+	// pushcert verifies push certificates (match parses them).
+	"internal/pushcert": {"internal/match"},
+	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 
-	// Test helpers: imported only by tests, the demo and bench.
-	"internal/systemdtest": {},
-	"internal/sshtest":     {},
-	"internal/hosttest":    {"internal/sshtest", "internal/systemdtest"},
+	// Test helpers: imported only by tests, the demo and bench. skiptest is
+	// the one skip-or-fail rule every helper of a real part applies.
+	"internal/skiptest":    {},
+	"internal/systemdtest": {"internal/skiptest"},
+	"internal/sshtest":     {"internal/skiptest"},
+	"internal/hosttest":    {"internal/skiptest", "internal/sshtest", "internal/systemdtest"},
 	"internal/ntfytest":    {},
-	"internal/peertest":    {},
+	"internal/peertest":    {"internal/skiptest"},
+	"internal/waittest":    {}, // the one way tests wait for a condition
 }
 
 // testHelpers are the packages no command may import outside its tests.
-var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest"}
+var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest", "internal/waittest"}
 
 const modulePath = "github.com/hookrun/hookrun/"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hookrun/hookrun/internal/peertest"
+	"github.com/hookrun/hookrun/internal/skiptest"
 )
 
 // Script commands and conditions for the real peers (internal/peertest).
@@ -43,10 +44,7 @@ func peerCondition(find func() (string, error)) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	if peertest.Required() {
-		return false, fmt.Errorf("%v (%s=1 forbids skipping)", err, peertest.RequireEnv)
-	}
-	return false, nil
+	return false, skiptest.Forbidden(err.Error(), peertest.RequireEnv)
 }
 
 // peerEnv sets $GITMAL and $NTFY_BIN to the peers found (empty when none).

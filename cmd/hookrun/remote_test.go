@@ -6,12 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -121,11 +119,10 @@ func runRemoteScripts(t *testing.T, dir string) {
 			})
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withWaitCmds(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"systemd-manager": cmdSystemdManager,
 			"ntfy-listen":     cmdNtfyListen,
 			"ntfy-wait":       cmdNtfyWait,
-			"wait-file":       cmdWaitFile,
 			"remote-systemctl": func(ts *testscript.TestScript, neg bool, args []string) {
 				out, err := h.Output(append([]string{"systemctl", "--user"}, args...)...)
 				if err != nil && !neg {
@@ -133,7 +130,6 @@ func runRemoteScripts(t *testing.T, dir string) {
 				}
 				fmt.Fprint(ts.Stdout(), out)
 			},
-			"wait-match": cmdWaitMatch,
 			"remote-gated": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) > 1 {
 					ts.Fatalf("usage: remote-gated [LINE] (one argument: the command line ssh sends)")
@@ -149,7 +145,7 @@ func runRemoteScripts(t *testing.T, dir string) {
 			"remote-drop-ssh": func(ts *testscript.TestScript, neg bool, args []string) {
 				h.SSH.DropSessions()
 			},
-		},
+		}),
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "systemd":
@@ -175,44 +171,6 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// wait-match GLOB REGEXP [seconds] waits until a file matching GLOB
-// (filepath.Match syntax) has a line matching REGEXP, and prints that line.
-func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: wait-match GLOB REGEXP [seconds]")
-	}
-	re, err := regexp.Compile(args[1])
-	ts.Check(err)
-	timeout := 60 * time.Second
-	if len(args) > 2 {
-		secs, err := strconv.Atoi(args[2])
-		ts.Check(err)
-		timeout = time.Duration(secs) * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		files, err := filepath.Glob(ts.MkAbs(args[0]))
-		ts.Check(err)
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			for line := range strings.Lines(string(b)) {
-				if re.MatchString(strings.TrimSuffix(line, "\n")) {
-					fmt.Fprint(ts.Stdout(), line)
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			for _, f := range files {
-				b, _ := os.ReadFile(f)
-				ts.Logf("%s:\n%s", f, b)
-			}
-			ts.Fatalf("waited %v for a line matching %q in %s", timeout, args[1], args[0])
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestGateDocumented: the authorized_keys line docs/remote-hosts.md tells

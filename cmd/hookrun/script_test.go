@@ -53,11 +53,10 @@ func scriptParams(dir string) testscript.Params {
 		UpdateScripts:       *updateScripts,
 		// An empty global config, so a developer's /etc/hookrun never leaks in.
 		Setup: func(env *testscript.Env) error { return scriptEnv(env, "version = 1\n") },
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withWaitCmds(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"systemd-manager": cmdSystemdManager,
 			"ntfy-listen":     cmdNtfyListen,
 			"ntfy-wait":       cmdNtfyWait,
-			"wait-file":       cmdWaitFile,
 			"scrub":           cmdScrub,
 			"glob":            cmdGlob,
 			"exit-status":     cmdExitStatus,
@@ -68,7 +67,8 @@ func scriptParams(dir string) testscript.Params {
 			"ntfy-resume":     cmdNtfyResume,
 			"unit-stop":       cmdUnitStop,
 			"unit-newest":     cmdUnitNewest,
-		},
+			"gitea-serve":     cmdGiteaServe,
+		}),
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "root":
@@ -86,13 +86,17 @@ func scriptParams(dir string) testscript.Params {
 				}
 				_, err := os.Stat("/lib/systemd/systemd")
 				return err == nil && os.Getuid() == 0 || os.Getenv("XDG_RUNTIME_DIR") != "", nil
+			case "gitea":
+				return giteaCondition()
 			case "gitmal":
 				return peerCondition(peertest.FindGitmal)
 			case "ntfy":
 				return peerCondition(peertest.FindNtfy)
 			case "git":
-				_, err := exec.LookPath("git")
-				return err == nil, nil
+				// hookrun needs git, so no script skips for want of it:
+				// scriptEnv fails every script when it is missing. The
+				// condition stays for scripts that still say [!git] skip.
+				return true, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -101,8 +105,12 @@ func scriptParams(dir string) testscript.Params {
 
 // scriptEnv sets up a script's environment: HOME in its work directory, a
 // fixed git identity, the global config (with the given content) in place
-// of /etc/hookrun, and no systemd manager until systemd-manager.
+// of /etc/hookrun, and no systemd manager until systemd-manager. With no
+// git it fails the script (never a skip: hookrun cannot work without it).
 func scriptEnv(env *testscript.Env, global string) error {
+	if _, err := exec.LookPath("git"); err != nil {
+		return fmt.Errorf("hookrun runs git, and the scripts push with it: %v (apt-get install -y git)", err)
+	}
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	env.Setenv("GIT_AUTHOR_NAME", "Test")
@@ -200,27 +208,6 @@ func cmdNtfyWait(ts *testscript.TestScript, neg bool, args []string) {
 			Auth string `json:"auth,omitempty"`
 		}{m, m.Auth})
 		fmt.Fprintf(ts.Stdout(), "%s\n", b)
-	}
-}
-
-// wait-file PATH [seconds] waits until PATH exists.
-func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	timeout := 20 * time.Second
-	if len(args) > 1 {
-		secs, err := strconv.Atoi(args[1])
-		ts.Check(err)
-		timeout = time.Duration(secs) * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		_, err := os.Stat(ts.MkAbs(args[0]))
-		if (err == nil) != neg {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("waited %v for %s", timeout, args[0])
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
+	"github.com/hookrun/hookrun/internal/pushcert"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -67,29 +68,69 @@ func repoDir(a *app, flag string) string {
 		if !filepath.IsAbs(flag) {
 			flag = filepath.Join(cwd, flag)
 		}
+		// a work clone stands for its .git, as for git
+		if g, ok := gitx.GitDir(flag); ok {
+			return g
+		}
 		return filepath.Clean(flag)
+	}
+	if a.getenv("GIT_DIR") == "" {
+		if g, ok := gitx.DiscoverGitDir(cwd); ok {
+			return g
+		}
 	}
 	return gitx.RepoPath(a.getenv, cwd)
 }
 
-// pushCert is what receive-pack says about the push certificate. When
-// some rule of c needs a signed push, the certificate blob GIT_PUSH_CERT
-// names is read from the repository and parsed, so the rule can check that
-// it vouches for each update (match.PushCert.Bound); otherwise git is not
-// asked at all.
-func pushCert(getenv func(string) string, repoPath string, c *config.Config) match.PushCert {
-	pc := match.PushCert{Status: getenv("GIT_PUSH_CERT_STATUS"), Signer: getenv("GIT_PUSH_CERT_SIGNER"),
-		Key: getenv("GIT_PUSH_CERT_KEY"), Nonce: getenv("GIT_PUSH_CERT_NONCE_STATUS"),
-		Blob: getenv("GIT_PUSH_CERT"), NonceValue: getenv("GIT_PUSH_CERT_NONCE")}
-	if pc.Blob == "" || c == nil || !slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed }) {
-		return pc
+// notARepository is the error of a command that needs a repository when
+// flag (its --repo or REPO, maybe "") names none, saying what to do.
+func notARepository(a *app, repo, flag string) error {
+	if flag == "" && a.getenv("GIT_DIR") == "" {
+		a.errorf("%s is not in a git repository (nor is any parent directory)", repo)
+		a.hintf("run this inside the repository pushes go to, or name it with --repo, e.g. --repo /srv/git/site.git")
+		return errReported
 	}
-	b, err := gitx.Blob(repoPath, pc.Blob, match.MaxCertBytes)
-	if err == nil {
-		pc.Cert, err = match.ParseCertificate(b)
+	a.errorf("%s is not a git repository", repo)
+	a.hintf("name the repository pushes go to, e.g. /srv/git/site.git")
+	return errReported
+}
+
+// workCloneError is the error for a work clone where hookrun's records are
+// wanted: they are in the repository pushes go to, maybe its origin.
+func workCloneError(gitDir string) error {
+	clone := filepath.Dir(gitDir)
+	msg := fmt.Sprintf("%s is a work clone: hookrun runs, and records its runs, in the repository pushes go to", clone)
+	if u := gitx.RemoteURL(gitDir, "origin"); u != "" {
+		return fmt.Errorf("%s (its origin is %s); name that repository, on the server that holds it", msg, u)
 	}
-	pc.CertErr = err
-	return pc
+	return fmt.Errorf("%s; name that repository, e.g. /srv/git/site.git", msg)
+}
+
+// pushCert is the push certificate GIT_PUSH_CERT names, verified by
+// hookrun (internal/pushcert: signature, nonce, the updates it lists) when
+// need is true; otherwise git is not asked at all and only the blob's name
+// is kept. env is the environment of the git and gpg runs: in pre-receive
+// with git's quarantine variables; nil for this process's, without GIT_*.
+// ups are the push's updates, which the certificate must list exactly
+// (pre-receive); nil only requires each update a rule looks at to be listed
+// (post-receive sees only the refs that moved, and plan simulates it).
+func pushCert(a *app, repoPath string, need bool, env []string, ups []match.RefUpdate) match.PushCert {
+	blob := a.getenv("GIT_PUSH_CERT")
+	if blob == "" || !need {
+		return match.PushCert{Blob: blob}
+	}
+	if env == nil {
+		env = gitx.CleanEnv(os.Environ())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return pushcert.Verify(ctx, pushcert.Options{GitDir: repoPath, Env: env, Getenv: a.getenv, Now: a.now(),
+		ServiceDirs: pushcert.ReceivePackDirs(repoPath), Updates: ups})
+}
+
+// signedRules reports whether a rule of c needs a signed push.
+func signedRules(c *config.Config) bool {
+	return c != nil && slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed })
 }
 
 // quoteArg is s as one POSIX shell word: as it is when it holds only
@@ -188,7 +229,7 @@ func (a *app) report(fin *unit.Finished) {
 	if !due {
 		return
 	}
-	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
+	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	for _, r := range u.Refs {
 		d.Refs = append(d.Refs, r.Ref)
 		d.Shorts = append(d.Shorts, r.TargetShort())
@@ -374,12 +415,18 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
 	var err error
 	in.updates, err = match.ParseRefLines(a.stdin)
-	if err != nil {
+	malformed := func() error {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			a.errorf("malformed hook input: %s", line)
 		}
 		a.hintf("%s expects git's \"<old-sha> <new-sha> <refname>\" lines; %s", hook, consequence)
-		return nil, errReported
+		return errReported
+	}
+	// Too many refs matters only where policies must look at them: a
+	// repository without policies is never refused for size.
+	tooMany := err != nil && ignore != nil && errors.Is(err, match.ErrTooManyRefs)
+	if err != nil && !tooMany {
+		return nil, malformed()
 	}
 	cfgFlag, _ := fs.GetString("config")
 	insecure, _ := fs.GetBool("insecure-config")
@@ -411,6 +458,13 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 		}
 		a.hintf("fix the config (check it with: hookrun validate %s); %s", repoFile, consequence)
 		return in, errReported
+	}
+	if tooMany {
+		if len(c.Policies) > 0 {
+			return nil, malformed()
+		}
+		_, _ = io.Copy(io.Discard, a.stdin)
+		return nil, nil
 	}
 	in.config = c
 	return in, nil
@@ -508,9 +562,14 @@ func simulatedUpdate(a *app, repoPath, ref, old, new string) (u match.RefUpdate,
 	if !explicit {
 		if tip, err := gitx.RefObject(repoPath, ref); err == nil {
 			new, explicit = tip, true
-			old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
-			if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-				old = parent
+			if o, _, ok := gitx.LastUpdate(repoPath, ref, tip); ok {
+				old = o // what the last push really did, from the reflog
+			} else {
+				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
+				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
+					old = parent
+					a.infof("%s has no reflog: simulating its tip over its first parent, which may not be what its last push did ('hookrun install' turns on core.logAllRefUpdates)", ref)
+				}
 			}
 		} else {
 			a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)
@@ -542,9 +601,10 @@ type policyReport struct {
 	Commits    int                `json:"commits"`
 }
 
-func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, real bool, cert match.PushCert) (*policyReport, error) {
-	rep := &policyReport{Decisions: policy.Decisions(c.Policies, ups)}
-	if !real || !policy.Applies(c.Policies, ups) {
+func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, real bool, cert match.PushCert, pusher match.Pusher) (*policyReport, error) {
+	pols := policy.ForPusher(c.Policies, pusher)
+	rep := &policyReport{Decisions: policy.Decisions(pols, ups)}
+	if !real || !policy.Applies(pols, ups) {
 		return rep, nil
 	}
 	exclude := []string{}
@@ -555,7 +615,7 @@ func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := policy.Evaluate(ctx, c.Policies, policy.Push{Updates: ups, Cert: cert, Exclude: exclude}, &policy.Repo{GitDir: repoPath})
+	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: cert, Exclude: exclude, SecretsConfig: c.SecretsConfig, SecretsIgnore: c.SecretsIgnore}, &policy.Repo{GitDir: repoPath})
 	if err != nil {
 		return nil, fmt.Errorf("checking policies: %v", err)
 	}

@@ -56,6 +56,12 @@ func (d *decoder) checkFile(f *File) {
 	}
 	d.checkSettings("defaults", &f.Defaults)
 	d.checkNotify(&f.Notify)
+	d.checkOutputs(f)
+	for key, v := range map[string]string{"secrets_config": f.SecretsConfig, "secrets_ignore": f.SecretsIgnore} {
+		if v != "" && !filepath.IsAbs(v) {
+			d.errorf(key, "%s: %q must be an absolute path", key, v)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 		j := f.Jobs[name]
 		j.Name = name
@@ -247,10 +253,10 @@ func (d *decoder) checkPaths(path string, r *Rule) {
 		g := strings.TrimPrefix(p, "!")
 		switch {
 		case strings.HasPrefix(g, "/") || strings.HasPrefix(g, "./"):
-			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s.paths[%d]: %q never matches: git names files relative to the top of the repository, without a leading %q (write %q)",
-				path, i, p, g[:strings.IndexByte(g, '/')+1], strings.TrimLeft(strings.TrimPrefix(g, "."), "/"))
+			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s: %q never matches: git names files relative to the top of the repository, without a leading %q (write %q)",
+				index(joinKey(path, "paths"), i), p, g[:strings.IndexByte(g, '/')+1], strings.TrimLeft(strings.TrimPrefix(g, "."), "/"))
 		case strings.HasSuffix(g, "/"):
-			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s.paths[%d]: %q never matches: git names files, not directories (write %q for everything under it)", path, i, p, g+"**")
+			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s: %q never matches: git names files, not directories (write %q for everything under it)", index(joinKey(path, "paths"), i), p, g+"**")
 		}
 	}
 	onlyDeletes := len(r.Events) > 0 && !slices.ContainsFunc(r.Events, func(e Event) bool { return e != "delete" })

@@ -20,12 +20,19 @@ const DefaultGlobalPath = "/etc/hookrun/hookrun.toml"
 type Config struct {
 	Defaults Settings
 	Notify   Notify
+	Site     Site
+	Forge    Forge
+	// Webhooks are the global file's followed by the repository's.
+	Webhooks []*Webhook
 	Jobs     map[string]*Job
 	Hosts    map[string]*Host
 	Rules    []*Rule
 	// Policies are the global file's policies that apply (final, inherited
 	// and not disabled) followed by the repository's own.
 	Policies []*Policy
+	// SecretsConfig and SecretsIgnore are the files secrets = true reads
+	// (the repo file's, else the global file's; "" for none).
+	SecretsConfig, SecretsIgnore string
 	// Global and Repo are the files it was built from; either may be nil.
 	Global, Repo *File
 
@@ -44,6 +51,9 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 		}
 		overlay(&c.Defaults, &f.Defaults, f.Defaults.Defined)
 		overlay(&c.Notify, &f.Notify, f.Notify.Defined)
+		overlay(&c.Site, &f.Site, f.Site.Defined)
+		overlay(&c.Forge, &f.Forge, f.Forge.Defined)
+		c.Webhooks = append(c.Webhooks, f.Webhooks...)
 		for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
 			j := f.Jobs[name]
 			if prev, ok := c.Jobs[name]; ok && (j.Type == "" || j.Type == prev.Type) {
@@ -80,6 +90,14 @@ func Merge(global, repo *File) (*Config, Diagnostics) {
 	}
 	if repo != nil {
 		c.Rules = append(c.Rules, repo.Rules...)
+	}
+	for _, f := range []*File{global, repo} {
+		if f != nil && f.SecretsConfig != "" {
+			c.SecretsConfig = f.SecretsConfig
+		}
+		if f != nil && f.SecretsIgnore != "" {
+			c.SecretsIgnore = f.SecretsIgnore
+		}
 	}
 	diags := c.check(origin)
 	diags = append(diags, c.mergePolicies(global, repo)...)
@@ -152,7 +170,9 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 	for _, name := range names {
 		j, f, path := c.Jobs[name], origin[name], "jobs."+name
 		if j.Type == "" {
-			at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+			if !j.Defined["type"] { // else the decoder reported the bad type
+				at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+			}
 			continue
 		}
 		for _, fd := range fieldsOf(reflect.TypeFor[Job]()) {

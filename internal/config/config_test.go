@@ -91,6 +91,7 @@ func TestTemplate(t *testing.T) {
 		{"{repo", "", "unclosed"},
 		{"repo}", "", "unmatched"},
 		{"{}", "", "unknown template variable {}"},
+		{"test -f x || { echo x; exit 1; }", "", `unknown template variable { echo x; exit 1; } in "test -f x || { echo x; exit 1; }": braces that are not a template variable are written doubled, {{ and }} (e.g. "test -f x || {{ echo x; exit 1; }}")`},
 	}
 	for _, tt := range tests {
 		err := CheckTemplate(tt.in)
@@ -138,6 +139,8 @@ func TestDiagnostics(t *testing.T) {
 		name, src, want string
 	}{
 		{"syntax", "version = 1\n[jobs\n", "hooks.toml:2:6: error: invalid TOML"},
+		{"unclosed array", "version = 1\n[[rules]]\nbranches = [\"main\"\njobs = [\"a\"]\n", `hooks.toml:3:19: error: invalid TOML: expected a comma (',') or array terminator (']'), but got 'j'; is a "]" missing at the end of this line?`},
+		{"unclosed inline table", "version = 1\nx = { a = 1 # note\n\n  y = 2\n", `hooks.toml:2:12: error: invalid TOML: expected a comma or an inline table terminator '}', but got 'y' instead; is a "}" missing at the end of this line?`},
 		{"missing version", "[defaults]\n", "hooks.toml: error: missing version"},
 		{"unknown key", "version = 1\n[notify]\nsever = \"http://x\"\n", `hooks.toml:3:1: error: unknown key "sever" in notify (did you mean "server"?)`},
 		{"no suggestion", "version = 1\nzzzzzz = 1\n", `hooks.toml:2:1: error: unknown key "zzzzzz" in the top level`},
@@ -153,13 +156,15 @@ func TestDiagnostics(t *testing.T) {
 		{"only exclusions", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"!main\"]\njobs = [\"x\"]\n", "warning: rules[1].branches: only exclusions"},
 		{"server with path", "version = 1\n[notify]\nserver = \"https://ntfy.sh/mytopic\"\n", `warning: notify.server: "https://ntfy.sh/mytopic" has a path; hookrun publishes to https://ntfy.sh/mytopic/ (ntfy behind a path prefix); if "mytopic" is a topic, set topic = "mytopic" instead`},
 		{"relative token file", "version = 1\n[notify]\ntoken_file = \"token\"\n", `notify.token_file: "token" must be an absolute path`},
+		{"relative secrets config", "version = 1\nsecrets_config = \"gitleaks.toml\"\n", `secrets_config: "gitleaks.toml" must be an absolute path`},
+		{"relative secrets ignore", "version = 1\nsecrets_ignore = \".gitleaksignore\"\n", `secrets_ignore: ".gitleaksignore" must be an absolute path`},
 		{"retry budget over 90s", "version = 1\n[notify]\nretry_budget = \"2m\"\n", `notify.retry_budget: 2m0s is more than 1m30s: the notification is sent by the unit's ExecStopPost, which systemd stops after 2 minutes`},
 		{"paths glob", "version = 1\n[jobs.x]\ntype = \"command\"\ncommand = [\"a\"]\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"[bad\"]\njobs = [\"x\"]\n", `hooks.toml:7:21: error: rules[1].paths: glob "[bad"`},
 		{"paths typo", "version = 1\n[[rules]]\nbranches = [\"main\"]\npath = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "path" in rules[1] (did you mean "paths"?)`},
 		{"paths-ignore", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths_ignore = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: error: unknown key "paths_ignore" in rules[1]: exclude files with "!" in paths, e.g. paths = ["**", "!docs/**"]`},
 		{"paths empty", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = []\njobs = [\"x\"]\n", `hooks.toml:4:9: error: rules[1].paths: empty`},
-		{"paths leading slash", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"/src/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:21: warning: rules[1].paths[1]: "/src/**" never matches: git names files relative to the top of the repository, without a leading "/" (write "src/**")`},
-		{"paths directory", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/\"]\njobs = [\"x\"]\n", `warning: rules[1].paths[0]: "!docs/" never matches: git names files, not directories (write "docs/**" for everything under it)`},
+		{"paths leading slash", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"docs/**\", \"/src/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:21: warning: rules[1].paths[2]: "/src/**" never matches: git names files relative to the top of the repository, without a leading "/" (write "src/**")`},
+		{"paths directory", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/\"]\njobs = [\"x\"]\n", `warning: rules[1].paths[1]: "!docs/" never matches: git names files, not directories (write "docs/**" for everything under it)`},
 		{"paths only exclusions", "version = 1\n[[rules]]\nbranches = [\"main\"]\npaths = [\"!docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: only exclusions (!...) match nothing`},
 		{"paths on tags", "version = 1\n[[rules]]\ntags = [\"v*\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:4:1: warning: rules[1].paths: the rule matches only tags`},
 		{"paths on deletes", "version = 1\n[[rules]]\nbranches = [\"main\"]\nevents = [\"delete\"]\npaths = [\"docs/**\"]\njobs = [\"x\"]\n", `hooks.toml:5:1: warning: rules[1].paths: the rule matches only deletes, which change no files`},
@@ -333,5 +338,20 @@ func TestHostileFiles(t *testing.T) {
 	_, diags = parse(t, "version = 1\n"+strings.Repeat("[a]\n", 3)+"\x00\xff\n")
 	if !diags.HasErrors() {
 		t.Error("binary garbage accepted")
+	}
+}
+
+// TestSecretsFiles: secrets_config and secrets_ignore come from the repo
+// file when it sets them, else from the global file.
+func TestSecretsFiles(t *testing.T) {
+	global, _ := parse(t, "version = 1\nsecrets_config = \"/etc/g.toml\"\nsecrets_ignore = \"/etc/g.ignore\"\n")
+	repo, _ := parse(t, "version = 1\nsecrets_config = \"/srv/r.toml\"\n")
+	c, _ := Merge(global, repo)
+	if c.SecretsConfig != "/srv/r.toml" || c.SecretsIgnore != "/etc/g.ignore" {
+		t.Errorf("merged: %q %q", c.SecretsConfig, c.SecretsIgnore)
+	}
+	c, _ = Merge(global, nil)
+	if c.SecretsConfig != "/etc/g.toml" {
+		t.Errorf("global only: %q", c.SecretsConfig)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -158,10 +160,49 @@ func syntaxDiag(name string, src []byte, err error) Diagnostic {
 			before := src[:st]
 			line = 1 + bytes.Count(before, []byte("\n"))
 			col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
+			// An array or inline table left open at the end of a line: the
+			// parser only fails at the next line's first token. Point at
+			// the end of the line that lacks its "]" or "}".
+			if closer := unclosedAt(pe.Message); closer != "" && len(bytes.TrimSpace(before[bytes.LastIndexByte(before, '\n')+1:])) == 0 {
+				if l, c, ok := endOfPreviousLine(before); ok {
+					line, col = l, c
+					msg += fmt.Sprintf("; is a %q missing at the end of this line?", closer)
+				}
+			}
 		}
 		return Diagnostic{File: name, Line: line, Col: col, Severity: Error, Msg: ntfyconf.RedactURLs(msg)}
 	}
 	return Diagnostic{File: name, Severity: Error, Msg: ntfyconf.RedactURLs("invalid TOML: " + err.Error())}
+}
+
+// unclosedAt is the closing bracket a parse error says was expected
+// ("]" for an array, "}" for an inline table), or "".
+func unclosedAt(msg string) string {
+	switch {
+	case strings.Contains(msg, "array terminator"):
+		return "]"
+	case strings.Contains(msg, "inline table terminator"):
+		return "}"
+	}
+	return ""
+}
+
+// endOfPreviousLine is the line and column just past the last non-blank,
+// non-comment line of before (which ends at the start of a line's first
+// token), 1-based.
+func endOfPreviousLine(before []byte) (line, col int, ok bool) {
+	lines := bytes.Split(before, []byte("\n"))
+	for i := len(lines) - 2; i >= 0; i-- {
+		l := lines[i]
+		if j := bytes.IndexByte(l, '#'); j >= 0 && !bytes.ContainsAny(l[:j], "\"'") {
+			l = l[:j]
+		}
+		l = bytes.TrimRight(l, " \t\r")
+		if len(bytes.TrimSpace(l)) > 0 {
+			return i + 1, 1 + utf8.RuneCount(l), true
+		}
+	}
+	return 0, 0, false
 }
 
 func firstLine(s string) string {
@@ -182,4 +223,35 @@ func LoadFile(path string) (*File, Diagnostics, error) {
 	defer fh.Close()
 	f, diags := Parse(fh, path)
 	return f, diags, nil
+}
+
+// MayHavePolicies reports whether a config file's text holds, or may hold,
+// [[policy]] tables, as the decoder sees it (so `[["p\u006flicy"]]` is a
+// policy like `[[policy]]`). A file that does not parse as TOML, or is too
+// large or too deeply nested to decode, may hold anything: true. So is a
+// file whose top level has a key that is not one of the config's but close
+// to "policy" (a misspelt `[[polcy]]` is a policy its author believes in).
+// Hooks use it to fail closed: a broken file that may hold policies
+// refuses pushes.
+func MayHavePolicies(src []byte) bool {
+	if len(src) > MaxFileSize {
+		return true
+	}
+	if sh := measure(src); sh.depth > maxDepth || sh.items > maxItems {
+		return true
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(src), &raw); err != nil {
+		return true
+	}
+	known := keysOf(reflect.TypeFor[File]())
+	for k := range raw {
+		if k == "policy" {
+			return true
+		}
+		if !slices.Contains(known, k) && nearest(k, []string{"policy", "policies"}) != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,7 @@ type Policy struct {
 	Name     string   `toml:"name" required:"*" doc:"name shown to the pusher on refusal; unique across the global and repo files"`
 	Branches []string `toml:"branches" doc:"globs on branch names; ! excludes"`
 	Tags     []string `toml:"tags" doc:"globs on tag names; ! excludes"`
+	Refs     []string `toml:"refs" doc:"globs on full ref names, any namespace (refs/** for every ref); ! excludes"`
 	Message  string   `toml:"message" doc:"shown to the pusher after each violation, e.g. how to fix it"`
 	Final    bool     `toml:"final" doc:"global file only: repositories cannot switch this policy off"`
 
@@ -39,10 +40,21 @@ type Policy struct {
 	Secrets           bool     `toml:"secrets" doc:"refuse new files holding credentials (private keys, common token formats; see docs/policy.md)"`
 	Check             string   `toml:"check" doc:"job (type command) run synchronously in a transient unit; exit 0 accepts the push"`
 
-	Index    int            `toml:"-"` // 1-based, in the file it came from
-	File     string         `toml:"-"`
-	Selector match.Selector `toml:"-"`
-	Defined  keySet         `toml:"-"`
+	Pushers       []string `toml:"pushers" doc:"the policy applies only to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is none of them"`
+	ExceptPushers []string `toml:"except_pushers" doc:"the policy does not apply to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is never excepted"`
+
+	Index    int             `toml:"-"` // 1-based, in the file it came from
+	File     string          `toml:"-"`
+	Selector match.Selector  `toml:"-"`
+	RefGlobs *match.Patterns `toml:"-"` // Refs compiled
+	Defined  keySet          `toml:"-"`
+}
+
+// Selects reports whether the policy applies to the ref with the full name
+// ref: branches and tags by their short names, refs by the full one.
+func (p *Policy) Selects(ref string) bool {
+	kind, short := match.RefUpdate{Name: ref}.Short()
+	return p.Selector.MatchName(kind, short) || p.RefGlobs.Match(ref)
 }
 
 // policyChecks are the keys that check something; a policy needs one.
@@ -97,9 +109,15 @@ func (d *decoder) checkPolicy(path string, p *Policy) {
 	}
 	p.Selector.Branches = d.compileGlobs(path, "branches", p.Branches)
 	p.Selector.Tags = d.compileGlobs(path, "tags", p.Tags)
+	p.RefGlobs = d.compileGlobs(path, "refs", p.Refs)
 	p.Selector.Events = slices.Clone(match.Events)
-	if !p.Defined["branches"] && !p.Defined["tags"] {
-		d.report(Warning, path, false, "%s applies to nothing: it has neither branches nor tags (use branches = [\"**\"] for every branch)", path)
+	for i, r := range p.Refs {
+		if g := strings.TrimPrefix(r, "!"); g != "" && !strings.HasPrefix(g, "refs/") && !strings.ContainsAny(g[:1], "*?[{\\") {
+			d.errorf(index(joinKey(path, "refs"), i), "%s.refs: %q matches no ref: refs are full names, e.g. \"refs/**\" or \"refs/custom/*\"", path, r)
+		}
+	}
+	if !p.Defined["branches"] && !p.Defined["tags"] && !p.Defined["refs"] {
+		d.report(Warning, path, false, "%s applies to nothing: it has neither branches, tags nor refs (use branches = [\"**\"] for every branch, refs = [\"refs/**\"] for every ref)", path)
 	}
 	if !slices.ContainsFunc(policyChecks, func(k string) bool { return p.Defined[k] }) {
 		d.report(Warning, path, false, "%s checks nothing: set one of %s", path, strings.Join(policyChecks, ", "))
@@ -109,6 +127,19 @@ func (d *decoder) checkPolicy(path string, p *Policy) {
 	}
 	if p.Defined["deny"] && len(p.Deny) == 0 {
 		d.errorf(joinKey(path, "deny"), "%s.deny: empty; name events to refuse: create, update, force, delete", path)
+	}
+	for _, k := range []struct {
+		key  string
+		list []string
+	}{{"pushers", p.Pushers}, {"except_pushers", p.ExceptPushers}} {
+		if p.Defined[k.key] && len(k.list) == 0 {
+			d.errorf(joinKey(path, k.key), "%s.%s: empty; name pushers, or leave the key out", path, k.key)
+		}
+		for i, v := range k.list {
+			if v == "" || v == match.Unknown {
+				d.errorf(index(joinKey(path, k.key), i), "%s.%s: %q names no pusher (an unknown pusher never matches)", path, k.key, v)
+			}
+		}
 	}
 	if p.Defined["check"] && !validJobName(p.Check) {
 		d.errorf(joinKey(path, "check"), "%s.check: %q is not a job name", path, p.Check)

@@ -66,6 +66,9 @@ func expand(s string, lookup func(string) (string, bool)) (string, error) {
 			msg := fmt.Sprintf("unknown template variable {%s} in %q", text, s)
 			if m := nearest(text, TemplateVars); m != "" {
 				msg += fmt.Sprintf(" (did you mean {%s}?)", m)
+			} else if !isVarName(text) {
+				// a shell's { ...; } group, a JSON object, a ${VAR}
+				return fmt.Errorf("%s: braces that are not a template variable are written doubled, {{ and }} (e.g. %q); variables: {%s}", msg, doubleBraces(s), strings.Join(TemplateVars, "} {"))
 			}
 			return fmt.Errorf("%s; known: {%s}", msg, strings.Join(TemplateVars, "} {"))
 		}
@@ -117,4 +120,23 @@ func scanTemplate(s string, emit func(text string, isVar bool) error) error {
 		}
 	}
 	return flush(len(s))
+}
+
+// isVarName reports whether s looks like a variable name: letters, digits
+// and "_", not empty.
+func isVarName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// doubleBraces is s with every brace doubled, for the hint.
+func doubleBraces(s string) string {
+	return strings.NewReplacer("{", "{{", "}", "}}").Replace(s)
 }

@@ -6,16 +6,19 @@ import (
 	"github.com/hookrun/hookrun/internal/suggest"
 )
 
-// GitmalThemes are the themes gitmal v1.0.2 accepts: the keys of themeStyles
-// in its themes.go (chroma style names). gitmal panics on anything else.
-var GitmalThemes = []string{
-	// light
+// LightThemes and DarkThemes are the themes gitmal v1.0.2 accepts: the
+// keys of themeStyles in its themes.go (chroma style names). gitmal panics
+// on anything else.
+var LightThemes = []string{
 	"abap", "algol", "arduino", "autumn", "borland", "bw", "catppuccin-latte", "colorful",
 	"emacs", "friendly", "github", "gruvbox-light", "igor", "lovelace", "manni",
 	"modus-operandi", "monokailight", "murphy", "paraiso-light", "pastie", "perldoc",
 	"pygments", "rainbow_dash", "rose-pine-dawn", "solarized-light", "tango",
 	"tokyonight-day", "trac", "vs", "xcode",
-	// dark
+}
+
+// DarkThemes: see LightThemes.
+var DarkThemes = []string{
 	"average", "base16-snazzy", "catppuccin-frappe", "catppuccin-macchiato",
 	"catppuccin-mocha", "doom-one", "doom-one2", "dracula", "evergarden", "fruity",
 	"github-dark", "gruvbox", "hrdark", "modus-vivendi", "monokai", "native", "nord",
@@ -23,6 +26,9 @@ var GitmalThemes = []string{
 	"rpgle", "rrt", "solarized-dark", "solarized-dark256", "swapoff", "tokyonight-moon",
 	"tokyonight-night", "tokyonight-storm", "vim", "vulcan", "witchhazel", "xcode-dark",
 }
+
+// GitmalThemes are all the themes gitmal accepts, light then dark.
+var GitmalThemes = slices.Concat(LightThemes, DarkThemes)
 
 // DefaultTheme is used when a gitmal job names none.
 const DefaultTheme = "github-dark"

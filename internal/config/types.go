@@ -22,6 +22,9 @@ type File struct {
 	InheritRules *bool            `toml:"inherit_rules" doc:"repo file only: false ignores the global file's rules"`
 	Defaults     Settings         `toml:"defaults" doc:"settings every job inherits unless it sets its own"`
 	Notify       Notify           `toml:"notify" doc:"where unit outcomes are published (ntfy)"`
+	Site         Site             `toml:"site" doc:"the static status site hookrun writes (pages, badges, feeds)"`
+	Forge        Forge            `toml:"forge" doc:"commit statuses on a Gitea or Forgejo forge"`
+	Webhooks     []*Webhook       `toml:"webhook" doc:"URLs each outcome is POSTed to as signed JSON"`
 	Jobs         map[string]*Job  `toml:"jobs" doc:"jobs by name"`
 	Hosts        map[string]*Host `toml:"hosts" doc:"other machines whose systemd user manager runs jobs that name them (host = \"NAME\"), reached over ssh"`
 	Rules        []*Rule          `toml:"rules" doc:"which refs start which jobs"`
@@ -29,6 +32,8 @@ type File struct {
 	Policies        []*Policy `toml:"policy" doc:"push policies checked before any ref moves (pre-receive)"`
 	InheritPolicies *bool     `toml:"inherit_policies" doc:"repo file only: false ignores the global file's policies, except those marked final"`
 	DisablePolicies []string  `toml:"disable_policies" doc:"repo file only: names of global policies not to apply here (final ones cannot be disabled)"`
+	SecretsConfig   string    `toml:"secrets_config" doc:"gitleaks config file (absolute path, gitleaks' format) whose rules secrets = true uses instead of gitleaks' default rules, or besides them with [extend] useDefault = true"`
+	SecretsIgnore   string    `toml:"secrets_ignore" doc:"server-side file (absolute path) of gitleaks fingerprints, as in .gitleaksignore, whose findings secrets = true lets through"`
 
 	Name    string `toml:"-"` // file name, for messages
 	Defined keySet `toml:"-"`
@@ -53,6 +58,7 @@ type Settings struct {
 	WorkingDirectory Template            `toml:"working_directory" doc:"working directory of the job (default: the repository)"`
 	Topic            string              `toml:"topic" doc:"ntfy topic for this job's notifications"`
 	NotifyOn         []Outcome           `toml:"notify_on" doc:"outcomes that notify for this job"`
+	Priority         *Priority           `toml:"priority" doc:"ntfy priority 1 (min) to 5 (max) of this job's notifications (default: by outcome)"`
 
 	NoNewPrivileges *bool         `toml:"no_new_privileges" doc:"systemd NoNewPrivileges="`
 	PrivateTmp      *bool         `toml:"private_tmp" doc:"systemd PrivateTmp="`
@@ -73,6 +79,8 @@ type Notify struct {
 	RetryBudget Duration `toml:"retry_budget" doc:"how long one notification may keep retrying while ntfy is unreachable or rate-limits (default 45s, at most 90s)"`
 	// DigestOver: a push with more units notifying one topic sends a digest.
 	DigestOver *int `toml:"digest_over" doc:"a push with more than this many units notifying the same topic sends one digest for them instead (default 10; 0: never)"`
+	// LogLines: the tail of the job's output in failure notifications.
+	LogLines *int `toml:"log_lines" doc:"put the last N lines of the job's output in a failure notification (default 0: off; output can hold what should not leave the server)"`
 
 	Defined keySet `toml:"-"`
 }

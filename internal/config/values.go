@@ -413,7 +413,7 @@ func (t *Theme) decodeTOML(v any) error {
 		if m := NearestTheme(s); m != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", m)
 		}
-		return errors.New(msg + `; run "gitmal --help" or see docs/config.md for the list`)
+		return errors.New(msg + `; run "hookrun help themes" for the list`)
 	}
 	*t = Theme(s)
 	return nil

@@ -158,3 +158,115 @@ func SymbolicHEAD(gitDir string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// isGitDir reports whether dir is a git directory as git tells one: a HEAD
+// file, and objects/ and refs/ (or a commondir file, in a linked
+// worktree's git directory).
+func isGitDir(dir string) bool {
+	if st, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(dir, "commondir")); err == nil {
+		return true
+	}
+	for _, d := range []string{"objects", "refs"} {
+		if st, err := os.Stat(filepath.Join(dir, d)); err != nil || !st.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// GitDir is the git directory dir stands for, without running git: dir
+// itself when it is one (a bare repository, or a .git directory), else
+// dir/.git (a directory, or a "gitdir: PATH" file as linked worktrees and
+// submodules have). ok is false when dir is neither.
+func GitDir(dir string) (gitDir string, ok bool) {
+	if isGitDir(dir) {
+		return dir, true
+	}
+	dotgit := filepath.Join(dir, ".git")
+	if isGitDir(dotgit) {
+		return dotgit, true
+	}
+	if b, err := os.ReadFile(dotgit); err == nil {
+		if p, found := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: "); found {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			if p = filepath.Clean(p); isGitDir(p) {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+// DiscoverGitDir finds the repository dir is in, as git does: the first of
+// dir and its parents that is, or holds, a git directory (GitDir).
+func DiscoverGitDir(dir string) (gitDir string, ok bool) {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if g, ok := GitDir(d); ok {
+			return g, true
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
+	}
+}
+
+// IsWorkClone reports whether gitDir is the .git of a clone with a work
+// tree (core.bare is not true), where pushes do not arrive.
+func IsWorkClone(gitDir string) bool {
+	if filepath.Base(gitDir) != ".git" {
+		return false
+	}
+	bare, err := gitConfig(gitDir, "core.bare")
+	return err != nil || bare != "true"
+}
+
+// RemoteURL is the URL of gitDir's remote name ("" when it has none).
+func RemoteURL(gitDir, name string) string {
+	u, _ := gitConfig(gitDir, "remote."+name+".url")
+	return u
+}
+
+func gitConfig(gitDir, key string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "config", "--get", key)
+	cmd.Env = CleanEnv(os.Environ())
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// LastUpdate is the last update of ref its reflog records (git writes one
+// when core.logAllRefUpdates is on: `hookrun install` turns it on), as long
+// as the reflog's new object is still the ref's tip; ok is false without
+// one. A creation has an all-zero old.
+func LastUpdate(gitDir, ref, tip string) (old, new string, ok bool) {
+	b, err := os.ReadFile(filepath.Join(gitDir, "logs", filepath.FromSlash(ref)))
+	if err != nil {
+		return "", "", false
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 2 || f[1] != tip || len(f[0]) != len(tip) {
+		return "", "", false
+	}
+	return f[0], f[1], true
+}
+
+// KeepReflogs turns on core.logAllRefUpdates in gitDir (off by default in a
+// bare repository), so every ref update is logged and LastUpdate can tell
+// what a ref's last push did.
+func KeepReflogs(gitDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "--git-dir", gitDir, "config", "core.logAllRefUpdates", "true")
+	cmd.Env = CleanEnv(os.Environ())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git config core.logAllRefUpdates true in %s: %v: %s", gitDir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

@@ -19,10 +19,13 @@ const Keep = 200
 
 // Record is one finished unit.
 type Record struct {
-	Unit     string        `json:"unit"`
-	Repo     string        `json:"repo"`
-	Job      string        `json:"job"`
-	Ref      string        `json:"ref"`
+	Unit string `json:"unit"`
+	Repo string `json:"repo"`
+	Job  string `json:"job"`
+	Ref  string `json:"ref"`
+	// Refs counts the refs a per = "push" unit ran for, when more than
+	// one: Ref is the first of them.
+	Refs     int           `json:"refs,omitempty"`
 	Short    string        `json:"short"`
 	Runner   string        `json:"runner"`
 	Host     string        `json:"host,omitempty"` // the [hosts.NAME] it ran on; empty: here

@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/skiptest"
 	"github.com/hookrun/hookrun/internal/sshtest"
 	"github.com/hookrun/hookrun/internal/systemdtest"
 )
@@ -54,18 +55,12 @@ type Host struct {
 	RuntimeDir string
 }
 
-// required reports whether either peer variable forbids skipping.
-func required() bool { return sshtest.Required() || systemdtest.Required() }
-
 // Start brings a second host up for the test and takes it down at the end.
 func Start(tb testing.TB) *Host {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		if required() {
-			tb.Fatalf("hosttest: a second host needs root (to create its account and run its manager); %s=1 or %s=1 forbid skipping",
-				sshtest.RequireEnv, systemdtest.RequireEnv)
-		}
-		tb.Skip("hosttest: a second host needs root (to create its account and run its manager)")
+		skiptest.SkipOrFail(tb, "hosttest: a second host needs root (to create its account and run its manager)",
+			sshtest.RequireEnv, systemdtest.RequireEnv)
 	}
 	sweepAccounts()
 	name := UserPrefix + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(accounts.Add(1), 10)

@@ -119,9 +119,15 @@ func runGitmal(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr i
 	}
 
 	said := &lastLines{}
-	p := newProc(u, s, argv, stdout, io.MultiWriter(stderr, said))
+	// gitmal redraws its progress with "\r": the log keeps each line's last
+	// drawing, not hundreds of bars on one line.
+	outLog, errLog := &redraws{w: stdout}, &redraws{w: stderr}
+	p := newProc(u, s, argv, outLog, io.MultiWriter(errLog, said))
 	p.hint = gitmalHint
-	if err := run(ctx, p); err != nil {
+	err = run(ctx, p)
+	outLog.flush()
+	errLog.flush()
+	if err != nil {
 		os.RemoveAll(fresh)
 		if exists {
 			fmt.Fprintf(stderr, "hookrun: gitmal failed; the previous site at %s is unchanged\n", out)
@@ -267,6 +273,51 @@ func lockSite(ctx context.Context, parent, base string, stderr io.Writer) (func(
 		return nil, fmt.Errorf("lock the site: %w", err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// redraws passes lines on to w, each as last drawn: what a "\r" ends is
+// dropped, as a terminal overwrites it. A line longer than maxRedrawBytes
+// is passed on as it is.
+type redraws struct {
+	w   io.Writer
+	cur []byte
+	cr  bool // a "\r" was last: it ends a drawing unless "\n" follows
+}
+
+const maxRedrawBytes = 64 << 10
+
+func (r *redraws) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if r.cr && c != '\n' {
+			r.cur = r.cur[:0]
+		}
+		r.cr = false
+		switch c {
+		case '\r':
+			r.cr = true
+		case '\n':
+			r.cur = append(r.cur, c)
+			r.flush()
+		default:
+			r.cur = append(r.cur, c)
+			if len(r.cur) >= maxRedrawBytes {
+				r.flush()
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// flush writes the line in progress (the last drawing of a line that did
+// not end).
+func (r *redraws) flush() {
+	if r.cr {
+		r.cur, r.cr = r.cur[:0], false
+	}
+	if len(r.cur) > 0 && r.w != nil {
+		r.w.Write(r.cur)
+	}
+	r.cur = r.cur[:0]
 }
 
 // lastLines keeps the last two non-empty lines written to it, at most

@@ -487,3 +487,25 @@ func TestGitmalFailureDetail(t *testing.T) {
 		t.Errorf("error %q does not carry the detail", err)
 	}
 }
+
+func TestRedraws(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain\nlines\n":                        "plain\nlines\n",
+		"[#   ] 10%\r[##  ] 50%\r[####] 100%\n": "[####] 100%\n",
+		"crlf\r\nline\r\n":                      "crlf\nline\n",
+		"bar 1\rbar 2\rdone":                    "done",
+		"bar 1\rbar 2\r":                        "",
+		"a\n\rb\r\rc\nend":                      "a\nc\nend",
+	} {
+		var out strings.Builder
+		r := &redraws{w: &out}
+		// byte by byte and whole give the same
+		for i := range len(in) {
+			r.Write([]byte{in[i]})
+		}
+		r.flush()
+		if out.String() != want {
+			t.Errorf("redraws(%q) = %q, want %q", in, out.String(), want)
+		}
+	}
+}

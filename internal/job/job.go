@@ -386,11 +386,45 @@ func run(ctx context.Context, p *proc) error {
 		}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		err = fmt.Errorf("%w (%s stopped: %v)", ctxErr, filepath.Base(p.argv[0]), err)
+		err = &stoppedError{ctx: ctxErr, prog: filepath.Base(p.argv[0]), sig: sig, code: code}
 	} else {
 		err = fmt.Errorf("%s: %w", filepath.Base(p.argv[0]), err)
 	}
 	return &ExitError{Step: p.step, Code: code, Err: err, Signal: sig, CoreDump: core}
+}
+
+// stoppedError is a step stopped because its context ended, said in words
+// ("timed out: sleep was stopped by signal TERM"), not Go's ("context
+// deadline exceeded (sleep stopped: signal: terminated)"). It wraps the
+// context's error.
+type stoppedError struct {
+	ctx  error
+	prog string
+	sig  syscall.Signal
+	code int
+}
+
+func (e *stoppedError) Error() string {
+	what := "stopped"
+	if errors.Is(e.ctx, context.DeadlineExceeded) {
+		what = "timed out"
+	}
+	how := fmt.Sprintf("it then exited with status %d", e.code)
+	if e.sig != 0 {
+		how = "by signal " + signalName(e.sig)
+	}
+	return fmt.Sprintf("%s: %s was stopped %s", what, e.prog, how)
+}
+
+func (e *stoppedError) Unwrap() error { return e.ctx }
+
+// signalName is "TERM" for SIGTERM, as systemd and kill say it.
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGKILL: "KILL", syscall.SIGINT: "INT", syscall.SIGHUP: "HUP", syscall.SIGQUIT: "QUIT"}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprint(int(s))
 }
 
 // errNotExecutable is returned by lookPath for a file without execute

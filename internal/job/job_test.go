@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // hostile are arguments a shell would act on; they must arrive verbatim.
@@ -327,6 +328,10 @@ func TestCancelStopsProcessGroup(t *testing.T) {
 	if ee.Code != 128+15 {
 		t.Errorf("code %d, want 143 (SIGTERM)", ee.Code)
 	}
+	// said in words, not Go's "context deadline exceeded (sh stopped: signal: terminated)"
+	if want := "step slow: timed out: sh was stopped by signal TERM"; err.Error() != want {
+		t.Errorf("Run = %q, want %q", err, want)
+	}
 	if _, err := os.Stat(filepath.Join(tmp, "next.json")); err == nil {
 		t.Error("the next step ran after cancellation")
 	}
@@ -335,17 +340,11 @@ func TestCancelStopsProcessGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := strings.TrimSpace(string(b))
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	waittest.Until(t, 3*time.Second, "the step's child "+pid+" to die with the cancellation", func() (bool, string) {
 		stat, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil || strings.Contains(string(stat), ") Z ") {
-			break // gone, or a zombie waiting for its reaper
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the step's child %s survived the cancellation", pid)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		// Gone, or a zombie waiting for its reaper.
+		return err != nil || strings.Contains(string(stat), ") Z "), "/proc/" + pid + "/stat: " + string(stat)
+	})
 }
 
 func TestChangedFilesFile(t *testing.T) {

@@ -27,11 +27,15 @@ const MaxCertBytes = 64 << 20
 //	...
 //
 // The signature covers everything before it; git verified it when
-// GIT_PUSH_CERT_STATUS is G. ParseCertificate reads only the headers and the
-// update lines, byte for byte (refnames need not be UTF-8).
+// hookrun verifies it itself (internal/pushcert). ParseCertificate reads
+// only the headers and the update lines, byte for byte (refnames need not be
+// UTF-8).
 type Certificate struct {
 	Pusher string
 	Nonce  string
+	// Payload is the signed text (everything before the signature) and
+	// Signature the armored signature after it, as git splits them.
+	Payload, Signature []byte
 	// updates holds each "old new ref" line the certificate lists.
 	updates map[string]struct{}
 }
@@ -86,6 +90,7 @@ func ParseCertificate(b []byte) (*Certificate, error) {
 	for len(rest) > 0 {
 		if bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
 			signed = true
+			c.Payload, c.Signature = b[:len(b)-len(rest)], rest
 			break
 		}
 		l, ok := line()
@@ -114,4 +119,12 @@ func (c *Certificate) Lists(u RefUpdate) bool {
 	}
 	_, ok := c.updates[u.Old+" "+u.New+" "+u.Name]
 	return ok
+}
+
+// Count is how many distinct updates the certificate lists.
+func (c *Certificate) Count() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.updates)
 }

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -73,6 +74,12 @@ func FuzzParseCertificate(f *testing.F) {
 		if c.Nonce == "" {
 			t.Fatal("parsed without a nonce")
 		}
+		if string(c.Payload)+string(c.Signature) != text || !strings.HasPrefix(string(c.Signature), "-----BEGIN ") {
+			t.Fatalf("payload %q and signature %q do not split the input", c.Payload, c.Signature)
+		}
+		if c.Count() != len(c.updates) {
+			t.Fatal("Count is not the number of updates")
+		}
 		for l := range c.updates {
 			if _, err := ParseRefLine(l); err != nil {
 				t.Fatalf("lists %q: %v", l, err)
@@ -82,4 +89,44 @@ func FuzzParseCertificate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPushCertProblem(t *testing.T) {
+	line := certOld + " " + certNew + " refs/tags/v1\n"
+	c, err := ParseCertificate([]byte(certOf("nonce n\n", line)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := RefUpdate{Old: certOld, New: certNew, Name: "refs/tags/v1"}
+	good := PushCert{Status: "G", Signer: "RM <rm@x>", Key: "KEY1", Fingerprint: "FPR1", Nonce: "OK", NonceValue: "n", Blob: "b", Cert: c}
+	with := func(f func(*PushCert)) PushCert { pc := good; f(&pc); return pc }
+	for _, tc := range []struct {
+		name    string
+		pc      PushCert
+		signers []string
+		want    string
+	}{
+		{"good", good, nil, ""},
+		{"good, listed by fingerprint", good, []string{"FPR1"}, ""},
+		{"not signed", PushCert{}, nil, "the push is not signed (push with: git push --signed)"},
+		{"unreadable", PushCert{Blob: "b", CertErr: errors.New("blob b is not in the repository")}, nil, "push certificate b cannot be used: blob b is not in the repository"},
+		{"bad", with(func(p *PushCert) { p.Status = "B" }), nil, "push certificate: the signature is bad"},
+		{"no key", with(func(p *PushCert) { p.Status, p.Key, p.Detail = "E", "KEY2", "the key is not in the server's keyring" }), nil, "push certificate: the signature cannot be checked: the key is not in the server's keyring"},
+		{"damaged", with(func(p *PushCert) { p.Status, p.Key = "E", "" }), nil, "push certificate: the signature cannot be checked: it is damaged"},
+		{"untrusted", with(func(p *PushCert) { p.Status = "U" }), nil, "is not trusted on the server"},
+		{"untrusted but listed", with(func(p *PushCert) { p.Status = "U" }), []string{"RM <rm@x>"}, ""},
+		{"revoked", with(func(p *PushCert) { p.Status = "R" }), nil, "which is revoked"},
+		{"stale", with(func(p *PushCert) { p.Nonce, p.NonceValue, p.Detail = "STALE", "", "the nonce was issued at ..." }), nil, "push certificate nonce: the nonce was issued at"},
+		{"other update", good, nil, ""},
+		{"mismatch", with(func(p *PushCert) { p.Mismatch = "it lists 2 updates, the push makes 1" }), nil, "does not list exactly the updates of the push"},
+		{"not a signer", good, []string{"Other <o@x>"}, "push signed by RM <rm@x> (key KEY1), not one of signers"},
+	} {
+		got := tc.pc.Problem(u, tc.signers)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: Problem = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := good.Problem(RefUpdate{Old: certOld, New: certNew, Name: "refs/tags/v2"}, nil); !strings.Contains(got, "does not list this update") {
+		t.Errorf("another ref: %q", got)
+	}
 }

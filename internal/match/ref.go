@@ -201,6 +201,10 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
+// ErrTooManyRefs is the error of a line past the MaxRefs-th update:
+// ParseRefLines stops reading there.
+var ErrTooManyRefs = fmt.Errorf("more than %d ref updates", MaxRefs)
+
 // ParseRefLines reads all of a hook's standard input. Every malformed line is
 // reported (errors.Join of *LineError); valid lines are returned either way so
 // callers can say what they would have done.
@@ -220,7 +224,7 @@ func ParseRefLines(r io.Reader) ([]RefUpdate, error) {
 			continue
 		}
 		if len(ups) >= MaxRefs {
-			return ups, errors.Join(append(errs, &LineError{n, fmt.Errorf("more than %d ref updates", MaxRefs)})...)
+			return ups, errors.Join(append(errs, &LineError{n, ErrTooManyRefs})...)
 		}
 		u, err := ParseRefLine(line)
 		if err != nil {

@@ -48,6 +48,9 @@ type Details struct {
 	Shorts []string
 	// Signer is the verified push certificate's signer, if any.
 	Signer string
+	// Pusher is who pushed, as the server says; "" or "(unknown)" leaves
+	// it out.
+	Pusher string
 	// Unit is the systemd unit that ran the job; LogsHint is the command
 	// that shows its output and defaults to "hookrun logs <Unit>".
 	Unit     string
@@ -94,6 +97,9 @@ func Build(d Details, o Outcome) Message {
 	}
 
 	var tail []string
+	if s := oneLine(d.Pusher); s != "" && s != "(unknown)" {
+		tail = append(tail, "pushed by "+s)
+	}
 	if s := oneLine(d.Signer); s != "" {
 		tail = append(tail, "signed by "+s)
 	}

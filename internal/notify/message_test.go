@@ -241,3 +241,17 @@ func TestBuildPerRefCommits(t *testing.T) {
 		t.Errorf("one ref:\n%s\nwant:\n%s", one.Message, want)
 	}
 }
+
+func TestBuildPushedBy(t *testing.T) {
+	d := Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main"}, Short: "1a2b3c4", Pusher: "alice", Signer: "Alice <a@x>"}
+	m := Build(d, Outcome{Kind: Success})
+	if !strings.Contains(m.Message, "\npushed by alice\nsigned by Alice <a@x>") {
+		t.Errorf("body %q does not say who pushed", m.Message)
+	}
+	for _, p := range []string{"", "(unknown)"} {
+		d.Pusher = p
+		if m := Build(d, Outcome{Kind: Success}); strings.Contains(m.Message, "pushed by") {
+			t.Errorf("pusher %q: body %q", p, m.Message)
+		}
+	}
+}

@@ -31,14 +31,24 @@ func ValidTopic(s string) bool {
 	return true
 }
 
+// ReservedTopics are the topic names ntfy refuses because its own paths use
+// them (ntfy's DefaultDisallowedTopics, server/config.go): publishing to one
+// fails with 400, code 40010. The match is exact, as ntfy's.
+var ReservedTopics = []string{"docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1"}
+
 // CheckTopic reports whether s is a topic name ntfy accepts: 1 to 64
-// letters, digits, "-" or "_".
+// letters, digits, "-" or "_", and none of ReservedTopics.
 func CheckTopic(s string) error {
 	if s == "" {
 		return fmt.Errorf("ntfy topic is empty: set topic in [notify] or in the job")
 	}
 	if !ValidTopic(s) {
 		return fmt.Errorf("ntfy topic %q is not valid: use 1 to 64 letters, digits, \"-\" or \"_\"", truncate(RedactURLs(s), 80))
+	}
+	for _, r := range ReservedTopics {
+		if s == r {
+			return fmt.Errorf("ntfy topic %q is reserved: ntfy refuses %s, which its own paths use (400, code 40010); pick another name, e.g. %q", s, strings.Join(ReservedTopics, ", "), "git-"+s)
+		}
 	}
 	return nil
 }

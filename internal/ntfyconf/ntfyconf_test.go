@@ -43,7 +43,7 @@ func TestCheckServerURL(t *testing.T) {
 }
 
 func TestCheckTopic(t *testing.T) {
-	valid := []string{"git-builds", "a", "A_b-9", strings.Repeat("x", 64)}
+	valid := []string{"git-builds", "a", "A_b-9", strings.Repeat("x", 64), "Docs", "docs2"}
 	for _, s := range valid {
 		if err := CheckTopic(s); err != nil {
 			t.Errorf("CheckTopic(%q) = %v, want nil", s, err)
@@ -55,6 +55,9 @@ func TestCheckTopic(t *testing.T) {
 		"a/b":                   `ntfy topic "a/b" is not valid`,
 		"böse":                  `ntfy topic "böse" is not valid`,
 		strings.Repeat("x", 65): "is not valid",
+		"docs":                  `ntfy topic "docs" is reserved: ntfy refuses docs, static, file, app, metrics, account, settings, signup, login, v1, which its own paths use (400, code 40010); pick another name, e.g. "git-docs"`,
+		"settings":              `ntfy topic "settings" is reserved`,
+		"v1":                    `ntfy topic "v1" is reserved`,
 	}
 	for s, want := range invalid {
 		if err := CheckTopic(s); err == nil || !strings.Contains(err.Error(), want) {

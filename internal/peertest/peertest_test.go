@@ -24,6 +24,7 @@ func TestFind(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Chdir(dir) // no checkout, so no ../shared/peers
 	t.Setenv("PATH", dir)
 	t.Setenv(GitmalEnv, "")
 	if p, err := FindGitmal(); err != nil || p != exe {
@@ -43,6 +44,39 @@ func TestFind(t *testing.T) {
 	}
 }
 
+// Peers are found where `make demo` finds them: ../shared/peers beside the
+// checkout, from any package directory, before PATH.
+func TestFindBesideCheckout(t *testing.T) {
+	root := t.TempDir()
+	checkout, peers := filepath.Join(root, "hr"), filepath.Join(root, "shared", "peers")
+	for _, d := range []string{filepath.Join(checkout, "internal", "x"), peers} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(checkout, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(peers, "ntfy")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	onPath := t.TempDir()
+	if err := os.WriteFile(filepath.Join(onPath, "ntfy"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", onPath)
+	t.Setenv(NtfyEnv, "")
+	t.Setenv(GitmalEnv, "")
+	t.Chdir(filepath.Join(checkout, "internal", "x"))
+	if p, err := FindNtfy(); err != nil || p != exe {
+		t.Errorf("FindNtfy = %q, %v; want %q (beside the checkout, before PATH)", p, err, exe)
+	}
+	if _, err := FindGitmal(); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "../shared/peers") {
+		t.Errorf("FindGitmal with none = %v, want ErrNotFound naming ../shared/peers", err)
+	}
+}
+
 // TestMissingPeer runs this test binary again without peers: the test
 // skips with one line, or fails under HOOKRUN_REQUIRE_PEERS=1.
 func TestMissingPeer(t *testing.T) {
@@ -59,8 +93,9 @@ func TestMissingPeer(t *testing.T) {
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingPeer$", "-test.v")
 		cmd.Env = []string{"PEERTEST_CHILD=1", "PATH=" + t.TempDir(), RequireEnv + "=" + tc.require}
+		cmd.Dir = t.TempDir() // outside the checkout: no ../shared/peers
 		out, _ := cmd.CombinedOutput()
-		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "no gitmal on PATH and "+GitmalEnv+" is not set") {
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), GitmalEnv+" is not set, and there is no gitmal in ../shared/peers") {
 			t.Errorf("%s=%q: want %q with the reason, got:\n%s", RequireEnv, tc.require, tc.want, out)
 		}
 	}

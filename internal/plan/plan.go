@@ -27,6 +27,7 @@ type Unit struct {
 	Refs        []Ref       `json:"refs"`             // one, or all matched refs for per = "push"
 	Rules       []string    `json:"rules"`            // rules that selected the job, e.g. "hooks.toml rules[2]"
 	Signer      string      `json:"signer,omitempty"` // push certificate signer, when signed
+	Pusher      string      `json:"pusher,omitempty"` // who pushed, as the server says, or "(unknown)"
 	Steps       []Step      `json:"steps"`            // one, or a sequence's steps in order
 	Env         []string    `json:"env"`              // KEY=VALUE, HOOKRUN_* and the job's environment
 	Dir         string      `json:"working_directory,omitempty"`

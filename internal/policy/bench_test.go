@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -10,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/secrets"
 )
 
 // benchRepo makes a bare repository holding commits new to it (reachable
@@ -129,6 +132,86 @@ max_path_length = 200
 	}
 }
 
+// fullPolicies is every check that reads objects except signatures (they
+// need a keyring): two policies, one on branches and one on every ref.
+const fullPolicies = `version = 1
+[[policy]]
+name = "all"
+branches = ["**"]
+commit_message = '^(feat|fix|docs|chore): '
+author_email = '@example\.com$'
+committer_email = '@example\.com$'
+signed_off = true
+linear = true
+file_names_deny = ['(^|/)\.env$', '\.(exe|dll)$']
+max_file_size = "1M"
+max_path_length = 200
+
+[[policy]]
+name = "secrets"
+refs = ["refs/**"]
+secrets = true
+`
+
+// BenchmarkPolicyVsGit times, in each iteration one after the other, the
+// full policy set over a push of 10,000 new commits and 50,000 new blobs
+// and the bare git commands that read the same objects, run one after
+// another: git rev-list --objects | git cat-file --batch-check, git log of
+// every commit's message and identities, and git rev-list | git diff-tree
+// --stdin. It reports both times per push and their ratio.
+func BenchmarkPolicyVsGit(b *testing.B) {
+	repo, tip := benchRepo(b, 10_000, 5, 64)
+	pols := benchPolicies(b, fullPolicies)
+	push := Push{Updates: []match.RefUpdate{{Old: strings.Repeat("0", 40), New: tip, Name: "refs/heads/main"}}}
+	git := &Repo{GitDir: repo}
+	var policy, bare time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		res, err := Evaluate(context.Background(), pols, push, git)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commits != 10_000 || !res.OK() {
+			b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
+		}
+		t1 := time.Now()
+		bareGit(b, repo, tip)
+		policy += t1.Sub(t0)
+		bare += time.Since(t1)
+	}
+	b.ReportMetric(policy.Seconds()/float64(b.N), "s-policy/push")
+	b.ReportMetric(bare.Seconds()/float64(b.N), "s-git/push")
+	b.ReportMetric(float64(policy)/float64(bare), "policy/git")
+}
+
+// bareGit runs the git commands that read what the policies read.
+func bareGit(b *testing.B, repo, tip string) {
+	git := func(args ...string) *exec.Cmd {
+		return exec.Command("git", append([]string{"--git-dir", repo}, args...)...)
+	}
+	pipe := func(from, to *exec.Cmd) {
+		out, err := from.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		to.Stdin = out
+		if err := from.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := to.Run(); err != nil {
+			b.Fatalf("%v: %v", to.Args, err)
+		}
+		if err := from.Wait(); err != nil {
+			b.Fatalf("%v: %v", from.Args, err)
+		}
+	}
+	pipe(git("rev-list", "--objects", tip), git("cat-file", "--batch-check"))
+	if err := git("log", "--format=%H %P%n%an <%ae>%n%cn <%ce>%n%B", tip).Run(); err != nil {
+		b.Fatal(err)
+	}
+	pipe(git("rev-list", tip), git("diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames"))
+}
+
 // BenchmarkSecrets100MB scans 100 MB of new blob data (100 commits of
 // 10 files of 100 KB) for secrets, reading it with one cat-file --batch;
 // b.SetBytes makes the result MB/s.
@@ -152,9 +235,11 @@ func BenchmarkSecrets100MB(b *testing.B) {
 func BenchmarkScanSecrets(b *testing.B) {
 	data := []byte(strings.Repeat("lorem ipsum dolor sit amet, consectetur adipiscing elit\n", 100<<10/57))
 	b.SetBytes(int64(len(data)))
+	c := secrets.Default()
 	for b.Loop() {
-		if _, ok := ScanSecrets(data); ok {
-			b.Fatal("found a secret in lorem ipsum")
+		err := c.Scan(bytes.NewReader(data), "lorem.txt", "", func(f secrets.Finding) { b.Fatal("found a secret in lorem ipsum: ", f) })
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }
@@ -168,6 +253,37 @@ func BenchmarkNoPolicyApplies(b *testing.B) {
 	for b.Loop() {
 		if _, err := Evaluate(context.Background(), pols, push, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPush10kSecrets is BenchmarkPush10kCommits50kBlobs's push with
+// secrets = true as well: every one of the 50,000 new blobs is read and
+// scanned with gitleaks' rules.
+func BenchmarkPush10kSecrets(b *testing.B) {
+	repo, tip := benchRepo(b, 10_000, 5, 64)
+	pols := benchPolicies(b, `version = 1
+[[policy]]
+name = "all"
+branches = ["**"]
+commit_message = '^(feat|fix|docs|chore): '
+author_email = '@example\.com$'
+committer_email = '@example\.com$'
+signed_off = true
+file_names_deny = ['(^|/)\.env$', '\.(exe|dll)$']
+max_file_size = "1M"
+max_path_length = 200
+secrets = true
+`)
+	push := Push{Updates: []match.RefUpdate{{Old: strings.Repeat("0", 40), New: tip, Name: "refs/heads/main"}}}
+	git := &Repo{GitDir: repo}
+	for b.Loop() {
+		res, err := Evaluate(context.Background(), pols, push, git)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Commits != 10_000 || !res.OK() {
+			b.Fatalf("%d commits, violations %v", res.Commits, res.Violations)
 		}
 	}
 }

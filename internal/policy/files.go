@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -9,94 +10,161 @@ import (
 	"github.com/hookrun/hookrun/internal/notify"
 )
 
-// fileChecks reads every file the new commits add or change (one git
-// diff-tree), then sizes (one cat-file --batch-check) and contents for
-// secrets (one cat-file --batch), each blob once.
-func fileChecks(ctx context.Context, commits []Commit, idx map[string]int, polsOf [][]*config.Policy, n needs, git Git,
-	viol func(i int, p *config.Policy, what string)) error {
+// blobUse is one place a blob enters for one policy: the commit (or tagged
+// tree) and path, or for a tagged blob the blob itself with no path.
+type blobUse struct {
+	from string
+	path []byte
+	pa   polAt
+}
+
+// tagged is how a blob a tag points at directly is named to the pusher.
+const tagged = "(blob)"
+
+// fileChecks reads every file the new commits add or change and every
+// file of a tagged tree (one git diff-tree), then sizes (one cat-file
+// --batch-check) and, for secrets, contents (one cat-file --batch). Each
+// blob is checked by every policy it enters for, however many commits
+// bring it; a blob over a policy's max_file_size is not read for it, and
+// not read at all when no other policy scans it.
+func fileChecks(ctx context.Context, w *walk, n needs, git Git, sec *secretScan, viol func(id string, pa polAt, what string)) error {
 	var todo []Commit
-	for i, c := range commits {
-		if slices.ContainsFunc(polsOf[i], hasFileCheck) {
+	polsOf := map[string][]polAt{}
+	for i, c := range w.commits {
+		if slices.ContainsFunc(w.polsOf[i], func(pa polAt) bool { return hasFileCheck(pa.p) }) {
 			todo = append(todo, c)
+			polsOf[c.ID] = w.polsOf[i]
 		}
 	}
-	if len(todo) == 0 {
-		return nil
+	for _, t := range w.trees {
+		if slices.ContainsFunc(t.pols, func(pa polAt) bool { return hasFileCheck(pa.p) }) {
+			todo = append(todo, Commit{ID: t.id, Parents: []string{EmptyTree(t.id)}})
+			polsOf[t.id] = t.pols
+		}
 	}
-	type use struct {
-		commit int
-		path   []byte
+	var blobs []string
+	uses := map[string][]blobUse{}
+	addUse := func(blob string, u blobUse) {
+		us, seen := uses[blob]
+		if !seen {
+			blobs = append(blobs, blob)
+		}
+		if !slices.ContainsFunc(us, func(x blobUse) bool { return x.pa.p == u.pa.p }) {
+			uses[blob] = append(us, u)
+		}
 	}
-	var sizeBlobs, secretBlobs []string
-	firstUse := map[string]use{} // blob -> where it first appears
-	bySecret := map[string]bool{}
-	bySize := map[string]bool{}
-	err := git.Changes(ctx, todo, func(commit string, ch Change) error {
-		i := idx[commit]
+	err := git.Changes(ctx, todo, func(from string, ch Change) error {
 		if ch.Mode == "160000" { // a submodule: no blob here
 			return nil
 		}
-		for _, p := range polsOf[i] {
+		var path []byte // cloned once, when a blob use keeps it
+		for _, pa := range polsOf[from] {
+			p := pa.p
+			if !hasFileCheck(p) {
+				continue
+			}
 			if p.MaxPathLength > 0 && uint64(len(ch.Path)) > uint64(p.MaxPathLength) {
-				viol(i, p, fmt.Sprintf("path %s is %d bytes long; max_path_length is %d", printable(string(ch.Path)), len(ch.Path), p.MaxPathLength))
+				viol(from, pa, fmt.Sprintf("path %s is %d bytes long; max_path_length is %d", printable(string(ch.Path)), len(ch.Path), p.MaxPathLength))
 			}
 			for _, re := range p.FileNamesDeny {
 				if re.Match(ch.Path) {
-					viol(i, p, fmt.Sprintf("path %s matches file_names_deny '%s'", printable(string(ch.Path)), re.String()))
+					viol(from, pa, fmt.Sprintf("path %s matches file_names_deny '%s'", printable(string(ch.Path)), re.String()))
 					break
 				}
 			}
-		}
-		if _, ok := firstUse[ch.Blob]; !ok {
-			firstUse[ch.Blob] = use{i, slices.Clone(ch.Path)}
-		}
-		if !bySize[ch.Blob] && slices.ContainsFunc(polsOf[i], func(p *config.Policy) bool { return p.MaxFileSize > 0 }) {
-			bySize[ch.Blob] = true
-			sizeBlobs = append(sizeBlobs, ch.Blob)
-		}
-		if !bySecret[ch.Blob] && slices.ContainsFunc(polsOf[i], func(p *config.Policy) bool { return p.Secrets }) {
-			bySecret[ch.Blob] = true
-			secretBlobs = append(secretBlobs, ch.Blob)
+			if p.MaxFileSize > 0 || p.Secrets {
+				if us := uses[ch.Blob]; slices.ContainsFunc(us, func(x blobUse) bool { return x.pa.p == p }) {
+					continue
+				}
+				if path == nil {
+					path = slices.Clone(ch.Path)
+				}
+				addUse(ch.Blob, blobUse{from, path, pa})
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if n.sizes && len(sizeBlobs) > 0 {
-		sizes, err := git.ObjectSizes(ctx, sizeBlobs)
-		if err != nil {
-			return err
-		}
-		for _, b := range sizeBlobs {
-			u := firstUse[b]
-			for _, p := range polsOf[u.commit] {
-				if p.MaxFileSize > 0 && uint64(sizes[b]) > uint64(p.MaxFileSize) {
-					viol(u.commit, p, fmt.Sprintf("file %s is %s; max_file_size is %s", printable(string(u.path)),
-						notify.FormatSize(uint64(sizes[b])), notify.FormatSize(uint64(p.MaxFileSize))))
-				}
+	for _, b := range w.blobs {
+		for _, pa := range b.pols {
+			if pa.p.MaxFileSize > 0 || pa.p.Secrets {
+				addUse(b.id, blobUse{b.id, []byte(tagged), pa})
 			}
 		}
 	}
-	if n.blobs && len(secretBlobs) > 0 {
-		err := git.ReadObjects(ctx, secretBlobs, func(id, typ string, body []byte) error {
-			u := firstUse[id]
-			f, ok := ScanSecrets(body)
-			if !ok {
-				return nil
+	if !n.sizes || len(blobs) == 0 {
+		return nil
+	}
+	info, err := git.ObjectInfo(ctx, blobs)
+	if err != nil {
+		return err
+	}
+	var scan []string
+	for _, b := range blobs {
+		size := info[b].Size
+		read := false
+		for _, u := range uses[b] {
+			p := u.pa.p
+			over := p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize)
+			if over {
+				viol(u.from, u.pa, fmt.Sprintf("file %s is %s; max_file_size is %s", printable(string(u.path)),
+					notify.FormatSize(uint64(size)), notify.FormatSize(uint64(p.MaxFileSize))))
 			}
-			for _, p := range polsOf[u.commit] {
-				if p.Secrets {
-					viol(u.commit, p, fmt.Sprintf("%s:%d looks like a %s; remove it from the history (and revoke it)", printable(string(u.path)), f.Line, f.Kind))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+			read = read || p.Secrets && !over
+		}
+		if read {
+			scan = append(scan, b)
 		}
 	}
-	return nil
+	if !n.blobs || len(scan) == 0 {
+		return nil
+	}
+	if err := sec.load(ctx, git); err != nil {
+		return err
+	}
+	parentOf := func(from string) string {
+		if i, ok := w.idx[from]; ok && len(w.commits[i].Parents) > 0 {
+			return w.commits[i].Parents[0]
+		}
+		return "" // a root commit, a tagged tree or blob: every line is new
+	}
+	type place struct{ from, path string }
+	err = git.ReadObjects(ctx, scan, func(id, typ string, body []byte) error {
+		// One scan per place the blob enters (commit and path), reported
+		// to every policy that scans it there and has no lower size limit.
+		size := int64(len(body))
+		var places []place
+		byPlace := map[place][]blobUse{}
+		for _, u := range uses[id] {
+			p := u.pa.p
+			if !p.Secrets || p.MaxFileSize > 0 && uint64(size) > uint64(p.MaxFileSize) {
+				continue
+			}
+			k := place{u.from, string(u.path)}
+			if _, ok := byPlace[k]; !ok {
+				places = append(places, k)
+			}
+			byPlace[k] = append(byPlace[k], u)
+		}
+		for _, k := range places {
+			us := byPlace[k]
+			err := sec.blob(bytes.NewReader(body), k.path, k.from, parentOf(k.from), func(what string) {
+				for _, u := range us {
+					viol(u.from, u.pa, what)
+				}
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return sec.flush(ctx, git)
 }
 
 func hasFileCheck(p *config.Policy) bool {

@@ -21,23 +21,52 @@ import (
 // git process however many commits or objects it is asked about (Changes, a
 // few for a large push: see Repo.Changes).
 type Git interface {
+	// Refs lists the repository's refs with the objects they point at: in
+	// a pre-receive hook, the refs as they are before the push.
+	Refs(ctx context.Context) ([]Ref, error)
 	// NewCommits lists the commits reachable from tips and from none of
-	// exclude, each with its parents, newest first. A nil exclude means
-	// every ref of the repository (git rev-list --not --all): in a
-	// pre-receive hook, the commits the push brings.
+	// exclude, each with its parents, newest first. Tips and excludes that
+	// are tags are peeled; those that are trees or blobs are ignored. A
+	// nil exclude means every ref of the repository (git rev-list --not
+	// --all). No tips: no commits, and no git process.
 	NewCommits(ctx context.Context, tips, exclude []string) ([]Commit, error)
 	// ReadObjects calls fn with each object's type and content, in order.
 	// fn must not keep body past its return.
 	ReadObjects(ctx context.Context, ids []string, fn func(id, typ string, body []byte) error) error
-	// ObjectSizes returns each object's size in bytes.
-	ObjectSizes(ctx context.Context, ids []string) (map[string]int64, error)
+	// ObjectInfo returns each object's type and size, without reading it.
+	ObjectInfo(ctx context.Context, ids []string) (map[string]Object, error)
 	// Changes calls fn for every file each commit adds or changes compared
-	// with its first parent (all files, for a root commit).
+	// with its first parent (all files, for a root commit). An entry whose
+	// ID is a tree and whose only parent is the empty tree lists every file
+	// of that tree (a tag pointing at a tree).
 	Changes(ctx context.Context, commits []Commit, fn func(commit string, c Change) error) error
 	// Signatures verifies each commit's signature (as git verify-commit).
 	Signatures(ctx context.Context, ids []string) (map[string]Signature, error)
 	// IsAncestor reports whether old is an ancestor of new.
 	IsAncestor(ctx context.Context, old, new string) (bool, error)
+	// ReadFiles calls fn with the content of each REV:PATH of names that
+	// names a blob of at most maxSize bytes; the others are skipped.
+	ReadFiles(ctx context.Context, names []string, maxSize int64, fn func(name string, body []byte) error) error
+}
+
+// Ref is one ref and the object it points at.
+type Ref struct {
+	Name, ID string
+}
+
+// Object is an object's type ("commit", "tree", "blob", "tag") and size.
+type Object struct {
+	Type string
+	Size int64
+}
+
+// EmptyTree is the id of the tree with no entries, for the repository's
+// hash (that of id, a full object name of the same repository).
+func EmptyTree(id string) string {
+	if len(id) == 64 {
+		return "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
+	}
+	return "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 }
 
 // Commit is a commit id with its parents.
@@ -60,6 +89,9 @@ type Signature struct {
 	Key         string // %GK
 	Fingerprint string // %GF
 	Primary     string // %GP
+	// SSH is set when the commit carries an SSH signature (gpg.format =
+	// ssh), which git checks against gpg.ssh.allowedSignersFile only.
+	SSH bool
 }
 
 // Repo runs git against one repository. In a pre-receive hook, Env must
@@ -172,6 +204,9 @@ func writeLines(ids []string, prefix string) func(w *bufio.Writer) error {
 
 // NewCommits runs one git rev-list --parents --stdin.
 func (r *Repo) NewCommits(ctx context.Context, tips, exclude []string) ([]Commit, error) {
+	if len(tips) == 0 {
+		return nil, nil
+	}
 	args := []string{"rev-list", "--parents", "--stdin"}
 	if exclude == nil {
 		args = append(args, "--not", "--all")
@@ -203,6 +238,9 @@ func (r *Repo) NewCommits(ctx context.Context, tips, exclude []string) ([]Commit
 
 // ReadObjects runs one git cat-file --batch.
 func (r *Repo) ReadObjects(ctx context.Context, ids []string, fn func(id, typ string, body []byte) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	var buf []byte
 	return r.pipe(ctx, writeLines(ids, ""), func(rd *bufio.Reader) error {
 		for range ids {
@@ -233,25 +271,74 @@ func (r *Repo) ReadObjects(ctx context.Context, ids []string, fn func(id, typ st
 	}, "cat-file", "--batch")
 }
 
-// ObjectSizes runs one git cat-file --batch-check.
-func (r *Repo) ObjectSizes(ctx context.Context, ids []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(ids))
+// ObjectInfo runs one git cat-file --batch-check.
+func (r *Repo) ObjectInfo(ctx context.Context, ids []string) (map[string]Object, error) {
+	out := make(map[string]Object, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
 	err := r.pipe(ctx, writeLines(ids, ""), func(rd *bufio.Reader) error {
 		for range ids {
 			line, err := rd.ReadString('\n')
 			if err != nil {
 				return fmt.Errorf("git cat-file: %v", err)
 			}
-			id, size, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
-			n, err := strconv.ParseInt(size, 10, 64)
-			if !ok || err != nil {
-				return fmt.Errorf("git cat-file: %s", strings.TrimSpace(line))
+			id, o, err := parseBatchCheck(line)
+			if err != nil {
+				return err
 			}
-			out[id] = n
+			out[id] = o
 		}
 		return nil
-	}, "cat-file", "--batch-check=%(objectname) %(objectsize)")
+	}, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
 	return out, err
+}
+
+// parseBatchCheck reads one "<id> <type> <size>" line of git cat-file
+// --batch-check (or "<name> missing").
+func parseBatchCheck(line string) (string, Object, error) {
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return "", Object{}, fmt.Errorf("git cat-file: %s", printable(strings.TrimSpace(line)))
+	}
+	n, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || n < 0 {
+		return "", Object{}, fmt.Errorf("git cat-file: bad size in %s", printable(strings.TrimSpace(line)))
+	}
+	return f[0], Object{Type: f[1], Size: n}, nil
+}
+
+// Refs runs one git for-each-ref.
+func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
+	var out []Ref
+	err := r.pipe(ctx, func(*bufio.Writer) error { return nil }, func(rd *bufio.Reader) error {
+		for {
+			line, err := rd.ReadString('\n')
+			if line = strings.TrimSuffix(line, "\n"); line != "" {
+				ref, ok := parseRefLine(line)
+				if !ok {
+					return fmt.Errorf("git for-each-ref: unexpected output %s", printable(line))
+				}
+				out = append(out, ref)
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}, "for-each-ref", "--format=%(objectname) %(refname)")
+	return out, err
+}
+
+// parseRefLine reads "<id> <refname>".
+func parseRefLine(line string) (Ref, bool) {
+	id, name, ok := strings.Cut(line, " ")
+	if !ok || id == "" || name == "" {
+		return Ref{}, false
+	}
+	return Ref{Name: name, ID: id}, true
 }
 
 // changesSplit is how many commits make it worth splitting Changes across
@@ -308,12 +395,22 @@ func (r *Repo) Changes(ctx context.Context, commits []Commit, fn func(commit str
 
 // changes runs one git diff-tree --stdin.
 func (r *Repo) changes(ctx context.Context, commits []Commit, fn func(commit string, c Change) error) error {
+	if len(commits) == 0 {
+		return nil
+	}
 	in := func(w *bufio.Writer) error {
 		for _, c := range commits {
-			w.WriteString(c.ID)
-			if len(c.Parents) > 0 {
-				w.WriteByte(' ')
+			if len(c.Parents) == 1 && c.Parents[0] == EmptyTree(c.ID) {
+				// A tree: "<empty tree> <tree>" lists all its files as added.
 				w.WriteString(c.Parents[0])
+				w.WriteByte(' ')
+				w.WriteString(c.ID)
+			} else {
+				w.WriteString(c.ID)
+				if len(c.Parents) > 0 {
+					w.WriteByte(' ')
+					w.WriteString(c.Parents[0])
+				}
 			}
 			if err := w.WriteByte('\n'); err != nil {
 				return err
@@ -321,41 +418,61 @@ func (r *Repo) changes(ctx context.Context, commits []Commit, fn func(commit str
 		}
 		return nil
 	}
-	return r.pipe(ctx, in, func(rd *bufio.Reader) error {
-		commit := ""
-		for {
-			tok, err := rd.ReadBytes(0)
-			if err == io.EOF && len(tok) == 0 {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("git diff-tree: %v", err)
-			}
-			tok = tok[:len(tok)-1]
-			if len(tok) == 0 || tok[0] != ':' {
-				commit = string(tok)
-				continue
-			}
-			// ":oldmode newmode oldsha newsha status", then the path.
-			f := strings.Fields(string(tok[1:]))
-			path, err := rd.ReadBytes(0)
-			if err != nil || len(f) != 5 {
-				return fmt.Errorf("git diff-tree: unexpected output %q", tok)
-			}
-			if f[4] == "D" {
-				continue
-			}
-			if err := fn(commit, Change{Path: path[:len(path)-1], Mode: f[1], Blob: f[3]}); err != nil {
-				return err
-			}
+	return r.pipe(ctx, in, func(rd *bufio.Reader) error { return parseDiffTree(rd, fn) },
+		"diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames", "--no-ext-diff", "--no-textconv")
+}
+
+// parseDiffTree reads git diff-tree --stdin -r -z output: a header per
+// commit ("<id>\x00"; for two trees "<tree> <tree>\n"), then for each file
+// ":<modes> <ids> <status>\x00<path>\x00". Deleted files are skipped.
+func parseDiffTree(rd *bufio.Reader, fn func(commit string, c Change) error) error {
+	commit := ""
+	for {
+		tok, err := rd.ReadBytes(0)
+		if err == io.EOF && len(tok) == 0 {
+			return nil
 		}
-	}, "diff-tree", "--stdin", "-r", "-z", "--root", "--no-renames", "--no-ext-diff", "--no-textconv")
+		if err != nil {
+			return fmt.Errorf("git diff-tree: %v", err)
+		}
+		tok = tok[:len(tok)-1]
+		if len(tok) == 0 || tok[0] != ':' {
+			// A commit's id; for two trees, "<empty tree> <tree>\n"
+			// and the first change in the same token.
+			hdr, rest, two := bytes.Cut(tok, []byte("\n"))
+			commit = string(hdr)
+			if i := bytes.LastIndexByte(hdr, ' '); i >= 0 {
+				commit = string(hdr[i+1:])
+			}
+			if !two || len(rest) == 0 || rest[0] != ':' {
+				continue
+			}
+			tok = rest
+		}
+		// ":oldmode newmode oldsha newsha status", then the path.
+		f := strings.Fields(string(tok[1:]))
+		path, err := rd.ReadBytes(0)
+		if err != nil || len(f) != 5 {
+			return fmt.Errorf("git diff-tree: unexpected output %q", tok)
+		}
+		if f[4] == "D" {
+			continue
+		}
+		if err := fn(commit, Change{Path: path[:len(path)-1], Mode: f[1], Blob: f[3]}); err != nil {
+			return err
+		}
+	}
 }
 
 // Signatures runs one git log --no-walk, which checks each signature as
 // git verify-commit does.
 func (r *Repo) Signatures(ctx context.Context, ids []string) (map[string]Signature, error) {
 	out := make(map[string]Signature, len(ids))
+	if len(ids) == 0 {
+		// git log --stdin with no input would show HEAD, and fail on an
+		// unborn one.
+		return out, nil
+	}
 	err := r.pipe(ctx, writeLines(ids, ""), func(rd *bufio.Reader) error {
 		for {
 			rec, err := rd.ReadString(0x1e)
@@ -373,6 +490,29 @@ func (r *Repo) Signatures(ctx context.Context, ids []string) (map[string]Signatu
 			}
 		}
 	}, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GK%x1f%GF%x1f%GP%x1e")
+	if err != nil {
+		return out, err
+	}
+	// Which of the commits git could not check are SSH-signed: read only
+	// those (a refusal follows), so the pusher is told the truth.
+	var unchecked []string
+	for _, id := range ids {
+		if s := out[id].Status; s == "N" || s == "E" {
+			unchecked = append(unchecked, id)
+		}
+	}
+	if len(unchecked) == 0 {
+		return out, nil
+	}
+	err = r.ReadObjects(ctx, unchecked, func(id, typ string, body []byte) error {
+		hdr, _, _ := bytes.Cut(body, []byte("\n\n"))
+		if bytes.Contains(hdr, []byte("\ngpgsig -----BEGIN SSH SIGNATURE-----")) {
+			s := out[id]
+			s.SSH = true
+			out[id] = s
+		}
+		return nil
+	})
 	return out, err
 }
 

@@ -24,10 +24,14 @@ import (
 type Push struct {
 	Updates []match.RefUpdate
 	Cert    match.PushCert
-	// Exclude names the commits already accepted: nil means every ref of
-	// the repository (a pre-receive hook); `hookrun check` passes the old
-	// commits it was given.
+	// Exclude names the objects already accepted, for every policy: nil
+	// means, for each policy, the refs of the repository it selects (a
+	// pre-receive hook: what they point at before the push); `hookrun
+	// check` passes the old commits it was given.
 	Exclude []string
+	// SecretsConfig and SecretsIgnore are the operator's gitleaks config
+	// and fingerprint file for secrets = true ("" for none).
+	SecretsConfig, SecretsIgnore string
 }
 
 // Violation is one thing a push did that a policy refuses.
@@ -103,9 +107,8 @@ type Decision struct {
 func Decisions(pols []*config.Policy, ups []match.RefUpdate) []Decision {
 	var out []Decision
 	for _, u := range ups {
-		kind, s := u.Short()
 		for _, p := range pols {
-			out = append(out, Decision{Ref: u.Name, Policy: p.Name, Label: p.Label(), Applies: p.Selector.MatchName(kind, s)})
+			out = append(out, Decision{Ref: u.Name, Policy: p.Name, Label: p.Label(), Applies: p.Selects(u.Name)})
 		}
 	}
 	return out
@@ -114,9 +117,8 @@ func Decisions(pols []*config.Policy, ups []match.RefUpdate) []Decision {
 // Applies reports whether any policy applies to any of the updates.
 func Applies(pols []*config.Policy, ups []match.RefUpdate) bool {
 	for _, u := range ups {
-		kind, s := u.Short()
 		for _, p := range pols {
-			if p.Selector.MatchName(kind, s) {
+			if p.Selects(u.Name) {
 				return true
 			}
 		}
@@ -138,7 +140,7 @@ type Result struct {
 	// does not talk to).
 	Checks []CheckRun
 	// Commits is how many new commits were read (0 when no policy that
-	// applies looks at commits).
+	// applies looks at commits): those new to at least one policy.
 	Commits int
 }
 
@@ -163,10 +165,9 @@ func Evaluate(ctx context.Context, pols []*config.Policy, p Push, git Git) (*Res
 	res := &Result{Omitted: map[string]int{}}
 	var refs []applied
 	for _, u := range p.Updates {
-		kind, s := u.Short()
 		var ps []*config.Policy
 		for _, pol := range pols {
-			if pol.Selector.MatchName(kind, s) {
+			if pol.Selects(u.Name) {
 				ps = append(ps, pol)
 			}
 		}
@@ -193,7 +194,7 @@ func Evaluate(ctx context.Context, pols []*config.Policy, p Push, git Git) (*Res
 	if err := refChecks(ctx, refs, p.Cert, git, add); err != nil {
 		return nil, err
 	}
-	if err := commitChecks(ctx, refs, p.Exclude, git, add, &res.Commits); err != nil {
+	if err := commitChecks(ctx, refs, p, git, add, &res.Commits); err != nil {
 		return nil, err
 	}
 	for _, pol := range pols {
@@ -306,11 +307,11 @@ type needs struct {
 
 func needsOf(pols []*config.Policy) (n needs, any bool) {
 	for _, p := range pols {
-		body := p.CommitMessage != nil || p.CommitMessageDeny != nil || p.AuthorEmail != nil || p.CommitterEmail != nil || p.SignedOff
-		files := p.MaxFileSize > 0 || len(p.FileNamesDeny) > 0 || p.MaxPathLength > 0 || p.Secrets
+		body := hasBodyCheck(p)
+		files := hasFileCheck(p)
 		n.bodies = n.bodies || body
 		n.files = n.files || files
-		n.sizes = n.sizes || p.MaxFileSize > 0
+		n.sizes = n.sizes || p.MaxFileSize > 0 || p.Secrets
 		n.blobs = n.blobs || p.Secrets
 		n.sigs = n.sigs || p.SignedCommits
 		any = any || body || files || p.Linear || p.SignedCommits
@@ -318,94 +319,50 @@ func needsOf(pols []*config.Policy) (n needs, any bool) {
 	return n, any
 }
 
-// commitChecks are those on the commits the push brings.
-func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git, add func(Violation), count *int) error {
-	var tips []string
-	var todo []applied
-	var all []*config.Policy
-	for _, r := range refs {
-		if r.u.IsDelete() {
-			continue
-		}
-		if _, any := needsOf(r.pols); any {
-			todo = append(todo, r)
-			if !slices.Contains(tips, r.u.New) {
-				tips = append(tips, r.u.New)
-			}
-			for _, p := range r.pols {
-				if !slices.Contains(all, p) {
-					all = append(all, p)
-				}
-			}
-		}
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	commits, err := git.NewCommits(ctx, tips, exclude)
+// commitChecks are those on the objects the push brings: for each policy,
+// every commit, tag, tree and blob that becomes reachable from a ref it
+// selects and was not reachable from the refs it selects before.
+func commitChecks(ctx context.Context, refs []applied, p Push, git Git, add func(Violation), count *int) error {
+	w, err := walkPush(ctx, refs, p.Exclude, git)
 	if err != nil {
 		return err
 	}
-	*count = len(commits)
-	if len(commits) == 0 {
+	*count = len(w.commits)
+	if len(w.commits) == 0 && len(w.tags) == 0 && len(w.trees) == 0 && len(w.blobs) == 0 {
 		return nil
 	}
-	idx := make(map[string]int, len(commits))
-	for i, c := range commits {
-		idx[c.ID] = i
-	}
-	// owner[i] is the first ref (in push order) that brings commit i, and
-	// pols[i] every policy that applies to it through any ref.
-	owner := make([]int, len(commits))
-	for i := range owner {
-		owner[i] = -1
-	}
-	polsOf := make([][]*config.Policy, len(commits))
-	for ri, r := range todo {
-		start, ok := idx[r.u.New]
-		if !ok {
-			continue
-		}
-		seen := make([]bool, len(commits))
-		stack := []int{start}
-		seen[start] = true
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if owner[i] < 0 {
-				owner[i] = ri
-			}
-			for _, p := range r.pols {
-				if !slices.Contains(polsOf[i], p) {
-					polsOf[i] = append(polsOf[i], p)
-				}
-			}
-			for _, par := range commits[i].Parents {
-				if j, ok := idx[par]; ok && !seen[j] {
-					seen[j] = true
-					stack = append(stack, j)
-				}
+	var all []*config.Policy
+	for _, r := range refs {
+		for _, p := range r.pols {
+			if !slices.Contains(all, p) {
+				all = append(all, p)
 			}
 		}
 	}
 	// The file checks (diff-tree, cat-file) and the commit reads (cat-file,
 	// log) are independent git processes: they run side by side, each
 	// collecting its own violations, reported in a fixed order.
-	collect := func(sink *[]Violation) func(i int, p *config.Policy, what string) {
-		return func(i int, p *config.Policy, what string) {
-			*sink = append(*sink, Violation{Policy: p.Name, Ref: todo[owner[i]].u.Name, Commit: commits[i].ID, What: what, Message: p.Message})
+	collect := func(sink *[]Violation) func(id string, pa polAt, what string) {
+		return func(id string, pa polAt, what string) {
+			*sink = append(*sink, Violation{Policy: pa.p.Name, Ref: refs[pa.ref].u.Name, Commit: id, What: what, Message: pa.p.Message})
 		}
 	}
 	n, _ := needsOf(all)
+	sec := &secretScan{push: p}
+	for _, r := range refs {
+		if !r.u.IsDelete() && slices.ContainsFunc(r.pols, func(p *config.Policy) bool { return p.Secrets }) && !slices.Contains(sec.tips, r.u.New) {
+			sec.tips = append(sec.tips, r.u.New)
+		}
+	}
 	var fileViols []Violation
 	fileErr := make(chan error, 1)
 	if n.files {
-		go func() { fileErr <- fileChecks(ctx, commits, idx, polsOf, n, git, collect(&fileViols)) }()
+		go func() { fileErr <- fileChecks(ctx, w, n, git, sec, collect(&fileViols)) }()
 	} else {
 		fileErr <- nil
 	}
 	var commitViols []Violation
-	err = commitReads(ctx, commits, idx, owner, polsOf, n, git, collect(&commitViols))
+	err = commitReads(ctx, w, n, git, collect(&commitViols))
 	if ferr := <-fileErr; err == nil {
 		err = ferr
 	}
@@ -418,30 +375,38 @@ func commitChecks(ctx context.Context, refs []applied, exclude []string, git Git
 	return nil
 }
 
-// commitReads are the checks on the commits themselves: linear history,
-// then messages and identities (one cat-file --batch), then signatures
-// (one git log).
-func commitReads(ctx context.Context, commits []Commit, idx map[string]int, owner []int, polsOf [][]*config.Policy, n needs, git Git,
-	viol func(i int, p *config.Policy, what string)) error {
-	for i, c := range commits {
-		for _, p := range polsOf[i] {
-			if p.Linear && len(c.Parents) > 1 {
-				viol(i, p, "merge commit; linear history is required (rebase instead of merging)")
+func hasBodyCheck(p *config.Policy) bool {
+	return p.CommitMessage != nil || p.CommitMessageDeny != nil || p.AuthorEmail != nil || p.CommitterEmail != nil || p.SignedOff
+}
+
+// commitReads are the checks on the commits and tags themselves: linear
+// history, then messages and identities (one cat-file --batch), then
+// signatures (one git log).
+func commitReads(ctx context.Context, w *walk, n needs, git Git, viol func(id string, pa polAt, what string)) error {
+	for _, t := range w.tags {
+		for _, pa := range t.pols {
+			checkTag(pa.p, t.info, func(what string) { viol(t.id, pa, what) })
+		}
+	}
+	for i, c := range w.commits {
+		for _, pa := range w.polsOf[i] {
+			if pa.p.Linear && len(c.Parents) > 1 {
+				viol(c.ID, pa, "merge commit; linear history is required (rebase instead of merging)")
 			}
 		}
 	}
 	if n.bodies {
-		ids := make([]string, 0, len(commits))
-		for i, c := range commits {
-			if owner[i] >= 0 {
+		var ids []string
+		for i, c := range w.commits {
+			if slices.ContainsFunc(w.polsOf[i], func(pa polAt) bool { return hasBodyCheck(pa.p) }) {
 				ids = append(ids, c.ID)
 			}
 		}
 		err := git.ReadObjects(ctx, ids, func(id, typ string, body []byte) error {
-			i := idx[id]
+			i := w.idx[id]
 			cm := parseCommit(body)
-			for _, p := range polsOf[i] {
-				checkBody(p, cm, func(what string) { viol(i, p, what) })
+			for _, pa := range w.polsOf[i] {
+				checkBody(pa.p, cm, func(what string) { viol(id, pa, what) })
 			}
 			return nil
 		})
@@ -451,8 +416,8 @@ func commitReads(ctx context.Context, commits []Commit, idx map[string]int, owne
 	}
 	if n.sigs {
 		var ids []string
-		for i, c := range commits {
-			if slices.ContainsFunc(polsOf[i], func(p *config.Policy) bool { return p.SignedCommits }) {
+		for i, c := range w.commits {
+			if slices.ContainsFunc(w.polsOf[i], func(pa polAt) bool { return pa.p.SignedCommits }) {
 				ids = append(ids, c.ID)
 			}
 		}
@@ -461,11 +426,11 @@ func commitReads(ctx context.Context, commits []Commit, idx map[string]int, owne
 			return err
 		}
 		for _, id := range ids {
-			i := idx[id]
-			for _, p := range polsOf[i] {
-				if p.SignedCommits {
-					if why := signatureProblem(sigs[id], p.Signers); why != "" {
-						viol(i, p, why)
+			i := w.idx[id]
+			for _, pa := range w.polsOf[i] {
+				if pa.p.SignedCommits {
+					if why := signatureProblem(sigs[id], pa.p.Signers); why != "" {
+						viol(id, pa, why)
 					}
 				}
 			}
@@ -474,19 +439,52 @@ func commitReads(ctx context.Context, commits []Commit, idx map[string]int, owne
 	return nil
 }
 
+// checkTag checks a tag object as a commit where a key applies: its
+// message against commit_message and commit_message_deny, its tagger
+// against author_email and committer_email.
+func checkTag(p *config.Policy, t tagInfo, fail func(string)) {
+	subject, _, _ := bytes.Cut(t.message, []byte("\n"))
+	if p.CommitMessage != nil && !p.CommitMessage.Match(t.message) {
+		fail(fmt.Sprintf("tag message %s does not match commit_message '%s'", clip(subject), p.CommitMessage.String()))
+	}
+	if p.CommitMessageDeny != nil && p.CommitMessageDeny.Match(t.message) {
+		fail(fmt.Sprintf("tag message %s matches commit_message_deny '%s'", clip(subject), p.CommitMessageDeny.String()))
+	}
+	if p.AuthorEmail != nil && !p.AuthorEmail.MatchString(t.tagger) {
+		fail(fmt.Sprintf("tagger email %s does not match author_email '%s'", quoted(t.tagger), p.AuthorEmail.String()))
+	}
+	if p.CommitterEmail != nil && !p.CommitterEmail.MatchString(t.tagger) {
+		fail(fmt.Sprintf("tagger email %s does not match committer_email '%s'", quoted(t.tagger), p.CommitterEmail.String()))
+	}
+}
+
 func signatureProblem(s Signature, signers []string) string {
 	switch s.Status {
 	case "G":
-	case "", "N":
+	case "N", "E":
+		if s.SSH && s.Status == "N" {
+			return "commit is signed with an SSH key, but the server has no gpg.ssh.allowedSignersFile to verify it against (set it on the server: git config gpg.ssh.allowedSignersFile FILE)"
+		}
+		if s.SSH {
+			return fmt.Sprintf("signature cannot be checked: SSH key %s is not in the server's gpg.ssh.allowedSignersFile", s.Key)
+		}
+		if s.Status == "E" {
+			return fmt.Sprintf("signature cannot be checked: key %s is not in the server's keyring", s.Key)
+		}
+		return "commit is not signed; signed commits are required (git commit -S)"
+	case "":
 		return "commit is not signed; signed commits are required (git commit -S)"
 	case "U":
+		if s.Signer == "" && strings.HasPrefix(s.Key, "SHA256:") {
+			// git names no principal: the SSH key is in no line of
+			// the allowed signers file.
+			return fmt.Sprintf("signature cannot be checked: SSH key %s is not in the server's gpg.ssh.allowedSignersFile", s.Key)
+		}
 		// A good signature by a key the server's keyring does not mark
 		// trusted: acceptable when signers names it.
 		if len(signers) == 0 {
 			return fmt.Sprintf("signature by %s (key %s) is good but the key is not trusted on the server", s.Signer, s.Key)
 		}
-	case "E":
-		return fmt.Sprintf("signature cannot be checked: key %s is not in the server's keyring", s.Key)
 	default:
 		return fmt.Sprintf("signature does not verify (git status %s, key %s)", s.Status, s.Key)
 	}

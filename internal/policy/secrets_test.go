@@ -5,55 +5,6 @@ import (
 	"testing"
 )
 
-// Credentials are assembled from parts so this file holds none verbatim.
-func TestScanSecrets(t *testing.T) {
-	key := "-----BEGIN " + "OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
-	tests := []struct {
-		name string
-		data string
-		kind string // "" for none
-		line int
-	}{
-		{"empty", "", "", 0},
-		{"plain text", "hello\nworld\n", "", 0},
-		{"openssh key", "# deploy key\n" + key, "private key", 2},
-		{"rsa key", "-----BEGIN " + "RSA PRIVATE KEY-----\n", "private key", 1},
-		{"public key is fine", "-----BEGIN " + "PUBLIC KEY-----\n", "", 0},
-		{"aws key", "x\ny\naws_access_key_id = " + "AKIA" + "IOSFODNN7EXAMPLE\n", "AWS access key ID", 3},
-		{"aws key inside a word", "XAKIA" + "IOSFODNN7EXAMPLE", "", 0},
-		{"aws key too short", "AKIA" + "IOSFODNN7", "", 0},
-		{"github token", "token: " + "ghp_" + strings.Repeat("a1B2", 9), "GitHub personal access token", 1},
-		{"github token too long", "ghp_" + strings.Repeat("a1B2", 10), "", 0},
-		{"gitlab token", "glpat-" + "abcdefghij0123456789", "GitLab personal access token", 1},
-		{"slack token", "xox" + "b-1234567890-abcdef", "Slack token", 1},
-		{"earliest wins", "glpat-" + "abcdefghij0123456789\n" + key, "GitLab personal access token", 1},
-		{"earliest wins, later pattern", key + "glpat-" + "abcdefghij0123456789\n", "private key", 1},
-		{"google key", "AIza" + strings.Repeat("x", 35), "Google API key", 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, ok := ScanSecrets([]byte(tt.data))
-			if ok != (tt.kind != "") || f.Kind != tt.kind || f.Line != tt.line {
-				t.Errorf("ScanSecrets = %+v, %v; want kind %q line %d", f, ok, tt.kind, tt.line)
-			}
-		})
-	}
-}
-
-// FuzzScanSecrets: any bytes, never a panic, and a finding's line is
-// within the data.
-func FuzzScanSecrets(f *testing.F) {
-	f.Add([]byte("-----BEGIN " + "EC PRIVATE KEY-----"))
-	f.Add([]byte("AKIA" + "IOSFODNN7EXAMPLE"))
-	f.Add([]byte("\n\nghp_"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fd, ok := ScanSecrets(data)
-		if ok && (fd.Line < 1 || fd.Line > strings.Count(string(data), "\n")+1) {
-			t.Fatalf("line %d out of range", fd.Line)
-		}
-	})
-}
-
 func TestParseCommit(t *testing.T) {
 	raw := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n" +
 		"author A U Thor <a@example.com> 1700000000 +0000\n" +
@@ -91,6 +42,44 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestRuleKind(t *testing.T) {
+	for id, want := range map[string]string{
+		"aws-access-token":       "an AWS access token",
+		"github-pat":             "a GitHub PAT",
+		"gitlab-pat":             "a GitLab PAT",
+		"slack-bot-token":        "a Slack bot token",
+		"slack-webhook-url":      "a Slack webhook URL",
+		"age-secret-key":         "an age secret key",
+		"openai-api-key":         "an OpenAI API key",
+		"anthropic-api-key":      "an Anthropic API key",
+		"private-key":            "a private key",
+		"generic-api-key":        "a generic API key",
+		"jwt":                    "a JWT",
+		"sendgrid-api-token":     "a SendGrid API token",
+		"hashicorp-tf-api-token": "a HashiCorp Terraform API token",
+		"vault-service-token":    "a Vault service token",
+		"1password-secret-key":   "a 1Password secret key",
+		"npm-access-token":       "an npm access token",
+		"okta-access-token":      "an Okta access token",
+	} {
+		if got := withArticle(RuleKind(id)); got != want {
+			t.Errorf("%s: %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestContainsLine(t *testing.T) {
+	body := []byte("a = 1\nTOKEN=abc\r\nb = 2\nlast")
+	for line, want := range map[string]bool{
+		"a = 1": true, "TOKEN=abc": true, "last": true, "b = 2": true,
+		"TOKEN=ab": false, "OKEN=abc": false, "= 1": false, "a = 1\nTOKEN=abc": true, "1\nTOKEN=abc": false, "x": false,
+	} {
+		if got := containsLine(body, line); got != want {
+			t.Errorf("containsLine(%q) = %v, want %v", line, got, want)
 		}
 	}
 }

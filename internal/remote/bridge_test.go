@@ -14,6 +14,7 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/runner"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // remoteHost is the remote.Host of a hosttest host.
@@ -48,13 +49,7 @@ func fakeHookrun(t *testing.T, h *hosttest.Host) (self, dir string) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waittest.Until(t, 30*time.Second, what, func() (bool, string) { return cond(), "not yet" })
 }
 
 func TestBridgeStartsUnitsOnTheRemoteUserManager(t *testing.T) {

@@ -24,6 +24,7 @@ type Push struct {
 	Repo     string // its name
 	Updates  []match.RefUpdate
 	Cert     match.PushCert
+	Pusher   match.Pusher // who pushed; unknown when the server does not say
 	Now      time.Time
 	// Ancestry tells update from force; asked only when a rule needs it.
 	// nil treats every non-create, non-delete update as "update".
@@ -310,7 +311,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 		Repo: p.Repo, RepoPath: p.RepoPath, Created: p.Now, Refs: s.refs, Rules: s.rules,
 		Dir:    set.WorkingDirectory.Expand(vars),
 		Runner: plan.Runner(set.Runner), Manager: plan.Manager(set.Manager), User: set.User, Group: set.Group,
-		Concurrency: plan.Concurrency(set.Concurrency),
+		Concurrency: plan.Concurrency(set.Concurrency), Pusher: p.Pusher.String(),
 		Limits: plan.Limits{
 			Timeout: time.Duration(set.Timeout), CPUQuotaPct: uint64(set.CPUQuota),
 			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax), LogMax: uint64(set.LogMax),
@@ -384,6 +385,9 @@ func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]st
 	}
 	if u.Signer != "" {
 		env = append(env, "HOOKRUN_PUSH_SIGNER="+u.Signer)
+	}
+	if u.Pusher != "" {
+		env = append(env, "HOOKRUN_PUSHER="+u.Pusher)
 	}
 	if u.Host != nil {
 		env = append(env, "HOOKRUN_HOST="+u.Host.Name)

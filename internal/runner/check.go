@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
@@ -54,11 +56,124 @@ func SyncProperties(u *plan.Unit, argv []string, out int) []sd.Property {
 	)
 }
 
+// Isolation confines a unit RunSync runs beyond its job's own sandbox: a
+// check job, which must not change the repository it checks nor reach the
+// manager that runs it (docs/policy.md, "Check jobs"). Every path must
+// exist where the manager runs: systemd creates a missing mount point.
+type Isolation struct {
+	// ReadOnly are paths the unit sees read-only (ReadOnlyPaths=); a
+	// "-" prefix ignores a missing one.
+	ReadOnly []string
+	// HiddenDirs are directories the unit sees empty and read-only
+	// (TemporaryFileSystem=PATH:ro): a runtime directory, with the user
+	// bus and the manager's private socket.
+	HiddenDirs []string
+	// HiddenSockets are sockets the unit finds /dev/null in place of
+	// (BindReadOnlyPaths=/dev/null:PATH): nothing listens there.
+	HiddenSockets []string
+	// Writable are the only paths the unit may write besides the job's
+	// own read_write_paths: everything else is read-only
+	// (ProtectSystem=strict).
+	Writable []string
+}
+
+// bindMount is one entry of BindReadOnlyPaths, D-Bus type (ssbt): source,
+// destination, ignore a missing source, mount flags.
+type bindMount struct {
+	Source, Dest  string
+	IgnoreMissing bool
+	Flags         uint64
+}
+
+// tmpfsMount is one entry of TemporaryFileSystem, D-Bus type (ss): path
+// and mount options.
+type tmpfsMount struct {
+	Path, Options string
+}
+
+// IsolatedProperties are SyncProperties with iso applied: a user
+// namespace (PrivateUsers=, without which a user manager applies no mount
+// sandbox), the whole file system read-only but for iso.Writable and the
+// job's read_write_paths (ProtectSystem=strict, whatever the job's
+// protect_system and private_tmp; ProtectHome=read-only;
+// ProtectControlGroups=), iso's paths, no capabilities and no new privileges (so no
+// process of the unit can remount a path writable), and every process of
+// the unit's control group killed with SIGKILL when it stops. systemd
+// silently runs a unit unsandboxed where it cannot set up the namespaces,
+// so the program must verify the isolation itself before it runs (hookrun
+// check-exec does). InaccessiblePaths= is not used: a user manager in a
+// namespace of its own may lack the nodes it mounts (exit 226/NAMESPACE).
+// Pure.
+func IsolatedProperties(u *plan.Unit, argv []string, out int, iso Isolation) []sd.Property {
+	var props []sd.Property
+	for _, p := range SyncProperties(u, argv, out) {
+		switch p.Name {
+		// PrivateTmp would hide iso.Writable when it is under /tmp;
+		// everything but iso.Writable is read-only anyway.
+		case "KillMode", "NoNewPrivileges", "ProtectSystem", "ReadWritePaths", "PrivateTmp":
+			continue
+		}
+		props = append(props, p)
+	}
+	var rw []string
+	for _, p := range append(slices.Clone(u.Sandbox.ReadWritePaths), iso.Writable...) {
+		if utf8.ValidString(p) {
+			rw = append(rw, p)
+		}
+	}
+	var ro []string
+	for _, p := range iso.ReadOnly {
+		if utf8.ValidString(p) {
+			ro = append(ro, p)
+		}
+	}
+	var dirs []tmpfsMount
+	for _, p := range iso.HiddenDirs {
+		if utf8.ValidString(p) {
+			dirs = append(dirs, tmpfsMount{p, "ro"})
+		}
+	}
+	var socks []bindMount
+	for _, p := range iso.HiddenSockets {
+		if utf8.ValidString(p) {
+			socks = append(socks, bindMount{"/dev/null", p, false, 0})
+		}
+	}
+	props = append(props,
+		prop("PrivateUsers", true),
+		prop("NoNewPrivileges", true),
+		prop("CapabilityBoundingSet", uint64(0)),
+		prop("AmbientCapabilities", uint64(0)),
+		prop("KillMode", "control-group"),
+		prop("KillSignal", int32(9)),
+		prop("ProtectSystem", "strict"),
+		prop("ProtectHome", "read-only"),
+		// A process that moved itself to another cgroup of the user's
+		// delegated subtree would survive the unit's end.
+		prop("ProtectControlGroups", true),
+	)
+	if len(rw) > 0 {
+		props = append(props, prop("ReadWritePaths", rw))
+	}
+	if len(ro) > 0 {
+		props = append(props, prop("ReadOnlyPaths", ro))
+	}
+	if len(dirs) > 0 {
+		props = append(props, prop("TemporaryFileSystem", dirs))
+	}
+	if len(socks) > 0 {
+		props = append(props, prop("BindReadOnlyPaths", socks))
+	}
+	return props
+}
+
 // RunSync runs argv (argv[0] an absolute path) as the transient service
-// u.Name with u's limits and sandbox, copies its output to w as it comes,
-// waits for it to end and returns how it ended; the unit is then removed.
-// ctx bounds the whole run: when it ends the unit is stopped.
-func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io.Writer) (SyncResult, error) {
+// u.Name with u's limits and sandbox, and iso's isolation when it is not
+// nil (IsolatedProperties), copies its output to w as it comes, waits for
+// it to end and returns how it ended; the unit is then removed, and with
+// it every process it started. ctx bounds the whole run: when it ends the
+// unit is stopped.
+func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io.Writer, iso *Isolation) (SyncResult, error) {
 	if len(argv) == 0 || argv[0] == "" || argv[0][0] != '/' {
 		return SyncResult{}, fmt.Errorf("run %s: the program must be an absolute path, got %q", u.Name, argv)
 	}
@@ -68,6 +183,9 @@ func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io
 	}
 	defer r.Close()
 	props := SyncProperties(u, argv, int(wr.Fd()))
+	if iso != nil {
+		props = IsolatedProperties(u, argv, int(wr.Fd()), *iso)
+	}
 	started := make(chan string, 1)
 	_, err = s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, started)
 	wr.Close() // the manager holds its own copy now

@@ -37,3 +37,45 @@ func TestSyncProperties(t *testing.T) {
 		t.Error("no StandardOutputFileDescriptor")
 	}
 }
+
+func TestIsolatedProperties(t *testing.T) {
+	u := &plan.Unit{Name: "git-check-r-1.service", Job: "check", Repo: "r", RepoPath: "/srv/r.git",
+		Sandbox: plan.Sandbox{NoNewPrivileges: true, PrivateTmp: true, ProtectSystem: "full", ReadWritePaths: []string{"/srv/cache"}}}
+	iso := Isolation{ReadOnly: []string{"/srv/r.git", "-/etc/hookrun/config.toml", "bad\xff"},
+		HiddenDirs: []string{"/run/user/1000"}, HiddenSockets: []string{"/run/dbus/system_bus_socket"}, Writable: []string{"/tmp/hookrun-check-1"}}
+	props := IsolatedProperties(u, []string{"/usr/bin/hookrun", "check-exec"}, 7, iso)
+	got := map[string]any{}
+	for _, p := range props {
+		if _, dup := got[p.Name]; dup {
+			t.Errorf("property %s set twice", p.Name)
+		}
+		got[p.Name] = p.Value.Value()
+	}
+	for name, want := range map[string]any{
+		"PrivateUsers": true, "NoNewPrivileges": true, "CapabilityBoundingSet": uint64(0), "AmbientCapabilities": uint64(0),
+		"KillMode": "control-group", "KillSignal": int32(9), "RemainAfterExit": true, "ProtectSystem": "strict",
+		"ProtectHome": "read-only", "ProtectControlGroups": true,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+	if rw := got["ReadWritePaths"].([]string); len(rw) != 2 || rw[0] != "/srv/cache" || rw[1] != "/tmp/hookrun-check-1" {
+		t.Errorf("ReadWritePaths = %q", rw)
+	}
+	if ro := got["ReadOnlyPaths"].([]string); len(ro) != 2 || ro[0] != "/srv/r.git" || ro[1] != "-/etc/hookrun/config.toml" {
+		t.Errorf("ReadOnlyPaths = %q (a path that is not UTF-8 is left out)", ro)
+	}
+	if d := got["TemporaryFileSystem"].([]tmpfsMount); len(d) != 1 || d[0] != (tmpfsMount{"/run/user/1000", "ro"}) {
+		t.Errorf("TemporaryFileSystem = %+v", d)
+	}
+	if b := got["BindReadOnlyPaths"].([]bindMount); len(b) != 1 || b[0] != (bindMount{"/dev/null", "/run/dbus/system_bus_socket", false, 0}) {
+		t.Errorf("BindReadOnlyPaths = %+v", b)
+	}
+	if _, ok := got["PrivateTmp"]; ok {
+		t.Error("PrivateTmp would hide a scratch directory under /tmp: not set")
+	}
+	if _, ok := got["InaccessiblePaths"]; ok {
+		t.Error("InaccessiblePaths fails with 226/NAMESPACE in a user manager of its own namespace: not used")
+	}
+}

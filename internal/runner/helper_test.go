@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // The test binary doubles as the program units run (in place of hookrun):
@@ -85,21 +88,18 @@ func getsid() (int, error) {
 func waitRecord(t *testing.T, out, unit, verb string, timeout time.Duration) helperRecord {
 	t.Helper()
 	path := filepath.Join(out, unit+"."+verb+".json")
-	deadline := time.Now().Add(timeout)
-	for {
+	var rec helperRecord
+	waittest.Until(t, timeout, fmt.Sprintf("the %s record of %s", verb, unit), func() (bool, string) {
 		b, err := os.ReadFile(path)
-		if err == nil {
-			var rec helperRecord
-			if err := json.Unmarshal(b, &rec); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			return rec
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s record for %s within %v", verb, unit, timeout)
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatalf("%s: %v", path, err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return true, ""
+	})
+	return rec
 }
 
 // testBinary is the absolute path of this test binary (the helper program).

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/systemdtest"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // These tests run units on a real systemd user manager (see systemdtest).
@@ -153,20 +155,13 @@ func TestSystemdStartAndReadBack(t *testing.T) {
 // waitGone waits until the manager has unloaded name.
 func waitGone(t *testing.T, s *Systemd, name string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waittest.Until(t, 10*time.Second, name+" to be unloaded", func() (bool, string) {
 		p, err := s.UnitProperties(context.Background(), name, "Unit")
 		if err != nil {
 			t.Fatalf("UnitProperties: %v", err)
 		}
-		if p["LoadState"] == "not-found" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still loaded: %v %v", name, p["LoadState"], p["ActiveState"])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return p["LoadState"] == "not-found", fmt.Sprintf("LoadState %v, ActiveState %v", p["LoadState"], p["ActiveState"])
+	})
 }
 
 // outcome starts a unit and returns what its ExecStopPost saw.

@@ -5,7 +5,8 @@
 // reaches a build host.
 //
 // When sshd or the OpenSSH client is missing, Start skips the test, unless
-// HOOKRUN_REQUIRE_SSHD=1 is set (CI sets it), in which case the test fails.
+// HOOKRUN_REQUIRE_SSHD=1 is set (CI sets it), in which case the test fails
+// (internal/skiptest).
 package sshtest
 
 import (
@@ -20,10 +21,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/skiptest"
 )
 
 // RequireEnv is the environment variable that turns every skip of Start
-// into a test failure when set (to anything but "" or "0").
+// into a test failure when set (to anything but "" or "0": skiptest).
 const RequireEnv = "HOOKRUN_REQUIRE_SSHD"
 
 // Binary is the OpenSSH server the tests run.
@@ -48,19 +51,13 @@ type Server struct {
 	mu      sync.Mutex
 }
 
-// Required reports whether RequireEnv forbids skipping.
-func Required() bool {
-	v := os.Getenv(RequireEnv)
-	return v != "" && v != "0"
-}
+// Required reports whether RequireEnv forbids skipping (skiptest.Required).
+func Required() bool { return skiptest.Required(RequireEnv) }
 
 // skipOrFail skips tb, or fails it when Required.
 func skipOrFail(tb testing.TB, why string) {
 	tb.Helper()
-	if Required() {
-		tb.Fatalf("sshtest: %s (and %s=%s requires it)", why, RequireEnv, os.Getenv(RequireEnv))
-	}
-	tb.Skipf("sshtest: %s (set %s=1 to make this a failure)", why, RequireEnv)
+	skiptest.SkipOrFail(tb, "sshtest: "+why, RequireEnv)
 }
 
 // Start starts sshd for the test and stops it (by PID) when the test ends.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/hosttest"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // TestStopEndsEverySession: clients connecting while Stop runs all lose
@@ -44,13 +45,10 @@ func TestStopEndsEverySession(t *testing.T) {
 		}()
 	}
 	// Stop once sessions run, while more are connecting.
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(s.Log(), "Starting session") < 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no 4 sessions within 60 s:\n%s", s.Log())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waittest.Until(t, 60*time.Second, "4 ssh sessions to start", func() (bool, string) {
+		log := s.Log()
+		return strings.Count(log, "Starting session") >= 4, "sshd's log:\n" + log
+	})
 	s.Stop()
 	close(stop)
 	done := make(chan struct{})

@@ -15,7 +15,7 @@
 //
 // When no manager can be had, Start skips the test, unless the environment
 // variable HOOKRUN_REQUIRE_SYSTEMD=1 is set (CI sets it), in which case the
-// test fails: skips are forbidden there.
+// test fails: skips are forbidden there (internal/skiptest).
 //
 // The manager has no journald: a unit's stdout and stderr go nowhere useful,
 // so tests should have their jobs write to files.
@@ -37,6 +37,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/skiptest"
 )
 
 // RequireEnv is the environment variable that turns every skip of Start into
@@ -88,9 +90,10 @@ func (m *Manager) Getenv(key string) string {
 	return os.Getenv(key)
 }
 
-// Required reports whether RequireEnv is set, i.e. whether a missing manager
-// must fail tests instead of skipping them.
-func Required() bool { return os.Getenv(RequireEnv) == "1" }
+// Required reports whether RequireEnv forbids skipping (skiptest.Required:
+// set to anything but "" or "0"), i.e. whether a missing manager must fail
+// tests instead of skipping them.
+func Required() bool { return skiptest.Required(RequireEnv) }
 
 // Start returns a running user manager for the test and registers a cleanup
 // that stops it (by PID: SIGTERM, then SIGKILL after a timeout) and removes
@@ -100,10 +103,7 @@ func Start(tb testing.TB) *Manager {
 	tb.Helper()
 	m, err := Launch()
 	if err != nil {
-		if Required() {
-			tb.Fatalf("systemdtest: %v (%s=1: skipping is not allowed)", err, RequireEnv)
-		}
-		tb.Skipf("systemdtest: no systemd user manager: %v", err)
+		skiptest.SkipOrFail(tb, fmt.Sprintf("systemdtest: no systemd user manager: %v", err), RequireEnv)
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {
@@ -131,10 +131,7 @@ func StartAs(tb testing.TB, a Account) *Manager {
 	tb.Helper()
 	m, err := LaunchAs(a)
 	if err != nil {
-		if Required() {
-			tb.Fatalf("systemdtest: %v (%s=1: skipping is not allowed)", err, RequireEnv)
-		}
-		tb.Skipf("systemdtest: no systemd user manager for %s: %v", a.Name, err)
+		skiptest.SkipOrFail(tb, fmt.Sprintf("systemdtest: no systemd user manager for %s: %v", a.Name, err), RequireEnv)
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {

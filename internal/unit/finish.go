@@ -178,6 +178,9 @@ func record(u *plan.Unit, st *State) history.Record {
 	if len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 	}
+	if len(u.Refs) > 1 {
+		rec.Refs = len(u.Refs)
+	}
 	if u.Host != nil {
 		rec.Host = u.Host.Name
 	}

@@ -1,0 +1,286 @@
+package outcome
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestKindRoundTrip(t *testing.T) {
+	for _, k := range Kinds() {
+		got, err := Parse(k.String())
+		if err != nil || got != k {
+			t.Errorf("Parse(%q) = %v, %v; want %v", k.String(), got, err, k)
+		}
+		b, err := json.Marshal(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Kind
+		if err := json.Unmarshal(b, &back); err != nil || back != k {
+			t.Errorf("JSON %s -> %v, %v", b, back, err)
+		}
+	}
+	if len(Kinds()) != len(kindNames)-1 {
+		t.Errorf("Kinds() lists %d outcomes, kindNames %d (without unknown)", len(Kinds()), len(kindNames)-1)
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Kind
+		err  string
+	}{
+		{"success", Success, ""},
+		{" Failure ", Failure, ""},
+		{"canceled", Cancelled, ""},
+		{"not_started", NotStarted, ""},
+		{"not started", NotStarted, ""},
+		{"lost", Lost, ""},
+		{"unknown", Unknown, `unknown outcome "unknown"`},
+		{"", Unknown, `unknown outcome ""`},
+		{"ok", Unknown, "want one of success, failure, cancelled, lost, not-started"},
+	} {
+		got, err := Parse(tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Parse(%q) = %v, %v; want %v, %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+	if _, err := json.Marshal(Kind(0)); err == nil {
+		t.Error("Unknown encodes; want an error")
+	}
+	if s := Kind(99).String(); s != "kind(99)" {
+		t.Errorf("Kind(99) = %q", s)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"success", "not-started", "Cancel", "x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := Parse(s)
+		if err != nil {
+			if k != Unknown {
+				t.Fatalf("Parse(%q) = %v with an error", s, k)
+			}
+			return
+		}
+		if !k.Valid() {
+			t.Fatalf("Parse(%q) = invalid %v", s, k)
+		}
+		if again, err := Parse(k.String()); err != nil || again != k {
+			t.Fatalf("round trip of %v: %v, %v", k, again, err)
+		}
+	})
+}
+
+func TestRecordJSON(t *testing.T) {
+	r := Record{Kind: Failure, Reason: "exit status 7", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 3 * time.Second,
+		Repo: "site", Job: "build", Unit: "hookrun-site-build-1.service", Ref: "refs/heads/main", New: "abc", Log: "secret output"}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "secret") {
+		t.Errorf("the log reached the JSON form: %s", b)
+	}
+	for _, want := range []string{`"outcome":"failure"`, `"repository":"site"`, `"duration_ns":3000000000`, `"started":"2026-01-02T03:04:05Z"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	r.Log = ""
+	if back != r {
+		t.Errorf("round trip: %+v, want %+v", back, r)
+	}
+	if r.Branch() != "main" || r.Sha() != "abc" {
+		t.Errorf("Branch %q Sha %q", r.Branch(), r.Sha())
+	}
+	if got := r.Summary(); got != "failure after 3s: exit status 7" {
+		t.Errorf("Summary = %q", got)
+	}
+	if err := (Record{}).Check(); err == nil || !strings.Contains(err.Error(), "lacks an outcome, a repository, a job, a unit") {
+		t.Errorf("Check of an empty record: %v", err)
+	}
+}
+
+type fakeOutput struct {
+	name string
+	err  error
+	boom bool
+}
+
+func (f fakeOutput) Name() string { return f.name }
+func (f fakeOutput) Deliver(context.Context, Record) error {
+	if f.boom {
+		panic("boom")
+	}
+	return f.err
+}
+
+func TestDeliverAll(t *testing.T) {
+	outs := []Output{
+		fakeOutput{name: "a"},
+		fakeOutput{name: "b", boom: true},
+		fakeOutput{name: "c", err: SentNoAnswer(errors.New("timeout"))},
+		fakeOutput{name: "d", err: errors.New("refused")},
+		fakeOutput{name: "e", err: ErrSkipped},
+	}
+	ds := DeliverAll(context.Background(), outs, Record{Kind: Success})
+	want := []State{Delivered, NotDelivered, MaybeDelivered, NotDelivered, Skipped}
+	for i, d := range ds {
+		if d.State != want[i] || d.Output != outs[i].Name() {
+			t.Errorf("delivery %d = %+v, want state %v", i, d, want[i])
+		}
+	}
+	if !strings.Contains(ds[1].Error, "internal error: boom") {
+		t.Errorf("panic recorded as %q", ds[1].Error)
+	}
+	b, _ := json.Marshal(ds[2])
+	var back Delivery
+	if err := json.Unmarshal(b, &back); err != nil || back != ds[2] {
+		t.Errorf("Delivery JSON %s -> %+v, %v", b, back, err)
+	}
+}
+
+// fast is a policy for tests: short waits, a short budget.
+var fast = Policy{Backoff: []time.Duration{time.Millisecond}, Budget: 2 * time.Second, AttemptTimeout: time.Second}
+
+func TestSendRules(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		status     []int // answers in turn; the last repeats
+		idempotent bool
+		wantCalls  int32
+		wantErr    string
+		maybe      bool
+	}{
+		{"ok", []int{200}, false, 1, "", false},
+		{"rate limit then ok", []int{429, 429, 204}, false, 3, "", false},
+		{"5xx is never sent again", []int{502, 200}, false, 1, "answered 502", true},
+		{"5xx again when idempotent", []int{500, 201}, true, 2, "", false},
+		{"4xx is final", []int{400, 200}, false, 1, "answered 400 Bad Request: bad", false},
+		{"redirect is final", []int{302, 200}, false, 1, "redirects are not followed", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				st := tc.status[min(int(n), len(tc.status))-1]
+				if st == 302 {
+					w.Header().Set("Location", "/elsewhere")
+				}
+				w.WriteHeader(st)
+				w.Write([]byte("bad"))
+			}))
+			defer srv.Close()
+			p := fast
+			p.Idempotent = tc.idempotent
+			client := HTTPClient(nil, 0)
+			err := p.Send(context.Background(), "test to "+srv.URL, func(ctx context.Context) error {
+				_, err := Post(ctx, client, srv.URL, nil, []byte("{}"), "")
+				return err
+			})
+			if calls.Load() != tc.wantCalls {
+				t.Errorf("%d requests, want %d", calls.Load(), tc.wantCalls)
+			}
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+			if errors.Is(err, ErrMaybeDelivered) != tc.maybe {
+				t.Errorf("errors.Is(%v, ErrMaybeDelivered) = %v, want %v", err, !tc.maybe, tc.maybe)
+			}
+		})
+	}
+}
+
+func TestSendUnsentIsRetriedWithinBudget(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close() // nothing listens: every attempt is refused, never sent
+	var n int
+	p := Policy{Backoff: []time.Duration{20 * time.Millisecond}, Budget: 300 * time.Millisecond}
+	start := time.Now()
+	err = p.Send(context.Background(), "webhook", func(ctx context.Context) error {
+		n++
+		_, err := Post(ctx, HTTPClient(nil, time.Second), url, nil, nil, "")
+		return err
+	})
+	if n < 2 || err == nil || !strings.Contains(err.Error(), "gave up after") || !IsUnsent(err) {
+		t.Errorf("%d attempts, err %v; want several and a budget error", n, err)
+	}
+	if el := time.Since(start); el > 300*time.Millisecond+time.Second {
+		t.Errorf("took %s, more than budget + attempt timeout", el)
+	}
+}
+
+func TestSendNoAnswerIsMaybeDelivered(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	p := Policy{Backoff: []time.Duration{time.Millisecond}, Budget: time.Second, AttemptTimeout: 100 * time.Millisecond}
+	err := p.Send(context.Background(), "webhook", func(ctx context.Context) error {
+		_, err := Post(ctx, HTTPClient(nil, 0), srv.URL, nil, []byte("x"), "")
+		return err
+	})
+	if !errors.Is(err, ErrMaybeDelivered) || calls.Load() != 1 {
+		t.Errorf("err %v after %d requests; want maybe delivered after 1", err, calls.Load())
+	}
+}
+
+func TestPostRetryAfterAndRedaction(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(429)
+		w.Write([]byte("slow down, " + r.Header.Get("Authorization")))
+	}))
+	defer srv.Close()
+	h := http.Header{"Authorization": {"token s3cret"}}
+	err := fast.Send(context.Background(), "forge", func(ctx context.Context) error {
+		_, err := Post(ctx, HTTPClient(nil, 0), srv.URL, h, nil, "s3cret")
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "asks to wait 2m0s") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestTail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb\nc\n", 2, "b\nc"},
+		{"a\nb\nc", 5, "a\nb\nc"},
+		{"a\nb\nc", 0, ""},
+		{"", 3, ""},
+		{"\n\n", 1, ""},
+		{"one", 1, "one"},
+	} {
+		if got := Tail(tc.in, tc.n); got != tc.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
