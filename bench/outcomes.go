@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/systemdtest"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -41,6 +44,12 @@ type outcomeScenario struct {
 	// check finds the units whose outcome is wrong (name -> why), given
 	// every unit of the scenario in queue order (byQueue).
 	check func(us []*stressUnit) map[string]string
+	// death, when set, is what is killed (SIGKILL) in the middle of one
+	// push of refs units (issue 21): "hook", or "manager" (a new one is
+	// started after). The bench then runs `hookrun reconcile` every
+	// second, as hookrun-reconcile.timer would (every 2 minutes).
+	death string
+	refs  int
 }
 
 // stressJob is one job of a scenario's hooks.toml.
@@ -85,6 +94,28 @@ func outcomeScenarios(barrier string) []outcomeScenario {
 		)
 	}
 	quick := stressJob{name: "quick", command: []string{"/bin/true"}, want: want{"success", "^$"}}
+	// Mid-push deaths: units end as "not started" when they never ran, and
+	// ran ones as their job ended (success), any mix of the two.
+	notStarted := `^not started: (the push's hook ended before handing it over|its manager never ran it|start git-|systemd manager unreachable)`
+	// A job that ran to its end while its manager died: reported by its
+	// own hookrun exec, or by reconcile from what exec recorded.
+	ranOK := `^(|recorded by hookrun reconcile: its ExecStopPost never ran \(its manager stopped or was killed\))$`
+	sleepy := stressJob{name: "work", command: []string{"/bin/sh", "-c", "sleep 1"}, want: want{"success", "^$"}}
+	deathCheck := func(us []*stressUnit) map[string]string {
+		wrong := map[string]string{}
+		for _, u := range ended(us) {
+			if mismatch(u.record, want{"success", ranOK}) != "" && mismatch(u.record, want{"failure", notStarted}) != "" {
+				wrong[u.name] = fmt.Sprintf("%s %q, want success %s or failure %s", u.record.Result, u.record.Reason, ranOK, notStarted)
+			}
+		}
+		return wrong
+	}
+	out = append(out,
+		outcomeScenario{key: "hook-killed", title: "the hook SIGKILLed while it starts one push of 150 units", runner: plan.RunnerSystemd,
+			jobs: []stressJob{sleepy}, death: "hook", refs: 150, check: deathCheck},
+		outcomeScenario{key: "manager-killed", title: "the user manager SIGKILLed while one push of 150 units starts", runner: plan.RunnerSystemd,
+			jobs: []stressJob{sleepy}, death: "manager", refs: 150, check: deathCheck},
+	)
 	return append(out,
 		outcomeScenario{key: "ntfy-stopped", title: "ntfy SIGSTOPped while 20 units end", runner: plan.RunnerSystemd,
 			jobs: []stressJob{quick}, pushes: 20, pauseNtfy: true, check: checkEach},
@@ -515,6 +546,9 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 		}
 	}
 	t0 := time.Now()
+	if sc.death != "" {
+		return b.runDeath(ctx, sc, srv, repo, clones[0], t0)
+	}
 	outs, codes, pushWall := b.pushAll(ctx, repo, clones[:sc.pushes], func(i int) string { return fmt.Sprintf("%s-%02d", sc.key, i) })
 	said := map[string]bool{}
 	notes := []string{fmt.Sprintf("the pushes took %.1f s", pushWall.Seconds())}
@@ -567,6 +601,171 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 	if n, limited := notifyRetries(repo); n > 0 {
 		notes = append(notes, fmt.Sprintf("%d notification attempts retried (%d after a 429)", n, limited))
 	}
+	row.notes = append(row.notes, notes...)
+	return row, nil
+}
+
+// runDeath runs a mid-push death scenario: one push of sc.refs branches,
+// run as git runs the hook; once it has handed 20 units over, the hook or
+// the manager is killed with SIGKILL. Then `hookrun reconcile` runs every
+// second (the timer's job) until every unit has an outcome whose delivery
+// is recorded, or the deadline.
+func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.Ntfy, repo, clone string, t0 time.Time) (stressRow, error) {
+	// The commit, pushed without running the hook (HOOKRUN_ACTIVE=1).
+	push := exec.CommandContext(ctx, "git", "push", "-q", repo, "HEAD:refs/heads/base")
+	push.Dir, push.Env = clone, append(b.gitEnv(), "HOOKRUN_ACTIVE=1")
+	if out, err := push.CombinedOutput(); err != nil {
+		return stressRow{}, fmt.Errorf("push the commit: %v: %s", err, out)
+	}
+	sha, err := exec.CommandContext(ctx, "git", "-C", clone, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return stressRow{}, err
+	}
+	var in strings.Builder
+	for i := range sc.refs {
+		fmt.Fprintf(&in, "%s %s refs/heads/%s-%03d\n", strings.Repeat("0", 40), strings.TrimSpace(string(sha)), sc.key, i)
+	}
+	hook := exec.CommandContext(ctx, b.hookrun, "post-receive")
+	hook.Dir, hook.Env, hook.Stdin = repo, b.env, strings.NewReader(in.String())
+	var hookOut bytes.Buffer
+	hook.Stdout, hook.Stderr = &hookOut, &hookOut
+	if err := hook.Start(); err != nil {
+		return stressRow{}, err
+	}
+	hookDone := make(chan struct{})
+	go func() { hook.Wait(); close(hookDone) }()
+	handed := func(sts []*unit.State) bool {
+		n := 0
+		for _, st := range sts {
+			if st.Phase != unit.Queued {
+				n++
+			}
+		}
+		return n >= 20
+	}
+	b.waitUnits(ctx, repo, time.Minute, handed)
+	notes := []string{}
+	select {
+	case <-hookDone:
+		notes = append(notes, "the push ended before the kill: nothing died mid-push")
+	default:
+		switch sc.death {
+		case "hook":
+			_ = hook.Process.Kill()
+		case "manager":
+			if err := b.m.Kill(); err != nil {
+				return stressRow{}, err
+			}
+		}
+	}
+	<-hookDone
+	sts, _ := unit.Open(repo).List()
+	queued, handedOver := 0, 0
+	for _, st := range sts {
+		if st.Phase == unit.Queued {
+			queued++
+		} else {
+			handedOver++
+		}
+	}
+	notes = append(notes, fmt.Sprintf("at the kill's end: %d units saved, %d of them handed over; the hook exited %d", len(sts), handedOver, hook.ProcessState.ExitCode()))
+	if sc.death == "manager" {
+		// A new manager stands for the restarted one.
+		m, err := systemdtest.Launch()
+		if err != nil {
+			return stressRow{}, fmt.Errorf("start a new manager: %w", err)
+		}
+		old := b.m
+		b.m = m
+		// Its units' processes live on (their hookrun exec reports its
+		// job's end itself): Stop, which kills them, waits for the end.
+		defer old.Stop()
+		for i, kv := range b.env {
+			if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") {
+				b.env[i] = "XDG_RUNTIME_DIR=" + m.RuntimeDir
+			}
+		}
+	}
+	said := map[string]bool{}
+	for _, st := range sts {
+		said[st.Unit] = true
+	}
+	deadline := time.Now().Add(outcomeDeadline)
+	reconciles := 0
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		rc := exec.CommandContext(ctx, b.hookrun, "reconcile", "--repo", repo)
+		rc.Env = b.gitEnv()
+		_ = rc.Run()
+		reconciles++
+		recs, _ := history.Read(plan.HistoryPath(repo))
+		done := len(recs) >= sc.refs
+		for _, r := range recs {
+			if r.Notify == history.NotifyPending {
+				done = false
+			}
+		}
+		if letters, _ := unit.Outbox(repo).Pending(); len(letters) > 0 {
+			done = false
+		}
+		if done {
+			break
+		}
+		time.Sleep(time.Second) // the timer's period, shortened
+	}
+	notes = append(notes, fmt.Sprintf("%d runs of hookrun reconcile, one a second", reconciles))
+	us, err := collectUnits(repo, said)
+	if err != nil {
+		return stressRow{}, err
+	}
+	for _, u := range us {
+		u.want = &sc.jobs[0].want
+		// Every unit of the push was meant to start, the ones its start
+		// failed for (no state: their record says why) too.
+		u.said = u.said || u.record != nil
+	}
+	// Units the hook could not start are notified together, one message
+	// per topic ("jobs not started"), not one each.
+	together := func(r *history.Record) bool {
+		return r != nil && strings.HasPrefix(r.Reason, "not started: ") && !strings.Contains(r.Reason, "hook ended") && !strings.Contains(r.Reason, "never ran it")
+	}
+	want, grouped := 0, false
+	for _, u := range us {
+		if r := u.record; r != nil && strings.HasPrefix(r.Notify, history.NotifyDelivered) {
+			if together(r) {
+				grouped = true
+			} else {
+				want++
+			}
+		}
+	}
+	if grouped {
+		want++
+	}
+	msgs, err := srv.WaitFor(sc.key, want, time.Minute)
+	if err != nil {
+		notes = append(notes, err.Error())
+	}
+	var group, rest []peertest.Message
+	for _, m := range msgs {
+		if strings.Contains(m.Title, "jobs not started") {
+			group = append(group, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	if len(group) > 0 {
+		n := 0
+		for _, u := range us {
+			if together(u.record) {
+				u.msgs = append(u.msgs, group[0])
+				n++
+			}
+		}
+		notes = append(notes, fmt.Sprintf("%d units the hook could not start were notified in %d message(s) together", n, len(group)))
+	}
+	byQueue(us)
+	row := tally(sc, us, rest)
+	row.wall = time.Since(t0)
 	row.notes = append(row.notes, notes...)
 	return row, nil
 }

@@ -52,14 +52,29 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	// through ctx, and its end is recorded as stopped.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
+	// A journal stream that breaks (the manager was killed) must not kill
+	// this process with SIGPIPE before it has recorded and reported the
+	// job's end. Caught, not ignored: the job still gets the default.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// Our parent is the service manager that runs the unit (or, for the
+	// exec runner, the process that started us): if it is gone when the
+	// job ends, no ExecStopPost will report it.
+	manager := os.Getppid()
 	r, err := unit.Take(ctx, path, os.Getpid(), a.now)
 	if r == nil {
+		if supervise && !errors.Is(err, unit.ErrEnded) {
+			// No ExecStopPost: report it here (a damaged plan included).
+			a.finish(path, nil)
+		}
 		return fmt.Errorf("cannot run %s: %v", path, err)
 	}
 	defer r.Close()
 	u := r.Plan
 	if supervise {
-		a.inLog = u.Name // the exec runner points stdout and stderr at it
+		// The exec runner points stdout and stderr at the log file.
+		if lf := a.ownLog(u); lf != nil {
+			defer lf.Close()
+		}
 	} else if lf := a.teeLog(u); lf != nil {
 		defer lf.Close()
 	}
@@ -70,8 +85,18 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		}
 		// The queue moves on now, not once the notification is delivered.
 		r.Close()
-		if supervise { // no ExecStopPost: report it ourselves
-			a.finish(path, nil)
+		switch {
+		case supervise: // no ExecStopPost: report it ourselves
+			fin, err := unit.FinishExited(path, e, a.now)
+			a.finished(a.orDamaged(path, nil, fin, err))
+			a.reconcileAfter(u.RepoPath)
+		case u.Host == nil && os.Getppid() != manager:
+			// The manager was stopped or killed under us: its ExecStopPost
+			// will never run. Report it ourselves, once (unit.Finish).
+			fmt.Fprintf(stderr, "hookrun: the unit's service manager is gone (stopped or killed): recording and notifying the outcome from here\n")
+			fin, err := unit.FinishExited(path, e, a.now)
+			a.finished(a.orDamaged(path, nil, fin, err))
+			a.reconcileAfter(u.RepoPath)
 		}
 		return exitStatus(runErr)
 	}

@@ -36,7 +36,14 @@ knows what a ref's last push did, and adds the repository to the index
 'hookrun status' reads from anywhere. --all installs into every bare repository
 under DIR, at most --depth levels below it, and ends with a summary: how
 many were installed, already installed, failed, and which directories were
-skipped and why.`,
+skipped and why.
+
+It also writes and enables this user's systemd timer hookrun-reconcile.timer
+(in $XDG_CONFIG_HOME/systemd/user, else ~/.config/systemd/user), which runs
+'hookrun reconcile' every 2 minutes and at boot: units whose reporter died
+(a killed hook, a stopped manager, a reboot) still end in a recorded,
+notified outcome. Where the user manager cannot be reached it says how to
+enable it.`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
@@ -182,6 +189,9 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 }
 
 // setUpServices is where install sets up what hookrun needs beside the
-// repositories' hooks (e.g. a systemd user timer), once per install run
-// that installed into at least one repository. Nothing yet.
-func setUpServices(a *app) error { return nil }
+// repositories' hooks, once per install run that installed into at least
+// one repository: the reconcile timer (install_timer.go).
+func setUpServices(a *app) error {
+	a.setupReconcileTimer()
+	return nil
+}

@@ -9,9 +9,11 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -87,15 +89,15 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 		return usagef("name a unit (see 'hookrun status'), or a repository and a job")
 	}
 	path := plan.LogPath(repo, unit)
+	if follow {
+		return a.followLog(repo, unit, path)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if a.remoteLogSoFar(repo, unit) {
 			return nil // its watcher has written nothing here yet
 		}
-		if err := a.journalLogs(unit, follow, path); err != nil || !follow {
-			return err
-		}
-		return a.outcome(repo, unit)
+		return a.journalLogs(unit, path)
 	}
 	if err != nil {
 		return err
@@ -106,19 +108,74 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	}
 	// A unit running on another host: its output so far is there.
 	a.remoteLogSoFar(repo, unit)
-	if !follow {
-		return nil
-	}
-	// Follow until the unit has ended (its outcome is recorded) and
-	// nothing more was written.
+	return nil
+}
+
+// orphanWait is how long logs -f waits for the outcome of a unit whose
+// hookrun exec has ended before it says so and stops (its ExecStopPost
+// records it within seconds; where the manager died with it, `hookrun
+// reconcile` does).
+const orphanWait = 30 * time.Second
+
+// followLog prints unit's log as it grows until the unit has ended (its
+// outcome is recorded) or never will run, then its outcome, and returns
+// the job's exit status. However early it is called (before hookrun exec
+// has created the log file) it neither hangs nor leaves a process behind:
+// it only reads files.
+func (a *app) followLog(repo, unit, path string) error {
 	store := unitpkg.Open(repo)
-	for {
-		n, err := io.Copy(a.stdout, f)
-		if err != nil {
-			return err
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
 		}
-		if st, err := store.Load(unit); (err != nil || st.Phase == unitpkg.Ended) && n == 0 {
+	}()
+	remoteShown := false
+	var orphanSince time.Time
+	for {
+		if f == nil {
+			var err error
+			if f, err = os.Open(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		var n int64
+		if f != nil {
+			var err error
+			if n, err = io.Copy(a.stdout, f); err != nil {
+				return err
+			}
+			if !remoteShown {
+				// A unit running on another host: its output so far is there.
+				a.remoteLogSoFar(repo, unit)
+				remoteShown = true
+			}
+		}
+		st, done, why := store.Follow(unit)
+		if n > 0 {
+			continue // read on before deciding: the end may still be coming
+		}
+		switch {
+		case done && st != nil && st.Phase == unitpkg.Ended:
+			if f == nil {
+				// No log file (the unit failed before its job started):
+				// what the journal has.
+				_ = a.journalLogs(unit, path)
+			}
 			return a.outcome(repo, unit)
+		case done:
+			if err := a.outcome(repo, unit); err == nil || !strings.Contains(err.Error(), "no outcome is recorded") {
+				return err // the history has it (a unit that did not start)
+			}
+			return fmt.Errorf("%s: %s; no outcome is recorded (hookrun reconcile records one)", unit, why)
+		case why != "":
+			if orphanSince.IsZero() {
+				orphanSince = time.Now()
+			} else if time.Since(orphanSince) > orphanWait {
+				return fmt.Errorf("%s: %s after %s: see 'hookrun status %s' (hookrun reconcile records it)", unit, why, orphanWait, quoteArg(repo))
+			}
+		default:
+			orphanSince = time.Time{}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -195,22 +252,23 @@ func prefixed(prefix, s string) string {
 	return prefix + s
 }
 
-func (a *app) journalLogs(unit string, follow bool, logPath string) error {
+func (a *app) journalLogs(unit string, logPath string) error {
 	jc, err := exec.LookPath("journalctl")
 	if err != nil {
 		return fmt.Errorf("no log file %s and no journalctl here; the unit's output is gone (did its job start? see 'hookrun status')", logPath)
 	}
 	args := []string{"--no-pager", "-o", "short-iso"}
-	if follow {
-		args = append(args, "-f")
-	}
 	if os.Getuid() == 0 && a.getenv("XDG_RUNTIME_DIR") == "" {
 		args = append(args, "_SYSTEMD_UNIT="+unit)
 	} else {
 		args = append(args, "_SYSTEMD_USER_UNIT="+unit, "_UID="+strconv.Itoa(os.Getuid()))
 	}
-	ctx := context.Background()
+	// Never -f: a journal follow never ends by itself. The child dies with
+	// this process, whatever kills it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
 	cmd := exec.CommandContext(ctx, jc, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
 	if err := cmd.Run(); err != nil {
 		a.hintf("no log file %s; journalctl failed: if this account cannot read the system journal, add it to the systemd-journal group", logPath)

@@ -37,10 +37,13 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 	// job's output, as with the exec runner.
 	if _, err := os.Stat(path); err == nil {
 		s, name := unit.StoreOf(path)
-		if lf := a.teeLog(&plan.Unit{RepoPath: s.RepoPath, Name: name}); lf != nil {
+		// A few lines past the log's bound: appended, never cut.
+		if lf := a.teeLog(&plan.Unit{RepoPath: s.RepoPath, Name: name, Limits: plan.Limits{LogMax: plan.Infinity}}); lf != nil {
 			defer lf.Close()
 		}
 	}
 	a.finish(path, svc)
+	s, _ := unit.StoreOf(path)
+	a.reconcileAfter(s.RepoPath)
 	return nil // never fail the unit over its report
 }

@@ -42,6 +42,10 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
 		return nil
 	}
+	// Notifications go out of the push's path (postLetter), all handed
+	// over at the end.
+	a.inPush, a.holdLetters = true, true
+	defer a.flushLetters()
 	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
 	if err != nil {
 		a.pushStartedNothing(fs, in)
@@ -65,9 +69,13 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
-	if _, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now()); err != nil {
+	groups, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now())
+	if err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
+	// Held while this hook lives: hookrun reconcile closes a digest whose
+	// hook died before saving every unit of it, never one still filling.
+	defer digest.Hold(groups)()
 	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
 	l := a.launcher()
 	defer l.Close()
@@ -184,7 +192,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		if len(u.Refs) > 1 {
 			r.Refs = len(u.Refs)
 		}
-		if u.Notify.Digest != "" && due {
+		if u.Notify.Digest != "" && due || notifiedNotStarted(u, errs[i]) {
 			r.Notify = history.NotifyPending
 		}
 		recs = append(recs, r)

@@ -52,8 +52,10 @@ directory: $HOOKRUN_STATE_DIR, else $XDG_STATE_HOME/hookrun).
 It exits 1 when a systemd manager that units use cannot be reached: the
 table then shows only what hookrun recorded, and a running unit may have
 died unnoticed; and when a hook of a repository shown runs a hookrun
-binary that is gone (see 'hookrun install').`,
-		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
+binary that is gone (see 'hookrun install'), or a record (a unit's state or
+plan, a line of the history) cannot be read: those are named after the
+table.`,
+		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, a record cannot be read (named), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("json", false, "print JSON")
 			fs.Int("last", 20, "show at most `n` finished runs")
@@ -122,6 +124,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	askUser := slices.ContainsFunc(finished, func(r unitStatus) bool { return r.Runner == string(plan.RunnerSystemd) })
 	active, unreachable := a.activeUnits(repos, scope == "", askUser, len(finished) == 0)
 	all := append(active, finished...)
+	damaged := damagedRecords(repos)
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -129,8 +132,9 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			Repo        string       `json:"repo,omitempty"`
 			Repos       int          `json:"repos"`
 			Unreachable []string     `json:"unreachable_managers,omitempty"`
+			Damaged     []string     `json:"damaged,omitempty"`
 			Units       []unitStatus `json:"units"`
-		}{scope, len(repos), unreachable, append([]unitStatus{}, all...)}); err != nil {
+		}{scope, len(repos), unreachable, damaged, append([]unitStatus{}, all...)}); err != nil {
 			return err
 		}
 	} else {
@@ -143,6 +147,18 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	broken := false
 	for _, r := range repos {
 		broken = reportBrokenHooks(a, r) || broken
+	}
+	for _, n := range reconcileNotes(repos) {
+		a.infof("%s", n)
+	}
+	for _, d := range damaged {
+		a.errorf("%s", d)
+	}
+	if len(damaged) > 0 {
+		a.errorf("%s cannot be read: remove or repair them (hookrun writes them whole, so they were damaged from outside)", plural(len(damaged), "record"))
+		if len(unreachable) == 0 {
+			return errReported
+		}
 	}
 	if len(unreachable) > 0 {
 		return fmt.Errorf("cannot reach the systemd %s manager: units it runs are shown as hookrun recorded them, and one that died may show as running; check it with 'systemctl --user status' (as the git user)", strings.Join(unreachable, " and "))

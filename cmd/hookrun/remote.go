@@ -39,6 +39,7 @@ func (a *app) remoteNotStarted(units []*plan.Unit, errs []error) {
 			quiet.warnf("cannot record the outcome: %v", err)
 		}
 		quiet.report(fin)
+		a.letters = quiet.letters // posted, for the push to hand over (flushLetters)
 		if lf != nil {
 			lf.Close()
 		}
@@ -96,16 +97,21 @@ func stopOnHost(u *plan.Unit, log io.Writer) {
 // output it has written there so far, fetched over ssh. (Once the unit has
 // ended its watcher has copied that output into the local log.) Failures
 // are one line on stderr. It reports whether the unit runs on a host.
-func (a *app) remoteLogSoFar(repo, unit string) bool {
-	u, err := plan.Load(plan.PlanPath(repo, unit))
+func (a *app) remoteLogSoFar(repo, name string) bool {
+	u, err := plan.Load(plan.PlanPath(repo, name))
 	if err != nil || u.Host == nil || u.Host.Mirror == "" {
+		return false
+	}
+	if st, err := unit.Open(repo).Load(name); err == nil && (st.Phase == unit.Ended || st.Exit != nil) {
+		// Its watcher has copied the host's log here at its end: printing
+		// the host's copy too would show every line twice.
 		return false
 	}
 	h := remote.HostOf(u.Host)
 	site := &remote.Site{Host: h, Mirror: u.Host.Mirror}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*remote.ConnectTimeout)
 	defer cancel()
-	out, err := h.Output(ctx, "cat", "--", site.LogPath(unit))
+	out, err := h.Output(ctx, "cat", "--", site.LogPath(name))
 	if err != nil {
 		a.warnf("cannot fetch the output so far from host %s: %v", h.Name, err)
 		return true

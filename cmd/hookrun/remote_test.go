@@ -28,7 +28,7 @@ import (
 // $REMOTE_HOME its home, where the mirrors are: scripts of one directory
 // run at once on one host, so each pushes a repository of its own name.
 func TestRemoteScripts(t *testing.T) {
-	for _, dir := range []string{"push", "lost", "drop"} {
+	for _, dir := range []string{"push", "lost", "drop", "manager"} {
 		t.Run(dir, func(t *testing.T) { runRemoteScripts(t, filepath.Join("testdata/remote", dir)) })
 	}
 }

@@ -130,9 +130,19 @@ func scriptEnv(env *testscript.Env, global string) error {
 
 // systemd-manager starts a private systemd user manager for the script and
 // points XDG_RUNTIME_DIR at it; it is stopped when the script ends.
+// `systemd-manager kill` kills it with SIGKILL (its units' processes live
+// on); `systemd-manager` again starts a new one.
 // `systemd-manager stop` shuts it down now, as a reboot would: it stops its
 // units (running their ExecStopPost) and exits.
 func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 1 && args[0] == "kill" {
+		m, ok := managers.Load(ts)
+		if !ok {
+			ts.Fatalf("systemd-manager kill: no manager started")
+		}
+		ts.Check(m.(*systemdtest.Manager).Kill())
+		return
+	}
 	if len(args) == 1 && args[0] == "stop" {
 		m, ok := managers.Load(ts)
 		if !ok {

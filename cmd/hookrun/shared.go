@@ -157,6 +157,39 @@ func logsCommand(u *plan.Unit) string {
 // reports it.
 func (a *app) finish(planPath string, svc *unit.Service) {
 	fin, err := unit.Finish(planPath, svc, a.now)
+	a.finished(a.orDamaged(planPath, svc, fin, err))
+}
+
+// orDamaged is what unit.Finish returned, unless it failed because the
+// unit's plan is damaged: then the outcome recorded from its state alone
+// (unit.FinishDamaged), notified where the repository's config says now
+// (the plan's settings are lost with it).
+func (a *app) orDamaged(planPath string, svc *unit.Service, fin *unit.Finished, err error) (*unit.Finished, error) {
+	if fin != nil || err == nil || errors.Is(err, os.ErrNotExist) {
+		return fin, err
+	}
+	_, perr := plan.Load(planPath)
+	if perr == nil || errors.Is(perr, os.ErrNotExist) {
+		return fin, err
+	}
+	a.errorf("%v", err)
+	return unit.FinishDamaged(planPath, perr, svc, a.repoNotify(planPath), a.now)
+}
+
+// repoNotify is the [notify] of the repository whose plan is at planPath,
+// from its config as it is now: for a unit whose plan cannot be read.
+func (a *app) repoNotify(planPath string) plan.Notify {
+	s, _ := unit.StoreOf(planPath)
+	globalPath, explicit := config.GlobalPath("", a.getenv)
+	c, _, err := config.Load(globalPath, explicit, filepath.Join(s.RepoPath, "hooks.toml"))
+	if err != nil || c == nil || c.Notify.Server == "" {
+		return plan.Notify{}
+	}
+	return plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, On: outcomes(c.Notify.On), RetryBudget: time.Duration(c.Notify.RetryBudget)}
+}
+
+// finished reports what unit.Finish returned.
+func (a *app) finished(fin *unit.Finished, err error) {
 	if err != nil {
 		a.errorf("%v", err)
 	}
@@ -168,6 +201,14 @@ func (a *app) finish(planPath string, svc *unit.Service) {
 // report publishes a recorded outcome, on its own or in its push's digest.
 func (a *app) report(fin *unit.Finished) {
 	u, o, due := fin.Plan, fin.Outcome, fin.Due
+	if fin.Unrecorded != nil {
+		// Recording never gates notifying: the notification says it.
+		note := "hookrun could not record this outcome (hookrun status may not show it): " + fin.Unrecorded.Error()
+		if o.Reason != "" {
+			note = o.Reason + "; " + note
+		}
+		o.Reason = note
+	}
 	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
@@ -196,29 +237,26 @@ func (a *app) report(fin *unit.Finished) {
 	if len(u.Refs) > 0 {
 		d.Short = u.Refs[0].TargetShort()
 	}
-	result := a.publish(u, notify.Build(d, o))
-	a.recordDelivery(u.RepoPath, u.Name, result)
+	m := notify.Build(d, o)
+	if a.inPush {
+		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: []string{u.Name}})
+		return
+	}
+	a.recordDelivery(u.RepoPath, u.Name, a.publish(u, m))
 }
 
 // sendDigest sends the digest of u's push, whose entries are all in, and
 // records its delivery for every unit in it that was due a notification.
 func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
-	// Claimed and read: nothing else will use it.
-	if err := digest.Remove(u.Notify.Digest); err != nil {
-		a.warnf("%v", err)
+	if a.inPush {
+		a.postDigest(u, entries)
+		return
 	}
-	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic}
-	var due []string
-	for _, e := range entries {
-		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
-		if e.Notify {
-			due = append(due, e.Unit)
-		}
-	}
+	m, due := a.digestMessage(u, entries)
 	if len(due) == 0 {
 		return // the `on` filter lets none of these outcomes notify
 	}
-	result := a.publish(u, notify.BuildDigest(d))
+	result := a.publish(u, m)
 	if result == history.NotifyDelivered {
 		result = history.NotifyDelivered + " in the push's digest"
 		a.infof("sent the digest of %d units", len(entries))
@@ -228,6 +266,32 @@ func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
 	for _, name := range due {
 		a.recordDelivery(u.RepoPath, name, result)
 	}
+}
+
+// postDigest is sendDigest out of the caller's path (a push: postLetter).
+func (a *app) postDigest(u *plan.Unit, entries []digest.Entry) {
+	m, due := a.digestMessage(u, entries)
+	if len(due) > 0 {
+		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: due, Digest: len(entries)})
+	}
+}
+
+// digestMessage claims the digest of u's push, whose entries are all in,
+// and returns its message and the units in it due a notification.
+func (a *app) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.Message, []string) {
+	// Claimed and read: nothing else will use it.
+	if err := digest.Remove(u.Notify.Digest); err != nil {
+		a.warnf("%v", err)
+	}
+	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic}
+	var due []string
+	for _, e := range entries {
+		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
+		if e.Notify && e.Unit != "" { // "": a unit that never had a state
+			due = append(due, e.Unit)
+		}
+	}
+	return notify.BuildDigest(d), due
 }
 
 // publish sends m to u's ntfy and returns what became of it, for the
@@ -271,16 +335,42 @@ func (a *app) recordDelivery(repoPath, name, result string) {
 
 // teeLog copies what the command prints from now on to u's log file as
 // well: under systemd a unit's output goes to the journal, and the log file
-// keeps it readable where no journal is (hookrun logs). The caller closes
-// the file; nil when it cannot be opened (warned).
-func (a *app) teeLog(u *plan.Unit) *os.File {
-	lf, err := openLog(u)
+// keeps it readable where no journal is (hookrun logs). The file is bounded
+// (log_max: unit.Log). The caller closes it; nil when it cannot be opened
+// (warned).
+func (a *app) teeLog(u *plan.Unit) io.Closer {
+	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
 	if err != nil {
 		a.warnf("no log file: %v", err)
 		return nil
 	}
-	a.stdout, a.stderr = io.MultiWriter(a.stdout, lf), io.MultiWriter(a.stderr, lf)
+	// The journal's end may go away with a killed manager: the log file
+	// keeps everything all the same.
+	a.stdout, a.stderr = io.MultiWriter(lenient{a.stdout}, lf), io.MultiWriter(lenient{a.stderr}, lf)
 	a.inLog = u.Name
+	return lf
+}
+
+// lenient is a writer whose failures are ignored (a journal stream whose
+// manager was killed), so that a MultiWriter goes on to its other writers.
+type lenient struct{ w io.Writer }
+
+func (l lenient) Write(p []byte) (int, error) {
+	_, _ = l.w.Write(p)
+	return len(p), nil
+}
+
+// ownLog is teeLog for the exec runner, whose standard output and error
+// are u's log file already: everything printed from now on goes through
+// the bounded unit.Log instead. The caller closes it.
+func (a *app) ownLog(u *plan.Unit) io.Closer {
+	a.inLog = u.Name
+	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
+	if err != nil {
+		a.warnf("the log file is not bounded: %v", err)
+		return nil
+	}
+	a.stdout, a.stderr = lf, lf
 	return lf
 }
 

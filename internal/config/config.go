@@ -198,7 +198,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 			if step == name {
 				continue // reported as a cycle below
 			}
-			for _, k := range []string{"timeout", "cpu_quota", "memory_max", "tasks_max", "nice", "topic", "per", "concurrency", "notify_on", "runner", "manager", "user", "group",
+			for _, k := range []string{"timeout", "cpu_quota", "memory_max", "tasks_max", "log_max", "nice", "topic", "per", "concurrency", "notify_on", "runner", "manager", "user", "group",
 				"no_new_privileges", "private_tmp", "protect_system", "read_write_paths"} {
 				if sj.Defined[k] {
 					at(origin[step], Warning, "jobs."+step+"."+k, "jobs.%s.%s is ignored when %s runs inside sequence %q (the sequence's own value applies)", step, k, step, name)

@@ -50,6 +50,7 @@ type Settings struct {
 	CPUQuota         CPUQuota            `toml:"cpu_quota" doc:"CPUQuota, e.g. \"50%\""`
 	MemoryMax        Size                `toml:"memory_max" doc:"MemoryMax, e.g. \"512M\""`
 	TasksMax         Count               `toml:"tasks_max" doc:"TasksMax: most processes and threads"`
+	LogMax           Size                `toml:"log_max" doc:"bound of the job's log file under $GIT_DIR/hookrun/logs, e.g. \"50M\" (default 10M; infinity: none): past it the log keeps its beginning and its end, with a line marking the cut"`
 	Nice             *Nice               `toml:"nice" doc:"Nice= from -20 to 19"`
 	Concurrency      Concurrency         `toml:"concurrency" doc:"parallel (default), queue, replace, or coalesce"`
 	Per              Per                 `toml:"per" doc:"ref (default): one unit per matched ref; push: one per push"`

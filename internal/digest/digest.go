@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -229,4 +230,85 @@ func writeAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// Hold marks the digests of groups as being filled by a live hook (an
+// flock on each one's expected file) until release: Close leaves them
+// alone meanwhile, however long the hook takes to save its units.
+func Hold(groups []Group) (release func()) {
+	var files []*os.File
+	for _, g := range groups {
+		if f, err := os.Open(filepath.Join(g.Dir, expectedFile)); err == nil {
+			if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) == nil {
+				files = append(files, f)
+			} else {
+				f.Close()
+			}
+		}
+	}
+	return func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+}
+
+// Open lists the digests under stateDir/digests that no unit has claimed
+// yet, with when each last changed (made, or an entry recorded).
+func Open(stateDir string) map[string]time.Time {
+	parent := filepath.Join(stateDir, DirName)
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		return nil
+	}
+	out := map[string]time.Time{}
+	for _, de := range des {
+		dir := filepath.Join(parent, de.Name())
+		if !de.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, claimFile)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, expectedFile)); err != nil {
+			continue
+		}
+		if info, err := os.Stat(dir); err == nil {
+			out[dir] = info.ModTime() // the last entry's record
+		}
+	}
+	return out
+}
+
+// Close claims the digest at dir although some of its units never
+// recorded an outcome, and never will (the caller knows: its push's hook
+// died before saving them, or their outcome could not be recorded). It
+// returns the entries recorded and how many are missing, for the caller to
+// send and then Remove; ok is false when another unit claimed it first.
+func Close(dir string) (entries []Entry, missing int, ok bool, err error) {
+	want, err := expected(dir)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	// The push's hook holds it while it saves and starts the units.
+	lk, err := os.Open(filepath.Join(dir, expectedFile))
+	if err != nil {
+		return nil, 0, false, nil
+	}
+	defer lk.Close()
+	if err := syscall.Flock(int(lk.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, 0, false, nil
+	}
+	f, err := os.OpenFile(filepath.Join(dir, claimFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) || errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("claim digest %s: %w", dir, err)
+	}
+	f.Close()
+	if entries, err = Entries(dir); err != nil {
+		return nil, 0, true, err
+	}
+	return entries, max(0, want-len(entries)), true, nil
 }

@@ -127,45 +127,106 @@ func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
 }
 
 // Read returns the records at path, oldest first; a missing file is empty.
+// Lines that cannot be read are left out (ReadChecked counts them).
 func Read(path string) ([]Record, error) {
+	recs, _, err := ReadChecked(path)
+	return recs, err
+}
+
+// ReadChecked is Read that also returns the numbers of the lines that are
+// not records (damaged from outside: hookrun replaces the file whole).
+func ReadChecked(path string) (recs []Record, bad []int, err error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out []Record
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
 		var r Record
 		if json.Unmarshal(sc.Bytes(), &r) == nil {
-			out = append(out, r)
+			recs = append(recs, r)
+		} else if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			bad = append(bad, n)
 		}
 	}
-	return out, sc.Err()
+	return recs, bad, sc.Err()
 }
 
 // PruneDir removes all but the newest keep files of dir (the per-unit log
 // files), so a busy repository's state stays bounded like its history.
-func PruneDir(dir string, keep int) {
+func PruneDir(dir string, keep int) { PruneDirBytes(dir, keep, 0) }
+
+// PruneDirBytes is PruneDir that also removes the oldest files beyond
+// maxBytes together (0: no bound on bytes); the newest file always stays.
+func PruneDirBytes(dir string, keep int, maxBytes int64) {
 	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) <= keep {
+	if err != nil || len(entries) <= keep && maxBytes <= 0 {
 		return
 	}
 	type file struct {
 		name string
 		mod  time.Time
+		size int64
 	}
 	files := make([]file, 0, len(entries))
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			files = append(files, file{e.Name(), info.ModTime()})
+			files = append(files, file{e.Name(), info.ModTime(), info.Size()})
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
-	for _, f := range files[min(keep, len(files)):] {
-		os.Remove(filepath.Join(dir, f.name))
+	var total int64
+	for i, f := range files {
+		total += f.size
+		if i >= keep || i > 0 && maxBytes > 0 && total > maxBytes {
+			os.Remove(filepath.Join(dir, f.name))
+		}
 	}
+}
+
+// SetNotifyPush records what became of the notification of a push that
+// started nothing: its record has no unit, and is known by its start and
+// reason. A record no longer there (pruned meanwhile) is not an error.
+func SetNotifyPush(path string, start time.Time, reason, notify string) error {
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var r Record
+			if json.Unmarshal(lines[i], &r) != nil || r.Unit != "" || !r.Start.Equal(start) || r.Reason != reason {
+				continue
+			}
+			r.Notify = notify
+			b, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			lines[i] = append(b, '\n')
+			break
+		}
+		return lines, nil
+	})
+}
+
+// Replace puts r in place of the newest record of its unit at path (its
+// outcome corrected), or appends it when there is none.
+func Replace(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var old Record
+			if json.Unmarshal(lines[i], &old) == nil && old.Unit == r.Unit {
+				lines[i] = append(b, '\n')
+				return lines, nil
+			}
+		}
+		lines = append(lines, append(b, '\n'))
+		return lines[max(0, len(lines)-Keep):], nil
+	})
 }

@@ -109,3 +109,24 @@ func TestAppendAllKeepsNewest(t *testing.T) {
 		t.Errorf("%d records from %s to %s, want the newest %d", len(recs), recs[0].Unit, recs[len(recs)-1].Unit, Keep)
 	}
 }
+
+// TestPruneDirBytes: the logs of a repository are bounded together too,
+// the oldest going first; the newest stays even when alone over the bound.
+func TestPruneDirBytes(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 10; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("%d.log", i))
+		os.WriteFile(p, make([]byte, 100*(i+1)), 0o600)
+		os.Chtimes(p, time.Unix(int64(1000+i), 0), time.Unix(int64(1000+i), 0))
+	}
+	PruneDirBytes(dir, 200, 2000) // 1000 + 900 fit; 800 more do not
+	left, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(left) != 2 || filepath.Base(left[0]) != "8.log" || filepath.Base(left[1]) != "9.log" {
+		t.Fatalf("left %v, want 8.log and 9.log", left)
+	}
+	PruneDirBytes(dir, 200, 10)
+	left, _ = filepath.Glob(filepath.Join(dir, "*.log"))
+	if len(left) != 1 || filepath.Base(left[0]) != "9.log" {
+		t.Fatalf("left %v, want the newest alone", left)
+	}
+}

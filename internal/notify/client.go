@@ -3,6 +3,8 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -333,7 +335,7 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 		if sent.Load() {
 			return &sentError{err}
 		}
-		return &unsentError{err}
+		return unsent(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -434,14 +436,51 @@ func apiError(status int, data []byte, tokenSent bool) *Error {
 // unsentError is a request that never completely left this machine (no
 // connection, refused, DNS, TLS, or a write error): ntfy cannot have
 // accepted it, so it is retried.
-type unsentError struct{ err error }
+// A permanent one (a TLS handshake that failed: the server does not speak
+// TLS, or its certificate is not trusted) fails the same way every time,
+// so it is not.
+type unsentError struct {
+	err       error
+	permanent bool
+	hint      string
+}
 
-func (e *unsentError) Error() string { return "not sent: " + e.err.Error() }
+func (e *unsentError) Error() string {
+	if e.hint != "" {
+		return "not sent: " + e.err.Error() + "; " + e.hint
+	}
+	return "not sent: " + e.err.Error()
+}
 func (e *unsentError) Unwrap() error { return e.err }
 
+// unsent classifies an error of a request that never left this machine.
+func unsent(err error) *unsentError {
+	var (
+		header  tls.RecordHeaderError
+		verify  *tls.CertificateVerificationError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	// net/http replaces the tls.RecordHeaderError of an HTTP answer with
+	// its own message, wrapping nothing.
+	case errors.As(err, &header), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return &unsentError{err: err, permanent: true, hint: "the server does not speak TLS: use an http:// server URL, or ntfy's TLS port"}
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return &unsentError{err: err, permanent: true, hint: "the server's TLS certificate is not trusted here: fix the certificate or the server URL"}
+	case errors.As(err, &alert):
+		return &unsentError{err: err, permanent: true, hint: "the TLS handshake was refused: check the server URL"}
+	}
+	return &unsentError{err: err}
+}
+
+// isUnsent reports whether err is a request that never left this machine
+// and may get through if sent again.
 func isUnsent(err error) bool {
 	var ue *unsentError
-	return errors.As(err, &ue)
+	return errors.As(err, &ue) && !ue.permanent
 }
 
 // sentError is a request that was sent but got no answer (timed out, reset,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -595,6 +596,41 @@ func TestLoadToken(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("LoadToken = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPublishNoRetryOnTLSMismatch: an https:// URL of a plain-HTTP server
+// (or a certificate this host does not trust) fails the same way every
+// time: one attempt, and an error that says what to fix.
+func TestPublishNoRetryOnTLSMismatch(t *testing.T) {
+	f := newFakeNtfy(t) // plain HTTP
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(tlsSrv.Close)
+	tests := []struct {
+		name, server, want string
+	}{
+		{"https to an http server", "https://" + strings.TrimPrefix(f.URL, "http://"), "the server does not speak TLS"},
+		{"untrusted certificate", tlsSrv.URL, "the server's TLS certificate is not trusted here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log syncBuffer
+			c := &Client{Server: tt.server, Backoff: fastBackoff, RetryBudget: 5 * time.Second, Log: &log}
+			start := time.Now()
+			err := c.Publish(context.Background(), testMessage())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to say %q", err, tt.want)
+			}
+			if log.String() != "" {
+				t.Errorf("retried:\n%s", log.String())
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v, want one attempt", d)
+			}
+			if errors.Is(err, ErrMaybeDelivered) {
+				t.Errorf("never sent, yet maybe delivered: %v", err)
 			}
 		})
 	}

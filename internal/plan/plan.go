@@ -183,6 +183,7 @@ type Limits struct {
 	MemoryMax   uint64        `json:"memory_max,omitempty"`    // bytes; Infinity for "infinity"
 	TasksMax    uint64        `json:"tasks_max,omitempty"`     // count
 	Nice        *int          `json:"nice,omitempty"`          // -20..19
+	LogMax      uint64        `json:"log_max,omitempty"`       // bytes of the log file (0: the default); Infinity: no bound
 }
 
 // MaxRefsEnvBytes bounds the HOOKRUN_REFS environment entry: the kernel

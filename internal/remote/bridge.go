@@ -63,9 +63,15 @@ type UnreachableError struct {
 	Host string // the [hosts.NAME] name
 	Dest string // its ssh destination
 	Msg  string // what went wrong and what to do
+	// Reached: ssh worked; what failed is on the host (its user manager,
+	// or systemd-stdio-bridge), not the network or ssh.
+	Reached bool
 }
 
 func (e *UnreachableError) Error() string {
+	if e.Reached {
+		return fmt.Sprintf("host %s (%s) reached over ssh, but not its user manager: %s", e.Host, e.Dest, e.Msg)
+	}
 	return fmt.Sprintf("host %s (%s) unreachable: %s", e.Host, e.Dest, e.Msg)
 }
 
@@ -289,15 +295,16 @@ func (b *Bridge) dialError(err error) error {
 		code = b.cmd.ProcessState.ExitCode()
 	}
 	h := b.host
+	reached := func(err error) error { err.(*UnreachableError).Reached = true; return err }
 	switch {
 	case strings.Contains(msg, "Failed to start bus client"):
-		return h.unreachable("no user manager at %s: %s (enable lingering there: loginctl enable-linger USER, or set runtime_dir)", BusPath(b.runtime), msg)
+		return reached(h.unreachable("no user manager at %s: %s (enable lingering there: loginctl enable-linger USER, or set runtime_dir)", BusPath(b.runtime), msg))
 	case code == 127 || strings.Contains(msg, "not found"):
-		return h.unreachable("systemd-stdio-bridge not found there: install systemd on the host")
+		return reached(h.unreachable("systemd-stdio-bridge not found there: install systemd on the host"))
 	case code == 255:
 		return h.unreachable("%s (check the destination, ssh_options and the key)", msg)
 	case msg != "":
-		return h.unreachable("systemd-stdio-bridge failed: %s", msg)
+		return reached(h.unreachable("systemd-stdio-bridge failed: %s", msg))
 	}
 	return h.unreachable("D-Bus over ssh: %v", err)
 }

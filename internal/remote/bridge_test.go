@@ -158,7 +158,7 @@ func TestBridgeDiscoversTheRuntimeDir(t *testing.T) {
 	// directory): the error says where it looked and what to do.
 	_, err = remote.Dial(context.Background(), host)
 	if !errors.Is(err, remote.ErrUnreachable) || !errors.Is(err, runner.ErrManagerUnreachable) ||
-		!strings.Contains(err.Error(), "no user manager at unix:path="+got+"/systemd/private") ||
+		!strings.Contains(err.Error(), "reached over ssh, but not its user manager: no user manager at unix:path="+got+"/systemd/private") ||
 		!strings.Contains(err.Error(), "enable-linger") {
 		t.Fatalf("Dial without a manager = %v", err)
 	}

@@ -96,6 +96,15 @@ func (w *Watcher) Follow(ctx context.Context) (history.Record, error) {
 		} else {
 			lastErr = err
 			w.close()
+			// ssh works, the host's manager does not (stopped, or the host
+			// rebooting): what its hookrun recorded is in its history now,
+			// not after LostContact.
+			var ue *UnreachableError
+			if errors.As(err, &ue) && ue.Reached {
+				if rec, rerr := w.record(ctx); rerr == nil {
+					return rec, nil
+				}
+			}
 			if !lost {
 				fmt.Fprintf(w.Log, "hookrun: lost contact with host %s: %v; retrying for up to %s\n", h.Name, err, bound)
 				lost = true

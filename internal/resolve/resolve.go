@@ -314,7 +314,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 		Concurrency: plan.Concurrency(set.Concurrency), Pusher: p.Pusher.String(),
 		Limits: plan.Limits{
 			Timeout: time.Duration(set.Timeout), CPUQuotaPct: uint64(set.CPUQuota),
-			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax),
+			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax), LogMax: uint64(set.LogMax),
 		},
 		Sandbox: plan.Sandbox{ProtectSystem: string(set.ProtectSystem)},
 	}

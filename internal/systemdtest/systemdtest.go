@@ -60,7 +60,8 @@ type Manager struct {
 	Address string
 	// PID is the manager's process id; 0 when the manager is not ours (the
 	// user's own manager, which Stop leaves running).
-	PID int
+	PID    int
+	killed bool // Kill ended it
 	// UID is the uid the manager runs as.
 	UID int
 
@@ -513,6 +514,25 @@ func removeTree(dir string, kill bool) int {
 	return left
 }
 
+// Kill kills a private manager with SIGKILL, as an OOM killer or an
+// operator might, and waits for it to be gone. The processes of its units
+// are left running (Stop, later, kills them and cleans up).
+func (m *Manager) Kill() error {
+	if m.PID == 0 {
+		return errors.New("not a private manager: not killing it")
+	}
+	if err := syscall.Kill(m.PID, syscall.SIGKILL); err != nil {
+		return err
+	}
+	select {
+	case <-m.done:
+		m.killed = true
+		return nil
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("manager %d still running %v after SIGKILL", m.PID, stopTimeout)
+	}
+}
+
 // Stop stops a private manager by PID (SIGTERM, then SIGKILL after a
 // timeout), kills anything left in its cgroups and removes its directories.
 // It does nothing for a borrowed manager and is safe to call twice.
@@ -520,7 +540,10 @@ func (m *Manager) Stop() error {
 	if m.PID == 0 {
 		return nil
 	}
-	err := m.stopProcess()
+	var err error
+	if !m.killed { // its PID may be another process's by now
+		err = m.stopProcess()
+	}
 	m.PID = 0
 	m.removeCgroups()
 	if m.tmp != "" {

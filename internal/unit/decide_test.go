@@ -74,3 +74,19 @@ func TestDecideDuration(t *testing.T) {
 		t.Errorf("duration %v, want from the hand-over to now (3s)", d)
 	}
 }
+
+// TestDecideLostContactDuration: a remote job whose watcher lost contact
+// (the host's word has no duration) lasted as long as it was followed, not
+// 0 s (issue 21).
+func TestDecideLostContactDuration(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	st := &State{Started: t0, JobStart: t0.Add(time.Second), Exit: &Exit{At: t0.Add(91 * time.Second),
+		Remote: &Outcome{Kind: notify.Failure, Reason: "lost contact with builder"}}}
+	if o := Decide(st, nil, &plan.Unit{}, t0.Add(time.Hour)); o.Duration != 90*time.Second || o.Reason != "lost contact with builder" {
+		t.Errorf("Decide = %+v, want lost contact after 1m30s", o)
+	}
+	st.Exit.Remote.Duration = 42 * time.Second // the host's own count wins
+	if o := Decide(st, nil, &plan.Unit{}, t0.Add(time.Hour)); o.Duration != 42*time.Second {
+		t.Errorf("duration %v, want the host's 42s", o.Duration)
+	}
+}

@@ -1,13 +1,17 @@
 package unit
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -105,5 +109,110 @@ func TestFullDiskLeavesNoPlan(t *testing.T) {
 			}
 			sv.Close()
 		})
+	}
+}
+
+// TestUnrecordedOutcomeIsStillReported: recording never gates notifying.
+// When a unit's end cannot be saved (its state is damaged, the disk is
+// full), Finish still returns the outcome as First, with Unrecorded saying
+// why, for its ExecStopPost to notify; FinishRecorded (reconcile) does not.
+func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // where unrecorded outcomes are kept
+	for _, tc := range []struct {
+		name   string
+		breaks func(t *testing.T, s *Store, name string)
+		want   string
+	}{
+		{"damaged state", func(t *testing.T, s *Store, name string) {
+			if err := os.WriteFile(s.StatePath(name), []byte(`{"version":1,"unit":`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "unexpected end of JSON input"},
+		{"full disk", func(t *testing.T, s *Store, name string) {
+			f, err := os.Create(filepath.Join(plan.StateDir(s.RepoPath), "filler2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			page := make([]byte, 4096)
+			for {
+				if _, err := f.Write(page); err != nil {
+					break
+				}
+			}
+		}, "no space left on device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := fullDisk(t, 8)
+			s := Open(repo)
+			s.NoSync = true
+			u := testUnit(repo, "site", plan.Queue)
+			u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []string{"failure"}}
+			saveStarted(t, s, u)
+			tc.breaks(t, s, u.Name)
+			if _, err := FinishRecorded(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now); err == nil {
+				t.Error("FinishRecorded succeeded with the state unsaveable")
+			}
+			fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to say %q", err, tc.want)
+			}
+			if fin == nil || !fin.First || !fin.Due || fin.Unrecorded == nil {
+				t.Fatalf("Finish = %+v, want a first, due, unrecorded outcome to notify", fin)
+			}
+			if fin.Outcome.Kind != notify.Failure || !strings.Contains(fin.Outcome.Reason, "exit status 7") {
+				t.Errorf("outcome %+v, want the failure systemd reported", fin.Outcome)
+			}
+			if tc.name != "full disk" {
+				return
+			}
+			// Room again: reconcile records the notified outcome and does
+			// not notify the unit a second time.
+			os.Remove(filepath.Join(plan.StateDir(repo), "filler"))
+			os.Remove(filepath.Join(plan.StateDir(repo), "filler2"))
+			s.Now = func() time.Time { return time.Now().Add(time.Hour) }
+			fins, rep := s.Reconcile(func(*State) (bool, bool) { return true, false })
+			if len(fins) != 0 || len(rep.Damaged) != 0 {
+				t.Errorf("Reconcile = %+v, %+v; want nothing to notify", fins, rep)
+			}
+			st, err := s.Load(u.Name)
+			if err != nil || st.Phase != Ended || st.Outcome == nil || !strings.Contains(st.Outcome.Reason, "exit status 7") {
+				t.Errorf("state after reconcile %+v, %v; want the notified outcome recorded", st, err)
+			}
+		})
+	}
+}
+
+// TestFinishDamagedPlan: a unit whose plan was cut (exec could not load it)
+// still ends in a recorded outcome, to be notified where the caller says,
+// once.
+func TestFinishDamagedPlan(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	if err := os.WriteFile(s.PlanPath(u.Name), []byte(`{"version":1,"na`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Take(context.Background(), s.PlanPath(u.Name), 1, time.Now); err == nil {
+		t.Fatal("Take of a cut plan succeeded")
+	}
+	svc := &Service{"exit-code", "exited", "1"}
+	if _, err := Finish(s.PlanPath(u.Name), svc, time.Now); err == nil {
+		t.Fatal("Finish of a cut plan succeeded")
+	}
+	n := plan.Notify{Server: "http://ntfy.example", Topic: "ops"}
+	_, perr := plan.Load(s.PlanPath(u.Name))
+	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now)
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != notify.Failure ||
+		!strings.Contains(fin.Outcome.Reason, "its plan cannot be read, so its job did not run") || fin.Plan.Job != "site" {
+		t.Fatalf("FinishDamaged = %+v, %v", fin, err)
+	}
+	if again, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now); err != nil || again != nil {
+		t.Errorf("second FinishDamaged = %+v, %v; want nothing (notified once)", again, err)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Job != "site" || recs[0].Result != "failure" {
+		t.Errorf("history %+v", recs)
 	}
 }

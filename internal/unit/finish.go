@@ -30,13 +30,48 @@ type Finished struct {
 	// Due: the plan's [notify] settings ask for this outcome to be
 	// published (its delivery is pending, else skipped).
 	Due bool
+	// Unrecorded says why the outcome could not be saved in the unit's
+	// state (a full or read-only disk, a damaged state file): it is
+	// notified all the same, and the notification says so.
+	Unrecorded error
 }
 
 // Finish records the outcome of the unit whose plan is at planPath, as
 // decided from its state and svc (Decide), appends it to the repository's
 // history and prunes the state of old units. Only the first call for a
 // unit records; later ones return the recorded outcome with First false.
+//
+// Recording never gates notifying: when the state cannot be saved (a full
+// or read-only disk, a damaged state file), the outcome is decided from
+// what can be read and returned with First set and Unrecorded saying why,
+// along with the error, so the caller (the unit's one ExecStopPost) still
+// notifies it. FinishRecorded is for callers that may not be the only one.
 func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, error) {
+	return finish(planPath, svc, nil, now, true)
+}
+
+// FinishExited is Finish for the exec runner's own process, which knows
+// how the job ended (e) even when it could not record it (Run.Exited).
+func FinishExited(planPath string, e *Exit, now func() time.Time) (*Finished, error) {
+	return finish(planPath, nil, e, now, true)
+}
+
+// FinishRecorded is Finish for a caller that is not the unit's own
+// ExecStopPost (`hookrun reconcile`): an outcome that cannot be recorded
+// is returned as an error only, never as First, since nothing would then
+// stop a second caller from notifying it again.
+func FinishRecorded(planPath string, svc *Service, now func() time.Time) (*Finished, error) {
+	return finish(planPath, svc, nil, now, false)
+}
+
+// finish is Finish; exited, when known, is how the job ended, for a state
+// that does not say.
+func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, unrecorded bool) (*Finished, error) {
+	known := func(st *State) {
+		if st.Exit == nil && exited != nil {
+			st.Exit = exited
+		}
+	}
 	s, name := StoreOf(planPath)
 	s.Now = now
 	u, err := plan.Load(planPath)
@@ -48,6 +83,7 @@ func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, err
 		if st.Phase == Ended && st.Outcome != nil {
 			return errNoChange
 		}
+		known(st)
 		o := Decide(st, svc, u, s.now())
 		st.Phase, st.Ended = Ended, s.now()
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
@@ -59,14 +95,48 @@ func Finish(planPath string, svc *Service, now func() time.Time) (*Finished, err
 		}
 		return nil
 	})
+	if err != nil && !unrecorded {
+		return nil, fmt.Errorf("cannot record the outcome of %s: %w", name, err)
+	}
 	if err != nil {
-		return nil, err
+		// Decide from what can be read: the state as it is, or nothing
+		// (systemd's word alone).
+		if cur, lerr := s.Load(name); lerr == nil {
+			st = cur
+		} else {
+			st = &State{Version: Version, Unit: name, Repo: u.Repo, Job: u.Job, Runner: u.Runner, Manager: u.Manager}
+		}
+		if st.Phase == Ended && st.Outcome != nil {
+			fin.State, fin.Outcome = st, st.Outcome.Notify() // recorded before
+			return fin, nil
+		}
+		known(st)
+		o := Decide(st, svc, u, s.now())
+		st.Phase, st.Ended = Ended, s.now()
+		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
+		fin.First, fin.Unrecorded = true, err
+		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		fin.State, fin.Outcome = st, st.Outcome.Notify()
+		// Kept where the repository's disk is not (a full disk), so that
+		// Reconcile, later, records this outcome instead of notifying
+		// the unit a second time.
+		keepUnrecorded(s.RepoPath, st)
+		err = fmt.Errorf("cannot record the outcome of %s in its state (notifying it all the same): %w", name, err)
+		if herr := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); herr != nil {
+			err = fmt.Errorf("%w; nor in the history: %v", err, herr)
+		}
+		return fin, err
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
 	if !fin.First {
 		return fin, nil
 	}
 	if err := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+		fin.Unrecorded = err
 		return fin, fmt.Errorf("cannot record the outcome in the history: %v", err)
 	}
 	s.Prune()
@@ -95,6 +165,9 @@ func record(u *plan.Unit, st *State) history.Record {
 	}
 	if rec.Start.IsZero() {
 		rec.Start = st.Started
+	}
+	if rec.Start.IsZero() {
+		rec.Start = st.Saved // never handed over
 	}
 	if o := st.Outcome; o != nil {
 		rec.Result, rec.Reason, rec.Duration = string(o.Kind), o.Reason, o.Duration
@@ -135,7 +208,7 @@ func record(u *plan.Unit, st *State) history.Record {
 func Decide(st *State, svc *Service, u *plan.Unit, now time.Time) notify.Outcome {
 	o := decide(st, svc, u)
 	o.Duration = duration(st, now)
-	if e := st.Exit; e != nil && e.Remote != nil && o.Kind == e.Remote.Kind {
+	if e := st.Exit; e != nil && e.Remote != nil && o.Kind == e.Remote.Kind && e.Remote.Duration > 0 {
 		o.Duration = e.Remote.Duration // as long as it ran there, as the host said
 	}
 	return o
@@ -272,4 +345,44 @@ func (d Delivery) History() string {
 		return ""
 	}
 	return "not delivered: " + d.Error
+}
+
+// FinishDamaged records the outcome of a unit whose plan cannot be read
+// (damaged from outside: a cut or edited file) from its state alone: its
+// job did not run, or ran and ended as exec recorded. The caller supplies
+// where to notify (n: the repository's current [notify], the plan's being
+// lost), and notifies the returned outcome when First.
+func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, now func() time.Time) (*Finished, error) {
+	s, name := StoreOf(planPath)
+	s.Now = now
+	var fin *Finished
+	st, err := s.update(name, nil, func(st *State) error {
+		if st.Phase == Ended && st.Outcome != nil {
+			return errNoChange
+		}
+		u := &plan.Unit{Name: name, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner, Notify: n}
+		o := Decide(st, svc, u, s.now())
+		if !st.Exit.Success() {
+			o = notify.Outcome{Kind: notify.Failure, Reason: "its plan cannot be read, so its job did not run: " + planErr.Error(), Duration: o.Duration}
+		}
+		st.Phase, st.Ended = Ended, s.now()
+		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
+		fin = &Finished{Plan: u, First: true, Due: n.Server != "" && notify.ShouldNotify(n.On, o.Kind)}
+		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		if fin.Due {
+			st.Delivery.Status = DeliveryPending
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot record the outcome of %s, whose plan cannot be read either (%v): %w", name, planErr, err)
+	}
+	if fin == nil {
+		return nil, nil // recorded before
+	}
+	fin.State, fin.Outcome = st, st.Outcome.Notify()
+	if err := history.Append(plan.HistoryPath(s.RepoPath), record(fin.Plan, st)); err != nil {
+		fin.Unrecorded = err
+	}
+	return fin, nil
 }

@@ -31,13 +31,14 @@ var (
 
 // Prune bounds the repository's unit state:
 //   - units that were never handed over (the hook was killed, or could not
-//     save them: a full disk) are dropped, with a history record (the queue
-//     never waits for them even before);
+//     save them: a full disk) are left to Reconcile, which records and
+//     notifies them (the queue never waits for them even before);
 //   - ended units beyond the KeepEnded newest, or older than MaxAge, lose
 //     their state and plan;
 //   - units not ended and without a live process older than MaxAge go too;
 //   - plans without a state and temporary files older than a few minutes
-//     go; log files beyond KeepEnded go.
+//     go; log files beyond KeepEnded, or beyond MaxLogsTotal bytes
+//     together, go (the oldest first).
 //
 // It reads every state only when there is something to do: more files than
 // KeepEnded, or the last full pass (the stamp file state/.pruned) more than
@@ -67,10 +68,9 @@ func (s *Store) Prune() {
 		if l != Gone || cur == nil {
 			continue
 		}
-		switch {
-		case cur.Phase == Queued:
-			s.dropAbandoned(cur)
-		case now.Sub(cur.Saved) > MaxAge && cur.Phase != Ended:
+		// An abandoned queued unit is left to Reconcile, which records
+		// and notifies it.
+		if now.Sub(cur.Saved) > MaxAge && cur.Phase != Ended {
 			s.remove(cur.Unit)
 		}
 	}
@@ -95,24 +95,7 @@ func (s *Store) Prune() {
 			}
 		}
 	}
-	history.PruneDir(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded)
-}
-
-// dropAbandoned removes a unit that was never handed over and records why.
-func (s *Store) dropAbandoned(st *State) {
-	rec := history.Record{
-		Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner),
-		Result: "failure", Start: st.Saved,
-		Reason: "never started: the push's hook ended before handing it over (killed, or a full disk)",
-	}
-	if u, err := plan.Load(s.PlanPath(st.Unit)); err == nil && len(u.Refs) > 0 {
-		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
-		if len(u.Refs) > 1 {
-			rec.Refs = len(u.Refs)
-		}
-	}
-	_ = history.Append(plan.HistoryPath(s.RepoPath), rec)
-	s.remove(st.Unit)
+	history.PruneDirBytes(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded, MaxLogsTotal)
 }
 
 func (s *Store) remove(name string) {

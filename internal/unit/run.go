@@ -27,6 +27,11 @@ type Run struct {
 // cancelled before its job began. Its reason is in Run.State.Cancel.
 var ErrCancelled = errors.New("cancelled")
 
+// ErrEnded is returned by Take for a unit whose outcome was recorded before
+// it could start (`hookrun reconcile` gave it up: its manager lost it): its
+// job must not run.
+var ErrEnded = errors.New("its outcome was recorded before it started (hookrun reconcile gave it up); not running it now")
+
 // poll is how often a waiting unit looks at the queue again.
 var poll = 200 * time.Millisecond
 
@@ -62,6 +67,9 @@ func Take(ctx context.Context, planPath string, pid int, now func() time.Time) (
 	}
 	r.Plan = u
 	st, err := s.update(name, f, func(st *State) error {
+		if st.Phase == Ended {
+			return ErrEnded
+		}
 		if st.Phase.order() < Running.order() {
 			st.Phase, st.Running = Running, s.now()
 		}
@@ -79,6 +87,10 @@ func Take(ctx context.Context, planPath string, pid int, now func() time.Time) (
 		err = s.createState(f, st)
 	}
 	r.State = st
+	if errors.Is(err, ErrEnded) {
+		r.Close()
+		return nil, fmt.Errorf("%s: %w", name, ErrEnded)
+	}
 	if err != nil {
 		r.Close()
 		return nil, err

@@ -99,6 +99,9 @@ type State struct {
 	Exit     *Exit     `json:"exit,omitempty"`
 	Outcome  *Outcome  `json:"outcome,omitempty"`
 	Delivery *Delivery `json:"delivery,omitempty"`
+	// CorrectedFrom is the outcome the host's own record replaced (a
+	// remote unit first recorded as "lost contact": Correct).
+	CorrectedFrom *Outcome `json:"corrected_from,omitempty"`
 }
 
 // Cancel is a request to stop a unit on purpose: a newer push replaced or

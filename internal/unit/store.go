@@ -352,3 +352,69 @@ func sortBySeq(sts []*State) {
 		return strings.Compare(a.Unit, b.Unit)
 	})
 }
+
+// Follow is what a reader following unit name's log (`hookrun logs -f`)
+// needs to know: whether more can come. done is true once the outcome is
+// recorded (st.Phase Ended), or when nothing will ever record one here:
+// the state is gone (pruned, or the unit never had one: not started, the
+// history has it), or the unit was abandoned before its hand-over (the
+// push's hook died), or it was handed over and never taken over within
+// StartGrace (its manager lost it). why says which, for a person, when
+// the outcome is not recorded; st is nil when there is no state.
+func (s *Store) Follow(name string) (st *State, done bool, why string) {
+	l, st := s.liveness(name)
+	switch {
+	case st == nil:
+		if _, err := os.Stat(s.StatePath(name)); err == nil {
+			// There, but unreadable: it will not become readable.
+			_, err := s.Load(name)
+			return nil, true, fmt.Sprintf("its state cannot be read: %v", err)
+		}
+		return nil, true, "it has no state (it never started, or its state was pruned)"
+	case st.Phase == Ended:
+		return st, true, ""
+	case l != Gone:
+		return st, false, ""
+	case st.Phase == Queued:
+		return st, true, "never started: the push's hook ended before handing it over"
+	case st.Phase == Started:
+		return st, true, "never started: its manager did not run it within " + StartGrace.String()
+	}
+	// Running, its hookrun exec gone: its ExecStopPost (hookrun notify)
+	// records the outcome in a moment, or `hookrun reconcile` does.
+	return st, false, "its hookrun exec has ended; its outcome is not recorded yet"
+}
+
+// Damaged lists, by name, the units of the repository whose state, or
+// whose plan beside a state, cannot be read: hookrun replaces both whole,
+// so they were damaged from outside (a disk error, a hand edit). List
+// leaves them out; `hookrun status` shows them from here.
+func (s *Store) Damaged() []error {
+	entries, err := os.ReadDir(s.StateDir())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return []error{fmt.Errorf("cannot read the unit states in %s: %w", s.StateDir(), err)}
+	}
+	var out []error
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".json") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		name := strings.TrimSuffix(n, ".json")
+		if _, err := readState(filepath.Join(s.StateDir(), n)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) { // removed meanwhile
+				out = append(out, fmt.Errorf("unit %s: %w", name, err))
+			}
+			continue
+		}
+		// The plan is written whole before the state: with a state, a plan
+		// that cannot be read is damaged, not being written.
+		if _, err := plan.Load(s.PlanPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			out = append(out, fmt.Errorf("unit %s: its plan %s cannot be read: %w (its job cannot run, and its notification settings are lost)", name, s.PlanPath(name), err))
+		}
+	}
+	return out
+}

@@ -128,7 +128,7 @@ func TestLifeCycle(t *testing.T) {
 	}
 }
 
-func TestAbandonedUnitIsDroppedNotWaitedOn(t *testing.T) {
+func TestAbandonedUnitIsReconciledNotWaitedOn(t *testing.T) {
 	repo := t.TempDir()
 	c := newClock()
 	s := &Store{RepoPath: repo, Now: c.now}
@@ -148,13 +148,26 @@ func TestAbandonedUnitIsDroppedNotWaitedOn(t *testing.T) {
 	if ahead := s.ahead(second); len(ahead) != 0 {
 		t.Errorf("abandoned unit still ahead: %v", ahead)
 	}
+	// Prune leaves it to Reconcile, which records it once, for its caller
+	// to notify (issue 21: it used to be recorded and never notified).
 	s.Prune()
-	if _, err := os.Stat(s.PlanPath(first.Name)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("abandoned plan not dropped: %v", err)
+	fins, rep := s.Reconcile(nil)
+	if len(fins) != 1 || fins[0].Plan.Name != first.Name || !fins[0].First || fins[0].Outcome.Kind != "failure" ||
+		!strings.Contains(fins[0].Outcome.Reason, "not started: the push's hook ended before handing it over") {
+		t.Fatalf("Reconcile = %+v, want the abandoned unit, first, failed, not started", fins)
+	}
+	if len(rep.Finished) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	if p := phase(t, s, first.Name); p != Ended {
+		t.Errorf("abandoned unit's phase %s, want ended", p)
 	}
 	recs, _ := history.Read(plan.HistoryPath(repo))
-	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "never started") {
+	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "not started") {
 		t.Errorf("history %+v, want the abandoned unit's record", recs)
+	}
+	if again, _ := s.Reconcile(nil); len(again) != 0 {
+		t.Errorf("second Reconcile returned %+v, want nothing (notified once)", again)
 	}
 	if p := phase(t, s, second.Name); p != Started {
 		t.Errorf("the live unit was touched: %s", p)
@@ -330,5 +343,41 @@ func TestEmptyPlanIsNeverRun(t *testing.T) {
 func TestNamePrefix(t *testing.T) {
 	if got := namePrefix("git-site-web-20261201-080000-0000abcd.service"); got != "git-site-web-" {
 		t.Errorf("namePrefix = %q", got)
+	}
+}
+
+// TestCorrectLostContact: a remote unit recorded as "lost contact" gets the
+// outcome its host recorded, in its state and history, once.
+func TestCorrectLostContact(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "build", plan.Parallel)
+	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t"}
+	saveStarted(t, s, u)
+	if err := s.Update(u.Name, func(st *State) {
+		st.Phase, st.Ended = Ended, time.Now()
+		st.Outcome = &Outcome{Kind: "failure", Reason: LostContactPrefix + "builder"}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := history.Append(plan.HistoryPath(repo), history.Record{Unit: u.Name, Result: "failure", Reason: LostContactPrefix + "builder"}); err != nil {
+		t.Fatal(err)
+	}
+	if lc := s.LostContact(); len(lc) != 1 {
+		t.Fatalf("LostContact = %d units, want 1", len(lc))
+	}
+	fin, err := s.Correct(u.Name, Outcome{Kind: "success", Duration: 90 * time.Second})
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != "success" || fin.Outcome.Duration != 90*time.Second {
+		t.Fatalf("Correct = %+v, %v", fin, err)
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	if len(recs) != 1 || recs[0].Result != "success" || !strings.Contains(recs[0].Reason, "first reported as lost contact with builder") {
+		t.Errorf("history %+v, want the corrected record in place", recs)
+	}
+	if again, err := s.Correct(u.Name, Outcome{Kind: "success"}); err != nil || again != nil {
+		t.Errorf("second Correct = %+v, %v; want nothing (notified once)", again, err)
+	}
+	if lc := s.LostContact(); len(lc) != 0 {
+		t.Errorf("LostContact after the correction = %d units", len(lc))
 	}
 }

@@ -1,0 +1,206 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// An Outbox holds notifications that are sent out of the path of the
+// process that has them: a push never waits on ntfy. Each is a [Letter]
+// in its own file of the outbox's directory, written whole (a temporary
+// file, fsync, rename) before anything is sent, so a notification outlives
+// the process that posted it; [Deliver] sends one and removes it.
+//
+// Sending is at most once, as with [Client.Publish]: a deliverer holds an
+// flock on the letter while it works, and marks it (LETTER.sending) before
+// the request leaves. A letter found marked with no deliverer holding it
+// was interrupted after it may have reached ntfy: it is not sent again but
+// recorded "maybe delivered".
+type Outbox struct {
+	Dir string
+}
+
+// Letter is one notification waiting in an outbox, with what its sender
+// needs to record what became of it.
+type Letter struct {
+	Server      string        `json:"server"`
+	Topic       string        `json:"topic"`
+	TokenFile   string        `json:"token_file,omitempty"`
+	RetryBudget time.Duration `json:"retry_budget,omitempty"`
+	Message     Message       `json:"message"`
+	Posted      time.Time     `json:"posted"`
+	// Record is the sender's own: what to record the delivery against.
+	Record json.RawMessage `json:"record,omitempty"`
+}
+
+// Results of a delivery, in the form the history keeps (see Send).
+const (
+	Delivered      = "delivered"
+	notDelivered   = "not delivered: "
+	maybeDelivered = "maybe delivered: "
+)
+
+// Send publishes l's message to its server and topic with the token of its
+// token file (or getenv's HOOKRUN_NTFY_TOKEN) and returns what became of
+// it: Delivered, "not delivered: ..." or "maybe delivered: ..."
+// (ErrMaybeDelivered). log gets the retries.
+func Send(ctx context.Context, l Letter, getenv func(string) string, log io.Writer) string {
+	token, err := LoadToken(l.TokenFile, getenv)
+	if err != nil {
+		return notDelivered + err.Error()
+	}
+	c := &Client{Server: l.Server, Token: token, Log: log, RetryBudget: l.RetryBudget}
+	ctx, cancel := context.WithTimeout(ctx, MaxRetryBudget+DefaultAttemptTimeout)
+	defer cancel()
+	if err := c.Publish(ctx, l.Message); err != nil {
+		if errors.Is(err, ErrMaybeDelivered) {
+			return maybeDelivered + err.Error()
+		}
+		return notDelivered + err.Error()
+	}
+	return Delivered
+}
+
+// Post writes l to the outbox and returns its path.
+func (o Outbox) Post(l Letter) (string, error) {
+	if l.Posted.IsZero() {
+		l.Posted = time.Now()
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return "", fmt.Errorf("cannot keep the notification to send: %w", err)
+	}
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	name := l.Posted.UTC().Format("20060102T150405.000000000") + "-" + hex.EncodeToString(id[:]) + ".json"
+	path := filepath.Join(o.Dir, name)
+	tmp := filepath.Join(o.Dir, "."+name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("cannot keep the notification to send: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("cannot keep the notification to send: %w", err)
+	}
+	return path, nil
+}
+
+// Pending lists the letters of the outbox, oldest first.
+func (o Outbox) Pending() ([]string, error) {
+	entries, err := os.ReadDir(o.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, ".") {
+			out = append(out, filepath.Join(o.Dir, n))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ErrBusy: another deliverer has the letter.
+var ErrBusy = errors.New("another process is delivering this notification")
+
+// Deliver sends the letter at path once (Send), calls record with the
+// letter and the result, and removes it. A letter whose sending was
+// interrupted is recorded "maybe delivered" and not sent again; one
+// another process is delivering returns ErrBusy, and one already delivered
+// and removed returns nil with nothing done.
+func Deliver(ctx context.Context, path string, getenv func(string) string, log io.Writer, record func(Letter, string) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return ErrBusy
+		}
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	// Removed while we waited for the lock: delivered already.
+	var a, b syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &a) != nil || syscall.Stat(path, &b) != nil || a.Ino != b.Ino {
+		return nil
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var l Letter
+	if err := json.Unmarshal(data, &l); err != nil {
+		// Never sendable: kept aside for a person, out of the queue.
+		_ = os.Rename(path, path+".damaged")
+		return fmt.Errorf("notification %s is damaged (%v): moved to %s.damaged", path, err, path)
+	}
+	marker := path + ".sending"
+	var result string
+	if _, err := os.Stat(marker); err == nil {
+		result = maybeDelivered + "its delivery was interrupted after it may have reached ntfy; not sent again"
+	} else {
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			// Without the mark a second send could follow an interruption;
+			// sending once now is still better than not at all.
+			fmt.Fprintf(log, "hookrun: warning: %v\n", err)
+		}
+		result = Send(ctx, l, getenv, log)
+	}
+	rerr := record(l, result)
+	os.Remove(path)
+	os.Remove(marker)
+	return rerr
+}
+
+// Spawn starts `self deliver PATH...` on its own, detached from the caller:
+// its own session, no standard input or output of the caller's (git waits
+// for those to close), so the caller returns without waiting for ntfy.
+func Spawn(self string, paths ...string) error {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	cmd := exec.Command(self, append([]string{"deliver"}, paths...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot start the delivery of the notification: %w", err)
+	}
+	return cmd.Process.Release()
+}

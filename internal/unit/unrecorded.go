@@ -1,0 +1,61 @@
+package unit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Outcomes notified although they could not be recorded (Finish's
+// Unrecorded) are kept outside the repository, in a directory on another
+// file system where there is one ($XDG_RUNTIME_DIR, /dev/shm, else the
+// temporary directory), so that Reconcile records them once the state can
+// be written again, and never notifies those units a second time.
+
+// unrecordedDir is where they are kept.
+func unrecordedDir() string {
+	base := os.Getenv("XDG_RUNTIME_DIR")
+	if !filepath.IsAbs(base) {
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			base = "/dev/shm"
+		} else {
+			base = os.TempDir()
+		}
+	}
+	return filepath.Join(base, "hookrun-unrecorded-"+strconv.Itoa(os.Getuid()))
+}
+
+func unrecordedPath(repoPath, name string) string {
+	h := sha256.Sum256([]byte(repoPath + "\x00" + name))
+	return filepath.Join(unrecordedDir(), hex.EncodeToString(h[:12])+".json")
+}
+
+// keepUnrecorded keeps st, ended and notified, for Reconcile.
+func keepUnrecorded(repoPath string, st *State) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(unrecordedDir(), 0o700); err != nil {
+		return
+	}
+	_ = os.WriteFile(unrecordedPath(repoPath, st.Unit), b, 0o600)
+}
+
+// takeUnrecorded returns the outcome kept for unit name of the repository
+// by keepUnrecorded, if any; done removes it once recorded.
+func takeUnrecorded(repoPath, name string) (st *State, done func()) {
+	p := unrecordedPath(repoPath, name)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, nil
+	}
+	var kept State
+	if json.Unmarshal(b, &kept) != nil || kept.Unit != name || kept.Outcome == nil {
+		return nil, nil
+	}
+	return &kept, func() { os.Remove(p) }
+}
