@@ -141,8 +141,6 @@ let
     config.security.polkit.enable
     && lib.hasInfix "org.freedesktop.systemd1.manage-units" config.security.polkit.extraConfig;
 
-  reconcileDirs = cfg.reconcile.directories;
-
   repoService = name: r: {
     description = "hookrun: hooks.toml and hooks of ${r.path}";
     wantedBy = [ "multi-user.target" ];
@@ -180,7 +178,7 @@ let
           ])
           # A different existing hook is kept and fails the unit, saying so,
           # unless force is set (then it is kept as a backup).
-          (execLine hookrunBin ([ "install" ] ++ optional r.force "--force" ++ [ r.path ]))
+          (execLine hookrunBin ([ "install" "--no-timer" ] ++ optional r.force "--force" ++ [ r.path ]))
         ];
     };
   };
@@ -274,22 +272,17 @@ in
         type = types.bool;
         default = true;
         description = ''
-          A user timer of `user` that runs `hookrun reconcile --all DIR` for
-          each directory of `reconcile.directories`: outcomes of units whose
+          A user timer of `user` that runs `hookrun reconcile` (every
+          repository `hookrun install` set up): outcomes of units whose
           hook, manager or machine died are recorded and notified without
-          waiting for another push.
+          waiting for another push. The module declares it, so the
+          repositories are installed with `hookrun install --no-timer`.
         '';
       };
       interval = mkOption {
         type = types.str;
-        default = "5min";
+        default = "2min";
         description = "Time between reconcile runs (`OnUnitActiveSec=`).";
-      };
-      directories = mkOption {
-        type = types.listOf types.str;
-        default = lib.unique (map (r: dirOf r.path) (attrValues cfg.repositories));
-        defaultText = literalExpression "the directories holding services.hookrun.repositories";
-        description = "Directories whose bare repositories reconcile looks after.";
       };
     };
 
@@ -365,17 +358,13 @@ in
 
     (mkIf (cfg.group == "git") { users.groups.git = { }; })
 
-    (mkIf (cfg.reconcile.enable && reconcileDirs != [ ]) {
+    (mkIf (cfg.reconcile.enable && cfg.repositories != { }) {
       systemd.user.services.hookrun-reconcile = {
         description = "hookrun: record and notify outcomes that nothing else reported";
         unitConfig.ConditionUser = cfg.user;
         serviceConfig = {
           Type = "oneshot";
-          ExecStart = map (d: execLine hookrunBin [
-            "reconcile"
-            "--all"
-            d
-          ]) reconcileDirs;
+          ExecStart = [ (execLine hookrunBin [ "reconcile" ]) ];
         };
       };
       systemd.user.timers.hookrun-reconcile = {

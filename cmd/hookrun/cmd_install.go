@@ -18,7 +18,7 @@ func cmdInstall() *command {
 	return &command{
 		name:    "install",
 		summary: "make repositories' hooks/post-receive and hooks/pre-receive run this hookrun",
-		usage:   "[--force | --chain] REPO... | --all DIR [--depth N]",
+		usage:   "[--force | --chain] [--no-timer] REPO... | --all DIR [--depth N]",
 		help: `Writes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
 (which checks [[policy]] tables) as files whose "#!" line names this binary
 by its absolute path (no shell runs). If the binary is later gone or moved,
@@ -43,13 +43,15 @@ It also writes and enables this user's systemd timer hookrun-reconcile.timer
 'hookrun reconcile' every 2 minutes and at boot: units whose reporter died
 (a killed hook, a stopped manager, a reboot) still end in a recorded,
 notified outcome. Where the user manager cannot be reached it says how to
-enable it.`,
+enable it. --no-timer leaves the timer to a system configuration that
+declares it (NixOS's services.hookrun does).`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
 		flags: func(fs *pflag.FlagSet) {
 			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
 			fs.Bool("chain", false, "keep a different existing hook running after hookrun (moved to hooks/HOOK.d/)")
 			fs.String("all", "", "install into every bare repository under `DIR`")
 			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
+			fs.Bool("no-timer", false, "do not write or enable the reconcile timer (a system configuration declares it)")
 		},
 		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, true) },
 	}
@@ -177,7 +179,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
 		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
 	}
-	if installing && failed < len(repos) {
+	if noTimer, _ := fs.GetBool("no-timer"); installing && failed < len(repos) && !noTimer {
 		if err := setUpServices(a); err != nil {
 			return err
 		}

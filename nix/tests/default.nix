@@ -205,7 +205,7 @@ let
       [
         ''${hookrun} "validate" "/etc/hookrun/repositories/web.hooks.toml"''
         ''${root}/pkgs/coreutils/bin/ln "-sfnT" "/etc/hookrun/repositories/web.hooks.toml" "/srv/git/web.git/hooks.toml"''
-        ''${hookrun} "install" "/srv/git/web.git"''
+        ''${hookrun} "install" "--no-timer" "/srv/git/web.git"''
       ]
     ]
     [ "seed: install unit runs at boot and switch" seed.config.systemd.services.hookrun-repo-web.wantedBy [ "multi-user.target" ] ]
@@ -221,12 +221,12 @@ let
     [
       "seed: reconcile's ExecStart"
       seed.config.systemd.user.services.hookrun-reconcile.serviceConfig.ExecStart
-      [ ''${hookrun} "reconcile" "--all" "/srv/git"'' ]
+      [ ''${hookrun} "reconcile"'' ]
     ]
     [ "seed: reconcile runs for git only" seed.config.systemd.user.services.hookrun-reconcile.unitConfig.ConditionUser "git" ]
     [ "seed: reconcile timer for git only" seed.config.systemd.user.timers.hookrun-reconcile.unitConfig.ConditionUser "git" ]
     [ "seed: reconcile timer enabled" seed.config.systemd.user.timers.hookrun-reconcile.wantedBy [ "timers.target" ] ]
-    [ "seed: reconcile interval" seed.config.systemd.user.timers.hookrun-reconcile.timerConfig.OnUnitActiveSec "5min" ]
+    [ "seed: reconcile interval" seed.config.systemd.user.timers.hookrun-reconcile.timerConfig.OnUnitActiveSec "2min" ]
     [ "reconcile.enable = false: no user units" (noReconcile.config.systemd.user.services == { } && noReconcile.config.systemd.user.timers == { }) true ]
     [ "seed: no polkit rule" seed.config.security.polkit.extraConfig "" ]
 
@@ -239,7 +239,7 @@ let
         ''${root}/pkgs/git/bin/git "init" "--bare" "--quiet" "/srv/git/team/app.git"''
         ''${hookrun} "validate" "/etc/hookrun/repositories/app.hooks.toml"''
         ''${root}/pkgs/coreutils/bin/ln "-sfnT" "/etc/hookrun/repositories/app.hooks.toml" "/srv/git/team/app.git/hooks.toml"''
-        ''${hookrun} "install" "--force" "/srv/git/team/app.git"''
+        ''${hookrun} "install" "--no-timer" "--force" "/srv/git/team/app.git"''
       ]
     ]
     [
@@ -252,7 +252,7 @@ let
       (builtins.elemAt (builtins.fromTOML policy.config.environment.etc."hookrun/repositories/app.hooks.toml".text).policy 1).file_names_deny
       [ "(^|/)\\.env$" "\\.(exe|dll|jar|pem|p12)$" ]
     ]
-    [ "policy: reconcile covers the repository's directory" policy.config.systemd.user.services.hookrun-reconcile.serviceConfig.ExecStart [ ''${hookrun} "reconcile" "--all" "/srv/git/team"'' ] ]
+    [ "policy: reconcile covers every installed repository" policy.config.systemd.user.services.hookrun-reconcile.serviceConfig.ExecStart [ ''${hookrun} "reconcile"'' ] ]
 
     # manager = "system"
     [ "system manager without a polkit rule fails" (anyFailed systemNoRule ''services.hookrun.repositories.web.settings.jobs.build.manager = "system", but the hooks run as "git"'') true ]
@@ -312,7 +312,7 @@ let
         ./seed.nix
         { services.hookrun.repositories.web.path = "/srv/git/a \"b\" %i $HOME\\x.git"; }
       ]).config.systemd.services.hookrun-repo-web.serviceConfig.ExecStart))
-      [ hookrun "install" "/srv/git/a \"b\" %i $HOME\\x.git" ]
+      [ hookrun "install" "--no-timer" "/srv/git/a \"b\" %i $HOME\\x.git" ]
     ]
     [
       "ExecStart escapes % and $ for systemd"
@@ -320,7 +320,7 @@ let
         ./seed.nix
         { services.hookrun.repositories.web.path = "/srv/git/%i$HOME.git"; }
       ]).config.systemd.services.hookrun-repo-web.serviceConfig.ExecStart)
-      ''${hookrun} "install" "/srv/git/%%i$$HOME.git"''
+      ''${hookrun} "install" "--no-timer" "/srv/git/%%i$$HOME.git"''
     ]
     [ "TOML round trip" (builtins.fromTOML (toTOML tomlSample)) tomlSample ]
 
