@@ -310,6 +310,37 @@ func (b *Bridge) dialError(err error) error {
 }
 
 // Conn is the authenticated connection to the remote manager.
+// CallError explains a failed call over the bridge. When the bridge's ssh
+// has ended (it is given a moment to), the call failed because the
+// connection did, and the error says which part: the network or ssh
+// (ssh's status 255 and its last words), or the host's side (the manager
+// or the bridge ended: Reached, so its history can be read at once). A
+// call that failed with the connection still up is returned as it is.
+// godbus alone would say "connection closed by user" for all of these.
+func (b *Bridge) CallError(err error) error {
+	select {
+	case <-b.done:
+	case <-time.After(time.Second):
+		return err
+	}
+	h, msg := b.host, lastLine(b.stderr.String())
+	code := b.cmd.ProcessState.ExitCode()
+	switch {
+	case code == 255 && msg != "":
+		return h.unreachable("the ssh connection dropped: %s (the network, or sshd on the host)", msg)
+	case code == 255:
+		return h.unreachable("the ssh connection dropped (the network, or sshd on the host)")
+	case code < 0:
+		return h.unreachable("ssh was killed: %v", b.cmd.ProcessState)
+	}
+	ue := h.unreachable("the host's user manager closed the connection (stopped, or the host shutting down)").(*UnreachableError)
+	if msg != "" {
+		ue.Msg += ": " + msg
+	}
+	ue.Reached = true
+	return ue
+}
+
 func (b *Bridge) Conn() *godbus.Conn { return b.conn }
 
 // RuntimeDir is the remote user's runtime directory the bridge uses.

@@ -142,7 +142,7 @@ func (w *Watcher) ended(ctx context.Context) (bool, error) {
 	defer cancel()
 	props, err := w.sd.UnitProperties(cctx, w.Unit, "Unit")
 	if err != nil {
-		return false, err
+		return false, w.bridge.CallError(err)
 	}
 	load, _ := props["LoadState"].(string)
 	state, _ := props["ActiveState"].(string)
