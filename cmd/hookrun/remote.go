@@ -71,7 +71,8 @@ func (a *app) watchRemote(ctx context.Context, u *plan.Unit, log io.Writer) (*un
 		}
 	} else if out, lerr := h.Output(ctx, "cat", "--", site.LogPath(u.Name)); lerr == nil {
 		fmt.Fprintf(log, "hookrun: output on host %s:\n", h.Name)
-		_, _ = log.Write(out)
+		// Without the host's outcome line: this watcher's own end says it.
+		_, _ = log.Write(remote.WithoutOutcomeLine(out, u.Name, u.Job))
 	}
 	o := &unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration}
 	if o.Kind == "" {

@@ -209,7 +209,7 @@ func (a *app) report(fin *unit.Finished) {
 		}
 		o.Reason = note
 	}
-	a.infof("%s %s: %s after %s %s", u.Name, u.Job, o.Kind, notify.FormatDuration(o.Duration), o.Reason)
+	a.infof("%s", remote.OutcomeLine(u.Name, u.Job, string(o.Kind), notify.FormatDuration(o.Duration), o.Reason))
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
 		if len(u.Refs) > 0 {

@@ -211,6 +211,31 @@ func (s *Site) RemotePlan(u *plan.Unit) *plan.Unit {
 // PlanPath is where a unit's plan is saved on the host.
 func (s *Site) PlanPath(unit string) string { return plan.PlanPath(s.Mirror, unit) }
 
+// OutcomeLine is the line hookrun writes at the end of a unit's log (after
+// "hookrun: "), saying how it ended: "UNIT JOB: KIND after DURATION",
+// then the reason when there is one.
+func OutcomeLine(unit, job, kind, duration, reason string) string {
+	line := unit + " " + job + ": " + kind + " after " + duration
+	if reason != "" {
+		line += " " + reason
+	}
+	return line
+}
+
+// WithoutOutcomeLine is a unit's log as written on its host, less the
+// outcome line the host's hookrun wrote (see OutcomeLine): copied into the
+// local log, whose own end says the outcome, it would show it twice.
+func WithoutOutcomeLine(log []byte, unit, job string) []byte {
+	prefix := []byte("hookrun: " + unit + " " + job + ": ")
+	var out []byte
+	for line := range bytes.Lines(log) {
+		if !bytes.HasPrefix(line, prefix) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
 // LogPath is where a unit's output is kept on the host.
 func (s *Site) LogPath(unit string) string { return plan.LogPath(s.Mirror, unit) }
 
