@@ -283,7 +283,7 @@ func (a *app) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.Messag
 	if err := digest.Remove(u.Notify.Digest); err != nil {
 		a.warnf("%v", err)
 	}
-	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic}
+	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic, Pusher: u.Pusher}
 	var due []string
 	for _, e := range entries {
 		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})

@@ -21,7 +21,10 @@ type DigestDetails struct {
 	StatusHint string
 	Topic      string
 	Click      string
-	Entries    []DigestEntry
+	// Pusher is who pushed, as the server says; "" or "(unknown)" leaves
+	// it out.
+	Pusher  string
+	Entries []DigestEntry
 }
 
 // BuildDigest renders one notification for many units of a push:
@@ -85,6 +88,9 @@ func BuildDigest(d DigestDetails) Message {
 	var tail string
 	if h := oneLine(d.StatusHint); h != "" {
 		tail = "details: " + h
+	}
+	if s := oneLine(d.Pusher); s != "" && s != "(unknown)" {
+		tail = strings.TrimPrefix(tail+"\npushed by "+s, "\n")
 	}
 	// Every job's counts first; the refs share what room is left.
 	heads := make([]string, len(jobs))

@@ -103,3 +103,19 @@ func TestListRefs(t *testing.T) {
 		}
 	}
 }
+
+// A digest says who pushed, as a single unit's notification does; an
+// unknown pusher is left out.
+func TestBuildDigestPusher(t *testing.T) {
+	es := []DigestEntry{{Job: "site", Ref: "refs/heads/main", Kind: Success}}
+	for _, tc := range []struct{ pusher, want string }{
+		{"ana", "site: 1 ✅\ndetails: hookrun status /r.git\npushed by ana"},
+		{"(unknown)", "site: 1 ✅\ndetails: hookrun status /r.git"},
+		{"", "site: 1 ✅\ndetails: hookrun status /r.git"},
+	} {
+		m := BuildDigest(DigestDetails{Repo: "r", StatusHint: "hookrun status /r.git", Pusher: tc.pusher, Entries: es})
+		if m.Message != tc.want {
+			t.Errorf("pusher %q: message %q, want %q", tc.pusher, m.Message, tc.want)
+		}
+	}
+}
