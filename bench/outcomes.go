@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,12 @@ type outcomeScenario struct {
 	// second, as hookrun-reconcile.timer would (every 2 minutes).
 	death string
 	refs  int
+	// tmpfs, when set, is the size of a tmpfs mounted over the
+	// repository's state directory ($GIT_DIR/hookrun) before the pushes
+	// (issue 21): the jobs' output fills it while they run. Once every
+	// unit has ended, the bench makes room (remounts it 64 MiB) and runs
+	// `hookrun reconcile` every second.
+	tmpfs string
 }
 
 // stressJob is one job of a scenario's hooks.toml.
@@ -116,6 +123,16 @@ func outcomeScenarios(barrier string) []outcomeScenario {
 		outcomeScenario{key: "manager-killed", title: "the user manager SIGKILLed while one push of 150 units starts", runner: plan.RunnerSystemd,
 			jobs: []stressJob{sleepy}, death: "manager", refs: 150, check: deathCheck},
 	)
+	// A full disk under $GIT_DIR/hookrun: 20 units, all begun before any
+	// prints (the barrier), each printing 256 KiB into a 1 MiB tmpfs. Every
+	// job runs to its end (its output is lost, not the outcome); those
+	// whose end could not be saved are notified all the same, and
+	// reconcile records them once there is room.
+	fill := stressJob{name: "fill", command: []string{"/bin/sh", "-c",
+		"flock -s " + barrier + " true && yes 'hookrun bench: this output fills the state directory' | head -c 262144"},
+		want: want{"success", "^$"}}
+	out = append(out, outcomeScenario{key: "enospc", title: "20 units whose output (256 KiB each) fills a 1 MiB tmpfs over $GIT_DIR/hookrun",
+		runner: plan.RunnerSystemd, jobs: []stressJob{fill}, pushes: 20, together: true, tmpfs: "1m", check: checks(checkEach, saysUnrecorded)})
 	return append(out,
 		outcomeScenario{key: "ntfy-stopped", title: "ntfy SIGSTOPped while 20 units end", runner: plan.RunnerSystemd,
 			jobs: []stressJob{quick}, pushes: 20, pauseNtfy: true, check: checkEach},
@@ -245,6 +262,22 @@ func mismatch(r *history.Record, w want) string {
 		return fmt.Sprintf("%s %q, want %s %s", r.Result, r.Reason, w.result, w.reason)
 	}
 	return ""
+}
+
+// saysUnrecorded: a unit notified when its outcome could not be recorded
+// (its record says so, as reconcile wrote it later) was told so in its
+// message (issue 21 point 2).
+func saysUnrecorded(us []*stressUnit) map[string]string {
+	wrong := map[string]string{}
+	for _, u := range ended(us) {
+		if !strings.Contains(u.record.Notify, "could not be recorded") {
+			continue
+		}
+		if !slices.ContainsFunc(u.msgs, func(m peertest.Message) bool { return strings.Contains(m.Message, "could not record") }) {
+			wrong[u.name] = fmt.Sprintf("notified when its outcome could not be recorded (%s %q), but no message says so", u.record.Result, u.record.Reason)
+		}
+	}
+	return wrong
 }
 
 // lastSucceeds: the newest unit in queue order (the last push's) succeeds.
@@ -526,6 +559,20 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 	if err := b.newRepo(ctx, repo, hooksTOMLFor(sc, srv.URL, tokenFile)); err != nil {
 		return stressRow{}, err
 	}
+	if sc.tmpfs != "" {
+		unmount, err := mountTmpfs(plan.StateDir(repo), sc.tmpfs)
+		if err != nil {
+			return stressRow{}, err
+		}
+		defer unmount()
+		// The manager runs in a mount namespace of its own, copied when it
+		// started: one started now has the tmpfs too.
+		restore, err := b.ownManager()
+		if err != nil {
+			return stressRow{}, err
+		}
+		defer restore()
+	}
 	if sc.together {
 		unlock, err := lockExclusive(barrier)
 		if err != nil {
@@ -566,6 +613,9 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 				notes = append(notes, "the hook said: "+strings.TrimSpace(strings.TrimPrefix(l, "remote: ")))
 			}
 		}
+	}
+	if sc.tmpfs != "" {
+		return b.finishFull(ctx, sc, srv, repo, said, notes, t0)
 	}
 	if err := b.stopAll(ctx, sc, repo); err != nil {
 		notes = append(notes, err.Error())
@@ -690,28 +740,7 @@ func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.
 	for _, st := range sts {
 		said[st.Unit] = true
 	}
-	deadline := time.Now().Add(outcomeDeadline)
-	reconciles := 0
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		rc := exec.CommandContext(ctx, b.hookrun, "reconcile", "--repo", repo)
-		rc.Env = b.gitEnv()
-		_ = rc.Run()
-		reconciles++
-		recs, _ := history.Read(plan.HistoryPath(repo))
-		done := len(recs) >= sc.refs
-		for _, r := range recs {
-			if r.Notify == history.NotifyPending {
-				done = false
-			}
-		}
-		if letters, _ := unit.Outbox(repo).Pending(); len(letters) > 0 {
-			done = false
-		}
-		if done {
-			break
-		}
-		time.Sleep(time.Second) // the timer's period, shortened
-	}
+	reconciles := b.reconcileUntil(ctx, repo, sc.refs)
 	notes = append(notes, fmt.Sprintf("%d runs of hookrun reconcile, one a second", reconciles))
 	us, err := collectUnits(repo, said)
 	if err != nil {
@@ -768,6 +797,164 @@ func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.
 	row.wall = time.Since(t0)
 	row.notes = append(row.notes, notes...)
 	return row, nil
+}
+
+// reconcileUntil runs `hookrun reconcile --repo repo` every second, as
+// hookrun-reconcile.timer would (every 2 minutes), until the history holds
+// n records none of whose delivery is pending and the outbox is empty, or
+// outcomeDeadline. It returns how many times it ran.
+func (b *bench) reconcileUntil(ctx context.Context, repo string, n int) int {
+	deadline := time.Now().Add(outcomeDeadline)
+	reconciles := 0
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		rc := exec.CommandContext(ctx, b.hookrun, "reconcile", "--repo", repo)
+		rc.Env = b.gitEnv()
+		_ = rc.Run()
+		reconciles++
+		recs, _ := history.Read(plan.HistoryPath(repo))
+		done := len(recs) >= n
+		for _, r := range recs {
+			if r.Notify == history.NotifyPending {
+				done = false
+			}
+		}
+		if letters, _ := unit.Outbox(repo).Pending(); len(letters) > 0 {
+			done = false
+		}
+		if done {
+			break
+		}
+		time.Sleep(time.Second) // the timer's period, shortened
+	}
+	return reconciles
+}
+
+// mountTmpfs mounts a tmpfs of size (mount's size=, e.g. "1m") on dir,
+// created if need be (the bench runs as root), and returns its unmount.
+func mountTmpfs(dir, size string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
+		return nil, fmt.Errorf("mount a %s tmpfs on %s (the ENOSPC scenario needs root): %w", size, dir, err)
+	}
+	return func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			logf("stress: unmount %s: %v", dir, err)
+		}
+	}, nil
+}
+
+// ownManager starts a new user manager and makes it the bench's until
+// restore is called: its private mount namespace is a copy of the bench's
+// as it is now, so that a file system the bench has just mounted (the
+// ENOSPC scenario's tmpfs) is its units' too.
+func (b *bench) ownManager() (restore func(), err error) {
+	m, err := systemdtest.Launch()
+	if err != nil {
+		return nil, fmt.Errorf("start a user manager: %w", err)
+	}
+	old := b.m
+	b.m = m
+	b.setRuntimeDir(m.RuntimeDir)
+	return func() {
+		if err := m.Stop(); err != nil {
+			logf("stress: stop the scenario's manager: %v", err)
+		}
+		b.m = old
+		b.setRuntimeDir(old.RuntimeDir)
+	}, nil
+}
+
+// setRuntimeDir points the hooks' environment at a manager's runtime
+// directory.
+func (b *bench) setRuntimeDir(dir string) {
+	for i, kv := range b.env {
+		if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") {
+			b.env[i] = "XDG_RUNTIME_DIR=" + dir
+		}
+	}
+}
+
+// finishFull ends the ENOSPC scenario once the pushes have started the
+// units said: it waits until they have all ended under their manager
+// (their states cannot say so while the disk is full), makes room, runs
+// `hookrun reconcile` until every unit has a recorded outcome, and counts.
+func (b *bench) finishFull(ctx context.Context, sc outcomeScenario, srv *peertest.Ntfy, repo string, said map[string]bool, notes []string, t0 time.Time) (stressRow, error) {
+	dir := plan.StateDir(repo)
+	if active := b.waitInactive(ctx, slices.Sorted(maps.Keys(said)), outcomeDeadline); len(active) > 0 {
+		notes = append(notes, fmt.Sprintf("%d units still active after %s: %s", len(active), outcomeDeadline, strings.Join(active, ", ")))
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err == nil {
+		notes = append(notes, fmt.Sprintf("once they had ended: %d of %d KiB free", fs.Bavail*uint64(fs.Bsize)/1024, fs.Blocks*uint64(fs.Bsize)/1024))
+	}
+	recs, _ := history.Read(plan.HistoryPath(repo))
+	before, _ := srv.Poll(sc.key)
+	kept, _ := filepath.Glob(filepath.Join(b.getenv("XDG_RUNTIME_DIR"), fmt.Sprintf("hookrun-unrecorded-%d", os.Getuid()), "*.json"))
+	notes = append(notes, fmt.Sprintf("before room was made: %d outcomes in the history, %d messages, %d outcomes kept unrecorded", len(recs), len(before), len(kept)))
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT, "size=64m,mode=0700"); err != nil {
+		return stressRow{}, fmt.Errorf("make room: remount %s 64 MiB: %w", dir, err)
+	}
+	reconciles := b.reconcileUntil(ctx, repo, len(said))
+	notes = append(notes, fmt.Sprintf("then %d runs of hookrun reconcile, one a second", reconciles))
+	us, err := collectUnits(repo, said)
+	if err != nil {
+		return stressRow{}, err
+	}
+	for _, u := range us {
+		u.want = &sc.jobs[0].want
+	}
+	msgs, err := arrived(srv, sc.key, us)
+	if err != nil {
+		notes = append(notes, err.Error())
+	}
+	unrecorded := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Message, "could not record") {
+			unrecorded++
+		}
+	}
+	notes = append(notes, fmt.Sprintf("%d of %d messages say the outcome could not be recorded", unrecorded, len(msgs)))
+	byQueue(us)
+	row := tally(sc, us, msgs)
+	row.wall = time.Since(t0)
+	row.notes = append(row.notes, notes...)
+	return row, nil
+}
+
+// waitInactive waits until none of the units names is active under the
+// manager (ended, their ExecStopPost too), or timeout; it returns those
+// still active then.
+func (b *bench) waitInactive(ctx context.Context, names []string, timeout time.Duration) []string {
+	deadline := time.Now().Add(timeout)
+	for {
+		var active []string
+		show := exec.CommandContext(ctx, "systemctl", append([]string{"--user", "show", "-p", "Id,ActiveState"}, names...)...)
+		show.Env = b.gitEnv()
+		out, err := show.Output()
+		if err != nil {
+			active = names
+		}
+		// Units are shown one after another, a blank line between them.
+		for _, block := range strings.Split(string(out), "\n\n") {
+			var id, state string
+			for _, l := range strings.Split(block, "\n") {
+				if v, ok := strings.CutPrefix(l, "Id="); ok {
+					id = v
+				} else if v, ok := strings.CutPrefix(l, "ActiveState="); ok {
+					state = v
+				}
+			}
+			if id != "" && state != "inactive" && state != "failed" {
+				active = append(active, id+" ("+state+")")
+			}
+		}
+		if len(active) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return active
+		}
+		time.Sleep(200 * time.Millisecond) // polling interval: waits for a condition, orders nothing
+	}
 }
 
 func all(sts []*unit.State, ok func(*unit.State) bool) bool {

@@ -79,6 +79,16 @@ func TestTally(t *testing.T) {
 			us[1].record.Result, us[1].record.Reason = "cancelled", "stopped by an operator"
 			return m
 		}, "3 3 3 0 0 1", "u1: cancelled \"stopped by an operator\", want success or cancelled"},
+		{"unrecorded, and the message says so", outcomeScenario{check: saysUnrecorded}, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
+			us[0].record.Notify = "maybe delivered: notified when its outcome could not be recorded; what became of it is not known"
+			m[0].Message = "failed after 1s: exit status 7; hookrun could not record this outcome (hookrun status may not show it): no space left on device"
+			return m
+		}, "3 3 3 0 0 0", "1 maybe delivered"},
+		{"unrecorded, and the message does not say so", outcomeScenario{check: saysUnrecorded}, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
+			us[0].record.Notify = "maybe delivered: notified when its outcome could not be recorded; what became of it is not known"
+			m[0].Message = "succeeded in 1s"
+			return m
+		}, "3 3 3 0 0 1", "u0: notified when its outcome could not be recorded (success \"\"), but no message says so"},
 		{"ended together", outcomeScenario{check: checkEach, together: true}, nil,
 			"3 3 3 0 0 0", "the jobs ended within 2.00 s of each other (the shortest ran 0.8 s)"},
 		{"coalesce: two pending at once", coalesce, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
