@@ -348,7 +348,21 @@ func (a *app) teeLog(u *plan.Unit) io.Closer {
 	// keeps everything all the same.
 	a.stdout, a.stderr = io.MultiWriter(lenient{a.stdout}, lf), io.MultiWriter(lenient{a.stderr}, lf)
 	a.inLog = u.Name
-	return lf
+	return logCloser{a, lf}
+}
+
+// logCloser closes a unit's log, saying first (to the journal, and to the
+// log should it take it by then) when the log missed output.
+type logCloser struct {
+	a  *app
+	lf *unit.Log
+}
+
+func (c logCloser) Close() error {
+	if err := c.lf.Err(); err != nil {
+		c.a.warnf("the log file %s misses part of the output: %v", c.lf.Name(), err)
+	}
+	return c.lf.Close()
 }
 
 // lenient is a writer whose failures are ignored (a journal stream whose
@@ -371,7 +385,7 @@ func (a *app) ownLog(u *plan.Unit) io.Closer {
 		return nil
 	}
 	a.stdout, a.stderr = lf, lf
-	return lf
+	return logCloser{a, lf}
 }
 
 // openLog opens u's log file for appending, creating it and its directory.

@@ -81,6 +81,9 @@ func Build(d Details, o Outcome) Message {
 	case Success:
 		title = fmt.Sprintf("✅ Git %s Success: %s", job, repo)
 		head = "succeeded in " + dur
+		if reason != "" { // rare: who recorded it, or that it could not be
+			head += ": " + reason
+		}
 	case Cancelled:
 		title = fmt.Sprintf("⏹ Git %s Cancelled: %s", job, repo)
 		head = "cancelled after " + dur

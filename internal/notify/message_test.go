@@ -255,3 +255,12 @@ func TestBuildPushedBy(t *testing.T) {
 		}
 	}
 }
+
+// A success with a reason (its outcome could not be recorded, or was
+// recorded by reconcile) says it, as every other outcome does.
+func TestBuildSuccessReason(t *testing.T) {
+	m := Build(Details{Job: "site", Repo: "web"}, Outcome{Kind: Success, Duration: time.Second, Reason: "hookrun could not record this outcome: no space left on device"})
+	if want := "succeeded in 1s: hookrun could not record this outcome: no space left on device"; m.Message != want {
+		t.Errorf("message %q, want %q", m.Message, want)
+	}
+}

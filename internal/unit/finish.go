@@ -67,12 +67,16 @@ func FinishRecorded(planPath string, svc *Service, now func() time.Time) (*Finis
 // finish is Finish; exited, when known, is how the job ended, for a state
 // that does not say.
 func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, unrecorded bool) (*Finished, error) {
+	s, name := StoreOf(planPath)
+	keptExit, keptDone := takeUnrecordedExit(s.RepoPath, name)
+	if exited == nil {
+		exited = keptExit // hookrun exec could not record it (a full disk)
+	}
 	known := func(st *State) {
 		if st.Exit == nil && exited != nil {
 			st.Exit = exited
 		}
 	}
-	s, name := StoreOf(planPath)
 	s.Now = now
 	u, err := plan.Load(planPath)
 	if err != nil {
@@ -96,8 +100,9 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 		return nil
 	})
 	if err != nil && !unrecorded {
-		return nil, fmt.Errorf("cannot record the outcome of %s: %w", name, err)
+		return nil, fmt.Errorf("cannot record the outcome of %s: %w", name, err) // the kept exit stays, for the next try
 	}
+	defer keptDone() // decided: recorded, recorded before, or kept with the outcome
 	if err != nil {
 		// Decide from what can be read: the state as it is, or nothing
 		// (systemd's word alone).

@@ -38,6 +38,7 @@ type Log struct {
 	headEnd int64 // where the cut mark starts
 	tail    int64 // where the kept end starts (after the mark)
 	cut     int64 // bytes dropped so far
+	err     error // the first write that failed
 }
 
 // OpenLog opens the log file of unit name of the repository for appending,
@@ -76,10 +77,29 @@ func (l *Log) Name() string { return l.f.Name() }
 func (l *Log) Close() error { return l.f.Close() }
 
 // Write appends p, cutting the middle of the log when it would grow past
-// its bound. It reports len(p) written unless the file itself fails.
+// its bound. It never fails: the log is a copy, and a write error (a full
+// disk) must not stop the job's output from being copied on (to the
+// journal; a copy that stopped would leave the job to die of SIGPIPE at its
+// next write). The first failure is kept for Err, and later writes are
+// tried again (space may come back).
 func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if _, err := l.write(p); err != nil && l.err == nil {
+		l.err = err
+	}
+	return len(p), nil
+}
+
+// Err is the first write to the log file that failed, or nil: the log
+// misses what was written then.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+func (l *Log) write(p []byte) (int, error) {
 	if l.max == 0 || l.size+int64(len(p)) <= l.max {
 		n, err := l.f.Write(p)
 		l.size += int64(n)

@@ -2,10 +2,12 @@ package unit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -81,5 +83,25 @@ func TestLogIsBounded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A log whose file cannot be written (a full disk: /dev/full) takes every
+// write all the same, so that what copies the job's output goes on, and
+// keeps the first error.
+func TestLogWriteNeverFails(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	l := &Log{f: f, max: 1 << 20}
+	defer l.Close()
+	for range 3 {
+		if n, err := l.Write([]byte("a line of output\n")); n != 17 || err != nil {
+			t.Fatalf("Write = %d, %v; want 17, nil", n, err)
+		}
+	}
+	if err := l.Err(); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Err() = %v, want ENOSPC", err)
 	}
 }

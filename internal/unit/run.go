@@ -215,6 +215,9 @@ func (r *Run) recordExit(e *Exit) error {
 	if st != nil {
 		r.State = st
 	}
+	if err != nil {
+		keepUnrecordedExit(r.s.RepoPath, name, e) // for the unit's end to decide from
+	}
 	return err
 }
 

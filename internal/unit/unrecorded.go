@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Outcomes notified although they could not be recorded (Finish's
@@ -56,6 +57,42 @@ func takeUnrecorded(repoPath, name string) (st *State, done func()) {
 	var kept State
 	if json.Unmarshal(b, &kept) != nil || kept.Unit != name || kept.Outcome == nil {
 		return nil, nil
+	}
+	return &kept, func() { os.Remove(p) }
+}
+
+// An exit hookrun exec could not record (Run.Exited on a full disk) is
+// kept the same way, so that the unit's end (finish) decides from how the
+// job really ended, not from a missing record.
+
+func unrecordedExitPath(repoPath, name string) string {
+	return strings.TrimSuffix(unrecordedPath(repoPath, name), ".json") + ".exit.json"
+}
+
+// keepUnrecordedExit keeps e, the exit of unit name that could not be
+// recorded in its state.
+func keepUnrecordedExit(repoPath, name string, e *Exit) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(unrecordedDir(), 0o700); err != nil {
+		return
+	}
+	_ = os.WriteFile(unrecordedExitPath(repoPath, name), b, 0o600)
+}
+
+// takeUnrecordedExit returns the exit kept by keepUnrecordedExit, if any;
+// done removes it once the outcome is decided.
+func takeUnrecordedExit(repoPath, name string) (e *Exit, done func()) {
+	p := unrecordedExitPath(repoPath, name)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, func() {}
+	}
+	var kept Exit
+	if json.Unmarshal(b, &kept) != nil {
+		return nil, func() {}
 	}
 	return &kept, func() { os.Remove(p) }
 }
