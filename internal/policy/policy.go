@@ -505,21 +505,29 @@ type commitInfo struct {
 // parseCommit reads a raw commit object.
 func parseCommit(body []byte) commitInfo {
 	var c commitInfo
+	c.message = objectHeaders(body, func(k, v []byte) {
+		switch string(k) {
+		case "author":
+			c.authorIdent, c.author = ident(v)
+		case "committer":
+			_, c.committer = ident(v)
+		}
+	})
+	return c
+}
+
+// objectHeaders calls fn with the key and value of each header line of a
+// raw commit or tag object, and returns its message.
+func objectHeaders(body []byte, fn func(k, v []byte)) []byte {
 	hdr, msg, _ := bytes.Cut(body, []byte("\n\n"))
-	c.message = msg
 	for len(hdr) > 0 {
 		var line []byte
 		line, hdr, _ = bytes.Cut(hdr, []byte("\n"))
 		if k, v, ok := bytes.Cut(line, []byte(" ")); ok {
-			switch string(k) {
-			case "author":
-				c.authorIdent, c.author = ident(v)
-			case "committer":
-				_, c.committer = ident(v)
-			}
+			fn(k, v)
 		}
 	}
-	return c
+	return msg
 }
 
 // ident splits "Name <email> 1700000000 +0000" into "Name <email>" and email.

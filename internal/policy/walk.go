@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -68,22 +67,16 @@ type tagInfo struct {
 // parseTag reads a raw tag object.
 func parseTag(body []byte) tagInfo {
 	var t tagInfo
-	hdr, msg, _ := bytes.Cut(body, []byte("\n\n"))
-	t.message = msg
-	for len(hdr) > 0 {
-		var line []byte
-		line, hdr, _ = bytes.Cut(hdr, []byte("\n"))
-		if k, v, ok := bytes.Cut(line, []byte(" ")); ok {
-			switch string(k) {
-			case "object":
-				t.object = string(v)
-			case "type":
-				t.typ = string(v)
-			case "tagger":
-				_, t.tagger = ident(v)
-			}
+	t.message = objectHeaders(body, func(k, v []byte) {
+		switch string(k) {
+		case "object":
+			t.object = string(v)
+		case "type":
+			t.typ = string(v)
+		case "tagger":
+			_, t.tagger = ident(v)
 		}
-	}
+	})
 	return t
 }
 
