@@ -168,8 +168,10 @@ func run(hookrun, gitmal, site string, keep bool) error {
 	if err := sh(env, repo, hookrun, "validate"); err != nil {
 		return err
 	}
-	step("hookrun install:")
-	if err := sh(env, dir, hookrun, "install", repo); err != nil {
+	// --no-timer: a throwaway repository needs no reconcile timer left
+	// behind in the user's own systemd units.
+	step("hookrun install --no-timer:")
+	if err := sh(env, dir, hookrun, "install", "--no-timer", repo); err != nil {
 		return err
 	}
 	if err := sh(env, dir, "git", "clone", "-q", repo, work); err != nil {
