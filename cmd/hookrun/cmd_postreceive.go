@@ -22,7 +22,8 @@ func cmdPostReceive() *command {
 		name:    "post-receive",
 		summary: "the git hook: start a unit for every job the pushed refs match",
 		usage:   "< ref-lines",
-		help: `Run by git through hooks/post-receive (a script; see 'hookrun install').
+		help: `Run by git through hooks/post-receive (a file whose "#!" line names hookrun; see
+'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and starts one systemd transient unit per matched job
 (or per push for per = "push" jobs), then returns without waiting for them.

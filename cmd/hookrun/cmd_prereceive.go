@@ -23,7 +23,8 @@ func cmdPreReceive() *command {
 		name:    "pre-receive",
 		summary: "the git hook: refuse a push that breaks a [[policy]], before any ref moves",
 		usage:   "< ref-lines",
-		help: `Run by git through hooks/pre-receive (a script; see 'hookrun install').
+		help: `Run by git through hooks/pre-receive (a file whose "#!" line names hookrun; see
+'hookrun install').
 Reads "<old> <new> <refname>" lines, loads the global config and
 $GIT_DIR/hooks.toml, and checks the [[policy]] tables that apply to the
 pushed refs against every object the push brings to the refs a policy

@@ -34,7 +34,7 @@ var allowedImports = map[string][]string{
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
-	"internal/notify":  {"internal/ntfyconf"},
+	"internal/notify":  {"internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
 	"internal/digest":  {"internal/plan"},
 	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/plan"},

@@ -1,5 +1,5 @@
 // Package install makes a bare repository's post-receive and pre-receive
-// hooks run hookrun (small scripts that fail closed), and undoes it, without
+// hooks run hookrun (files whose "#!" line names it, which fail closed), and undoes it, without
 // ever destroying a hook someone wrote.
 package install
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Kind is how a job ended, as far as notifications care.
@@ -136,26 +138,8 @@ var signalNumbers = map[int]string{
 }
 
 // FormatDuration renders a duration for people, rounded to whole seconds:
-// "42s" under a minute, "1m 23s" from a minute, "1h 2m 3s" from an hour.
-// Lower parts are always shown ("2m 0s", "1h 0m 5s"); negative durations are
-// "0s".
-func FormatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	h, m := s/3600, s/60%60
-	s %= 60
-	switch {
-	case h > 0:
-		return fmt.Sprintf("%dh %dm %ds", h, m, s)
-	case m > 0:
-		return fmt.Sprintf("%dm %ds", m, s)
-	default:
-		return fmt.Sprintf("%ds", s)
-	}
-}
+// "42s", "1m 23s", "1h 2m 3s" (outcome.FormatDuration, the one format).
+func FormatDuration(d time.Duration) string { return outcome.FormatDuration(d) }
 
 // FormatSize renders a byte count the way systemd's MemoryMax= accepts it,
 // with base-1024 suffixes: "512M", "1G", "1.5G", "1000", and "infinity"

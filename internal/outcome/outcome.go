@@ -188,8 +188,8 @@ func (r Record) Summary() string {
 }
 
 // FormatDuration renders a duration for people, rounded to whole seconds:
-// "42s", "1m 23s", "1h 2m 3s"; negative durations are "0s". (The same
-// format as notify.FormatDuration.)
+// "42s", "1m 23s", "1h 2m 3s"; lower parts are always shown ("2m 0s"); negative
+// durations are "0s". notify.FormatDuration is this.
 func FormatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
 	if d < 0 {
