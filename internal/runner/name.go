@@ -2,8 +2,11 @@ package runner
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -89,9 +92,22 @@ func fitParts(a, b string, budget int) (string, string) {
 	return a, b
 }
 
-// uniqueSuffix is 8 hex digits from crypto/rand.
+// uniqueSuffix is 8 hex digits: a number drawn from crypto/rand at the
+// first call, then counted up. Names one process makes (one push's units)
+// never repeat; drawn anew each call, 10,000 names in one second would
+// repeat one about once in 90 runs (the birthday bound of 32 bits).
 func uniqueSuffix() string {
-	var r [4]byte
-	_, _ = rand.Read(r[:]) // never fails (since Go 1.24 it would crash instead)
-	return hex.EncodeToString(r[:])
+	suffixOnce.Do(func() {
+		var r [4]byte
+		_, _ = rand.Read(r[:]) // never fails (since Go 1.24 it would crash instead)
+		suffixNext.Store(binary.BigEndian.Uint32(r[:]))
+	})
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], suffixNext.Add(1))
+	return hex.EncodeToString(b[:])
 }
+
+var (
+	suffixOnce sync.Once
+	suffixNext atomic.Uint32
+)
