@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 func TestLockBuildDir(t *testing.T) {
@@ -32,16 +34,14 @@ func TestLockBuildDir(t *testing.T) {
 		}
 		got <- err
 	}()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), "hookrun: forward-build: waiting for ") {
+	waittest.Until(t, 30*time.Second, "the second build to say it waits", func() (bool, string) {
 		select {
 		case err := <-got:
 			t.Fatalf("the second build got the lock while the first held it (err %v; stderr %q)", err, stderr.String())
-		case <-deadline:
-			t.Fatalf("the second build has not said it waits after 30s; stderr %q", stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		return strings.Contains(stderr.String(), "hookrun: forward-build: waiting for "), fmt.Sprintf("stderr %q", stderr.String())
+	})
 	select {
 	case err := <-got:
 		t.Fatalf("the second build got the lock while the first held it (err %v)", err)
