@@ -158,7 +158,7 @@ func printPlan(w io.Writer, p *plan.Push) {
 		}
 		fmt.Fprintf(w, "  rules:   %s\n", strings.Join(u.Rules, ", "))
 		mgr := u.Manager + " manager"
-		if u.Runner == "exec" {
+		if u.Runner == plan.RunnerExec {
 			mgr = "detached process"
 		}
 		fmt.Fprintf(w, "  runner:  %s (%s), concurrency %s\n", u.Runner, mgr, u.Concurrency)
@@ -170,7 +170,7 @@ func printPlan(w io.Writer, p *plan.Push) {
 		}
 		for i, s := range u.Steps {
 			label := "run:    "
-			if len(u.Steps) > 1 || u.Type == "sequence" {
+			if len(u.Steps) > 1 || u.Type == plan.TypeSequence {
 				label = fmt.Sprintf("step %d: %s (%s)\n          ", i+1, s.Name, s.Type)
 			}
 			fmt.Fprintf(w, "  %s %s\n", label, stepLine(s))
@@ -227,7 +227,7 @@ func changedLine(list []byte) string {
 }
 
 func stepLine(s plan.Step) string {
-	if s.Type == "forward-build" {
+	if s.Type == plan.TypeForwardBuild {
 		return fmt.Sprintf("push %s to %s:%s, then run %s there", short(s.Rev), s.Host, s.Path, quoteArgs(s.Command))
 	}
 	return quoteArgs(s.Argv)

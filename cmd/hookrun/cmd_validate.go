@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -249,7 +250,7 @@ func limitDiags(c *config.Config, file string) []config.Diagnostic {
 	var out []config.Diagnostic
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		s := c.Effective(c.Jobs[name])
-		if s.Manager != "user" {
+		if s.Manager != plan.ManagerUser {
 			continue
 		}
 		set := map[string]bool{"cpu_quota": s.CPUQuota != 0, "memory_max": s.MemoryMax != 0, "tasks_max": s.TasksMax != 0}

@@ -31,7 +31,9 @@ var allowedImports = map[string][]string{
 	"internal/forge":   {"internal/outcome"},
 	"internal/site":    {"internal/outcome"},
 
-	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
+	// plan: the modes (job type, runner, manager, concurrency) are plan's
+	// types, which config decodes: one list of each (config/modes.go).
+	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/plan", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
@@ -42,10 +44,11 @@ var allowedImports = map[string][]string{
 	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
-	// them isolated (runner), words their end as notifications do (notify).
+	// them isolated (runner), words their end as notifications do (notify),
+	// sets the check unit's concurrency (plan's mode).
 	// pushcert verifies push certificates (match parses them).
 	"internal/pushcert": {"internal/match"},
-	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
+	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.

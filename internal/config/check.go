@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Name rules, as patterns for the JSON schema and as plain functions for the
@@ -159,7 +160,7 @@ func (d *decoder) checkJob(path string, j *Job) {
 			}
 		}
 	}
-	if j.Type == TypeGitmal || j.Type == "" {
+	if j.Type == plan.TypeGitmal || j.Type == "" {
 		for i, a := range j.Args {
 			ap := index(joinKey(path, "args"), i)
 			switch arg, _, _ := strings.Cut(string(a), "="); arg {

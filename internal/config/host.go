@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // CheckHost reports, as warnings, what would fail when this machine runs c's
@@ -24,7 +26,7 @@ func CheckHost(c *Config) Diagnostics {
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		j, path := c.Jobs[name], "jobs."+name
 		switch j.Type {
-		case TypeGitmal:
+		case plan.TypeGitmal:
 			// Without gitmal = "...", the unit finds gitmal in its manager's
 			// PATH, which need not be this shell's: not checked.
 			if j.Gitmal != "" {
@@ -32,13 +34,13 @@ func CheckHost(c *Config) Diagnostics {
 					warn(c.jobFile(name, "gitmal"), path+".gitmal", "%s.gitmal: %s", path, msg)
 				}
 			}
-		case TypeDeploy:
+		case plan.TypeDeploy:
 			if s := string(j.Script); s != "" && !strings.Contains(s, "{") {
 				if msg := notExecutable(s); msg != "" {
 					warn(c.jobFile(name, "script"), path+".script", "%s.script: %s", path, msg)
 				}
 			}
-		case TypeCommand:
+		case plan.TypeCommand:
 			if len(j.Command) > 0 {
 				if p := string(j.Command[0]); strings.HasPrefix(p, "/") && !strings.Contains(p, "{") {
 					if msg := notExecutable(p); msg != "" {
@@ -46,6 +48,12 @@ func CheckHost(c *Config) Diagnostics {
 					}
 				}
 			}
+		case plan.TypeForwardBuild, plan.TypeSequence, "":
+			// Nothing here runs: the build host runs the command, a
+			// sequence's steps are checked as jobs, and a job without a
+			// valid type was reported by Parse.
+		default:
+			warn(c.jobFile(name, "type"), path+".type", "%s: hookrun cannot check a job of type %q (a bug: report it)", path, j.Type)
 		}
 	}
 	if tf := c.Notify.TokenFile; tf != "" {

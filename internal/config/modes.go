@@ -1,0 +1,32 @@
+package config
+
+import (
+	"reflect"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// modes are the enums whose type and values plan owns: the job type and
+// the settings a unit keeps in its saved plan (runner, manager,
+// concurrency). Config fields have plan's types, so what config decodes is
+// what the plan saves with no conversion, and config decodes, checks and
+// documents (schema, "did you mean") exactly plan's values. A field of a
+// plan type missing here would take any string: TestModesDecoded checks
+// that every one is here.
+var modes = map[reflect.Type][]string{
+	reflect.TypeFor[plan.JobType]():     names(plan.JobTypes()),
+	reflect.TypeFor[plan.Runner]():      names(plan.Runners()),
+	reflect.TypeFor[plan.Manager]():     names(plan.Managers()),
+	reflect.TypeFor[plan.Concurrency](): names(plan.Concurrencies()),
+}
+
+// jobTypes are the names of the job types, for messages.
+var jobTypes = modes[reflect.TypeFor[plan.JobType]()]
+
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
