@@ -147,7 +147,7 @@ func (c *Config) Effective(j *Job) Settings {
 		s.Concurrency = plan.Parallel
 	}
 	if s.Per == "" {
-		s.Per = "ref"
+		s.Per = PerRef
 	}
 	return s
 }

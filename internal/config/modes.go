@@ -3,17 +3,20 @@ package config
 import (
 	"reflect"
 
+	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
-// modes are the enums whose type and values plan owns: the job type and
-// the settings a unit keeps in its saved plan (runner, manager,
-// concurrency). Config fields have plan's types, so what config decodes is
-// what the plan saves with no conversion, and config decodes, checks and
-// documents (schema, "did you mean") exactly plan's values. A field of a
-// plan type missing here would take any string: TestModesDecoded checks
-// that every one is here.
+// modes are the enums whose type and values another package owns: plan
+// the job type and the settings a unit keeps in its saved plan (runner,
+// manager, concurrency), match the ref events. Config fields have their
+// types, so what config decodes is what the plan saves and the rules
+// match, with no conversion, and config decodes, checks and documents
+// (schema, "did you mean") exactly their values. A field of such a type
+// missing here would take any string: TestModesDecoded checks that every
+// one is here.
 var modes = map[reflect.Type][]string{
+	reflect.TypeFor[match.Event]():      names(match.Events),
 	reflect.TypeFor[plan.JobType]():     names(plan.JobTypes()),
 	reflect.TypeFor[plan.Runner]():      names(plan.Runners()),
 	reflect.TypeFor[plan.Manager]():     names(plan.Managers()),

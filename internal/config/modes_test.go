@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -31,7 +32,7 @@ func TestModesDecoded(t *testing.T) {
 			}
 			return
 		}
-		if rt.PkgPath() == reflect.TypeFor[plan.Unit]().PkgPath() {
+		if p := rt.PkgPath(); p == reflect.TypeFor[plan.Unit]().PkgPath() || p == reflect.TypeFor[match.Event]().PkgPath() {
 			found[rt] = true
 			if _, ok := modes[rt]; !ok {
 				t.Errorf("%s is a %s, which config decodes as any string: add it to modes (config/modes.go)", path, rt)

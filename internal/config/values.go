@@ -312,20 +312,17 @@ func enumSchema(vals []string) map[string]any {
 // Per says whether a job gets one unit per matched ref or per push.
 type Per string
 
-func (Per) values() []string { return []string{"ref", "push"} }
+// Per values.
+const (
+	PerRef  Per = "ref"  // a unit for each matched ref
+	PerPush Per = "push" // one unit for the push, with every matched ref
+)
+
+func (Per) values() []string { return names([]Per{PerRef, PerPush}) }
 func (p *Per) decodeTOML(v any) error {
 	return decodeEnum(v, p.values(), func(s string) { *p = Per(s) })
 }
 func (p Per) schema() map[string]any { return enumSchema(p.values()) }
-
-// Event is a push event a rule reacts to.
-type Event string
-
-func (Event) values() []string { return []string{"create", "update", "force", "delete"} }
-func (e *Event) decodeTOML(v any) error {
-	return decodeEnum(v, e.values(), func(s string) { *e = Event(s) })
-}
-func (e Event) schema() map[string]any { return enumSchema(e.values()) }
 
 // Outcome is a unit outcome that may notify.
 type Outcome string

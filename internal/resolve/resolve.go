@@ -88,7 +88,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	var order []*selection
 	perPush := map[string]bool{} // by job: computed once, not per ref
 	for name, j := range c.Jobs {
-		perPush[name] = c.Effective(j).Per == "push"
+		perPush[name] = c.Effective(j).Per == config.PerPush
 	}
 	// Without a rule with paths every hit is final at once; with one, hits
 	// wait (in order) until one question has listed the changed files.
