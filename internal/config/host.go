@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -25,35 +26,27 @@ func CheckHost(c *Config) Diagnostics {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		j, path := c.Jobs[name], "jobs."+name
-		switch j.Type {
-		case plan.TypeGitmal:
-			// Without gitmal = "...", the unit finds gitmal in its manager's
-			// PATH, which need not be this shell's: not checked.
-			if j.Gitmal != "" {
-				if msg := notExecutable(j.Gitmal); msg != "" {
-					warn(c.jobFile(name, "gitmal"), path+".gitmal", "%s.gitmal: %s", path, msg)
+		// By key, not by type: a new job type needs nothing here. A key
+		// set on a type it is not for is the decoder's error, not checked.
+		// Without gitmal = "...", the unit finds gitmal in its manager's
+		// PATH, which need not be this shell's: not checked.
+		if j.Gitmal != "" && keyOf(j.Type, "gitmal") {
+			if msg := notExecutable(j.Gitmal); msg != "" {
+				warn(c.jobFile(name, "gitmal"), path+".gitmal", "%s.gitmal: %s", path, msg)
+			}
+		}
+		if s := string(j.Script); s != "" && keyOf(j.Type, "script") && !strings.Contains(s, "{") {
+			if msg := notExecutable(s); msg != "" {
+				warn(c.jobFile(name, "script"), path+".script", "%s.script: %s", path, msg)
+			}
+		}
+		// A forward-build's command runs on the build host.
+		if len(j.Command) > 0 && keyOf(j.Type, "command") && j.Type != plan.TypeForwardBuild {
+			if p := string(j.Command[0]); strings.HasPrefix(p, "/") && !strings.Contains(p, "{") {
+				if msg := notExecutable(p); msg != "" {
+					warn(c.jobFile(name, "command"), path+".command[1]", "%s.command: %s", path, msg)
 				}
 			}
-		case plan.TypeDeploy:
-			if s := string(j.Script); s != "" && !strings.Contains(s, "{") {
-				if msg := notExecutable(s); msg != "" {
-					warn(c.jobFile(name, "script"), path+".script", "%s.script: %s", path, msg)
-				}
-			}
-		case plan.TypeCommand:
-			if len(j.Command) > 0 {
-				if p := string(j.Command[0]); strings.HasPrefix(p, "/") && !strings.Contains(p, "{") {
-					if msg := notExecutable(p); msg != "" {
-						warn(c.jobFile(name, "command"), path+".command[1]", "%s.command: %s", path, msg)
-					}
-				}
-			}
-		case plan.TypeForwardBuild, plan.TypeSequence, "":
-			// Nothing here runs: the build host runs the command, a
-			// sequence's steps are checked as jobs, and a job without a
-			// valid type was reported by Parse.
-		default:
-			warn(c.jobFile(name, "type"), path+".type", "%s: hookrun cannot check a job of type %q (a bug: report it)", path, j.Type)
 		}
 	}
 	if tf := c.Notify.TokenFile; tf != "" {
@@ -67,6 +60,16 @@ func CheckHost(c *Config) Diagnostics {
 	}
 	out.Sort()
 	return out
+}
+
+// keyOf reports whether key is one of the keys of type t jobs.
+func keyOf(t plan.JobType, key string) bool {
+	for _, f := range fieldsOf(reflect.TypeFor[Job]()) {
+		if f.key == key {
+			return f.types == nil || slices.Contains(f.types, string(t))
+		}
+	}
+	return false
 }
 
 // jobFile is the file that set key of job name: the repository's if it did,

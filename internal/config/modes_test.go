@@ -107,14 +107,3 @@ func TestJobTypesNamed(t *testing.T) {
 		}
 	}
 }
-
-// CheckHost's switch knows every job type, and says so when one is not.
-func TestCheckHostEveryJobType(t *testing.T) {
-	for _, jt := range append(plan.JobTypes(), "made-up") {
-		c := &Config{Jobs: map[string]*Job{"a": {Type: jt, Name: "a"}}}
-		got := CheckHost(c).Error()
-		if bug := strings.Contains(got, "cannot check a job of type"); bug != (jt == "made-up") {
-			t.Errorf("type %q: CheckHost says %q", jt, got)
-		}
-	}
-}
