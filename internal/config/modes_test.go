@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -103,6 +104,33 @@ func TestJobTypesNamed(t *testing.T) {
 				if !strings.Contains(f.doc, jt) {
 					t.Errorf("the doc of jobs.type (%q) does not name type %q", f.doc, jt)
 				}
+			}
+		}
+	}
+}
+
+// docs/config.md has a section for every job type, whose table names
+// every key of that type (docs/contributing.md, "Adding a job type").
+func TestJobTypesDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, jt := range jobTypes {
+		head := "\n### `type = \"" + jt + "\"`"
+		i := strings.Index(doc, head)
+		if i < 0 {
+			t.Errorf("docs/config.md has no section %q", strings.TrimSpace(head))
+			continue
+		}
+		section := doc[i+len(head):]
+		if end := strings.Index(section, "\n### "); end >= 0 {
+			section = section[:end]
+		}
+		for _, f := range fieldsOf(reflect.TypeFor[Job]()) {
+			if f.types != nil && slices.Contains(f.types, jt) && !strings.Contains(section, "| `"+f.key+"` |") {
+				t.Errorf("docs/config.md, section of type %q: no row for its key %q", jt, f.key)
 			}
 		}
 	}
