@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -224,13 +225,7 @@ func prune(parent string, now time.Time) {
 }
 
 // writeAtomic writes a file that readers see whole or not at all.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func writeAtomic(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }
 
 // Hold marks the digests of groups as being filled by a live hook (an
 // flock on each one's expected file) until release: Close leaves them

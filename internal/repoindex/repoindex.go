@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"github.com/hookrun/hookrun/internal/atomicfile"
 )
 
 // Keep is how many repositories the index remembers.
@@ -116,9 +118,5 @@ func compact(path string) error {
 	for _, r := range keep {
 		buf.WriteString(r + "\n")
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, buf.Bytes(), 0o600)
 }
