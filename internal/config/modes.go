@@ -23,6 +23,9 @@ var modes = map[reflect.Type][]string{
 	reflect.TypeFor[plan.Concurrency](): names(plan.Concurrencies()),
 }
 
+// Event is match.Event, the ref events rules react to and policies deny.
+type Event = match.Event
+
 // jobTypes are the names of the job types, for messages.
 var jobTypes = modes[reflect.TypeFor[plan.JobType]()]
 

@@ -24,22 +24,22 @@ type Policy struct {
 	Message  string   `toml:"message" doc:"shown to the pusher after each violation, e.g. how to fix it"`
 	Final    bool     `toml:"final" doc:"global file only: repositories cannot switch this policy off"`
 
-	Deny              []match.Event `toml:"deny" doc:"ref events refused: create, update, force, delete"`
-	RefName           *Regexp       `toml:"ref_name" doc:"RE2 regexp every created branch or tag name (without refs/heads/ or refs/tags/) must match"`
-	CommitMessage     *Regexp       `toml:"commit_message" doc:"RE2 regexp every new commit's message must match"`
-	CommitMessageDeny *Regexp       `toml:"commit_message_deny" doc:"RE2 regexp no new commit's message may match"`
-	AuthorEmail       *Regexp       `toml:"author_email" doc:"RE2 regexp every new commit's author email must match"`
-	CommitterEmail    *Regexp       `toml:"committer_email" doc:"RE2 regexp every new commit's committer email must match"`
-	SignedOff         bool          `toml:"signed_off" doc:"every new commit has a Signed-off-by: trailer of its author (DCO)"`
-	Linear            bool          `toml:"linear" doc:"no merge commits among the new commits"`
-	SignedCommits     bool          `toml:"signed_commits" doc:"every new commit carries a good signature (git verify-commit); with signers, by one of them"`
-	SignedPush        bool          `toml:"signed_push" doc:"the push carries a push certificate git verified, with a fresh nonce; with signers, by one of them"`
-	Signers           []string      `toml:"signers" doc:"with signed_commits or signed_push: allowed signer names (\"Name <email>\") or key fingerprints"`
-	MaxFileSize       Size          `toml:"max_file_size" doc:"largest file a new commit may add or change, e.g. \"10M\""`
-	FileNamesDeny     []Regexp      `toml:"file_names_deny" doc:"RE2 regexps on paths a new commit may not add or change"`
-	MaxPathLength     Count         `toml:"max_path_length" doc:"longest path (in bytes) a new commit may add or change"`
-	Secrets           bool          `toml:"secrets" doc:"refuse new files holding credentials (private keys, common token formats; see docs/policy.md)"`
-	Check             string        `toml:"check" doc:"job (type command) run synchronously in a transient unit; exit 0 accepts the push"`
+	Deny              []Event  `toml:"deny" doc:"ref events refused: create, update, force, delete"`
+	RefName           *Regexp  `toml:"ref_name" doc:"RE2 regexp every created branch or tag name (without refs/heads/ or refs/tags/) must match"`
+	CommitMessage     *Regexp  `toml:"commit_message" doc:"RE2 regexp every new commit's message must match"`
+	CommitMessageDeny *Regexp  `toml:"commit_message_deny" doc:"RE2 regexp no new commit's message may match"`
+	AuthorEmail       *Regexp  `toml:"author_email" doc:"RE2 regexp every new commit's author email must match"`
+	CommitterEmail    *Regexp  `toml:"committer_email" doc:"RE2 regexp every new commit's committer email must match"`
+	SignedOff         bool     `toml:"signed_off" doc:"every new commit has a Signed-off-by: trailer of its author (DCO)"`
+	Linear            bool     `toml:"linear" doc:"no merge commits among the new commits"`
+	SignedCommits     bool     `toml:"signed_commits" doc:"every new commit carries a good signature (git verify-commit); with signers, by one of them"`
+	SignedPush        bool     `toml:"signed_push" doc:"the push carries a push certificate git verified, with a fresh nonce; with signers, by one of them"`
+	Signers           []string `toml:"signers" doc:"with signed_commits or signed_push: allowed signer names (\"Name <email>\") or key fingerprints"`
+	MaxFileSize       Size     `toml:"max_file_size" doc:"largest file a new commit may add or change, e.g. \"10M\""`
+	FileNamesDeny     []Regexp `toml:"file_names_deny" doc:"RE2 regexps on paths a new commit may not add or change"`
+	MaxPathLength     Count    `toml:"max_path_length" doc:"longest path (in bytes) a new commit may add or change"`
+	Secrets           bool     `toml:"secrets" doc:"refuse new files holding credentials (private keys, common token formats; see docs/policy.md)"`
+	Check             string   `toml:"check" doc:"job (type command) run synchronously in a transient unit; exit 0 accepts the push"`
 
 	Pushers       []string `toml:"pushers" doc:"the policy applies only to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is none of them"`
 	ExceptPushers []string `toml:"except_pushers" doc:"the policy does not apply to pushes by these pushers (names or Gitea emails, exact); an unknown pusher is never excepted"`

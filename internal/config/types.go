@@ -134,14 +134,14 @@ type Host struct {
 
 // Rule is one [[rules]] entry.
 type Rule struct {
-	Name     string        `toml:"name" doc:"optional label shown by plan"`
-	Branches []string      `toml:"branches" doc:"globs on branch names; ! excludes"`
-	Tags     []string      `toml:"tags" doc:"globs on tag names; ! excludes"`
-	Paths    []string      `toml:"paths" doc:"globs on the paths of the files the push changed in the ref; the rule matches only when one matches; ! excludes"`
-	Events   []match.Event `toml:"events" doc:"create, update, force, delete (default: create, update, force)"`
-	Jobs     []string      `toml:"jobs" required:"*" doc:"jobs to start"`
-	Signed   bool          `toml:"signed" doc:"match only pushes with a push certificate git verified"`
-	Signers  []string      `toml:"signers" doc:"with signed: allowed GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY values"`
+	Name     string   `toml:"name" doc:"optional label shown by plan"`
+	Branches []string `toml:"branches" doc:"globs on branch names; ! excludes"`
+	Tags     []string `toml:"tags" doc:"globs on tag names; ! excludes"`
+	Paths    []string `toml:"paths" doc:"globs on the paths of the files the push changed in the ref; the rule matches only when one matches; ! excludes"`
+	Events   []Event  `toml:"events" doc:"create, update, force, delete (default: create, update, force)"`
+	Jobs     []string `toml:"jobs" required:"*" doc:"jobs to start"`
+	Signed   bool     `toml:"signed" doc:"match only pushes with a push certificate git verified"`
+	Signers  []string `toml:"signers" doc:"with signed: allowed GIT_PUSH_CERT_SIGNER or GIT_PUSH_CERT_KEY values"`
 
 	Index    int            `toml:"-"` // 1-based, in the file it came from
 	File     string         `toml:"-"`
