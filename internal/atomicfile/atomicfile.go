@@ -6,7 +6,8 @@
 //  1. write a temporary file in the destination's directory (a rename is
 //     atomic only within one file system), named "." + base + ".tmp-" +
 //     random, so that no reader listing a directory (*.json, *.log, ...)
-//     ever takes it, and concurrent writers never share one;
+//     ever takes it, a web server hides it (site), and concurrent writers
+//     never share one;
 //  2. fsync it: without, a crash may leave the rename on disk before the
 //     data (ext4 and xfs write metadata and data separately), and the
 //     final name would hold an empty or cut file;
