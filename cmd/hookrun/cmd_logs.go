@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
-	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/suggest"
 	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
@@ -88,7 +88,7 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	default:
 		return usagef("name a unit (see 'hookrun status'), or a repository and a job")
 	}
-	path := plan.LogPath(repo, unit)
+	path := layout.Log(repo, unit)
 	if follow {
 		return a.followLog(repo, unit, path)
 	}
@@ -193,7 +193,7 @@ func latestRun(repo, job string, n int) (string, error) {
 			when[st.Unit] = st.Saved
 		}
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for _, r := range recs {
 		if r.Job != "" && r.Unit != "" {
 			jobs[r.Job] = true
@@ -232,7 +232,7 @@ func (a *app) outcome(repo, unit string) error {
 		}
 		return &jobStatus{exitFailure}
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for i := len(recs) - 1; i >= 0; i-- {
 		if r := recs[i]; r.Unit == unit {
 			a.infof("%s: %s after %s%s", unit, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason))

@@ -10,6 +10,7 @@ import (
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -70,7 +71,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
-	groups, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now())
+	groups, err := digest.Assign(layout.Dir(repoPath), p.Units, a.now())
 	if err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
@@ -210,7 +211,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		}
 	}
 	if len(recs) > 0 {
-		if err := history.AppendAll(plan.HistoryPath(repoPath), recs); err != nil {
+		if err := history.AppendAll(layout.History(repoPath), recs); err != nil {
 			a.warnf("cannot record the units that did not start: %v", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -46,7 +47,7 @@ func runRerun(a *app, fs *pflag.FlagSet) error {
 	if st, err := unit.Open(repo).Load(name); err == nil && st.Phase != unit.Ended {
 		return fmt.Errorf("%s has not ended (%s): rerun runs finished units; follow it with 'hookrun logs -f %s'", name, st.Phase, name)
 	}
-	u, err := plan.Load(plan.PlanPath(repo, name))
+	u, err := plan.Load(layout.Plan(repo, name))
 	if errors.Is(err, iofs.ErrNotExist) {
 		return fmt.Errorf("the plan of %s is gone (only the latest %d ended units keep theirs): start the job again with 'hookrun run --repo %s JOB --ref REF'", name, unit.KeepEnded, quoteArg(repo))
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/install"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -86,16 +87,16 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if err := checkRepository(repo); err != nil {
 			return err
 		}
-		if !gitx.IsRepository(repo) && !exists(plan.StateDir(repo)) {
+		if !gitx.IsRepository(repo) && !exists(layout.Dir(repo)) {
 			return notARepository(a, repo, fs.Arg(0))
 		}
-		if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+		if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
 			return workCloneError(repo)
 		}
 		repos, scope = []string{repo}, repo
 	default:
 		if repo, ok := repoHere(a); ok {
-			if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+			if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
 				return workCloneError(repo)
 			}
 			repos, scope = []string{repo}, repo
@@ -108,7 +109,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	}
 	var finished []unitStatus
 	for _, r := range repos {
-		recs, err := history.Read(plan.HistoryPath(r))
+		recs, err := history.Read(layout.History(r))
 		if err != nil {
 			a.warnf("%s: cannot read its history: %v", r, err)
 			continue
@@ -315,7 +316,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	for _, l := range states {
 		st := l.st
 		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued", Start: st.Saved}
-		if u, err := plan.Load(plan.PlanPath(l.repo, st.Unit)); err == nil {
+		if u, err := plan.Load(layout.Plan(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 			}

@@ -19,7 +19,8 @@ var allowedImports = map[string][]string{
 	"internal/match":     {},
 	"internal/suggest":   {},
 	"internal/ntfyconf":  {},
-	"internal/plan":      {},
+	"internal/layout":    {},                  // every path under $GIT_DIR/hookrun, and who writes it
+	"internal/plan":      {"internal/layout"}, // forwarders to layout, for callers not moved yet
 	"internal/history":   {},
 	"internal/install":   {},
 	"internal/repoindex": {},
@@ -35,11 +36,11 @@ var allowedImports = map[string][]string{
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
-	"internal/digest":  {"internal/plan"},
-	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
-	"internal/job":     {"internal/gitx", "internal/plan"},
-	"internal/runner":  {"internal/gitx", "internal/plan"},
-	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
+	"internal/digest":  {"internal/layout", "internal/plan"},
+	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/plan", "internal/runner"},
+	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify).

@@ -14,6 +14,7 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -155,7 +156,7 @@ func (a *app) pushFailed(repoPath string, rec history.Record, refs []string, n *
 		rec.Notify = history.NotifyPending
 	}
 	// Recorded first, so that the delivery finds the record to report in.
-	if err := history.Append(plan.HistoryPath(repoPath), rec); err != nil {
+	if err := history.Append(layout.History(repoPath), rec); err != nil {
 		a.warnf("cannot record the failed push: %v", err)
 	} else {
 		a.indexRepo(repoPath)

@@ -24,6 +24,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -328,7 +329,7 @@ func (a *app) recordDelivery(repoPath, name, result string) {
 			lf.Close()
 		}
 	}
-	if err := unit.RecordDelivery(plan.PlanPath(repoPath, name), result, a.now); err != nil {
+	if err := unit.RecordDelivery(layout.Plan(repoPath, name), result, a.now); err != nil {
 		a.warnf("cannot record the notification's delivery: %v", err)
 	}
 }
@@ -390,7 +391,7 @@ func (a *app) ownLog(u *plan.Unit) io.Closer {
 
 // openLog opens u's log file for appending, creating it and its directory.
 func openLog(u *plan.Unit) (*os.File, error) {
-	p := plan.LogPath(u.RepoPath, u.Name)
+	p := layout.Log(u.RepoPath, u.Name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
 	}
@@ -768,7 +769,7 @@ func knownUnit(repo, name string) bool {
 	if _, err := unit.Open(repo).Load(name); err == nil {
 		return true
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for _, r := range recs {
 		if r.Unit == name {
 			return true

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // siteRecord is what the git server keeps of a Site between pushes, in
@@ -23,7 +23,7 @@ type siteRecord struct {
 }
 
 func siteFile(repoPath, host string) string {
-	return filepath.Join(plan.StateDir(repoPath), "hosts", host+".json")
+	return layout.HostSite(repoPath, host)
 }
 
 // loadSite is the Site a previous push to h recorded for the repository,
