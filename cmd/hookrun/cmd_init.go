@@ -11,7 +11,7 @@ import (
 )
 
 func cmdInit() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "init",
 		summary: "write a commented starter hooks.toml into a repository",
 		usage:   "[--force] [DIR]",
@@ -20,11 +20,14 @@ job that echoes each push, one rule starting it for main, and commented
 examples of notifications, a gitmal site and a deploy script. It validates
 as written. An existing hooks.toml is kept unless --force.`,
 		exits: []exitDoc{{"0", "written"}, {"1", "hooks.toml exists (without --force), or cannot be written"}, {"2", "usage error, or DIR does not exist"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("force", false, "replace an existing hooks.toml")
-		},
-		run: runInit,
-	}
+	}, func(fs *pflag.FlagSet, o *initOptions) {
+		fs.BoolVar(&o.force, "force", false, "replace an existing hooks.toml")
+	}, runInit)
+}
+
+// initOptions are the flags of init.
+type initOptions struct {
+	force bool
 }
 
 // starterConfig is what init writes; testdata/script/init_config.txtar
@@ -95,11 +98,11 @@ func schemaLine(self string) string {
 	return "# JSON schema: schema/hooks.schema.json in hookrun's source ('make install' puts it in PREFIX/share/hookrun)\n"
 }
 
-func runInit(a *app, fs *pflag.FlagSet) error {
+func runInit(a *app, fs *pflag.FlagSet, o *initOptions) error {
 	if fs.NArg() > 1 {
 		return usagef("at most one directory")
 	}
-	force, _ := fs.GetBool("force")
+	force := o.force
 	// DIR, else $GIT_DIR, else here: never a parent (a repository found
 	// upwards is not where a new file is meant to go)
 	dir := fs.Arg(0)

@@ -30,7 +30,7 @@ import (
 )
 
 func cmdStatus() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "status",
 		summary: "list recent runs: queued, running and finished units, and pushes that started nothing",
 		usage:   "[--json] [--wide] [--last N] [REPO]",
@@ -57,22 +57,27 @@ binary that is gone (see 'hookrun install'), or a record (a unit's state or
 plan, a line of the history) cannot be read: those are named after the
 table.`,
 		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, a record cannot be read (named), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("json", false, "print JSON")
-			fs.Int("last", 20, "show at most `n` finished runs")
-			fs.Bool("wide", false, "show failure reasons whole, however wide the rows get")
-		},
-		run: runStatus,
-	}
+	}, func(fs *pflag.FlagSet, o *statusOptions) {
+		fs.BoolVar(&o.json, "json", false, "print JSON")
+		fs.IntVar(&o.last, "last", 20, "show at most `n` finished runs")
+		fs.BoolVar(&o.wide, "wide", false, "show failure reasons whole, however wide the rows get")
+	}, runStatus)
+}
+
+// statusOptions are the flags of status.
+type statusOptions struct {
+	json bool
+	last int
+	wide bool
 }
 
 // A status line is a history.Record; for units not yet ended its Result is
 // their state: queued, running, ending or lost.
 type unitStatus = history.Record
 
-func runStatus(a *app, fs *pflag.FlagSet) error {
-	asJSON, _ := fs.GetBool("json")
-	last, _ := fs.GetInt("last")
+func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
+	asJSON := o.json
+	last := o.last
 	if fs.NArg() > 1 {
 		return usagef("at most one repository")
 	}
@@ -140,7 +145,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		}
 	} else {
 		width := 0
-		if wide, _ := fs.GetBool("wide"); !wide {
+		if wide := o.wide; !wide {
 			width = termWidth(a)
 		}
 		a.printStatus(all, scope, len(repos), width)

@@ -14,14 +14,16 @@
 //	                          replaced whole
 //	state/.pruned             stamp of the last full prune pass               unit (Store.Prune)
 //	state/.reconciled         stamp of the last reconcile pass                unit (Store.ReconcileDue)
-//	logs/UNIT.log             a unit's output and its outcome line            runner (exec runner), unit (log.go),
-//	                                                                          the notifier's tee of a unit's end
+//	logs/UNIT.log             a unit's output and its outcome line; only      unit (Log, hookrun exec); the runner's
+//	                          ever appended to, by several appenders          stdout (exec runner, or the manager's
+//	                                                                          StandardOutput=append:); the notifier
 //	history.jsonl             bounded record of finished units, for status    history (Append, Replace, SetNotify*),
 //	history.jsonl.lock        flock serialising its writers                   called by unit and the push's hook
 //	seq                       the repository's next queue number (locked)     unit (Store.NextSeq)
 //	launch.lock               flock ordering concurrent pushes' launches      unit (Launcher)
 //	reconciled.json           what the last reconcile pass found              unit (SaveReconciled)
-//	outbox/                   notifications handed to their own sender        notify (Outbox), opened by unit.Outbox
+//	outbox/LETTER.json        a notification handed to its own sender         notify (Outbox), opened by unit.Outbox
+//	                          (+ .sending while it is sent)
 //	digests/ID/               one digest group: expected, claimed,            digest (Assign, Record, Remove)
 //	                          UNIT.outcome
 //	hosts/HOST.json           where a build host keeps this repository's      remote (storeSite)
