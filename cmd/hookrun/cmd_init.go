@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 )
 
@@ -118,7 +119,7 @@ func runInit(a *app, fs *pflag.FlagSet, o *initOptions) error {
 	} else if !st.IsDir() {
 		return usagef("%s is not a directory", dir)
 	}
-	path := filepath.Join(dir, "hooks.toml")
+	path := filepath.Join(dir, config.RepoFileName)
 	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		mode = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
