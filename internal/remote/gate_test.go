@@ -245,3 +245,43 @@ func TestGateSavesStatesUnderTheUnitsLock(t *testing.T) {
 		t.Errorf("state after the gate: phase %s, delivery %v; want the update made under the lock kept", st.Phase, st.Delivery)
 	}
 }
+
+// TestGateReadsOnlyHistoryAndLogs: `cat --` reads a mirror's history and
+// its unit logs, as layout names them, and nothing else.
+func TestGateReadsOnlyHistoryAndLogs(t *testing.T) {
+	home := t.TempDir()
+	m := filepath.Join(home, remote.MirrorsDir, "web.git")
+	for _, d := range []string{layout.LogsDir(m), layout.StatesDir(m)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{layout.History(m), layout.Log(m, "u.service"), layout.State(m, "u.service"), filepath.Join(layout.LogsDir(m), "x.txt")} {
+		if err := os.WriteFile(p, []byte("data\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		path string
+		ok   bool
+	}{
+		{layout.History(m), true},
+		{layout.Log(m, "u.service"), true},
+		{layout.State(m, "u.service"), false},
+		{filepath.Join(layout.LogsDir(m), "x.txt"), false},
+		{layout.LogsDir(m) + "/../history.jsonl", false},
+		{layout.LogsDir(m) + "//u.service.log", false},
+		{layout.Log(filepath.Join(home, remote.MirrorsDir, "web"), "u.service"), false},
+		{filepath.Join(home, "elsewhere.git", layout.DirName, "history.jsonl"), false},
+	} {
+		var out bytes.Buffer
+		g := &remote.Gate{Home: home, UID: os.Getuid(), Stdout: &out, Stderr: &bytes.Buffer{}}
+		err := g.Run("cat -- " + job.Quote(tt.path))
+		switch {
+		case tt.ok && (err != nil || out.String() != "data\n"):
+			t.Errorf("cat %s: %v, %q; want it read", tt.path, err, out.String())
+		case !tt.ok && !errors.Is(err, remote.ErrRefused):
+			t.Errorf("cat %s: %v, %q; want refused", tt.path, err, out.String())
+		}
+	}
+}
