@@ -47,10 +47,14 @@
 //	$XDG_RUNTIME_DIR/hookrun/locks/           forwarded build directories' locks (job)
 //	$XDG_RUNTIME_DIR/hookrun-unrecorded-UID/  outcomes that could not be written (unit)
 //	$HOOKRUN_STATE_DIR/repositories           the user's repositories, for reconcile and status
-//	                                          (repoindex; its path rule is repoindex.Path)
+//	                                          (repoindex; else $XDG_STATE_HOME/hookrun/repositories,
+//	                                          else ~/.local/state/hookrun/repositories)
 package layout
 
-import "path/filepath"
+import (
+	"os"
+	"path/filepath"
+)
 
 // DirName is the name of the state directory inside $GIT_DIR.
 const DirName = "hookrun"
@@ -123,3 +127,20 @@ func RuntimeLocks(runtimeDir string) string { return filepath.Join(runtimeDir, D
 // or the temporary directory) that keeps outcomes of user uid which could
 // not be written to their repository.
 func Unrecorded(base, uid string) string { return filepath.Join(base, "hookrun-unrecorded-"+uid) }
+
+// Index is the user's index of repositories: $HOOKRUN_STATE_DIR/repositories,
+// else $XDG_STATE_HOME/hookrun/repositories, else
+// ~/.local/state/hookrun/repositories (getenv reads the variables).
+func Index(getenv func(string) string) string {
+	if d := getenv("HOOKRUN_STATE_DIR"); d != "" {
+		return filepath.Join(d, "repositories")
+	}
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, DirName, "repositories")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".local", "state", DirName, "repositories")
+}
