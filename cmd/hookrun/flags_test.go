@@ -78,7 +78,7 @@ func TestFlagsBoundOnce(t *testing.T) {
 			}
 			for _, arg := range call.Args[:2] {
 				if lit, ok := arg.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if name, _ := strconv.Unquote(lit.Value); shared[name] && strings.Contains(m, "Var") {
+					if name, _ := strconv.Unquote(lit.Value); shared[name] && definesFlag(m) {
 						t.Errorf("%s: --%s defined again; use its definition in flags.go", fset.Position(call.Pos()), name)
 					}
 				}
@@ -86,4 +86,15 @@ func TestFlagsBoundOnce(t *testing.T) {
 			return true
 		})
 	}
+}
+
+// definesFlag reports whether a FlagSet method called m defines a flag
+// (String, StringVarP, BoolVar, IntP, ...).
+func definesFlag(m string) bool {
+	for _, p := range []string{"String", "Bool", "Int", "Duration"} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
 }
