@@ -15,14 +15,19 @@ import (
 // import its entry does not list. Keep each list to what the package's one
 // job needs; imports go down, never back up to what wires packages together.
 var allowedImports = map[string][]string{
-	// Leaves: nothing internal (but atomicfile, the one way to replace a file).
+	// Leaves: nothing internal but layout (a leaf itself), which names every
+	// path hookrun keeps, and atomicfile (below), the one way to replace a
+	// file: plan
+	// forwards its old path helpers to layout, repoindex asks it where the
+	// index is.
 	"internal/match":     {},
 	"internal/suggest":   {},
 	"internal/ntfyconf":  {},
-	"internal/plan":      {},
+	"internal/layout":    {},
+	"internal/plan":      {"internal/layout"},
 	"internal/history":   {"internal/atomicfile"},
 	"internal/install":   {"internal/atomicfile"},
-	"internal/repoindex": {"internal/atomicfile"},
+	"internal/repoindex": {"internal/atomicfile", "internal/layout"},
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
@@ -37,11 +42,11 @@ var allowedImports = map[string][]string{
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/atomicfile", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
-	"internal/digest":  {"internal/atomicfile", "internal/plan"},
-	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
-	"internal/job":     {"internal/gitx", "internal/plan"},
-	"internal/runner":  {"internal/gitx", "internal/plan"},
-	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
+	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/plan"},
+	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/plan", "internal/runner"},
+	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify),

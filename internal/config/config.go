@@ -323,10 +323,10 @@ func (c *Config) cycles() [][]string {
 	return out
 }
 
-// GlobalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else
+// globalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else
 // the default. explicit is true for the first two: a file someone named must
 // exist, while the default one is optional.
-func GlobalPath(flag string, getenv func(string) string) (path string, explicit bool) {
+func globalPath(flag string, getenv func(string) string) (path string, explicit bool) {
 	if flag != "" {
 		return flag, true
 	}
@@ -336,21 +336,9 @@ func GlobalPath(flag string, getenv func(string) string) (path string, explicit 
 	return DefaultGlobalPath, false
 }
 
-// Load reads the global file (optional unless explicit) and the repo file
-// (optional), merges them and returns every diagnostic. The Config is nil
-// when the diagnostics hold errors.
-func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
-	c, all, err := LoadMerged(globalPath, globalExplicit, repoPath)
-	if err != nil || all.HasErrors() {
-		return nil, all, err
-	}
-	return c, all, nil
-}
-
-// LoadMerged is Load, but also returns the merged config when it has errors
-// (with the broken parts left out), for checks that report still more
-// problems in the same run (validate).
-func LoadMerged(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
+// loadMerged reads the global file (optional unless explicit) and the repo
+// file (optional; "" for none) and merges them, for Source.LoadMerged.
+func loadMerged(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
 	var files [2]*File
 	var all Diagnostics
 	for i, p := range []string{globalPath, repoPath} {

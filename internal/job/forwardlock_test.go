@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/waittest"
 )
@@ -103,7 +104,7 @@ func TestLockBuildDirFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	if locks, _ := filepath.Glob(filepath.Join(plan.StateDir(repo), "locks", "forward-*.lock")); len(locks) != 1 {
+	if locks, _ := filepath.Glob(filepath.Join(layout.Dir(repo), "locks", "forward-*.lock")); len(locks) != 1 {
 		t.Errorf("no lock in the state directory: %v", locks)
 	}
 }

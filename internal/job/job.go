@@ -40,6 +40,7 @@ import (
 	"unicode"
 
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -129,7 +130,7 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	c := *u
 	c.Env = slices.Clip(u.Env)
 	for _, l := range lists {
-		path, err := writeList(l.data, l.what, os.TempDir(), plan.StateDir(u.RepoPath))
+		path, err := writeList(l.data, l.what, os.TempDir(), layout.Dir(u.RepoPath))
 		if err != nil {
 			return &ExitError{Step: u.Steps[0].Name, Code: ExitFailure, Err: err}
 		}

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/hookrun/hookrun/internal/atomicfile"
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // siteRecord is what the git server keeps of a Site between pushes, in
@@ -24,7 +24,7 @@ type siteRecord struct {
 }
 
 func siteFile(repoPath, host string) string {
-	return filepath.Join(plan.StateDir(repoPath), "hosts", host+".json")
+	return layout.HostSite(repoPath, host)
 }
 
 // loadSite is the Site a previous push to h recorded for the repository,

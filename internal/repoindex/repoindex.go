@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // Keep is how many repositories the index remembers.
@@ -23,22 +24,10 @@ const Keep = 500
 // duplicates: appends are cheap, rewrites rare.
 const compactAt = 64 << 10
 
-// Path is the index file: $HOOKRUN_STATE_DIR/repositories, else
-// $XDG_STATE_HOME/hookrun/repositories, else
+// Path is the index file (layout.Index): $HOOKRUN_STATE_DIR/repositories,
+// else $XDG_STATE_HOME/hookrun/repositories, else
 // ~/.local/state/hookrun/repositories.
-func Path(getenv func(string) string) string {
-	if d := getenv("HOOKRUN_STATE_DIR"); d != "" {
-		return filepath.Join(d, "repositories")
-	}
-	if d := getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "hookrun", "repositories")
-	}
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	return filepath.Join(home, ".local", "state", "hookrun", "repositories")
-}
+func Path(getenv func(string) string) string { return layout.Index(getenv) }
 
 // Touch records that repoPath (absolute) was used now. A line shorter than
 // PIPE_BUF appended with O_APPEND is written whole even when pushes to

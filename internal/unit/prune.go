@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // Bounds on the state of ended units, enforced by Prune (no daemon: every
@@ -45,7 +45,7 @@ var (
 // pruneEvery ago; otherwise it costs one directory read and one stat.
 func (s *Store) Prune() {
 	now := s.now()
-	stamp := filepath.Join(s.StateDir(), ".pruned")
+	stamp := layout.PrunedStamp(s.RepoPath)
 	if entries, err := os.ReadDir(s.StateDir()); err == nil && len(entries) <= KeepEnded {
 		if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < pruneEvery && fi.ModTime().Before(now.Add(time.Minute)) {
 			return
@@ -81,7 +81,7 @@ func (s *Store) Prune() {
 		}
 	}
 	// Plans without a state, and temporary files.
-	for _, dir := range []string{filepath.Dir(s.PlanPath("x")), s.StateDir()} {
+	for _, dir := range []string{layout.PlansDir(s.RepoPath), s.StateDir()} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			n := e.Name()
@@ -95,7 +95,7 @@ func (s *Store) Prune() {
 			}
 		}
 	}
-	history.PruneDirBytes(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded, MaxLogsTotal)
+	history.PruneDirBytes(layout.LogsDir(s.RepoPath), KeepEnded, MaxLogsTotal)
 }
 
 func (s *Store) remove(name string) {
