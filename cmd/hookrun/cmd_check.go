@@ -5,6 +5,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/policy"
 )
 
 func cmdCheck() *command {
@@ -56,51 +57,17 @@ func runCheck(a *app, fs *pflag.FlagSet, o *checkOptions) error {
 		a.infof("no [[policy]] tables in %s or the global config: nothing to check", file)
 		return nil
 	}
-	full, err := fullRefName(repoPath, ref)
-	if err != nil {
-		return err
-	}
-	if new == "" {
-		// A ref not in the repository has no commits to check.
-		if new, err = gitx.RevParse(repoPath, full); err != nil {
-			return usagef("%s is not in %s; give --new SHA", full, repoPath)
-		}
-	} else if new, err = gitx.RevParse(repoPath, new); err != nil {
-		return usagef("--new %s does not resolve in %s", new, repoPath)
-	}
-	switch {
-	case old == "":
-		if p, err := gitx.RevParse(repoPath, new+"~1"); err == nil {
-			old = p
-		} else {
-			old = zeroID(new)
-		}
-	case old == "0":
-		old = zeroID(new)
-	default:
-		if old, err = gitx.RevParse(repoPath, old); err != nil {
-			return usagef("--old does not resolve in %s", repoPath)
-		}
-	}
-	u, err := match.ParseRefLine(old + " " + new + " " + full)
+	u, err := gitx.ExistingUpdate(repoPath, ref, old, new)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	rep, err := evaluatePolicies(repoPath, c, []match.RefUpdate{u}, true, match.PushCert{}, match.PusherFromEnv(a.getenv))
+	rep, err := policy.Judge(repoPath, c, []match.RefUpdate{u}, true, match.PushCert{}, match.PusherFromEnv(a.getenv))
 	if err != nil {
 		return err
 	}
-	rep.print(a.stdout)
+	rep.Print(a.stdout)
 	if len(rep.Violations) > 0 {
 		return errReported
 	}
 	return nil
-}
-
-func zeroID(like string) string {
-	b := make([]byte, len(like))
-	for i := range b {
-		b[i] = '0'
-	}
-	return string(b)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -84,17 +83,14 @@ func runRun(a *app, fs *pflag.FlagSet, o *runOptions) error {
 			return fmt.Errorf("%v; name a ref with --ref", err)
 		}
 	}
-	if ref, err = fullRefName(repoPath, ref); err != nil {
-		return err
+	if ref, err = gitx.FullRefName(repoPath, ref); err != nil {
+		return usagef("%v", err)
 	}
 	tip, err := gitx.RefObject(repoPath, ref)
 	if err != nil {
 		return fmt.Errorf("%s has no %s: 'hookrun run' starts a job for a ref's current tip", repoPath, ref)
 	}
-	old := strings.Repeat("0", len(tip))
-	if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-		old = parent
-	}
+	old, _ := gitx.TipParent(repoPath, ref, tip)
 	u, err := resolve.Manual(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Now: a.now(), Peel: peeler(repoPath), UnitName: runner.UnitName,
 		Changes: gitx.Changes{GitDir: repoPath},

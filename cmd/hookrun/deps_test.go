@@ -55,6 +55,11 @@ var allowedImports = map[string][]string{
 	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
 
+	// Issue 23's thin CLI: each command's logic in the package of its concept.
+	// planview writes a plan for people: argv as shell lines (job), sizes as
+	// notifications write them (notify).
+	"internal/planview": {"internal/job", "internal/notify", "internal/plan"},
+
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.
 	"internal/skiptest":    {},

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -28,7 +27,6 @@ import (
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/pushcert"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -538,141 +536,6 @@ func checkRepository(dir string) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// fullRefName turns --ref into a refname: "main" is refs/heads/main, or
-// refs/tags/main when the repository has that tag and no such branch.
-func fullRefName(repoPath, ref string) (string, error) {
-	if strings.HasPrefix(ref, "refs/") {
-		return ref, nil
-	}
-	_, errHead := gitx.RefObject(repoPath, "refs/heads/"+ref)
-	_, errTag := gitx.RefObject(repoPath, "refs/tags/"+ref)
-	switch {
-	case errHead == nil && errTag == nil:
-		return "", usagef("%s is both a branch and a tag in %s: give refs/heads/%s or refs/tags/%s", ref, repoPath, ref, ref)
-	case errTag == nil:
-		return "refs/tags/" + ref, nil
-	}
-	return "refs/heads/" + ref, nil
-}
-
-// Placeholders for --ref without --old/--new: a plain update.
-var (
-	placeholderOld = strings.Repeat("1", 40)
-	placeholderNew = strings.Repeat("2", 40)
-)
-
-// simulatedUpdate is the ref update --ref REF [--old SHA] [--new SHA]
-// stand for (plan, check): without --old and --new, the ref's last push
-// as the repository shows it (a branch's tip over its parent, a tag's
-// creation); a ref not in the repository gets placeholder object names,
-// and real is false.
-func simulatedUpdate(a *app, repoPath, ref, old, new string) (u match.RefUpdate, real bool, err error) {
-	if ref, err = fullRefName(repoPath, ref); err != nil {
-		return u, false, err
-	}
-	explicit := old != "" || new != ""
-	if !explicit {
-		if tip, err := gitx.RefObject(repoPath, ref); err == nil {
-			new, explicit = tip, true
-			if o, _, ok := gitx.LastUpdate(repoPath, ref, tip); ok {
-				old = o // what the last push really did, from the reflog
-			} else {
-				old = strings.Repeat("0", len(tip)) // a tag, or a root commit: the ref's creation
-				if parent, err := gitx.RevParse(repoPath, tip+"~1"); err == nil && !strings.HasPrefix(ref, "refs/tags/") {
-					old = parent
-					a.infof("%s has no reflog: simulating its tip over its first parent, which may not be what its last push did ('hookrun install' turns on core.logAllRefUpdates)", ref)
-				}
-			}
-		} else {
-			a.infof("%s is not in %s: simulating an update with placeholder object names (give --new SHA for a real one)", ref, repoPath)
-		}
-	}
-	if old == "" {
-		old = placeholderOld
-	}
-	if new == "" {
-		new = placeholderNew
-	}
-	u, err = match.ParseRefLine(old + " " + new + " " + ref)
-	if err != nil {
-		return u, false, usagef("%v", err)
-	}
-	return u, explicit, nil
-}
-
-// policyReport is what plan and check say about policies: which apply to
-// which ref and, for real object names, what they refuse, judged against
-// the commits already in the repository (those between each update's old
-// and new; all of new's history for a creation).
-type policyReport struct {
-	Decisions  []policy.Decision  `json:"decisions"`
-	Evaluated  bool               `json:"evaluated"` // false: placeholder object names, nothing read
-	Violations []policy.Violation `json:"violations,omitempty"`
-	Omitted    map[string]int     `json:"omitted,omitempty"`
-	Checks     []string           `json:"checks,omitempty"` // "policy: job", not run
-	Commits    int                `json:"commits"`
-}
-
-func evaluatePolicies(repoPath string, c *config.Config, ups []match.RefUpdate, real bool, cert match.PushCert, pusher match.Pusher) (*policyReport, error) {
-	pols := policy.ForPusher(c.Policies, pusher)
-	rep := &policyReport{Decisions: policy.Decisions(pols, ups)}
-	if !real || !policy.Applies(pols, ups) {
-		return rep, nil
-	}
-	exclude := []string{}
-	for _, u := range ups {
-		if !u.IsCreate() {
-			exclude = append(exclude, u.Old)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := policy.Evaluate(ctx, pols, policy.Push{Updates: ups, Cert: cert, Exclude: exclude, SecretsConfig: c.SecretsConfig, SecretsIgnore: c.SecretsIgnore}, &policy.Repo{GitDir: repoPath})
-	if err != nil {
-		return nil, fmt.Errorf("checking policies: %v", err)
-	}
-	rep.Evaluated, rep.Violations, rep.Omitted, rep.Commits = true, res.Violations, res.Omitted, res.Commits
-	for _, ch := range res.Checks {
-		rep.Checks = append(rep.Checks, ch.Policy.Name+": "+ch.Policy.Check)
-	}
-	return rep, nil
-}
-
-// print writes the report as plan and check show it.
-func (r *policyReport) print(w io.Writer) {
-	last := ""
-	for _, d := range r.Decisions {
-		if d.Ref != last {
-			fmt.Fprintf(w, "ref %s\n", d.Ref)
-			last = d.Ref
-		}
-		verdict := "does not apply (branches/tags)"
-		if d.Applies {
-			verdict = "applies"
-		}
-		fmt.Fprintf(w, "  policy %s (%s): %s\n", d.Policy, d.Label, verdict)
-	}
-	switch {
-	case !r.Evaluated:
-		if slices.ContainsFunc(r.Decisions, func(d policy.Decision) bool { return d.Applies }) {
-			fmt.Fprintln(w, "policies not evaluated: give real object names (--ref of a ref in the repository, or --new SHA)")
-		}
-		return
-	case len(r.Violations) == 0:
-		fmt.Fprintf(w, "no policy refuses this push (%s checked)\n", plural(r.Commits, "commit"))
-	default:
-		for _, v := range r.Violations {
-			fmt.Fprintf(w, "refused: %s\n", v)
-		}
-		for _, name := range slices.Sorted(maps.Keys(r.Omitted)) {
-			fmt.Fprintf(w, "refused: policy %s: %d more violations not shown\n", name, r.Omitted[name])
-		}
-	}
-	for _, ch := range r.Checks {
-		fmt.Fprintf(w, "check job would run (not run here): policy %s\n", ch)
-	}
 }
 
 // loadNamedConfig loads src (its repository file REPO/hooks.toml, or one

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"bytes"
@@ -20,31 +20,34 @@ func shWords(t *testing.T, line string) []string {
 	return words[:len(words)-1]
 }
 
-var planQuoteCases = [][]string{
+var lineCases = [][]string{
 	{"/etc/git-hooks/deploy.sh", "$(touch${IFS}/tmp/x)"},
 	{"a`id`b", `"double"`, "it's", "line\nbreak", "tab\there", "", "*", "~user", "#c", "a b", "\\"},
 	{"FOO=bar", "x=y"},
 	{"caf\xe9", "\x1b[31mred"},
 }
 
-// TestPlanQuoteArgs: a line plan prints, pasted into sh, passes exactly
-// the argv it shows.
-func TestPlanQuoteArgs(t *testing.T) {
-	for _, argv := range planQuoteCases {
-		line := quoteArgs(argv)
+// TestLine: a line plan prints, pasted into sh, passes exactly the argv it
+// shows; plain words stay plain.
+func TestLine(t *testing.T) {
+	for _, argv := range lineCases {
+		line := Line(argv)
 		if got := shWords(t, line); !slices.Equal(got, argv) {
-			t.Errorf("quoteArgs(%q) = %s; sh read it as %q", argv, line, got)
+			t.Errorf("Line(%q) = %s; sh read it as %q", argv, line, got)
 		}
 	}
-	if got := quoteArgs([]string{"FOO=bar", "x"}); !strings.HasPrefix(got, "'FOO=bar' ") {
+	if got := Line([]string{"FOO=bar", "x"}); !strings.HasPrefix(got, "'FOO=bar' ") {
 		t.Errorf("a first word with = is an assignment when bare: %s", got)
+	}
+	if got := Line([]string{"make", "-C", "/srv/a_b", "x=1"}); got != "make -C /srv/a_b x=1" {
+		t.Errorf("plain words quoted: %s", got)
 	}
 }
 
-// FuzzPlanQuoteArgs: for any words, sh reads plan's command line back as
-// the same words.
-func FuzzPlanQuoteArgs(f *testing.F) {
-	for _, argv := range planQuoteCases {
+// FuzzLine: for any words, sh reads plan's command line back as the same
+// words.
+func FuzzLine(f *testing.F) {
+	for _, argv := range lineCases {
 		f.Add(strings.Join(argv, "\x00"))
 	}
 	f.Fuzz(func(t *testing.T, joined string) {
@@ -52,9 +55,9 @@ func FuzzPlanQuoteArgs(f *testing.F) {
 		if len(argv) > 16 {
 			t.Skip()
 		}
-		line := quoteArgs(argv)
+		line := Line(argv)
 		if got := shWords(t, line); !slices.Equal(got, argv) {
-			t.Fatalf("quoteArgs(%q) = %s; sh read it as %q", argv, line, got)
+			t.Fatalf("Line(%q) = %s; sh read it as %q", argv, line, got)
 		}
 		if bytes.ContainsAny([]byte(line), "\x00") {
 			t.Fatal("NUL in a command line")
