@@ -1,28 +1,14 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"errors"
-	"fmt"
 	"io"
-	"maps"
 	"os"
-	"os/exec"
-	"os/signal"
-	"slices"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
-	"github.com/hookrun/hookrun/internal/notify"
-	"github.com/hookrun/hookrun/internal/suggest"
-	unitpkg "github.com/hookrun/hookrun/internal/unit"
+	"github.com/hookrun/hookrun/internal/logs"
 )
 
 func cmdLogs() *command {
@@ -86,7 +72,7 @@ func runLogs(a *app, fs *pflag.FlagSet, o *logsOptions) error {
 			return err
 		}
 		var err error
-		if unit, err = latestRun(repo, fs.Arg(1), last); err != nil {
+		if unit, err = logs.Latest(repo, fs.Arg(1), last); err != nil {
 			return err
 		}
 		a.infof("%s", unit)
@@ -95,7 +81,11 @@ func runLogs(a *app, fs *pflag.FlagSet, o *logsOptions) error {
 	}
 	path := layout.Log(repo, unit)
 	if follow {
-		return a.followLog(repo, unit, path)
+		f := &logs.Follower{Repo: repo, Unit: unit, Out: a.stdout,
+			RemoteSoFar: func() { a.remoteLogSoFar(repo, unit) }, // a unit running on another host: its output so far is there
+			Journal:     func() { _ = a.journalLogs(unit, path) },
+		}
+		return a.ended(f.Follow())
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -116,168 +106,24 @@ func runLogs(a *app, fs *pflag.FlagSet, o *logsOptions) error {
 	return nil
 }
 
-// orphanWait is how long logs -f waits for the outcome of a unit whose
-// hookrun exec has ended before it says so and stops (its ExecStopPost
-// records it within seconds; where the manager died with it, `hookrun
-// reconcile` does).
-const orphanWait = 30 * time.Second
-
-// followLog prints unit's log as it grows until the unit has ended (its
-// outcome is recorded) or never will run, then its outcome, and returns
-// the job's exit status. However early it is called (before hookrun exec
-// has created the log file) it neither hangs nor leaves a process behind:
-// it only reads files.
-func (a *app) followLog(repo, unit, path string) error {
-	store := unitpkg.Open(repo)
-	var f *os.File
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
-	remoteShown := false
-	var orphanSince time.Time
-	for {
-		if f == nil {
-			var err error
-			if f, err = os.Open(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
-		var n int64
-		if f != nil {
-			var err error
-			if n, err = io.Copy(a.stdout, f); err != nil {
-				return err
-			}
-			if !remoteShown {
-				// A unit running on another host: its output so far is there.
-				a.remoteLogSoFar(repo, unit)
-				remoteShown = true
-			}
-		}
-		st, done, why := store.Follow(unit)
-		if n > 0 {
-			continue // read on before deciding: the end may still be coming
-		}
-		switch {
-		case done && st != nil && st.Phase == unitpkg.Ended:
-			if f == nil {
-				// No log file (the unit failed before its job started):
-				// what the journal has.
-				_ = a.journalLogs(unit, path)
-			}
-			return a.outcome(repo, unit)
-		case done:
-			if err := a.outcome(repo, unit); err == nil || !strings.Contains(err.Error(), "no outcome is recorded") {
-				return err // the history has it (a unit that did not start)
-			}
-			return fmt.Errorf("%s: %s; no outcome is recorded (hookrun reconcile records one)", unit, why)
-		case why != "":
-			if orphanSince.IsZero() {
-				orphanSince = time.Now()
-			} else if time.Since(orphanSince) > orphanWait {
-				return fmt.Errorf("%s: %s after %s: see 'hookrun status %s' (hookrun reconcile records it)", unit, why, orphanWait, quoteArg(repo))
-			}
-		default:
-			orphanSince = time.Time{}
-		}
-		time.Sleep(200 * time.Millisecond)
+// ended prints how a followed unit ended and returns the job's exit status
+// as the command's.
+func (a *app) ended(e logs.Ending, err error) error {
+	if err != nil {
+		return err
 	}
-}
-
-// latestRun is the nth latest unit of job in repo, from the units' state
-// and the history.
-func latestRun(repo, job string, n int) (string, error) {
-	when := map[string]time.Time{}
-	jobs := map[string]bool{} // every job with a run, for a did-you-mean
-	states, _ := unitpkg.Open(repo).List()
-	for _, st := range states {
-		jobs[st.Job] = true
-		if st.Job == job {
-			when[st.Unit] = st.Saved
-		}
+	a.infof("%s", e.Line)
+	if e.Code != 0 {
+		return &jobStatus{e.Code}
 	}
-	recs, _ := history.Read(layout.History(repo))
-	for _, r := range recs {
-		if r.Job != "" && r.Unit != "" {
-			jobs[r.Job] = true
-		}
-		if _, ok := when[r.Unit]; r.Job == job && r.Unit != "" && !ok {
-			when[r.Unit] = r.Start
-		}
-	}
-	units := slices.SortedFunc(maps.Keys(when), func(x, y string) int {
-		return cmp.Or(when[y].Compare(when[x]), strings.Compare(y, x))
-	})
-	if len(units) < n {
-		if len(units) == 0 {
-			if m := suggest.Nearest(job, slices.Sorted(maps.Keys(jobs))); m != "" {
-				return "", fmt.Errorf("no run of job %s recorded in %s (did you mean %s?)", job, repo, m)
-			}
-			return "", fmt.Errorf("no run of job %s recorded in %s: see 'hookrun status %s'", job, repo, quoteArg(repo))
-		}
-		return "", fmt.Errorf("only %s of job %s recorded in %s", plural(len(units), "run"), job, repo)
-	}
-	return units[n-1], nil
-}
-
-// outcome prints how unit ended and returns the job's exit status as the
-// command's.
-func (a *app) outcome(repo, unit string) error {
-	st, err := unitpkg.Open(repo).Load(unit)
-	if err == nil && st.Outcome != nil {
-		o := st.Outcome
-		a.infof("%s: %s after %s%s", unit, o.Kind, notify.FormatDuration(o.Duration), prefixed(": ", o.Reason))
-		switch {
-		case o.Kind == notify.Success:
-			return nil
-		case st.Exit != nil && st.Exit.Code > 0 && st.Exit.Code < 256:
-			return &jobStatus{st.Exit.Code}
-		}
-		return &jobStatus{exitFailure}
-	}
-	recs, _ := history.Read(layout.History(repo))
-	for i := len(recs) - 1; i >= 0; i-- {
-		if r := recs[i]; r.Unit == unit {
-			a.infof("%s: %s after %s%s", unit, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason))
-			if r.Result == string(notify.Success) {
-				return nil
-			}
-			return &jobStatus{exitFailure}
-		}
-	}
-	return fmt.Errorf("%s ended, but no outcome is recorded", unit)
-}
-
-func prefixed(prefix, s string) string {
-	if s == "" {
-		return ""
-	}
-	return prefix + s
+	return nil
 }
 
 func (a *app) journalLogs(unit string, logPath string) error {
-	jc, err := exec.LookPath("journalctl")
-	if err != nil {
-		return fmt.Errorf("no log file %s and no journalctl here; the unit's output is gone (did its job start? see 'hookrun status')", logPath)
+	err := logs.Journal(unit, logPath, os.Getuid() == 0 && a.getenv("XDG_RUNTIME_DIR") == "", a.stdout, a.stderr)
+	if je := (*logs.JournalError)(nil); errors.As(err, &je) {
+		a.hintf("%s", je.Hint())
+		return je.Err
 	}
-	args := []string{"--no-pager", "-o", "short-iso"}
-	if os.Getuid() == 0 && a.getenv("XDG_RUNTIME_DIR") == "" {
-		args = append(args, "_SYSTEMD_UNIT="+unit)
-	} else {
-		args = append(args, "_SYSTEMD_USER_UNIT="+unit, "_UID="+strconv.Itoa(os.Getuid()))
-	}
-	// Never -f: a journal follow never ends by itself. The child dies with
-	// this process, whatever kills it.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	cmd := exec.CommandContext(ctx, jc, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
-	if err := cmd.Run(); err != nil {
-		a.hintf("no log file %s; journalctl failed: if this account cannot read the system journal, add it to the systemd-journal group", logPath)
-		return err
-	}
-	return nil
+	return err
 }

@@ -59,6 +59,9 @@ var allowedImports = map[string][]string{
 	// planview writes a plan for people: argv as shell lines (job), sizes as
 	// notifications write them (notify).
 	"internal/planview": {"internal/job", "internal/notify", "internal/plan"},
+	// logs reads a unit's output and end: its log and state (unit), the
+	// history, a did-you-mean for a job name (suggest).
+	"internal/logs": {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/suggest", "internal/unit"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.
