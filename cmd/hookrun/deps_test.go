@@ -61,7 +61,11 @@ var allowedImports = map[string][]string{
 	"internal/planview": {"internal/job", "internal/notify", "internal/plan"},
 	// logs reads a unit's output and end: its log and state (unit), the
 	// history, a did-you-mean for a job name (suggest).
-	"internal/logs": {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/suggest", "internal/unit"},
+	// validate checks configs and their repositories' hooks (install), the
+	// limits this machine's manager can apply (runner), secrets files
+	// (policy), and redacts URLs in what it says (ntfyconf).
+	"internal/validate": {"internal/config", "internal/install", "internal/ntfyconf", "internal/plan", "internal/policy", "internal/runner"},
+	"internal/logs":     {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/suggest", "internal/unit"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.
