@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -118,7 +116,7 @@ func runInstall(a *app, fs *pflag.FlagSet, o *installOptions) error {
 		return errors.New("cannot tell where this hookrun binary is")
 	}
 	failed := 0
-	counts := map[string]int{}
+	var tally install.Tally
 	for _, r := range repos {
 		r, _ = filepath.Abs(r)
 		var results []install.Result
@@ -126,6 +124,7 @@ func runInstall(a *app, fs *pflag.FlagSet, o *installOptions) error {
 			var err error
 			if results, err = install.Install(r, a.self, mode); err != nil {
 				failed++
+				tally.Failed()
 				for _, line := range strings.Split(err.Error(), "\n") {
 					a.errorf("%s", line)
 				}
@@ -147,58 +146,32 @@ func runInstall(a *app, fs *pflag.FlagSet, o *installOptions) error {
 				a.errorf("%v", res.Err)
 				continue
 			}
-			line := fmt.Sprintf("%s: %s", r, res.Action)
-			if res.Hook != "" {
-				line += " (" + res.Hook + ")"
-			}
-			switch {
-			case res.Backup != "" && installing && mode == install.Chain:
-				line += "; the previous hook runs after hookrun as " + res.Backup
-			case res.Backup != "" && installing:
-				line += "; the previous hook is kept as " + res.Backup
-			}
-			fmt.Fprintln(a.stdout, line)
+			fmt.Fprintln(a.stdout, res.Line(r, installing, mode))
 		}
 		if bad {
 			failed++
-		} else if len(results) > 0 {
-			// The summary counts repositories, by what happened to post-receive.
-			action := results[0].Action
-			if i := strings.IndexAny(action, ",;"); i >= 0 {
-				action = action[:i]
-			}
-			counts[action]++
+			tally.Failed()
+		} else {
+			tally.Add(results)
 		}
 	}
 	if all != "" {
 		for _, s := range skipped {
 			fmt.Fprintf(a.stdout, "%s: skipped: %s\n", s.Dir, s.Why)
 		}
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(counts)) {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
-		}
-		if failed > 0 {
-			parts = append(parts, fmt.Sprintf("%d failed", failed))
-		}
-		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
-		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
+		fmt.Fprintln(a.stdout, tally.Summary(all, len(repos), skipped))
 	}
 	if noTimer := o.noTimer; installing && failed < len(repos) && !noTimer {
-		if err := setUpServices(a); err != nil {
-			return err
+		// The reconcile timer: units whose reporter died are still recorded.
+		switch note, err := install.ScheduleReconcile(a.getenv, a.self); {
+		case err != nil:
+			a.warnf("%v; hookrun reconcile is not scheduled", err)
+		case note != "":
+			a.infof("%s", note)
 		}
 	}
 	if failed > 0 {
 		return errReported
 	}
-	return nil
-}
-
-// setUpServices is where install sets up what hookrun needs beside the
-// repositories' hooks, once per install run that installed into at least
-// one repository: the reconcile timer (install_timer.go).
-func setUpServices(a *app) error {
-	a.setupReconcileTimer()
 	return nil
 }
