@@ -3,15 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	iofs "io/fs"
-	"slices"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/layout"
-	"github.com/hookrun/hookrun/internal/plan"
-	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -47,24 +41,12 @@ func runRerun(a *app, fs *pflag.FlagSet, o *rerunOptions) error {
 	if err != nil {
 		return err
 	}
-	if st, err := unit.Open(repo).Load(name); err == nil && st.Phase != unit.Ended {
-		return fmt.Errorf("%s has not ended (%s): rerun runs finished units; follow it with 'hookrun logs -f %s'", name, st.Phase, name)
-	}
-	u, err := plan.Load(layout.Plan(repo, name))
-	if errors.Is(err, iofs.ErrNotExist) {
+	u, err := unit.Rerun(repo, name, a.now())
+	if errors.Is(err, unit.ErrPlanGone) {
 		return fmt.Errorf("the plan of %s is gone (only the latest %d ended units keep theirs): start the job again with 'hookrun run --repo %s JOB --ref REF'", name, unit.KeepEnded, quoteArg(repo))
 	}
 	if err != nil {
 		return err
-	}
-	now := a.now()
-	u.Created, u.Seq, u.Notify.Digest = now, 0, ""
-	u.Name = runner.UnitName(u.Job, u.Repo, now)
-	u.Env = slices.Clone(u.Env)
-	for i, e := range u.Env {
-		if strings.HasPrefix(e, "HOOKRUN_UNIT=") {
-			u.Env[i] = "HOOKRUN_UNIT=" + u.Name
-		}
 	}
 	a.infof("rerunning %s as %s", name, u.Name)
 	return a.startByHand(u)

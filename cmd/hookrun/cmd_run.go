@@ -1,16 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
-	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
-	"github.com/hookrun/hookrun/internal/suggest"
 )
 
 func cmdRun() *command {
@@ -68,15 +67,10 @@ func runRun(a *app, fs *pflag.FlagSet, o *runOptions) error {
 		a.hintf("fix the config (check it with: hookrun validate %s); nothing was started", quoteArg(repoFile))
 		return errReported
 	}
-	if c.Jobs[job] == nil {
-		names := make([]string, 0, len(c.Jobs))
-		for n := range c.Jobs {
-			names = append(names, n)
-		}
-		if m := suggest.Nearest(job, names); m != "" {
-			return fmt.Errorf("no job %q in the config (did you mean %q?)", job, m)
-		}
+	if err := c.UnknownJob(job); errors.Is(err, config.ErrNoSuchJob) {
 		return fmt.Errorf("no job %q in the config; see 'hookrun config --repo %s'", job, quoteArg(repoPath))
+	} else if err != nil {
+		return err
 	}
 	if ref == "" {
 		if ref, err = gitx.SymbolicHEAD(repoPath); err != nil {
@@ -86,15 +80,14 @@ func runRun(a *app, fs *pflag.FlagSet, o *runOptions) error {
 	if ref, err = gitx.FullRefName(repoPath, ref); err != nil {
 		return usagef("%v", err)
 	}
-	tip, err := gitx.RefObject(repoPath, ref)
+	up, err := gitx.TipUpdate(repoPath, ref)
 	if err != nil {
-		return fmt.Errorf("%s has no %s: 'hookrun run' starts a job for a ref's current tip", repoPath, ref)
+		return err
 	}
-	old, _ := gitx.TipParent(repoPath, ref, tip)
 	u, err := resolve.Manual(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Now: a.now(), Peel: peeler(repoPath), UnitName: runner.UnitName,
 		Changes: gitx.Changes{GitDir: repoPath},
-	}, job, match.RefUpdate{Old: old, New: tip, Name: ref})
+	}, job, up)
 	if err != nil {
 		return err
 	}

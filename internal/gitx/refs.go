@@ -116,3 +116,15 @@ func ExistingUpdate(gitDir, ref, old, new string) (match.RefUpdate, error) {
 	}
 	return match.ParseRefLine(old + " " + new + " " + full)
 }
+
+// TipUpdate is the update that brought ref (a full refname) to its current
+// tip, as 'hookrun run' starts a job for it: the tip over its first parent,
+// a creation for a tag or a root commit.
+func TipUpdate(gitDir, ref string) (match.RefUpdate, error) {
+	tip, err := RefObject(gitDir, ref)
+	if err != nil {
+		return match.RefUpdate{}, fmt.Errorf("%s has no %s: 'hookrun run' starts a job for a ref's current tip", gitDir, ref)
+	}
+	old, _ := TipParent(gitDir, ref, tip)
+	return match.RefUpdate{Old: old, New: tip, Name: ref}, nil
+}

@@ -54,6 +54,16 @@ func TestRefNames(t *testing.T) {
 		t.Errorf("ExistingUpdate(gone): %v", err)
 	}
 
+	if u, err := TipUpdate(gitDir, "refs/heads/main"); err != nil || u.Old != first || u.New != second {
+		t.Errorf("TipUpdate(main) = %+v, %v", u, err)
+	}
+	if u, err := TipUpdate(gitDir, "refs/tags/v1"); err != nil || !u.IsCreate() || u.New != second {
+		t.Errorf("TipUpdate(v1) = %+v, %v; want the tag's creation", u, err)
+	}
+	if _, err := TipUpdate(gitDir, "refs/heads/gone"); err == nil || !strings.Contains(err.Error(), "has no refs/heads/gone") {
+		t.Errorf("TipUpdate(gone): %v", err)
+	}
+
 	var said []string
 	info := func(s string) { said = append(said, s) }
 	u, real, err := SimulatedUpdate(gitDir, "gone", "", "", info)
