@@ -27,11 +27,11 @@ func QuoteArgs(args []string) string {
 	return strings.Join(q, " ")
 }
 
-// Word is s as one POSIX shell word for a person to read: as it is when it
-// holds only characters no shell treats specially, else quoted by Quote.
+// Arg is s as one POSIX shell word for a person to paste: as it is when it
+// holds only characters no shell treats specially, else quoted with Quote.
 // Pasting a line of such words into sh passes exactly these bytes and runs
 // nothing else: no $(...), backtick, quote or newline in s is interpreted.
-func Word(s string) string {
+func Arg(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
 			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
@@ -39,18 +39,4 @@ func Word(s string) string {
 		return s
 	}
 	return Quote(s)
-}
-
-// Line is argv as a POSIX shell command line that runs exactly argv when
-// pasted: each word by Word, and a first word holding "=" quoted even so
-// (bare, the shell would take it for an assignment).
-func Line(argv []string) string {
-	q := make([]string, len(argv))
-	for i, s := range argv {
-		q[i] = Word(s)
-		if i == 0 && q[i] == s && strings.Contains(s, "=") {
-			q[i] = Quote(s)
-		}
-	}
-	return strings.Join(q, " ")
 }

@@ -58,7 +58,7 @@ func Latest(repo, jobName string, n int) (string, error) {
 			if m := suggest.Nearest(jobName, slices.Sorted(maps.Keys(jobs))); m != "" {
 				return "", fmt.Errorf("no run of job %s recorded in %s (did you mean %s?)", jobName, repo, m)
 			}
-			return "", fmt.Errorf("no run of job %s recorded in %s: see 'hookrun status %s'", jobName, repo, job.Word(repo))
+			return "", fmt.Errorf("no run of job %s recorded in %s: see 'hookrun status %s'", jobName, repo, job.Arg(repo))
 		case len(units) == 1:
 			return "", fmt.Errorf("only 1 run of job %s recorded in %s", jobName, repo)
 		}
@@ -183,7 +183,7 @@ func (f *Follower) Follow() (Ending, error) {
 			if orphanSince.IsZero() {
 				orphanSince = time.Now()
 			} else if time.Since(orphanSince) > OrphanWait {
-				return Ending{}, fmt.Errorf("%s: %s after %s: see 'hookrun status %s' (hookrun reconcile records it)", f.Unit, why, OrphanWait, job.Word(f.Repo))
+				return Ending{}, fmt.Errorf("%s: %s after %s: see 'hookrun status %s' (hookrun reconcile records it)", f.Unit, why, OrphanWait, job.Arg(f.Repo))
 			}
 		default:
 			orphanSince = time.Time{}

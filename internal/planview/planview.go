@@ -79,7 +79,7 @@ func printUnit(w io.Writer, u *plan.Unit) {
 		fmt.Fprintf(w, "  sandbox: %s\n", sb)
 	}
 	for _, e := range u.Env {
-		fmt.Fprintf(w, "  env:     %s\n", job.Word(e))
+		fmt.Fprintf(w, "  env:     %s\n", job.Arg(e))
 	}
 	if u.ChangedFiles != nil {
 		fmt.Fprintf(w, "  changed: %s (in the file HOOKRUN_CHANGED_FILES_FILE names)\n", changedLine(u.ChangedFiles))
@@ -103,7 +103,7 @@ func changedLine(list []byte) string {
 	const shown = 5
 	q := make([]string, 0, shown)
 	for _, f := range files[:min(len(files), shown)] {
-		if job.Word(f) != f {
+		if job.Arg(f) != f {
 			f = strconv.Quote(f)
 		}
 		q = append(q, f)
@@ -168,7 +168,7 @@ func sandboxLine(s plan.Sandbox) string {
 		parts = append(parts, "protect_system="+s.ProtectSystem)
 	}
 	for _, p := range s.ReadWritePaths {
-		parts = append(parts, "read_write_paths="+job.Word(p))
+		parts = append(parts, "read_write_paths="+job.Arg(p))
 	}
 	return strings.Join(parts, " ")
 }
