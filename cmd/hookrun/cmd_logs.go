@@ -2,12 +2,10 @@ package main
 
 import (
 	"errors"
-	"io"
 	"os"
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/logs"
 )
 
@@ -79,27 +77,22 @@ func runLogs(a *app, fs *pflag.FlagSet, o *logsOptions) error {
 	default:
 		return usagef("name a unit (see 'hookrun status'), or a repository and a job")
 	}
-	path := layout.Log(repo, unit)
 	if follow {
 		f := &logs.Follower{Repo: repo, Unit: unit, Out: a.stdout,
 			RemoteSoFar: func() { a.remoteLogSoFar(repo, unit) }, // a unit running on another host: its output so far is there
-			Journal:     func() { _ = a.journalLogs(unit, path) },
+			Journal:     func() { _ = a.journalLogs(repo, unit) },
 		}
 		return a.ended(f.Follow())
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		if a.remoteLogSoFar(repo, unit) {
-			return nil // its watcher has written nothing here yet
-		}
-		return a.journalLogs(unit, path)
-	}
+	found, err := logs.Print(a.stdout, repo, unit)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if _, err := io.Copy(a.stdout, f); err != nil {
-		return err
+	if !found {
+		if a.remoteLogSoFar(repo, unit) {
+			return nil // its watcher has written nothing here yet
+		}
+		return a.journalLogs(repo, unit)
 	}
 	// A unit running on another host: its output so far is there.
 	a.remoteLogSoFar(repo, unit)
@@ -119,8 +112,8 @@ func (a *app) ended(e logs.Ending, err error) error {
 	return nil
 }
 
-func (a *app) journalLogs(unit string, logPath string) error {
-	err := logs.Journal(unit, logPath, os.Getuid() == 0 && a.getenv("XDG_RUNTIME_DIR") == "", a.stdout, a.stderr)
+func (a *app) journalLogs(repo, unit string) error {
+	err := logs.Journal(repo, unit, os.Getuid() == 0 && a.getenv("XDG_RUNTIME_DIR") == "", a.stdout, a.stderr)
 	if je := (*logs.JournalError)(nil); errors.As(err, &je) {
 		a.hintf("%s", je.Hint())
 		return je.Err

@@ -207,13 +207,30 @@ func (e *JournalError) Hint() string {
 	return fmt.Sprintf("no log file %s; journalctl failed: if this account cannot read the system journal, add it to the systemd-journal group", e.LogPath)
 }
 
-// Journal prints what journald has of name, whose log file logPath is
+// Print copies the log of repo's unit name, as it is now, to w. found is
+// false when there is no log file (the unit has not started its job, runs
+// on another host, or failed before its job started).
+func Print(w io.Writer, repo, name string) (found bool, err error) {
+	f, err := os.Open(layout.Log(repo, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return true, err
+}
+
+// Journal prints what journald has of repo's unit name, whose log file is
 // missing, to stdout and stderr: matching _SYSTEMD_UNIT= for the system
 // manager's units (system true), else _SYSTEMD_USER_UNIT= and _UID= (user
 // units of a system account land in the system journal, where 'journalctl
 // --user -u' finds nothing). It never follows: a journal follow never ends
 // by itself.
-func Journal(name, logPath string, system bool, stdout, stderr io.Writer) error {
+func Journal(repo, name string, system bool, stdout, stderr io.Writer) error {
+	logPath := layout.Log(repo, name)
 	jc, err := exec.LookPath("journalctl")
 	if err != nil {
 		return fmt.Errorf("no log file %s and no journalctl here; the unit's output is gone (did its job start? see 'hookrun status')", logPath)

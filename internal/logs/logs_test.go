@@ -75,3 +75,21 @@ func TestOutcomeFromHistory(t *testing.T) {
 		t.Errorf("Outcome(u-gone): %v", err)
 	}
 }
+
+func TestPrint(t *testing.T) {
+	repo := t.TempDir()
+	var b strings.Builder
+	if found, err := Print(&b, repo, "u1"); found || err != nil || b.Len() != 0 {
+		t.Fatalf("Print without a log file = %v, %v, %q", found, err, b.String())
+	}
+	p := layout.Log(repo, "u1")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("line 1\nline 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := Print(&b, repo, "u1"); !found || err != nil || b.String() != "line 1\nline 2\n" {
+		t.Errorf("Print = %v, %v, %q", found, err, b.String())
+	}
+}
