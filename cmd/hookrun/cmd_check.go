@@ -21,23 +21,32 @@ enabling it: --file names a config that need not be installed yet. Every
 violation is printed, one line each, as a pusher would see it. Check jobs
 are listed, not run.`,
 		exits: []exitDoc{{"0", "no policy refuses the update"}, {"1", "a policy refuses it, or the config is invalid"}, {"2", "usage error, unreadable config file, or a ref not in the repository"}},
-	}, func(fs *pflag.FlagSet, o *checkOptions) {
-		defineRepo(fs, &o.repo, repoUsage)
-		o.config.defineFile(fs)
-		o.config.define(fs)
-		fs.StringVar(&o.ref, "ref", "", "refname to check, e.g. refs/heads/main or main")
-		fs.StringVar(&o.old, "old", "", "old object name (default: the parent of --new; 0 for the ref's whole history)")
-		fs.StringVar(&o.new, "new", "", "new object name (default: the ref's tip)")
+	}, func(fs *pflag.FlagSet, o *updateOptions) {
+		o.define(fs, "refname to check, e.g. refs/heads/main or main",
+			"old object name (default: the parent of --new; 0 for the ref's whole history)",
+			"new object name (default: the ref's tip)")
 	}, runCheck)
 }
 
-type checkOptions struct {
+// updateOptions are the flags plan and check share: the repository, its
+// config, and one ref update (--ref, --old, --new), which each reads its
+// own way.
+type updateOptions struct {
 	repo          string
 	config        configFlags
 	ref, old, new string
 }
 
-func runCheck(a *app, fs *pflag.FlagSet, o *checkOptions) error {
+func (o *updateOptions) define(fs *pflag.FlagSet, refUsage, oldUsage, newUsage string) {
+	defineRepo(fs, &o.repo, repoUsage)
+	o.config.defineFile(fs)
+	o.config.define(fs)
+	fs.StringVar(&o.ref, "ref", "", refUsage)
+	fs.StringVar(&o.old, "old", "", oldUsage)
+	fs.StringVar(&o.new, "new", "", newUsage)
+}
+
+func runCheck(a *app, fs *pflag.FlagSet, o *updateOptions) error {
 	ref, old, new := o.ref, o.old, o.new
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

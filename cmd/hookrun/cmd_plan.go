@@ -34,21 +34,16 @@ would refuse, judged on the commits between old and new (see 'hookrun
 check').`,
 		exits: []exitDoc{{"0", "plan shown"}, {"1", "the config is invalid, or malformed input"}, {"2", "usage error or unreadable config file"}},
 	}, func(fs *pflag.FlagSet, o *planOptions) {
-		defineRepo(fs, &o.repo, repoUsage)
-		o.config.defineFile(fs)
-		o.config.define(fs)
-		fs.StringVar(&o.ref, "ref", "", "refname to simulate, e.g. refs/heads/main or main")
-		fs.StringVar(&o.old, "old", "", "old object name for --ref (default: the parent of --new)")
-		fs.StringVar(&o.new, "new", "", "new object name for --ref (default: the ref's tip, else a placeholder)")
+		o.define(fs, "refname to simulate, e.g. refs/heads/main or main",
+			"old object name for --ref (default: the parent of --new)",
+			"new object name for --ref (default: the ref's tip, else a placeholder)")
 		fs.BoolVar(&o.json, "json", false, "print the plan as JSON")
 	}, runPlan)
 }
 
 type planOptions struct {
-	repo          string
-	config        configFlags
-	ref, old, new string
-	json          bool
+	updateOptions
+	json bool
 }
 
 func runPlan(a *app, fs *pflag.FlagSet, o *planOptions) error {
