@@ -324,6 +324,39 @@ func TestPruneBoundsEndedUnits(t *testing.T) {
 	}
 }
 
+// TestPruneBigPushIsLinear: the units of one big push end one by one; a
+// full pass (reading every state) at each end made 10,000 units cost 10^8
+// state reads. The directory has not grown since the first end's pass, so
+// the others skip it until pruneBusy has passed; then one pass bounds it.
+func TestPruneBigPushIsLinear(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now, NoSync: true}
+	defer func(k int) { KeepEnded = k }(KeepEnded)
+	KeepEnded = 3
+	var units []*plan.Unit
+	for i := 0; i < 40; i++ {
+		u := testUnit(repo, "big", plan.Parallel)
+		saveStarted(t, s, u)
+		units = append(units, u)
+	}
+	before := fullPrunes.Load()
+	for _, u := range units {
+		c.advance(time.Second / 10)
+		if _, err := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, c.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fullPrunes.Load() - before; n > 2 {
+		t.Errorf("40 units of one push ending: %d full prune passes, want at most 2", n)
+	}
+	c.advance(pruneBusy)
+	s.Prune()
+	if sts, _ := s.List(); len(sts) != 3 {
+		t.Errorf("%d ended units kept after pruneBusy, want KeepEnded = 3", len(sts))
+	}
+}
+
 func TestEmptyPlanIsNeverRun(t *testing.T) {
 	repo := t.TempDir()
 	s := Open(repo)
