@@ -67,6 +67,10 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	if len(p.Units) == 0 {
 		return nil
 	}
+	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
+	l := a.launcher()
+	defer l.Close()
+	l.Dial(ctx, p.Units) // the manager takes milliseconds to answer: meanwhile, the index and digests
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
@@ -77,9 +81,6 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	// Held while this hook lives: hookrun reconcile closes a digest whose
 	// hook died before saving every unit of it, never one still filling.
 	defer digest.Hold(groups)()
-	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
-	l := a.launcher()
-	defer l.Close()
 	errs := l.Launch(ctx, p.Units)
 	a.remoteNotStarted(p.Units, errs)
 	a.recordNotStarted(p.Units, errs)
