@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/systemdtest"
@@ -475,7 +476,7 @@ func endSpread(us []*stressUnit) string {
 // retried, as the units' log files tell (hookrun: notify: attempt N
 // failed: ...; retrying in ...), and how many of them ntfy answered 429.
 func notifyRetries(repo string) (retries, rateLimited int) {
-	logs, _ := filepath.Glob(filepath.Join(filepath.Dir(plan.LogPath(repo, "x")), "*.log"))
+	logs, _ := filepath.Glob(filepath.Join(layout.LogsDir(repo), "*.log"))
 	for _, l := range logs {
 		data, err := os.ReadFile(l)
 		if err != nil {
@@ -560,7 +561,7 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 		return stressRow{}, err
 	}
 	if sc.tmpfs != "" {
-		unmount, err := mountTmpfs(plan.StateDir(repo), sc.tmpfs)
+		unmount, err := mountTmpfs(layout.Dir(repo), sc.tmpfs)
 		if err != nil {
 			return stressRow{}, err
 		}
@@ -811,7 +812,7 @@ func (b *bench) reconcileUntil(ctx context.Context, repo string, n int) int {
 		rc.Env = b.gitEnv()
 		_ = rc.Run()
 		reconciles++
-		recs, _ := history.Read(plan.HistoryPath(repo))
+		recs, _ := history.Read(layout.History(repo))
 		done := len(recs) >= n
 		for _, r := range recs {
 			if r.Notify == history.NotifyPending {
@@ -881,7 +882,7 @@ func (b *bench) setRuntimeDir(dir string) {
 // (their states cannot say so while the disk is full), makes room, runs
 // `hookrun reconcile` until every unit has a recorded outcome, and counts.
 func (b *bench) finishFull(ctx context.Context, sc outcomeScenario, srv *peertest.Ntfy, repo string, said map[string]bool, notes []string, t0 time.Time) (stressRow, error) {
-	dir := plan.StateDir(repo)
+	dir := layout.Dir(repo)
 	if active := b.waitInactive(ctx, slices.Sorted(maps.Keys(said)), outcomeDeadline); len(active) > 0 {
 		notes = append(notes, fmt.Sprintf("%d units still active after %s: %s", len(active), outcomeDeadline, strings.Join(active, ", ")))
 	}
@@ -889,7 +890,7 @@ func (b *bench) finishFull(ctx context.Context, sc outcomeScenario, srv *peertes
 	if err := syscall.Statfs(dir, &fs); err == nil {
 		notes = append(notes, fmt.Sprintf("once they had ended: %d of %d KiB free", fs.Bavail*uint64(fs.Bsize)/1024, fs.Blocks*uint64(fs.Bsize)/1024))
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	before, _ := srv.Poll(sc.key)
 	kept, _ := filepath.Glob(filepath.Join(b.getenv("XDG_RUNTIME_DIR"), fmt.Sprintf("hookrun-unrecorded-%d", os.Getuid()), "*.json"))
 	notes = append(notes, fmt.Sprintf("before room was made: %d outcomes in the history, %d messages, %d outcomes kept unrecorded", len(recs), len(before), len(kept)))
@@ -1059,7 +1060,7 @@ func collectUnits(repo string, said map[string]bool) ([]*stressUnit, error) {
 	for _, st := range sts {
 		get(st.Unit).state = st
 	}
-	recs, err := history.Read(plan.HistoryPath(repo))
+	recs, err := history.Read(layout.History(repo))
 	if err != nil {
 		return nil, err
 	}
@@ -1071,7 +1072,7 @@ func collectUnits(repo string, said map[string]bool) ([]*stressUnit, error) {
 	var out []*stressUnit
 	for _, u := range units {
 		if u.job == "" {
-			if p, err := plan.Load(plan.PlanPath(repo, u.name)); err == nil {
+			if p, err := plan.Load(layout.Plan(repo, u.name)); err == nil {
 				u.job = p.Job
 				if len(p.Refs) > 0 {
 					u.branch = strings.TrimPrefix(p.Refs[0].Ref, "refs/heads/")

@@ -8,7 +8,7 @@ import (
 )
 
 func cmdCheck() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "check",
 		summary: "check the [[policy]] tables against commits already in a repository",
 		usage:   "--ref REF [--old SHA] [--new SHA] [--repo DIR] [--file FILE]",
@@ -20,33 +20,32 @@ enabling it: --file names a config that need not be installed yet. Every
 violation is printed, one line each, as a pusher would see it. Check jobs
 are listed, not run.`,
 		exits: []exitDoc{{"0", "no policy refuses the update"}, {"1", "a policy refuses it, or the config is invalid"}, {"2", "usage error, unreadable config file, or a ref not in the repository"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
-			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")
-			fs.String("config", "", "global config `file`")
-			fs.String("ref", "", "refname to check, e.g. refs/heads/main or main")
-			fs.String("old", "", "old object name (default: the parent of --new; 0 for the ref's whole history)")
-			fs.String("new", "", "new object name (default: the ref's tip)")
-		},
-		run: runCheck,
-	}
+	}, func(fs *pflag.FlagSet, o *checkOptions) {
+		defineRepo(fs, &o.repo, repoUsage)
+		o.config.defineFile(fs)
+		o.config.define(fs)
+		fs.StringVar(&o.ref, "ref", "", "refname to check, e.g. refs/heads/main or main")
+		fs.StringVar(&o.old, "old", "", "old object name (default: the parent of --new; 0 for the ref's whole history)")
+		fs.StringVar(&o.new, "new", "", "new object name (default: the ref's tip)")
+	}, runCheck)
 }
 
-func runCheck(a *app, fs *pflag.FlagSet) error {
-	repoFlag, _ := fs.GetString("repo")
-	file, _ := fs.GetString("file")
-	cfgFlag, _ := fs.GetString("config")
-	ref, _ := fs.GetString("ref")
-	old, _ := fs.GetString("old")
-	new, _ := fs.GetString("new")
+type checkOptions struct {
+	repo          string
+	config        configFlags
+	ref, old, new string
+}
+
+func runCheck(a *app, fs *pflag.FlagSet, o *checkOptions) error {
+	ref, old, new := o.ref, o.old, o.new
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if ref == "" {
 		return usagef("--ref is required")
 	}
-	repoPath := repoDir(a, repoFlag)
-	c, file, err := loadNamedConfig(a, repoPath, file, cfgFlag)
+	repoPath := repoDir(a, o.repo)
+	c, file, err := loadNamedConfig(a, o.config.source(a, repoPath))
 	if err != nil {
 		return err
 	}

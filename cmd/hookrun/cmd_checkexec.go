@@ -11,7 +11,7 @@ import (
 )
 
 func cmdCheckExec() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "check-exec",
 		summary: "internal: verify a check job's isolation, then run it (its unit's ExecStart)",
 		usage:   "--repo DIR [--socket PATH]... -- PROGRAM [ARG]...",
@@ -22,17 +22,19 @@ with the check's program. When the isolation does not hold it runs
 nothing and exits 121: the push is refused with the reason.`,
 		hidden: true,
 		exits:  []exitDoc{{"0", "the check accepted the push (its own status)"}, {"N", "the check's own exit status"}, {"121", "the isolation does not hold; the check did not run"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "the repository `dir`, which must be read-only")
-			fs.StringArray("socket", nil, "a socket `path` that must not be reachable")
-		},
-		run: runCheckExec,
-	}
+	}, func(fs *pflag.FlagSet, o *checkExecOptions) {
+		defineRepo(fs, &o.repo, "the repository `dir`, which must be read-only")
+		fs.StringArrayVar(&o.sockets, "socket", nil, "a socket `path` that must not be reachable")
+	}, runCheckExec)
 }
 
-func runCheckExec(a *app, fs *pflag.FlagSet) error {
-	repo, _ := fs.GetString("repo")
-	sockets, _ := fs.GetStringArray("socket")
+type checkExecOptions struct {
+	repo    string
+	sockets []string
+}
+
+func runCheckExec(a *app, fs *pflag.FlagSet, o *checkExecOptions) error {
+	repo, sockets := o.repo, o.sockets
 	argv := fs.Args()
 	if repo == "" || len(argv) == 0 {
 		return usagef("want --repo and the check's program")

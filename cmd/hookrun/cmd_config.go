@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -14,7 +13,7 @@ import (
 )
 
 func cmdConfig() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "config",
 		summary: "show the effective layered config and where each value comes from",
 		usage:   "[--repo DIR] [--config FILE] [--json]",
@@ -25,22 +24,24 @@ defaults show as "default". Rules are numbered as the hook applies them:
 the global file's first (unless inherit_rules = false), then the
 repository's. Problems in the files are reported on stderr.`,
 		exits: []exitDoc{{"0", "shown"}, {"1", "shown, but the config is invalid"}, {"2", "usage error or unreadable file"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
-			fs.String("config", "", "global config `file`")
-			fs.Bool("json", false, "print JSON")
-		},
-		run: runConfig,
-	}
+	}, func(fs *pflag.FlagSet, o *configOptions) {
+		defineRepo(fs, &o.repo, repoUsage)
+		o.config.define(fs)
+		fs.BoolVar(&o.json, "json", false, "print JSON")
+	}, runConfig)
 }
 
-func runConfig(a *app, fs *pflag.FlagSet) error {
+type configOptions struct {
+	repo   string
+	config configFlags
+	json   bool
+}
+
+func runConfig(a *app, fs *pflag.FlagSet, o *configOptions) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (the repository goes in --repo)", fs.Arg(0))
 	}
-	repoFlag, _ := fs.GetString("repo")
-	cfgFlag, _ := fs.GetString("config")
-	asJSON, _ := fs.GetBool("json")
+	repoFlag, asJSON := o.repo, o.json
 	repoPath := repoDir(a, repoFlag)
 	if repoFlag != "" {
 		if st, err := os.Stat(repoPath); err != nil {
@@ -49,9 +50,9 @@ func runConfig(a *app, fs *pflag.FlagSet) error {
 			return usagef("%s is not a directory", repoPath)
 		}
 	}
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	repoFile := filepath.Join(repoPath, "hooks.toml")
-	c, diags, err := config.LoadMerged(globalPath, explicit, repoFile)
+	src := o.config.source(a, repoPath)
+	globalPath, repoFile := src.Global, src.Repo
+	c, diags, err := src.LoadMerged()
 	if err != nil {
 		return unreadable(err)
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 func cmdExec() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "exec",
 		summary: "internal: run a saved plan (a unit's ExecStart)",
 		usage:   "[--supervise] PLAN",
@@ -32,21 +32,24 @@ where no systemd is reachable) it also enforces the timeout and sends the
 notification itself. How the job ended is recorded in the unit's state for
 'hookrun notify'.`,
 		exits: []exitDoc{{"0", "the job succeeded, or was cancelled before it began"}, {"N", "the failing step's own exit status"}, {"1", "the plan could not be read, or the unit was stopped while queued"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("supervise", false, "also enforce the timeout and notify (exec runner)")
-		},
-		run: runExec,
-	}
+	}, func(fs *pflag.FlagSet, o *execOptions) {
+		fs.BoolVar(&o.supervise, "supervise", false, "also enforce the timeout and notify (exec runner)")
+	}, runExec)
 }
 
-func runExec(a *app, fs *pflag.FlagSet) error {
+// execOptions are the flags of exec.
+type execOptions struct {
+	supervise bool
+}
+
+func runExec(a *app, fs *pflag.FlagSet, o *execOptions) error {
 	if fs.NArg() != 1 {
 		return usagef("want the path of one plan")
 	}
 	// A unit names a plan path that is not UTF-8 in plan.EncodeString form
 	// (D-Bus strings must be UTF-8); any other path is its own encoding.
 	path := plan.DecodeString(fs.Arg(0))
-	supervise, _ := fs.GetBool("supervise")
+	supervise := o.supervise
 	// A stop (systemctl stop, a manager shutdown, a replacing push) sends
 	// SIGTERM to this process alone (KillMode=mixed): the job is stopped
 	// through ctx, and its end is recorded as stopped.

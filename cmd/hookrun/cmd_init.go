@@ -7,11 +7,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 )
 
 func cmdInit() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "init",
 		summary: "write a commented starter hooks.toml into a repository",
 		usage:   "[--force] [DIR]",
@@ -20,11 +21,14 @@ job that echoes each push, one rule starting it for main, and commented
 examples of notifications, a gitmal site and a deploy script. It validates
 as written. An existing hooks.toml is kept unless --force.`,
 		exits: []exitDoc{{"0", "written"}, {"1", "hooks.toml exists (without --force), or cannot be written"}, {"2", "usage error, or DIR does not exist"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("force", false, "replace an existing hooks.toml")
-		},
-		run: runInit,
-	}
+	}, func(fs *pflag.FlagSet, o *initOptions) {
+		fs.BoolVar(&o.force, "force", false, "replace an existing hooks.toml")
+	}, runInit)
+}
+
+// initOptions are the flags of init.
+type initOptions struct {
+	force bool
 }
 
 // starterConfig is what init writes; testdata/script/init_config.txtar
@@ -95,11 +99,11 @@ func schemaLine(self string) string {
 	return "# JSON schema: schema/hooks.schema.json in hookrun's source ('make install' puts it in PREFIX/share/hookrun)\n"
 }
 
-func runInit(a *app, fs *pflag.FlagSet) error {
+func runInit(a *app, fs *pflag.FlagSet, o *initOptions) error {
 	if fs.NArg() > 1 {
 		return usagef("at most one directory")
 	}
-	force, _ := fs.GetBool("force")
+	force := o.force
 	// DIR, else $GIT_DIR, else here: never a parent (a repository found
 	// upwards is not where a new file is meant to go)
 	dir := fs.Arg(0)
@@ -115,7 +119,7 @@ func runInit(a *app, fs *pflag.FlagSet) error {
 	} else if !st.IsDir() {
 		return usagef("%s is not a directory", dir)
 	}
-	path := filepath.Join(dir, "hooks.toml")
+	path := filepath.Join(dir, config.RepoFileName)
 	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		mode = os.O_WRONLY | os.O_CREATE | os.O_TRUNC

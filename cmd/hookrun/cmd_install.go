@@ -15,7 +15,7 @@ import (
 )
 
 func cmdInstall() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "install",
 		summary: "make repositories' hooks/post-receive and hooks/pre-receive run this hookrun",
 		usage:   "[--force | --chain] [--no-timer] REPO... | --all DIR [--depth N]",
@@ -46,37 +46,42 @@ notified outcome. Where the user manager cannot be reached it says how to
 enable it. --no-timer leaves the timer to a system configuration that
 declares it (NixOS's services.hookrun does).`,
 		exits: []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("force", false, "replace a different existing hook (keeping a backup)")
-			fs.Bool("chain", false, "keep a different existing hook running after hookrun (moved to hooks/HOOK.d/)")
-			fs.String("all", "", "install into every bare repository under `DIR`")
-			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
-			fs.Bool("no-timer", false, "do not write or enable the reconcile timer (a system configuration declares it)")
-		},
-		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, true) },
-	}
+	}, func(fs *pflag.FlagSet, o *installOptions) {
+		o.installing = true
+		fs.BoolVar(&o.force, "force", false, "replace a different existing hook (keeping a backup)")
+		fs.BoolVar(&o.chain, "chain", false, "keep a different existing hook running after hookrun (moved to hooks/HOOK.d/)")
+		fs.StringVar(&o.all, "all", "", "install into every bare repository under `DIR`")
+		fs.IntVar(&o.depth, "depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
+		fs.BoolVar(&o.noTimer, "no-timer", false, "do not write or enable the reconcile timer (a system configuration declares it)")
+	}, runInstall)
+}
+
+// installOptions are the flags of install and uninstall.
+type installOptions struct {
+	installing   bool // install, not uninstall
+	force, chain bool
+	all          string
+	depth        int
+	noTimer      bool
 }
 
 func cmdUninstall() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "uninstall",
 		summary: "remove hookrun's hooks (restoring any backed-up or chained hook)",
 		usage:   "REPO... | --all DIR [--depth N]",
 		exits:   []exitDoc{{"0", "every repository done"}, {"1", "some repository failed (each is reported)"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("all", "", "uninstall from every bare repository under `DIR`")
-			fs.Int("depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
-		},
-		run: func(a *app, fs *pflag.FlagSet) error { return runInstall(a, fs, false) },
-	}
+	}, func(fs *pflag.FlagSet, o *installOptions) {
+		fs.StringVar(&o.all, "all", "", "uninstall from every bare repository under `DIR`")
+		fs.IntVar(&o.depth, "depth", install.DefaultDepth, "with --all, look at most `n` directory levels below DIR")
+	}, runInstall)
 }
 
-func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
-	all, _ := fs.GetString("all")
+func runInstall(a *app, fs *pflag.FlagSet, o *installOptions) error {
+	installing, all := o.installing, o.all
 	mode := install.Keep
 	if installing {
-		force, _ := fs.GetBool("force")
-		chain, _ := fs.GetBool("chain")
+		force, chain := o.force, o.chain
 		switch {
 		case force && chain:
 			return usagef("give --force or --chain, not both")
@@ -92,7 +97,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 	case all != "" && len(repos) > 0:
 		return usagef("give REPO arguments or --all DIR, not both")
 	case all != "":
-		depth, _ := fs.GetInt("depth")
+		depth := o.depth
 		if depth < 1 {
 			return usagef("--depth must be at least 1, not %d", depth)
 		}
@@ -179,7 +184,7 @@ func runInstall(a *app, fs *pflag.FlagSet, installing bool) error {
 		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
 		fmt.Fprintf(a.stdout, "%s: %d repositories: %s\n", all, len(repos), strings.Join(parts, ", "))
 	}
-	if noTimer, _ := fs.GetBool("no-timer"); installing && failed < len(repos) && !noTimer {
+	if noTimer := o.noTimer; installing && failed < len(repos) && !noTimer {
 		if err := setUpServices(a); err != nil {
 			return err
 		}

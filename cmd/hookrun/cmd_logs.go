@@ -19,14 +19,14 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
-	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/suggest"
 	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
 
 func cmdLogs() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "logs",
 		summary: "show a unit's output, or the latest run of a job",
 		usage:   "[--repo DIR] [-f] UNIT | [-f] [--last N] REPO JOB",
@@ -45,19 +45,24 @@ asks journald, matching _SYSTEMD_USER_UNIT= and _UID= (user units of a
 system account such as "git" land in the system journal, where
 'journalctl --user -u' finds nothing).`,
 		exits: []exitDoc{{"0", "output shown (with -f: the job succeeded)"}, {"N", "with -f: the job's own exit status"}, {"1", "no such unit or run, its output is gone, or (with -f) the job failed without a status of its own"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` to look in (default: $GIT_DIR, the current directory, then every repository hookrun knows)")
-			fs.BoolP("follow", "f", false, "follow the output until the unit ends, then print its outcome and exit with the job's status")
-			fs.Int("last", 1, "with REPO JOB: the `n`th latest run (1 is the latest)")
-		},
-		run: runLogs,
-	}
+	}, func(fs *pflag.FlagSet, o *logsOptions) {
+		defineRepo(fs, &o.repo, repoSearchUsage)
+		fs.BoolVarP(&o.follow, "follow", "f", false, "follow the output until the unit ends, then print its outcome and exit with the job's status")
+		fs.IntVar(&o.last, "last", 1, "with REPO JOB: the `n`th latest run (1 is the latest)")
+	}, runLogs)
 }
 
-func runLogs(a *app, fs *pflag.FlagSet) error {
-	repoFlag, _ := fs.GetString("repo")
-	follow, _ := fs.GetBool("follow")
-	last, _ := fs.GetInt("last")
+// logsOptions are the flags of logs.
+type logsOptions struct {
+	repo   string
+	follow bool
+	last   int
+}
+
+func runLogs(a *app, fs *pflag.FlagSet, o *logsOptions) error {
+	repoFlag := o.repo
+	follow := o.follow
+	last := o.last
 	var repo, unit string
 	switch fs.NArg() {
 	case 1:
@@ -88,7 +93,7 @@ func runLogs(a *app, fs *pflag.FlagSet) error {
 	default:
 		return usagef("name a unit (see 'hookrun status'), or a repository and a job")
 	}
-	path := plan.LogPath(repo, unit)
+	path := layout.Log(repo, unit)
 	if follow {
 		return a.followLog(repo, unit, path)
 	}
@@ -193,7 +198,7 @@ func latestRun(repo, job string, n int) (string, error) {
 			when[st.Unit] = st.Saved
 		}
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for _, r := range recs {
 		if r.Job != "" && r.Unit != "" {
 			jobs[r.Job] = true
@@ -232,7 +237,7 @@ func (a *app) outcome(repo, unit string) error {
 		}
 		return &jobStatus{exitFailure}
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for i := len(recs) - 1; i >= 0; i-- {
 		if r := recs[i]; r.Unit == unit {
 			a.infof("%s: %s after %s%s", unit, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason))

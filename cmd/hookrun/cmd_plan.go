@@ -22,7 +22,7 @@ import (
 )
 
 func cmdPlan() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "plan",
 		summary: "show which units a push would start, without starting any",
 		usage:   "[--repo DIR] [--file FILE] [--ref REF [--old SHA] [--new SHA]] [--json] < ref-lines",
@@ -38,27 +38,26 @@ also shows which apply to each ref and, for real object names, what they
 would refuse, judged on the commits between old and new (see 'hookrun
 check').`,
 		exits: []exitDoc{{"0", "plan shown"}, {"1", "the config is invalid, or malformed input"}, {"2", "usage error or unreadable config file"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
-			fs.StringP("file", "f", "", "repository config `file` (default: REPO/hooks.toml)")
-			fs.String("config", "", "global config `file`")
-			fs.String("ref", "", "refname to simulate, e.g. refs/heads/main or main")
-			fs.String("old", "", "old object name for --ref (default: the parent of --new)")
-			fs.String("new", "", "new object name for --ref (default: the ref's tip, else a placeholder)")
-			fs.Bool("json", false, "print the plan as JSON")
-		},
-		run: runPlan,
-	}
+	}, func(fs *pflag.FlagSet, o *planOptions) {
+		defineRepo(fs, &o.repo, repoUsage)
+		o.config.defineFile(fs)
+		o.config.define(fs)
+		fs.StringVar(&o.ref, "ref", "", "refname to simulate, e.g. refs/heads/main or main")
+		fs.StringVar(&o.old, "old", "", "old object name for --ref (default: the parent of --new)")
+		fs.StringVar(&o.new, "new", "", "new object name for --ref (default: the ref's tip, else a placeholder)")
+		fs.BoolVar(&o.json, "json", false, "print the plan as JSON")
+	}, runPlan)
 }
 
-func runPlan(a *app, fs *pflag.FlagSet) error {
-	repoFlag, _ := fs.GetString("repo")
-	file, _ := fs.GetString("file")
-	cfgFlag, _ := fs.GetString("config")
-	ref, _ := fs.GetString("ref")
-	old, _ := fs.GetString("old")
-	new, _ := fs.GetString("new")
-	asJSON, _ := fs.GetBool("json")
+type planOptions struct {
+	repo          string
+	config        configFlags
+	ref, old, new string
+	json          bool
+}
+
+func runPlan(a *app, fs *pflag.FlagSet, o *planOptions) error {
+	repoFlag, ref, old, new, asJSON := o.repo, o.ref, o.old, o.new, o.json
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
@@ -68,7 +67,7 @@ func runPlan(a *app, fs *pflag.FlagSet) error {
 			return err
 		}
 	}
-	c, _, err := loadNamedConfig(a, repoPath, file, cfgFlag)
+	c, _, err := loadNamedConfig(a, o.config.source(a, repoPath))
 	if err != nil {
 		return err
 	}
@@ -158,7 +157,7 @@ func printPlan(w io.Writer, p *plan.Push) {
 		}
 		fmt.Fprintf(w, "  rules:   %s\n", strings.Join(u.Rules, ", "))
 		mgr := u.Manager + " manager"
-		if u.Runner == "exec" {
+		if u.Runner == plan.RunnerExec {
 			mgr = "detached process"
 		}
 		fmt.Fprintf(w, "  runner:  %s (%s), concurrency %s\n", u.Runner, mgr, u.Concurrency)
@@ -170,7 +169,7 @@ func printPlan(w io.Writer, p *plan.Push) {
 		}
 		for i, s := range u.Steps {
 			label := "run:    "
-			if len(u.Steps) > 1 || u.Type == "sequence" {
+			if len(u.Steps) > 1 || u.Type == plan.TypeSequence {
 				label = fmt.Sprintf("step %d: %s (%s)\n          ", i+1, s.Name, s.Type)
 			}
 			fmt.Fprintf(w, "  %s %s\n", label, stepLine(s))
@@ -227,7 +226,7 @@ func changedLine(list []byte) string {
 }
 
 func stepLine(s plan.Step) string {
-	if s.Type == "forward-build" {
+	if s.Type == plan.TypeForwardBuild {
 		return fmt.Sprintf("push %s to %s:%s, then run %s there", short(s.Rev), s.Host, s.Path, quoteArgs(s.Command))
 	}
 	return quoteArgs(s.Argv)

@@ -10,6 +10,7 @@ import (
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -18,7 +19,7 @@ import (
 )
 
 func cmdPostReceive() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "post-receive",
 		summary: "the git hook: start a unit for every job the pushed refs match",
 		usage:   "< ref-lines",
@@ -30,15 +31,10 @@ $GIT_DIR/hooks.toml, and starts one systemd transient unit per matched job
 Invalid config or malformed input starts nothing and exits non-zero. When no
 rule matches, no connection to systemd is opened at all.`,
 		exits: []exitDoc{{"0", "every matched unit started, or nothing to start"}, {"1", "invalid or unsafe config, malformed input, or a unit not started (git prints the output; the push itself stands)"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("config", "", "global config `file`")
-			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
-		},
-		run: runPostReceive,
-	}
+	}, defineHook, runPostReceive)
 }
 
-func runPostReceive(a *app, fs *pflag.FlagSet) error {
+func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	if a.getenv("HOOKRUN_ACTIVE") == "1" {
 		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
 		return nil
@@ -47,9 +43,9 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	// over at the end.
 	a.inPush, a.holdLetters = true, true
 	defer a.flushLetters()
-	in, err := readHookInput(a, fs, "post-receive", "nothing was started", nil)
+	in, err := readHookInput(a, o, "post-receive", "nothing was started", nil)
 	if err != nil {
-		a.pushStartedNothing(fs, in)
+		a.pushStartedNothing(o, in)
 		return err
 	}
 	c, repoPath, ups := in.config, in.repoPath, in.updates
@@ -74,7 +70,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
-	groups, err := digest.Assign(plan.StateDir(repoPath), p.Units, a.now())
+	groups, err := digest.Assign(layout.Dir(repoPath), p.Units, a.now())
 	if err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
@@ -211,7 +207,7 @@ func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
 		}
 	}
 	if len(recs) > 0 {
-		if err := history.AppendAll(plan.HistoryPath(repoPath), recs); err != nil {
+		if err := history.AppendAll(layout.History(repoPath), recs); err != nil {
 			a.warnf("cannot record the units that did not start: %v", err)
 		}
 	}

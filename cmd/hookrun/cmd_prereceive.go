@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +17,7 @@ import (
 )
 
 func cmdPreReceive() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "pre-receive",
 		summary: "the git hook: refuse a push that breaks a [[policy]], before any ref moves",
 		usage:   "< ref-lines",
@@ -32,19 +30,14 @@ selects (those none of its refs reached before). Any violation refuses the whole
 moves. An invalid config or malformed input refuses the push too. When no
 policy applies, no git command runs and no connection to systemd opens.`,
 		exits: []exitDoc{{"0", "no policy refuses the push, or none applies"}, {"1", "the push is refused: a policy violation, a failed check job, malformed input, or a config with policies that is invalid or unsafe"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("config", "", "global config `file`")
-			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
-		},
-		run: runPreReceive,
-	}
+	}, defineHook, runPreReceive)
 }
 
 // policyTimeout bounds the git reads of one push's policy checks.
 const policyTimeout = 5 * time.Minute
 
-func runPreReceive(a *app, fs *pflag.FlagSet) error {
-	in, err := readHookInput(a, fs, "pre-receive", "the push is refused (policies cannot be checked)", noPolicies)
+func runPreReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
+	in, err := readHookInput(a, o, "pre-receive", "the push is refused (policies cannot be checked)", noPolicies)
 	if in == nil || err != nil {
 		return err
 	}
@@ -69,29 +62,17 @@ func runPreReceive(a *app, fs *pflag.FlagSet) error {
 		return errReported
 	}
 	if len(res.Checks) > 0 {
-		return runChecks(ctx, a, fs, c, repoPath, pusher, res.Checks)
+		return runChecks(ctx, a, in.source, c, repoPath, pusher, res.Checks)
 	}
 	return nil
 }
 
 // noPolicies reports whether none of the config files, broken or not, may
-// hold policies, as the config decoder decides (config.MayHavePolicies):
-// then a broken config does not block pushes (the post-receive hook
-// reports it), while a broken file that may hold a policy refuses them, as
-// an unchecked policy must not let a push through. A file that cannot be
-// read may hold anything.
-func noPolicies(files []string) bool {
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil || config.MayHavePolicies(b) {
-			return false
-		}
-	}
-	return true
-}
+// hold policies (config.Source.MayHavePolicies): then a broken config does
+// not block pushes (the post-receive hook reports it), while a broken file
+// that may hold a policy refuses them, as an unchecked policy must not let
+// a push through.
+func noPolicies(src config.Source) bool { return !src.MayHavePolicies() }
 
 // quarantinedCert is the push certificate, verified (when a policy needs
 // it) through the quarantine environment: in pre-receive, receive-pack has
@@ -121,9 +102,8 @@ func omitted(res *policy.Result) int {
 // runChecks runs the check jobs the push needs, one after another, each
 // isolated in a transient unit (internal/checkjob). Any failure refuses
 // the push.
-func runChecks(ctx context.Context, a *app, fs *pflag.FlagSet, c *config.Config, repoPath string, pusher match.Pusher, checks []policy.CheckRun) error {
-	cfgFlag, _ := fs.GetString("config")
-	global, _ := config.GlobalPath(cfgFlag, a.getenv)
+func runChecks(ctx context.Context, a *app, src config.Source, c *config.Config, repoPath string, pusher match.Pusher, checks []policy.CheckRun) error {
+	global := src.Global
 	r := &checkjob.Runner{Config: c, RepoPath: repoPath, Self: a.self, Getenv: a.getenv, Now: a.now, Out: a.stderr, Pusher: pusher}
 	if filepath.IsAbs(global) {
 		r.ReadOnly = []string{"-" + global}

@@ -9,7 +9,7 @@ import (
 )
 
 func cmdReconcile() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "reconcile",
 		summary: "record and notify the outcome of every unit nothing else will (run by a timer)",
 		usage:   "[--repo DIR]",
@@ -29,19 +29,22 @@ that end also reconcile their repository's abandoned units. 'hookrun status'
 shows what the last run found. Without --repo it goes over every repository
 hookrun has run in on this server.`,
 		exits: []exitDoc{{"0", "done, even when some units were left for later"}, {"1", "a state could not be read or recorded, or the index of repositories could not be read"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` to reconcile (default: every repository hookrun knows)")
-		},
-		run: runReconcile,
-	}
+	}, func(fs *pflag.FlagSet, o *reconcileOptions) {
+		defineRepo(fs, &o.repo, "bare repository `dir` to reconcile (default: every repository hookrun knows)")
+	}, runReconcile)
 }
 
-func runReconcile(a *app, fs *pflag.FlagSet) error {
+// reconcileOptions are the flags of reconcile.
+type reconcileOptions struct {
+	repo string
+}
+
+func runReconcile(a *app, fs *pflag.FlagSet, o *reconcileOptions) error {
 	if fs.NArg() != 0 {
 		return usagef("no arguments; name a repository with --repo")
 	}
 	var repos []string
-	if flag, _ := fs.GetString("repo"); flag != "" {
+	if flag := o.repo; flag != "" {
 		repo := repoDir(a, flag)
 		if err := checkRepository(repo); err != nil {
 			return err

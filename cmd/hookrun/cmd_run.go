@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -16,7 +15,7 @@ import (
 )
 
 func cmdRun() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "run",
 		summary: "start a job by hand for a ref's current tip, as a push would",
 		usage:   "[--repo DIR] [--ref REF] JOB",
@@ -27,25 +26,24 @@ Prints the unit's name on stdout; follow it with 'hookrun logs -f UNIT'.
 The config is checked as the hook checks it: an invalid or unsafe config
 starts nothing.`,
 		exits: []exitDoc{{"0", "the unit started"}, {"1", "invalid or unsafe config, no such job or ref, or the unit did not start"}, {"2", "usage error, or DIR does not exist"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("repo", "", "bare repository `dir` (default: $GIT_DIR, else the current directory)")
-			fs.String("ref", "", "branch or tag to run for, e.g. main, v1.0 or refs/heads/main (default: HEAD's branch)")
-			fs.String("config", "", "global config `file`")
-			fs.Bool("insecure-config", false, "accept config files writable by others (dangerous; also HOOKRUN_INSECURE_CONFIG=1)")
-		},
-		run: runRun,
-	}
+	}, func(fs *pflag.FlagSet, o *runOptions) {
+		defineRepo(fs, &o.repo, repoUsage)
+		fs.StringVar(&o.ref, "ref", "", "branch or tag to run for, e.g. main, v1.0 or refs/heads/main (default: HEAD's branch)")
+		defineHook(fs, &o.config)
+	}, runRun)
 }
 
-func runRun(a *app, fs *pflag.FlagSet) error {
+type runOptions struct {
+	repo, ref string
+	config    configFlags
+}
+
+func runRun(a *app, fs *pflag.FlagSet, o *runOptions) error {
 	if fs.NArg() != 1 {
 		return usagef("name one job")
 	}
 	job := fs.Arg(0)
-	repoFlag, _ := fs.GetString("repo")
-	ref, _ := fs.GetString("ref")
-	cfgFlag, _ := fs.GetString("config")
-	insecure, _ := fs.GetBool("insecure-config")
+	repoFlag, ref := o.repo, o.ref
 	repoPath := repoDir(a, repoFlag)
 	if err := checkRepository(repoPath); err != nil {
 		return err
@@ -53,12 +51,12 @@ func runRun(a *app, fs *pflag.FlagSet) error {
 	if !gitx.IsRepository(repoPath) {
 		return notARepository(a, repoPath, repoFlag)
 	}
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	repoFile := filepath.Join(repoPath, "hooks.toml")
-	if err := a.checkConfigSafety(insecure, "nothing was started", nil, globalPath, repoFile); err != nil {
+	src := o.config.source(a, repoPath)
+	repoFile := src.Repo
+	if err := a.checkConfigSafety(src, "nothing was started", nil); err != nil {
 		return err
 	}
-	c, diags, err := config.Load(globalPath, explicit, repoFile)
+	c, diags, err := src.Load()
 	if err != nil {
 		return unreadable(err)
 	}

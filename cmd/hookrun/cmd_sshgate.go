@@ -11,7 +11,7 @@ import (
 )
 
 func cmdSSHGate() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "ssh-gate",
 		summary: "on a build host: the forced command of the git server's ssh key",
 		usage:   "[--runtime-dir DIR]",
@@ -29,14 +29,17 @@ split into words and each is checked; the gate does the work itself or runs
 the program with an argument vector. Set --runtime-dir when the host's
 [hosts.NAME] entry sets runtime_dir.`,
 		exits: []exitDoc{{"0", "the command ran and succeeded"}, {"1", "refused, or the command failed"}, {"2", "usage error"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("runtime-dir", "", "the user manager's runtime `dir` the bridge may reach (default /run/user/UID)")
-		},
-		run: runSSHGate,
-	}
+	}, func(fs *pflag.FlagSet, o *sshGateOptions) {
+		fs.StringVar(&o.runtimeDir, "runtime-dir", "", "the user manager's runtime `dir` the bridge may reach (default /run/user/UID)")
+	}, runSSHGate)
 }
 
-func runSSHGate(a *app, fs *pflag.FlagSet) error {
+// sshGateOptions are the flags of ssh-gate.
+type sshGateOptions struct {
+	runtimeDir string
+}
+
+func runSSHGate(a *app, fs *pflag.FlagSet, o *sshGateOptions) error {
 	if fs.NArg() != 0 {
 		return usagef("ssh-gate takes no arguments: the command is in $SSH_ORIGINAL_COMMAND")
 	}
@@ -52,7 +55,7 @@ func runSSHGate(a *app, fs *pflag.FlagSet) error {
 		}
 		home = h
 	}
-	rt, _ := fs.GetString("runtime-dir")
+	rt := o.runtimeDir
 	g := &remote.Gate{Home: home, UID: os.Getuid(), RuntimeDir: rt, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr}
 	err := g.Run(line)
 	if errors.Is(err, remote.ErrRefused) {

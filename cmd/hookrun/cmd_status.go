@@ -21,6 +21,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/install"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
@@ -29,7 +30,7 @@ import (
 )
 
 func cmdStatus() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "status",
 		summary: "list recent runs: queued, running and finished units, and pushes that started nothing",
 		usage:   "[--json] [--wide] [--last N] [REPO]",
@@ -56,22 +57,27 @@ binary that is gone (see 'hookrun install'), or a record (a unit's state or
 plan, a line of the history) cannot be read: those are named after the
 table.`,
 		exits: []exitDoc{{"0", "status shown"}, {"1", "a systemd manager is unreachable (what is known is still shown), a hook runs a hookrun that is gone, a record cannot be read (named), or REPO is not a repository"}, {"2", "usage error, or REPO does not exist"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("json", false, "print JSON")
-			fs.Int("last", 20, "show at most `n` finished runs")
-			fs.Bool("wide", false, "show failure reasons whole, however wide the rows get")
-		},
-		run: runStatus,
-	}
+	}, func(fs *pflag.FlagSet, o *statusOptions) {
+		fs.BoolVar(&o.json, "json", false, "print JSON")
+		fs.IntVar(&o.last, "last", 20, "show at most `n` finished runs")
+		fs.BoolVar(&o.wide, "wide", false, "show failure reasons whole, however wide the rows get")
+	}, runStatus)
+}
+
+// statusOptions are the flags of status.
+type statusOptions struct {
+	json bool
+	last int
+	wide bool
 }
 
 // A status line is a history.Record; for units not yet ended its Result is
 // their state: queued, running, ending or lost.
 type unitStatus = history.Record
 
-func runStatus(a *app, fs *pflag.FlagSet) error {
-	asJSON, _ := fs.GetBool("json")
-	last, _ := fs.GetInt("last")
+func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
+	asJSON := o.json
+	last := o.last
 	if fs.NArg() > 1 {
 		return usagef("at most one repository")
 	}
@@ -86,16 +92,16 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		if err := checkRepository(repo); err != nil {
 			return err
 		}
-		if !gitx.IsRepository(repo) && !exists(plan.StateDir(repo)) {
+		if !gitx.IsRepository(repo) && !exists(layout.Dir(repo)) {
 			return notARepository(a, repo, fs.Arg(0))
 		}
-		if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+		if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
 			return workCloneError(repo)
 		}
 		repos, scope = []string{repo}, repo
 	default:
 		if repo, ok := repoHere(a); ok {
-			if gitx.IsWorkClone(repo) && !exists(plan.StateDir(repo)) {
+			if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
 				return workCloneError(repo)
 			}
 			repos, scope = []string{repo}, repo
@@ -108,7 +114,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 	}
 	var finished []unitStatus
 	for _, r := range repos {
-		recs, err := history.Read(plan.HistoryPath(r))
+		recs, err := history.Read(layout.History(r))
 		if err != nil {
 			a.warnf("%s: cannot read its history: %v", r, err)
 			continue
@@ -139,7 +145,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 		}
 	} else {
 		width := 0
-		if wide, _ := fs.GetBool("wide"); !wide {
+		if wide := o.wide; !wide {
 			width = termWidth(a)
 		}
 		a.printStatus(all, scope, len(repos), width)
@@ -315,7 +321,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	for _, l := range states {
 		st := l.st
 		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued", Start: st.Saved}
-		if u, err := plan.Load(plan.PlanPath(l.repo, st.Unit)); err == nil {
+		if u, err := plan.Load(layout.Plan(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 			}

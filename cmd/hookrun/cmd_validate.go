@@ -15,12 +15,13 @@ import (
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
 func cmdValidate() *command {
-	return &command{
+	return withOptions(&command{
 		name:    "validate",
 		summary: "check hooks.toml files (and the global config) for errors",
 		usage:   "[--format text|json|github] [--strict] [FILE|REPO...]",
@@ -39,14 +40,18 @@ that is missing or not executable, a token_file that is missing, unreadable
 or readable by others, a job no rule starts, durations like "1h30" (1h30s)
 and sizes without a unit. --strict makes every warning an error.`,
 		exits: []exitDoc{{"0", "valid (warnings allowed, unless --strict)"}, {"1", "invalid: at least one error (or warning, with --strict)"}, {"2", "usage error or unreadable file"}},
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("format", "text", "output `format`: text, json or github (workflow annotations)")
-			fs.String("config", "", "global config `file`")
-			fs.Bool("strict", false, "treat warnings as errors (for CI)")
-			fs.Bool("insecure-config", false, "report config files writable by others as warnings, not errors")
-		},
-		run: runValidate,
-	}
+	}, func(fs *pflag.FlagSet, o *validateOptions) {
+		fs.StringVar(&o.format, "format", "text", "output `format`: text, json or github (workflow annotations)")
+		o.config.define(fs)
+		fs.BoolVar(&o.strict, "strict", false, "treat warnings as errors (for CI)")
+		o.config.defineInsecure(fs, insecureValidateUsage)
+	}, runValidate)
+}
+
+type validateOptions struct {
+	format string
+	config configFlags
+	strict bool
 }
 
 type validateResult struct {
@@ -57,13 +62,12 @@ type validateResult struct {
 	Diagnostics []config.Diagnostic `json:"diagnostics"`
 }
 
-func runValidate(a *app, fs *pflag.FlagSet) error {
-	format, _ := fs.GetString("format")
+func runValidate(a *app, fs *pflag.FlagSet, o *validateOptions) error {
+	format, strict := o.format, o.strict
 	if format != "text" && format != "json" && format != "github" {
 		return usagef("--format must be text, json or github, not %q", format)
 	}
-	cfgFlag, _ := fs.GetString("config")
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
+	base := o.config.source(a, "") // each file named is a repository's, unless it is the global one
 	files := fs.Args()
 	if len(files) == 0 {
 		f, err := defaultConfigFile(a)
@@ -72,7 +76,6 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		files = []string{f}
 	}
-	strict, _ := fs.GetBool("strict")
 	res := validateResult{Diagnostics: []config.Diagnostic{}}
 	var unread []error // files that cannot be read; the others are still checked
 	var configs []string
@@ -90,7 +93,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 	}
 	for _, f := range files {
 		if st, err := os.Stat(f); err != nil || !st.IsDir() || !install.IsBareRepo(f) {
-			if filepath.Base(f) == "hooks.toml" && install.IsBareRepo(filepath.Dir(f)) {
+			if filepath.Base(f) == config.RepoFileName && install.IsBareRepo(filepath.Dir(f)) {
 				inspect(filepath.Dir(f)) // a repository's own config: its hooks too
 			}
 			configs = append(configs, f)
@@ -98,7 +101,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		}
 		// REPO: whether its hooks run hookrun, and its hooks.toml if any
 		inspect(f)
-		if cf := filepath.Join(f, "hooks.toml"); exists(cf) {
+		if cf := config.RepoFile(f); exists(cf) {
 			configs = append(configs, cf)
 		} else {
 			res.Files = append(res.Files, f)
@@ -110,11 +113,12 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 		var c *config.Config
 		var err error
 		if _, err = os.Stat(f); err == nil {
-			if sameFile(f, globalPath) {
-				c, diags, err = config.LoadMerged(f, true, "")
-			} else {
-				c, diags, err = config.LoadMerged(globalPath, explicit, f)
+			src := base
+			src.Repo = f
+			if sameFile(f, base.Global) {
+				src = config.Source{Global: f, GlobalExplicit: true}
 			}
+			c, diags, err = src.LoadMerged()
 		}
 		if err != nil {
 			err = unreadable(err)
@@ -122,7 +126,7 @@ func runValidate(a *app, fs *pflag.FlagSet) error {
 			res.Diagnostics = append(res.Diagnostics, config.Diagnostic{File: f, Severity: config.Error, Msg: err.Error()})
 			continue
 		}
-		diags = append(diags, safetyDiags(a, fs, f)...)
+		diags = append(diags, safetyDiags(base, f)...)
 		diags = append(diags, limitDiags(c, f)...)
 		diags = append(diags, secretsDiags(c, f)...)
 		if c != nil {
@@ -190,11 +194,11 @@ func ghEscapeProp(s string) string {
 
 // defaultConfigFile is ./hooks.toml, else $GIT_DIR/hooks.toml.
 func defaultConfigFile(a *app) (string, error) {
-	if _, err := os.Stat("hooks.toml"); err == nil {
-		return "hooks.toml", nil
+	if _, err := os.Stat(config.RepoFileName); err == nil {
+		return config.RepoFileName, nil
 	}
 	if gd := a.getenv("GIT_DIR"); gd != "" {
-		return filepath.Join(gd, "hooks.toml"), nil
+		return config.RepoFile(gd), nil
 	}
 	return "", &usageError{msg: "no hooks.toml here and GIT_DIR is not set", hint: "name the file: hookrun validate PATH"}
 }
@@ -207,15 +211,14 @@ func sameFile(a, b string) bool {
 
 // safetyDiags applies the hook's ownership check, so validate refuses what
 // the hook would refuse.
-func safetyDiags(a *app, fs *pflag.FlagSet, file string) []config.Diagnostic {
+func safetyDiags(src config.Source, file string) []config.Diagnostic {
 	err := config.CheckOwnership(file)
 	if err == nil {
 		return nil
 	}
-	insecure, _ := fs.GetBool("insecure-config")
 	sev := config.Error
 	msg := err.Error() + "; the hook refuses it (fix: chmod go-w, chown; or --insecure-config / HOOKRUN_INSECURE_CONFIG=1)"
-	if insecure || a.getenv("HOOKRUN_INSECURE_CONFIG") == "1" {
+	if src.Insecure {
 		sev = config.Warning
 		msg = err.Error() + "; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1"
 	}
@@ -249,7 +252,7 @@ func limitDiags(c *config.Config, file string) []config.Diagnostic {
 	var out []config.Diagnostic
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		s := c.Effective(c.Jobs[name])
-		if s.Manager != "user" {
+		if s.Manager != plan.ManagerUser {
 			continue
 		}
 		set := map[string]bool{"cpu_quota": s.CPUQuota != 0, "memory_max": s.MemoryMax != 0, "tasks_max": s.TasksMax != 0}

@@ -15,37 +15,45 @@ import (
 // import its entry does not list. Keep each list to what the package's one
 // job needs; imports go down, never back up to what wires packages together.
 var allowedImports = map[string][]string{
-	// Leaves: nothing internal.
+	// Leaves: nothing internal but layout (a leaf itself), which names every
+	// path hookrun keeps, and atomicfile (below), the one way to replace a
+	// file: plan
+	// forwards its old path helpers to layout, repoindex asks it where the
+	// index is.
 	"internal/match":     {},
 	"internal/suggest":   {},
 	"internal/ntfyconf":  {},
-	"internal/plan":      {},
-	"internal/history":   {},
-	"internal/install":   {},
-	"internal/repoindex": {},
+	"internal/layout":    {},
+	"internal/plan":      {"internal/layout"},
+	"internal/history":   {"internal/atomicfile"},
+	"internal/install":   {"internal/atomicfile"},
+	"internal/repoindex": {"internal/atomicfile", "internal/layout"},
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
 	// Outputs: each implements outcome.Output and needs nothing else.
 	"internal/webhook": {"internal/outcome"},
 	"internal/forge":   {"internal/outcome"},
-	"internal/site":    {"internal/outcome"},
+	"internal/site":    {"internal/atomicfile", "internal/outcome"},
 
-	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
+	// plan: the modes (job type, runner, manager, concurrency) are plan's
+	// types, which config decodes: one list of each (config/modes.go).
+	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/plan", "internal/suggest"},
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
-	"internal/notify":  {"internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
-	"internal/digest":  {"internal/plan"},
-	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
-	"internal/job":     {"internal/gitx", "internal/plan"},
-	"internal/runner":  {"internal/gitx", "internal/plan"},
-	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
+	"internal/notify":  {"internal/atomicfile", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
+	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/plan"},
+	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/plan", "internal/runner"},
+	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
+	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
-	// them isolated (runner), words their end as notifications do (notify).
+	// them isolated (runner), words their end as notifications do (notify),
+	// sets the check unit's concurrency (plan's mode).
 	// pushcert verifies push certificates (match parses them).
 	"internal/pushcert": {"internal/match"},
-	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
+	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.
@@ -56,6 +64,10 @@ var allowedImports = map[string][]string{
 	"internal/ntfytest":    {},
 	"internal/peertest":    {"internal/skiptest"},
 	"internal/waittest":    {}, // the one way tests wait for a condition
+
+	// The one write-and-rename (and fsync policy) of the files readers must
+	// see whole; the packages that replace files import it.
+	"internal/atomicfile": {},
 }
 
 // testHelpers are the packages no command may import outside its tests.

@@ -4,16 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -28,16 +26,15 @@ import (
 
 // pushStartedNothing records and notifies a push that the config stopped.
 // in may be nil (malformed input: nothing is known about the push).
-func (a *app) pushStartedNothing(fs *pflag.FlagSet, in *hookInput) {
+func (a *app) pushStartedNothing(cf *configFlags, in *hookInput) {
 	cwd := repoDir(a, "")
 	repoPath := cwd
 	var ups []match.RefUpdate
 	if in != nil {
 		repoPath, ups = in.repoPath, in.updates
 	}
-	cfgFlag, _ := fs.GetString("config")
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	repoFile := filepath.Join(repoPath, "hooks.toml")
+	src := cf.source(a, repoPath)
+	globalPath, repoFile := src.Global, src.Repo
 	reason := "malformed hook input"
 	var target *config.Notify
 	switch {
@@ -45,9 +42,9 @@ func (a *app) pushStartedNothing(fs *pflag.FlagSet, in *hookInput) {
 		reason = "unsafe config: " + config.CheckOwnership(globalPath).Error()
 	case config.CheckOwnership(repoFile) != nil:
 		reason = "unsafe config: " + config.CheckOwnership(repoFile).Error()
-		target = globalNotify(globalPath, explicit)
+		target = globalNotify(src)
 	default:
-		_, diags, err := config.Load(globalPath, explicit, repoFile)
+		_, diags, err := src.Load()
 		if err != nil {
 			reason = "cannot read the config: " + err.Error()
 		} else if errs := diagErrors(diags); len(errs) > 0 {
@@ -56,7 +53,7 @@ func (a *app) pushStartedNothing(fs *pflag.FlagSet, in *hookInput) {
 				reason += fmt.Sprintf(" (and %d more; hookrun validate %s)", len(errs)-1, quoteArg(repoFile))
 			}
 		}
-		target = globalNotify(globalPath, explicit)
+		target = globalNotify(src)
 	}
 	rec := history.Record{Repo: gitx.RepoName(repoPath), Result: string(notify.Failure), Reason: "nothing was started: " + reason, Start: a.now()}
 	if len(ups) > 0 {
@@ -67,8 +64,8 @@ func (a *app) pushStartedNothing(fs *pflag.FlagSet, in *hookInput) {
 
 // globalNotify is the server-wide file's [notify], when that file alone
 // loads and says where to send failures.
-func globalNotify(path string, explicit bool) *config.Notify {
-	c, _, err := config.Load(path, explicit, "")
+func globalNotify(src config.Source) *config.Notify {
+	c, _, err := src.GlobalOnly().Load()
 	if err != nil || c == nil || c.Notify.Server == "" || c.Notify.Topic == "" {
 		return nil
 	}
@@ -155,7 +152,7 @@ func (a *app) pushFailed(repoPath string, rec history.Record, refs []string, n *
 		rec.Notify = history.NotifyPending
 	}
 	// Recorded first, so that the delivery finds the record to report in.
-	if err := history.Append(plan.HistoryPath(repoPath), rec); err != nil {
+	if err := history.Append(layout.History(repoPath), rec); err != nil {
 		a.warnf("cannot record the failed push: %v", err)
 	} else {
 		a.indexRepo(repoPath)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/digest"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
@@ -109,7 +110,7 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 // notified once more, as a follow-up.
 func (a *app) correctLostContact(s *unit.Store) {
 	for _, st := range s.LostContact() {
-		u, err := plan.Load(plan.PlanPath(s.RepoPath, st.Unit))
+		u, err := plan.Load(layout.Plan(s.RepoPath, st.Unit))
 		if err != nil || u.Host == nil || u.Host.Mirror == "" {
 			continue
 		}
@@ -147,7 +148,7 @@ const digestQuiet = 30 * time.Second
 func (a *app) closeDigests(s *unit.Store) int {
 	live := s.LiveDigests()
 	n := 0
-	for dir, changed := range digest.Open(plan.StateDir(s.RepoPath)) {
+	for dir, changed := range digest.Open(layout.Dir(s.RepoPath)) {
 		// A unit that has just ended may be about to record its entry.
 		if live[dir] || a.now().Sub(changed) < digestQuiet {
 			continue
@@ -161,7 +162,7 @@ func (a *app) closeDigests(s *unit.Store) int {
 		}
 		var u *plan.Unit
 		for _, e := range entries {
-			if p, err := plan.Load(plan.PlanPath(s.RepoPath, e.Unit)); err == nil {
+			if p, err := plan.Load(layout.Plan(s.RepoPath, e.Unit)); err == nil {
 				u = p
 				break
 			}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
@@ -99,7 +100,7 @@ func stopOnHost(u *plan.Unit, log io.Writer) {
 // ended its watcher has copied that output into the local log.) Failures
 // are one line on stderr. It reports whether the unit runs on a host.
 func (a *app) remoteLogSoFar(repo, name string) bool {
-	u, err := plan.Load(plan.PlanPath(repo, name))
+	u, err := plan.Load(layout.Plan(repo, name))
 	if err != nil || u.Host == nil || u.Host.Mirror == "" {
 		return false
 	}

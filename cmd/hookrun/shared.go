@@ -24,6 +24,7 @@ import (
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -39,27 +40,20 @@ import (
 // user (or root) could have written: they decide what runs. consequence
 // ends the hint: what the refusal means for the push. When quiet is set
 // and returns true, an unsafe file is ignored silently instead.
-func (a *app) checkConfigSafety(insecure bool, consequence string, quiet func() bool, paths ...string) error {
-	if !insecure && a.getenv("HOOKRUN_INSECURE_CONFIG") == "1" {
-		insecure = true
+func (a *app) checkConfigSafety(src config.Source, consequence string, quiet func() bool) error {
+	accepted, err := src.Check()
+	for _, err := range accepted {
+		a.warnf("%v; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1", err)
 	}
-	for _, p := range paths {
-		err := config.CheckOwnership(p)
-		if err == nil {
-			continue
-		}
-		if insecure {
-			a.warnf("%v; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1", err)
-			continue
-		}
-		if quiet != nil && quiet() {
-			return nil
-		}
-		a.errorf("%v", err)
-		a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; %s", consequence)
-		return errReported
+	if err == nil {
+		return nil
 	}
-	return nil
+	if quiet != nil && quiet() {
+		return nil
+	}
+	a.errorf("%v", err)
+	a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; %s", consequence)
+	return errReported
 }
 
 func repoDir(a *app, flag string) string {
@@ -180,8 +174,7 @@ func (a *app) orDamaged(planPath string, svc *unit.Service, fin *unit.Finished, 
 // from its config as it is now: for a unit whose plan cannot be read.
 func (a *app) repoNotify(planPath string) plan.Notify {
 	s, _ := unit.StoreOf(planPath)
-	globalPath, explicit := config.GlobalPath("", a.getenv)
-	c, _, err := config.Load(globalPath, explicit, filepath.Join(s.RepoPath, "hooks.toml"))
+	c, _, err := config.Locate(config.Options{RepoPath: s.RepoPath, Getenv: a.getenv}).Load()
 	if err != nil || c == nil || c.Notify.Server == "" {
 		return plan.Notify{}
 	}
@@ -328,7 +321,7 @@ func (a *app) recordDelivery(repoPath, name, result string) {
 			lf.Close()
 		}
 	}
-	if err := unit.RecordDelivery(plan.PlanPath(repoPath, name), result, a.now); err != nil {
+	if err := unit.RecordDelivery(layout.Plan(repoPath, name), result, a.now); err != nil {
 		a.warnf("cannot record the notification's delivery: %v", err)
 	}
 }
@@ -390,7 +383,7 @@ func (a *app) ownLog(u *plan.Unit) io.Closer {
 
 // openLog opens u's log file for appending, creating it and its directory.
 func openLog(u *plan.Unit) (*os.File, error) {
-	p := plan.LogPath(u.RepoPath, u.Name)
+	p := layout.Log(u.RepoPath, u.Name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
 	}
@@ -416,6 +409,7 @@ type hookInput struct {
 	repoPath string
 	updates  []match.RefUpdate
 	config   *config.Config
+	source   config.Source // where config came from
 }
 
 // readHookInput parses the hook's standard input and loads the config,
@@ -424,7 +418,7 @@ type hookInput struct {
 // When the config is invalid and ignore(files) is true, it returns
 // (nil, nil) and says nothing (the other hook reports the config). On an
 // error about the config, the input it returns still holds the updates.
-func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore func(files []string) bool) (*hookInput, error) {
+func readHookInput(a *app, cf *configFlags, hook, consequence string, ignore func(config.Source) bool) (*hookInput, error) {
 	cwd, _ := os.Getwd()
 	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
 	var err error
@@ -443,19 +437,18 @@ func readHookInput(a *app, fs *pflag.FlagSet, hook, consequence string, ignore f
 	if err != nil && !tooMany {
 		return nil, malformed()
 	}
-	cfgFlag, _ := fs.GetString("config")
-	insecure, _ := fs.GetBool("insecure-config")
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	repoFile := filepath.Join(in.repoPath, "hooks.toml")
-	ignored := func() bool { return ignore != nil && ignore([]string{globalPath, repoFile}) }
+	src := cf.source(a, in.repoPath)
+	in.source = src
+	repoFile := src.Repo
+	ignored := func() bool { return ignore != nil && ignore(src) }
 	var quiet func() bool
 	if ignore != nil {
 		quiet = ignored
 	}
-	if err := a.checkConfigSafety(insecure, consequence, quiet, globalPath, repoFile); err != nil {
+	if err := a.checkConfigSafety(src, consequence, quiet); err != nil {
 		return in, err
 	}
-	c, diags, err := config.Load(globalPath, explicit, repoFile)
+	c, diags, err := src.Load()
 	if err != nil && ignored() {
 		return nil, nil
 	}
@@ -682,17 +675,12 @@ func (r *policyReport) print(w io.Writer) {
 	}
 }
 
-// loadNamedConfig loads the global config under file (default
-// REPO/hooks.toml; a file named with --file must exist), printing every
-// diagnostic. The config is nil when it is invalid.
-func loadNamedConfig(a *app, repoPath, file, cfgFlag string) (*config.Config, string, error) {
-	if file == "" {
-		file = filepath.Join(repoPath, "hooks.toml")
-	} else if _, err := os.Stat(file); err != nil {
-		return nil, file, unreadable(err) // named, so it must exist
-	}
-	globalPath, explicit := config.GlobalPath(cfgFlag, a.getenv)
-	c, diags, err := config.Load(globalPath, explicit, file)
+// loadNamedConfig loads src (its repository file REPO/hooks.toml, or one
+// named with --file, which must exist), printing every diagnostic, and
+// returns the repository file's path. The config is nil when it is invalid.
+func loadNamedConfig(a *app, src config.Source) (*config.Config, string, error) {
+	file := src.Repo
+	c, diags, err := src.Load()
 	if err != nil {
 		return nil, file, unreadable(err)
 	}
@@ -768,7 +756,7 @@ func knownUnit(repo, name string) bool {
 	if _, err := unit.Open(repo).Load(name); err == nil {
 		return true
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	for _, r := range recs {
 		if r.Unit == name {
 			return true

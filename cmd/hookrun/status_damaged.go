@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/hookrun/hookrun/internal/history"
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -19,7 +19,7 @@ func damagedRecords(repos []string) []string {
 		for _, err := range unit.Open(r).Damaged() {
 			out = append(out, fmt.Sprintf("%s: %v", r, err))
 		}
-		_, bad, err := history.ReadChecked(plan.HistoryPath(r))
+		_, bad, err := history.ReadChecked(layout.History(r))
 		if err != nil {
 			continue // runStatus warns about it
 		}
@@ -32,7 +32,7 @@ func damagedRecords(repos []string) []string {
 			if len(bad) > 10 {
 				more = fmt.Sprintf(" and %d more", len(bad)-10)
 			}
-			out = append(out, fmt.Sprintf("%s: history %s: line %s%s cannot be read (damaged from outside; those runs are not shown)", r, plan.HistoryPath(r), strings.Join(lines, ", "), more))
+			out = append(out, fmt.Sprintf("%s: history %s: line %s%s cannot be read (damaged from outside; those runs are not shown)", r, layout.History(r), strings.Join(lines, ", "), more))
 		}
 	}
 	return out

@@ -25,6 +25,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -75,8 +76,11 @@ const ExitNotIsolated = 121
 func (r *Runner) run(ctx context.Context, ch policy.CheckRun, conns map[string]*runner.Systemd) string {
 	c := r.Config
 	name := ch.Policy.Check
-	u := resolve.JobUnit(c, resolve.Push{RepoPath: r.RepoPath, Repo: gitx.RepoName(r.RepoPath), Pusher: r.Pusher, Now: r.Now(), UnitName: runner.UnitName}, name, ch.Refs)
-	u.Concurrency = "parallel" // RuntimeMaxSec counts from the start
+	u, err := resolve.JobUnit(c, resolve.Push{RepoPath: r.RepoPath, Repo: gitx.RepoName(r.RepoPath), Pusher: r.Pusher, Now: r.Now(), UnitName: runner.UnitName}, name, ch.Refs)
+	if err != nil {
+		return fmt.Sprintf("check job %s: %v", name, err)
+	}
+	u.Concurrency = plan.Parallel // RuntimeMaxSec counts from the start
 	if u.Limits.Timeout == 0 {
 		u.Limits.Timeout = config.CheckTimeout
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Name rules, as patterns for the JSON schema and as plain functions for the
@@ -159,7 +160,7 @@ func (d *decoder) checkJob(path string, j *Job) {
 			}
 		}
 	}
-	if j.Type == TypeGitmal || j.Type == "" {
+	if j.Type == plan.TypeGitmal || j.Type == "" {
 		for i, a := range j.Args {
 			ap := index(joinKey(path, "args"), i)
 			switch arg, _, _ := strings.Cut(string(a), "="); arg {
@@ -226,9 +227,7 @@ func (d *decoder) checkRule(path string, r *Rule) {
 		d.checkPaths(path, r)
 		r.Selector.Paths = d.compileGlobs(path, "paths", r.Paths) // never nil: a rule with paths needs a changed file
 	}
-	for _, e := range r.Events {
-		r.Selector.Events = append(r.Selector.Events, match.Event(e))
-	}
+	r.Selector.Events = r.Events
 	r.Selector.Signed, r.Selector.Signers = r.Signed, r.Signers
 	if !r.Defined["branches"] && !r.Defined["tags"] {
 		d.report(Warning, path, false, "%s matches nothing: it has neither branches nor tags", path)
@@ -259,7 +258,7 @@ func (d *decoder) checkPaths(path string, r *Rule) {
 			d.report(Warning, index(joinKey(path, "paths"), i), true, "%s: %q never matches: git names files, not directories (write %q for everything under it)", index(joinKey(path, "paths"), i), p, g+"**")
 		}
 	}
-	onlyDeletes := len(r.Events) > 0 && !slices.ContainsFunc(r.Events, func(e Event) bool { return e != "delete" })
+	onlyDeletes := len(r.Events) > 0 && !slices.ContainsFunc(r.Events, func(e match.Event) bool { return e != match.Delete })
 	switch {
 	case onlyDeletes:
 		d.report(Warning, joinKey(path, "paths"), false, "%s.paths: the rule matches only deletes, which change no files: it never matches", path)

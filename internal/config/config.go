@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // DefaultGlobalPath is the server-wide config file.
@@ -137,16 +138,16 @@ func (c *Config) Effective(j *Job) Settings {
 	s := c.Defaults
 	overlay(&s, &j.Settings, j.Settings.Defined)
 	if s.Runner == "" {
-		s.Runner = "systemd"
+		s.Runner = plan.RunnerSystemd
 	}
 	if s.Manager == "" {
-		s.Manager = "user"
+		s.Manager = plan.ManagerUser
 	}
 	if s.Concurrency == "" {
-		s.Concurrency = "parallel"
+		s.Concurrency = plan.Parallel
 	}
 	if s.Per == "" {
-		s.Per = "ref"
+		s.Per = PerRef
 	}
 	return s
 }
@@ -159,7 +160,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 	names := slices.Sorted(maps.Keys(c.Jobs))
 	// user and group without the system manager: once for [defaults], and
 	// for a job only where the job's own keys bring it about.
-	defaultsBad := c.Defaults.Manager != "system" && (c.Defaults.User != "" || c.Defaults.Group != "")
+	defaultsBad := c.Defaults.Manager != plan.ManagerSystem && (c.Defaults.User != "" || c.Defaults.Group != "")
 	if defaultsBad {
 		f := c.Global
 		if c.Repo != nil && (c.Repo.Defaults.Defined["user"] || c.Repo.Defaults.Defined["group"] || c.Repo.Defaults.Defined["manager"]) {
@@ -171,7 +172,7 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		j, f, path := c.Jobs[name], origin[name], "jobs."+name
 		if j.Type == "" {
 			if !j.Defined["type"] { // else the decoder reported the bad type
-				at(f, Error, path, "%s: missing type: one of %s", path, quoteList(JobType("").values()))
+				at(f, Error, path, "%s: missing type: one of %s", path, quoteList(jobTypes))
 			}
 			continue
 		}
@@ -182,10 +183,10 @@ func (c *Config) check(origin map[string]*File) Diagnostics {
 		}
 		s := c.Effective(j)
 		own := j.Settings.Defined["manager"] || j.Settings.Defined["user"] || j.Settings.Defined["group"]
-		if s.Manager != "system" && (s.User != "" || s.Group != "") && (own || !defaultsBad) {
+		if s.Manager != plan.ManagerSystem && (s.User != "" || s.Group != "") && (own || !defaultsBad) {
 			at(f, Error, path, "%s: user and group need manager = \"system\"; a user manager runs units as its own user", path)
 		}
-		if s.Manager == "system" && s.User == "" {
+		if s.Manager == plan.ManagerSystem && s.User == "" {
 			at(f, Warning, path, "%s: runs as root: manager = \"system\" without user; set user = \"git\" (or use the user manager)", path)
 		}
 		for i, step := range j.Steps {
@@ -253,7 +254,7 @@ func (c *Config) checkHosts(origin map[string]*File, at func(f *File, sev Severi
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		j, path := c.Jobs[name], "jobs."+name+".host"
-		if _, ok := c.Hosts[j.Host]; ok || !j.Defined["host"] || j.Type == TypeForwardBuild {
+		if _, ok := c.Hosts[j.Host]; ok || !j.Defined["host"] || j.Type == plan.TypeForwardBuild {
 			continue
 		}
 		hint := ""
@@ -266,7 +267,7 @@ func (c *Config) checkHosts(origin map[string]*File, at func(f *File, sev Severi
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		for _, step := range c.Jobs[name].Steps {
-			if sj, ok := c.Jobs[step]; ok && step != name && c.Hosts[sj.Host] != nil && sj.Type != TypeForwardBuild {
+			if sj, ok := c.Jobs[step]; ok && step != name && c.Hosts[sj.Host] != nil && sj.Type != plan.TypeForwardBuild {
 				at(origin[step], Warning, "jobs."+step+".host", "jobs.%s.host is ignored when %s runs inside sequence %q (steps run where the sequence runs)", step, step, name)
 			}
 		}
@@ -322,10 +323,10 @@ func (c *Config) cycles() [][]string {
 	return out
 }
 
-// GlobalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else
+// globalPath returns the global config path: flag, else $HOOKRUN_CONFIG, else
 // the default. explicit is true for the first two: a file someone named must
 // exist, while the default one is optional.
-func GlobalPath(flag string, getenv func(string) string) (path string, explicit bool) {
+func globalPath(flag string, getenv func(string) string) (path string, explicit bool) {
 	if flag != "" {
 		return flag, true
 	}
@@ -335,21 +336,9 @@ func GlobalPath(flag string, getenv func(string) string) (path string, explicit 
 	return DefaultGlobalPath, false
 }
 
-// Load reads the global file (optional unless explicit) and the repo file
-// (optional), merges them and returns every diagnostic. The Config is nil
-// when the diagnostics hold errors.
-func Load(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
-	c, all, err := LoadMerged(globalPath, globalExplicit, repoPath)
-	if err != nil || all.HasErrors() {
-		return nil, all, err
-	}
-	return c, all, nil
-}
-
-// LoadMerged is Load, but also returns the merged config when it has errors
-// (with the broken parts left out), for checks that report still more
-// problems in the same run (validate).
-func LoadMerged(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
+// loadMerged reads the global file (optional unless explicit) and the repo
+// file (optional; "" for none) and merges them, for Source.LoadMerged.
+func loadMerged(globalPath string, globalExplicit bool, repoPath string) (*Config, Diagnostics, error) {
 	var files [2]*File
 	var all Diagnostics
 	for i, p := range []string{globalPath, repoPath} {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -219,10 +221,10 @@ jobs = ["deploy"]
 		t.Fatal(diags)
 	}
 	site := c.Jobs["site"]
-	if site.Type != TypeGitmal || site.Theme != "nord" || site.Output != "/srv/www/{repo}" || site.Per != "push" {
+	if site.Type != plan.TypeGitmal || site.Theme != "nord" || site.Output != "/srv/www/{repo}" || site.Per != "push" {
 		t.Errorf("site job merged by name key by key: %+v", site)
 	}
-	if s := c.Effective(site); time.Duration(s.Timeout) != 5*time.Minute || s.MemoryMax != 512<<20 || s.Runner != "systemd" || s.Manager != "user" {
+	if s := c.Effective(site); time.Duration(s.Timeout) != 5*time.Minute || s.MemoryMax != 512<<20 || s.Runner != plan.RunnerSystemd || s.Manager != plan.ManagerUser {
 		t.Errorf("effective settings: %+v", s)
 	}
 	if c.Notify.Server != "https://ntfy.example.com" || c.Notify.Topic != "web" {

@@ -99,6 +99,12 @@ func describe(path string) string {
 }
 
 func (d *decoder) decode(path string, v any, rv reflect.Value) {
+	if vals, ok := modes[rv.Type()]; ok {
+		if err := decodeEnum(v, vals, rv.SetString); err != nil {
+			d.errorf(path, "%s: %v", path, err)
+		}
+		return
+	}
 	if rv.CanAddr() && rv.Addr().Type().Implements(valueDecoderType) {
 		if err := rv.Addr().Interface().(valueDecoder).decodeTOML(v); err != nil {
 			d.errorf(path, "%s: %v", path, err)

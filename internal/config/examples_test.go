@@ -64,7 +64,7 @@ func TestExamples(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(path), "repo-") {
 				global = "../../examples/hookrun.toml"
 			}
-			_, diags, err := Load(global, global != "", path)
+			_, diags, err := Source{Global: global, GlobalExplicit: global != "", Repo: path}.Load()
 			if err != nil {
 				t.Fatal(err)
 			}

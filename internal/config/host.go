@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // CheckHost reports, as warnings, what would fail when this machine runs c's
@@ -23,27 +26,25 @@ func CheckHost(c *Config) Diagnostics {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) {
 		j, path := c.Jobs[name], "jobs."+name
-		switch j.Type {
-		case TypeGitmal:
-			// Without gitmal = "...", the unit finds gitmal in its manager's
-			// PATH, which need not be this shell's: not checked.
-			if j.Gitmal != "" {
-				if msg := notExecutable(j.Gitmal); msg != "" {
-					warn(c.jobFile(name, "gitmal"), path+".gitmal", "%s.gitmal: %s", path, msg)
-				}
+		// By key, not by type: a new job type needs nothing here. A key
+		// set on a type it is not for is the decoder's error, not checked.
+		// Without gitmal = "...", the unit finds gitmal in its manager's
+		// PATH, which need not be this shell's: not checked.
+		if j.Gitmal != "" && keyOf(j.Type, "gitmal") {
+			if msg := notExecutable(j.Gitmal); msg != "" {
+				warn(c.jobFile(name, "gitmal"), path+".gitmal", "%s.gitmal: %s", path, msg)
 			}
-		case TypeDeploy:
-			if s := string(j.Script); s != "" && !strings.Contains(s, "{") {
-				if msg := notExecutable(s); msg != "" {
-					warn(c.jobFile(name, "script"), path+".script", "%s.script: %s", path, msg)
-				}
+		}
+		if s := string(j.Script); s != "" && keyOf(j.Type, "script") && !strings.Contains(s, "{") {
+			if msg := notExecutable(s); msg != "" {
+				warn(c.jobFile(name, "script"), path+".script", "%s.script: %s", path, msg)
 			}
-		case TypeCommand:
-			if len(j.Command) > 0 {
-				if p := string(j.Command[0]); strings.HasPrefix(p, "/") && !strings.Contains(p, "{") {
-					if msg := notExecutable(p); msg != "" {
-						warn(c.jobFile(name, "command"), path+".command[1]", "%s.command: %s", path, msg)
-					}
+		}
+		// A forward-build's command runs on the build host.
+		if len(j.Command) > 0 && keyOf(j.Type, "command") && j.Type != plan.TypeForwardBuild {
+			if p := string(j.Command[0]); strings.HasPrefix(p, "/") && !strings.Contains(p, "{") {
+				if msg := notExecutable(p); msg != "" {
+					warn(c.jobFile(name, "command"), path+".command[1]", "%s.command: %s", path, msg)
 				}
 			}
 		}
@@ -59,6 +60,16 @@ func CheckHost(c *Config) Diagnostics {
 	}
 	out.Sort()
 	return out
+}
+
+// keyOf reports whether key is one of the keys of type t jobs.
+func keyOf(t plan.JobType, key string) bool {
+	for _, f := range fieldsOf(reflect.TypeFor[Job]()) {
+		if f.key == key {
+			return f.types == nil || slices.Contains(f.types, string(t))
+		}
+	}
+	return false
 }
 
 // jobFile is the file that set key of job name: the repository's if it did,

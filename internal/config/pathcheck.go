@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Path templates (gitmal output, forward-build path, working_directory,
@@ -321,10 +323,10 @@ func (c *Config) pathTemplatesOf(name string, origin map[string]*File) (out []st
 	for i, t := range s.ReadWritePaths {
 		add(index(p, i), f, t)
 	}
-	if j.Type == TypeGitmal && j.Output != "" {
+	if j.Type == plan.TypeGitmal && j.Output != "" {
 		add("jobs."+name+".output", origin[name], j.Output)
 	}
-	if j.Type == TypeForwardBuild && j.Path != "" {
+	if j.Type == plan.TypeForwardBuild && j.Path != "" {
 		add("jobs."+name+".path", origin[name], j.Path)
 	}
 	return out
@@ -428,7 +430,7 @@ func (c *Config) checkOutputs(names []string, origin map[string]*File, report fu
 	var outs []out
 	for _, name := range names {
 		j := c.Jobs[name]
-		if j.Type != TypeGitmal || j.Output == "" {
+		if j.Type != plan.TypeGitmal || j.Output == "" {
 			continue
 		}
 		var comps []string

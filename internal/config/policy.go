@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Policy is one [[policy]] entry: what a push must satisfy before any ref
@@ -251,7 +252,7 @@ func (c *Config) mergePolicies(global, repo *File) Diagnostics {
 			}
 			slices.Sort(names)
 			at(f, Error, cp, "%s: no job named %q%s", cp, p.Check, didYouMean(p.Check, names))
-		case j.Type != TypeCommand:
+		case j.Type != plan.TypeCommand:
 			at(f, Error, cp, "%s: job %q is a %s job; a check runs a type \"command\" job", cp, p.Check, j.Type)
 		}
 	}

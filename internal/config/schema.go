@@ -22,6 +22,9 @@ func Schema() ([]byte, error) {
 var schemaTyperType = reflect.TypeFor[schemaTyper]()
 
 func typeSchema(t reflect.Type) map[string]any {
+	if vals, ok := modes[t]; ok {
+		return enumSchema(vals)
+	}
 	if t.Kind() != reflect.Pointer && t.Implements(schemaTyperType) {
 		return reflect.Zero(t).Interface().(schemaTyper).schema()
 	}
@@ -71,7 +74,7 @@ func structSchema(t reflect.Type) map[string]any {
 	}
 	if t == reflect.TypeFor[Job]() {
 		var all []any
-		for _, jt := range JobType("").values() {
+		for _, jt := range jobTypes {
 			var req []string
 			deny := map[string]any{}
 			for _, f := range fields {

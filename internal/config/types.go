@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/match"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // SchemaVersion is the only config schema version this hookrun reads.
@@ -42,8 +43,8 @@ type File struct {
 
 // Settings are the keys a job inherits from [defaults].
 type Settings struct {
-	Runner           Runner              `toml:"runner" doc:"systemd (default), exec, or auto (systemd if reachable, else exec)"`
-	Manager          Manager             `toml:"manager" doc:"user (default) or system systemd manager"`
+	Runner           plan.Runner         `toml:"runner" doc:"systemd (default), exec, or auto (systemd if reachable, else exec)"`
+	Manager          plan.Manager        `toml:"manager" doc:"user (default) or system systemd manager"`
 	User             string              `toml:"user" doc:"system manager only: User= of the unit"`
 	Group            string              `toml:"group" doc:"system manager only: Group= of the unit"`
 	Timeout          Duration            `toml:"timeout" doc:"RuntimeMaxSec: the job is stopped after this long"`
@@ -52,7 +53,7 @@ type Settings struct {
 	TasksMax         Count               `toml:"tasks_max" doc:"TasksMax: most processes and threads"`
 	LogMax           Size                `toml:"log_max" doc:"bound of the job's log file under $GIT_DIR/hookrun/logs, e.g. \"50M\" (default 10M; infinity: none): past it the log keeps its beginning and its end, with a line marking the cut"`
 	Nice             *Nice               `toml:"nice" doc:"Nice= from -20 to 19"`
-	Concurrency      Concurrency         `toml:"concurrency" doc:"parallel (default), queue, replace, or coalesce"`
+	Concurrency      plan.Concurrency    `toml:"concurrency" doc:"parallel (default), queue, replace, or coalesce"`
 	Per              Per                 `toml:"per" doc:"ref (default): one unit per matched ref; push: one per push"`
 	Environment      map[string]Template `toml:"environment" doc:"extra environment variables"`
 	WorkingDirectory Template            `toml:"working_directory" doc:"working directory of the job (default: the repository)"`
@@ -97,7 +98,7 @@ const DefaultDigestOver = 10
 
 // Job is one [jobs.NAME] table.
 type Job struct {
-	Type JobType `toml:"type" required:"*" doc:"gitmal, forward-build, deploy, command or sequence"`
+	Type plan.JobType `toml:"type" required:"*" doc:"gitmal, forward-build, deploy, command or sequence"`
 	Settings
 
 	Theme  Theme      `toml:"theme" types:"gitmal" doc:"gitmal theme (a chroma style name); default github-dark"`

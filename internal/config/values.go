@@ -309,50 +309,20 @@ func enumSchema(vals []string) map[string]any {
 	return map[string]any{"type": "string", "enum": vals}
 }
 
-// Runner selects how units start.
-type Runner string
-
-func (Runner) values() []string { return []string{"systemd", "exec", "auto"} }
-func (r *Runner) decodeTOML(v any) error {
-	return decodeEnum(v, r.values(), func(s string) { *r = Runner(s) })
-}
-func (r Runner) schema() map[string]any { return enumSchema(r.values()) }
-
-// Manager selects the systemd manager.
-type Manager string
-
-func (Manager) values() []string { return []string{"user", "system"} }
-func (m *Manager) decodeTOML(v any) error {
-	return decodeEnum(v, m.values(), func(s string) { *m = Manager(s) })
-}
-func (m Manager) schema() map[string]any { return enumSchema(m.values()) }
-
-// Concurrency decides what happens when a unit of the same repo+job runs.
-type Concurrency string
-
-func (Concurrency) values() []string { return []string{"parallel", "queue", "replace", "coalesce"} }
-func (c *Concurrency) decodeTOML(v any) error {
-	return decodeEnum(v, c.values(), func(s string) { *c = Concurrency(s) })
-}
-func (c Concurrency) schema() map[string]any { return enumSchema(c.values()) }
-
 // Per says whether a job gets one unit per matched ref or per push.
 type Per string
 
-func (Per) values() []string { return []string{"ref", "push"} }
+// Per values.
+const (
+	PerRef  Per = "ref"  // a unit for each matched ref
+	PerPush Per = "push" // one unit for the push, with every matched ref
+)
+
+func (Per) values() []string { return names([]Per{PerRef, PerPush}) }
 func (p *Per) decodeTOML(v any) error {
 	return decodeEnum(v, p.values(), func(s string) { *p = Per(s) })
 }
 func (p Per) schema() map[string]any { return enumSchema(p.values()) }
-
-// Event is a push event a rule reacts to.
-type Event string
-
-func (Event) values() []string { return []string{"create", "update", "force", "delete"} }
-func (e *Event) decodeTOML(v any) error {
-	return decodeEnum(v, e.values(), func(s string) { *e = Event(s) })
-}
-func (e Event) schema() map[string]any { return enumSchema(e.values()) }
 
 // Outcome is a unit outcome that may notify.
 type Outcome string
@@ -362,26 +332,6 @@ func (o *Outcome) decodeTOML(v any) error {
 	return decodeEnum(v, o.values(), func(s string) { *o = Outcome(s) })
 }
 func (o Outcome) schema() map[string]any { return enumSchema(o.values()) }
-
-// JobType is the kind of work a job does.
-type JobType string
-
-// Job types.
-const (
-	TypeGitmal       JobType = "gitmal"
-	TypeForwardBuild JobType = "forward-build"
-	TypeDeploy       JobType = "deploy"
-	TypeCommand      JobType = "command"
-	TypeSequence     JobType = "sequence"
-)
-
-func (JobType) values() []string {
-	return []string{"gitmal", "forward-build", "deploy", "command", "sequence"}
-}
-func (t *JobType) decodeTOML(v any) error {
-	return decodeEnum(v, t.values(), func(s string) { *t = JobType(s) })
-}
-func (t JobType) schema() map[string]any { return enumSchema(t.values()) }
 
 // ProtectSystem is systemd's ProtectSystem= setting.
 type ProtectSystem string

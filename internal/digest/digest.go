@@ -29,12 +29,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
-
-// DirName is the folder under a repository's hookrun state directory that
-// holds its open digests, one subfolder each.
-const DirName = "digests"
 
 // MaxAge is how long an unfinished digest is kept: one whose unit never
 // recorded an outcome (a lost unit) is removed by the next Assign after that.
@@ -86,7 +84,7 @@ func Assign(stateDir string, units []*plan.Unit, now time.Time) ([]Group, error)
 		}
 		byKey[k] = append(byKey[k], u)
 	}
-	parent := filepath.Join(stateDir, DirName)
+	parent := layout.Digests(stateDir)
 	var groups []Group
 	for _, k := range order {
 		us := byKey[k]
@@ -224,13 +222,7 @@ func prune(parent string, now time.Time) {
 }
 
 // writeAtomic writes a file that readers see whole or not at all.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func writeAtomic(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }
 
 // Hold marks the digests of groups as being filled by a live hook (an
 // flock on each one's expected file) until release: Close leaves them
@@ -256,7 +248,7 @@ func Hold(groups []Group) (release func()) {
 // Open lists the digests under stateDir/digests that no unit has claimed
 // yet, with when each last changed (made, or an entry recorded).
 func Open(stateDir string) map[string]time.Time {
-	parent := filepath.Join(stateDir, DirName)
+	parent := layout.Digests(stateDir)
 	des, err := os.ReadDir(parent)
 	if err != nil {
 		return nil

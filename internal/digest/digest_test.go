@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -51,7 +52,7 @@ func TestAssign(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(groups[0].Dir, "expected")); err != nil || string(b) != "11\n" {
 		t.Errorf("expected file %q, %v", b, err)
 	}
-	if groups[0].Dir == groups[1].Dir || filepath.Dir(groups[0].Dir) != filepath.Join(state, DirName) {
+	if groups[0].Dir == groups[1].Dir || filepath.Dir(groups[0].Dir) != layout.Digests(state) {
 		t.Errorf("dirs %s and %s", groups[0].Dir, groups[1].Dir)
 	}
 }
@@ -117,7 +118,7 @@ func TestRecordRefusesBadNames(t *testing.T) {
 
 func TestAssignPrunesOldDigests(t *testing.T) {
 	state := t.TempDir()
-	old := filepath.Join(state, DirName, "20261101-000000-deadbeef")
+	old := filepath.Join(layout.Digests(state), "20261101-000000-deadbeef")
 	if err := os.MkdirAll(old, 0o700); err != nil {
 		t.Fatal(err)
 	}

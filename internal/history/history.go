@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/atomicfile"
 )
 
 // Keep is how many records a repository keeps.
@@ -119,11 +121,7 @@ func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, bytes.Join(lines, nil), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, bytes.Join(lines, nil), 0o600)
 }
 
 // Read returns the records at path, oldest first; a missing file is empty.

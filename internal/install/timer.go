@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/atomicfile"
 )
 
 // The reconcile timer: a systemd user timer of the git user that runs
@@ -79,12 +81,7 @@ func WriteReconcileUnits(dir, self string) (changed bool, err error) {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, []byte(content)) {
 			continue
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-			return changed, fmt.Errorf("reconcile timer: %w", err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
+		if err := atomicfile.Write(path, []byte(content), 0o644); err != nil {
 			return changed, fmt.Errorf("reconcile timer: %w", err)
 		}
 		changed = true

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/sshtest"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // sshServer is a real sshd on 127.0.0.1 accepting one throwaway key.
@@ -244,17 +245,16 @@ func TestForwardBuildsNeverOverlap(t *testing.T) {
 	said := func() bool {
 		return strings.Contains(outs[0].String(), waitLine) || strings.Contains(outs[1].String(), waitLine)
 	}
-	deadline := time.After(60 * time.Second)
-wait:
-	for !said() {
+	// However the wait ends, the builds are let go before sshd stops.
+	t.Cleanup(func() { os.WriteFile(release, nil, 0o644); <-finished })
+	waittest.Until(t, 60*time.Second, "one build to say it waits for the other", func() (bool, string) {
 		select {
 		case <-finished:
-			break wait // both ended without a wait: reported below
-		case <-deadline:
-			break wait
-		case <-time.After(10 * time.Millisecond):
+			return true, "" // both ended without a wait: reported below
+		default:
 		}
-	}
+		return said(), fmt.Sprintf("outputs %q and %q", outs[0].String(), outs[1].String())
+	})
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -45,9 +46,9 @@ func lockBuildDir(ctx context.Context, u *plan.Unit, host, path string, stderr i
 		rt = os.Getenv("XDG_RUNTIME_DIR")
 	}
 	if rt != "" {
-		dirs = append(dirs, filepath.Join(rt, "hookrun", "locks"))
+		dirs = append(dirs, layout.RuntimeLocks(rt))
 	}
-	dirs = append(dirs, filepath.Join(plan.StateDir(u.RepoPath), "locks"))
+	dirs = append(dirs, layout.Locks(u.RepoPath))
 	var f *os.File
 	var errs []error
 	for _, dir := range dirs {

@@ -3,13 +3,16 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 func TestLockBuildDir(t *testing.T) {
@@ -32,16 +35,14 @@ func TestLockBuildDir(t *testing.T) {
 		}
 		got <- err
 	}()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), "hookrun: forward-build: waiting for ") {
+	waittest.Until(t, 30*time.Second, "the second build to say it waits", func() (bool, string) {
 		select {
 		case err := <-got:
 			t.Fatalf("the second build got the lock while the first held it (err %v; stderr %q)", err, stderr.String())
-		case <-deadline:
-			t.Fatalf("the second build has not said it waits after 30s; stderr %q", stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		return strings.Contains(stderr.String(), "hookrun: forward-build: waiting for "), fmt.Sprintf("stderr %q", stderr.String())
+	})
 	select {
 	case err := <-got:
 		t.Fatalf("the second build got the lock while the first held it (err %v)", err)
@@ -103,7 +104,7 @@ func TestLockBuildDirFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	if locks, _ := filepath.Glob(filepath.Join(plan.StateDir(repo), "locks", "forward-*.lock")); len(locks) != 1 {
+	if locks, _ := filepath.Glob(filepath.Join(layout.Dir(repo), "locks", "forward-*.lock")); len(locks) != 1 {
 		t.Errorf("no lock in the state directory: %v", locks)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // gitmalSetup is a site output in a fresh parent directory and a unit
@@ -289,16 +291,14 @@ func TestGitmalWaitsForOtherBuild(t *testing.T) {
 	// Wait (with a deadline, no fixed sleep) until Run says it waits; it
 	// must not have returned or started gitmal while we hold the lock.
 	waiting := "hookrun: waiting for another build of " + g.out
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), waiting) {
+	waittest.Until(t, 30*time.Second, "Run to say it waits for the lock", func() (bool, string) {
 		select {
 		case err := <-done:
 			t.Fatalf("Run did not wait for the lock (it returned %v); stderr %q", err, stderr.String())
-		case <-deadline:
-			t.Fatalf("Run has not said it waits after 30s; stderr %q", stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
+		return strings.Contains(stderr.String(), waiting), fmt.Sprintf("stderr %q", stderr.String())
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned while the lock was held: %v", err)

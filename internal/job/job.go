@@ -40,6 +40,7 @@ import (
 	"unicode"
 
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -129,7 +130,7 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	c := *u
 	c.Env = slices.Clip(u.Env)
 	for _, l := range lists {
-		path, err := writeList(l.data, l.what, os.TempDir(), plan.StateDir(u.RepoPath))
+		path, err := writeList(l.data, l.what, os.TempDir(), layout.Dir(u.RepoPath))
 		if err != nil {
 			return &ExitError{Step: u.Steps[0].Name, Code: ExitFailure, Err: err}
 		}
@@ -231,16 +232,9 @@ func runStep(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.
 		// The reason is the unit's notified word on its failure.
 		return &ExitError{Step: s.Name, Code: ExitFailure, Err: errors.New("not started: its paths are unsafe"), Detail: err.Error()}
 	}
-	var err error
-	switch s.Type {
-	case plan.TypeGitmal:
-		err = runGitmal(ctx, u, s, stdout, stderr)
-	case plan.TypeForwardBuild:
-		err = runForwardBuild(ctx, u, s, stdout, stderr)
-	case plan.TypeDeploy, plan.TypeCommand:
-		err = run(ctx, newProc(u, s, s.Argv, stdout, stderr))
-	default:
-		err = fmt.Errorf("unknown step type %q", s.Type)
+	runType, err := stepRunner(s.Type)
+	if err == nil {
+		err = runType(ctx, u, s, stdout, stderr)
 	}
 	if err == nil {
 		return nil
@@ -250,6 +244,28 @@ func runStep(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.
 		return err
 	}
 	return &ExitError{Step: s.Name, Code: ExitFailure, Err: err}
+}
+
+// stepRunner is how a step of type t runs: every job type's run-time
+// implementation (docs/contributing.md, "Adding a job type"). A sequence
+// is no step: resolve plans its jobs' steps.
+func stepRunner(t plan.JobType) (func(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.Writer) error, error) {
+	switch t {
+	case plan.TypeGitmal:
+		return runGitmal, nil
+	case plan.TypeForwardBuild:
+		return runForwardBuild, nil
+	case plan.TypeDeploy, plan.TypeCommand:
+		return runArgv, nil
+	case plan.TypeSequence:
+		return nil, errors.New("a sequence is no step: resolve plans its jobs' steps (a bug: report it)")
+	}
+	return nil, fmt.Errorf("unknown step type %q: this hookrun cannot run it; is the plan from a newer hookrun?", t)
+}
+
+// runArgv runs the step's argv.
+func runArgv(ctx context.Context, u *plan.Unit, s *plan.Step, stdout, stderr io.Writer) error {
+	return run(ctx, newProc(u, s, s.Argv, stdout, stderr))
 }
 
 // proc is one program to start for a step.

@@ -377,3 +377,23 @@ func TestChangedFilesFile(t *testing.T) {
 		t.Errorf("HOOKRUN_CHANGED_FILES_FILE set without a list: %q", stdout.String())
 	}
 }
+
+// Every job type but sequence (whose steps are its jobs') has a way to
+// run; a type this hookrun does not know is an error, never a no-op.
+func TestEveryJobTypeRuns(t *testing.T) {
+	for _, jt := range plan.JobTypes() {
+		f, err := stepRunner(jt)
+		if jt == plan.TypeSequence {
+			if err == nil {
+				t.Error("a sequence step runs: resolve should have planned its jobs' steps")
+			}
+			continue
+		}
+		if err != nil || f == nil {
+			t.Errorf("type %q: %v", jt, err)
+		}
+	}
+	if _, err := stepRunner("made-up"); err == nil {
+		t.Error("a made-up type runs")
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/atomicfile"
 )
 
 // An Outbox holds notifications that are sent out of the path of the
@@ -90,23 +92,7 @@ func (o Outbox) Post(l Letter) (string, error) {
 	_, _ = rand.Read(id[:])
 	name := l.Posted.UTC().Format("20060102T150405.000000000") + "-" + hex.EncodeToString(id[:]) + ".json"
 	path := filepath.Join(o.Dir, name)
-	tmp := filepath.Join(o.Dir, "."+name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("cannot keep the notification to send: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return "", fmt.Errorf("cannot keep the notification to send: %w", err)
 	}
 	return path, nil

@@ -1,28 +1,21 @@
 package plan
 
-import "path/filepath"
+import "github.com/hookrun/hookrun/internal/layout"
 
-// hookrun keeps its per-repository state under $GIT_DIR/hookrun:
-//
-//	units/<unit>.json   the saved plan a unit runs (written by the hook)
-//	logs/<unit>.log     output of every unit (hookrun exec copies it here)
-//	history.jsonl       recent outcomes, for `hookrun status`
-const StateDirName = "hookrun"
+// The paths of a repository's state are internal/layout's; these forward
+// to it, for callers not moved yet. New code calls layout directly.
 
-// StateDir is the repository's hookrun state directory.
-func StateDir(repoPath string) string { return filepath.Join(repoPath, StateDirName) }
+// StateDirName is layout.DirName.
+const StateDirName = layout.DirName
 
-// PlanPath is where the plan of unit is saved.
-func PlanPath(repoPath, unit string) string {
-	return filepath.Join(StateDir(repoPath), "units", unit+".json")
-}
+// StateDir is layout.Dir.
+func StateDir(repoPath string) string { return layout.Dir(repoPath) }
 
-// LogPath is where the exec runner writes the output of unit.
-func LogPath(repoPath, unit string) string {
-	return filepath.Join(StateDir(repoPath), "logs", unit+".log")
-}
+// PlanPath is layout.Plan.
+func PlanPath(repoPath, unit string) string { return layout.Plan(repoPath, unit) }
 
-// HistoryPath is the repository's bounded record of finished units.
-func HistoryPath(repoPath string) string {
-	return filepath.Join(StateDir(repoPath), "history.jsonl")
-}
+// LogPath is layout.Log.
+func LogPath(repoPath, unit string) string { return layout.Log(repoPath, unit) }
+
+// HistoryPath is layout.History.
+func HistoryPath(repoPath string) string { return layout.History(repoPath) }

@@ -82,6 +82,11 @@ const (
 	RunnerAuto    Runner = "auto"    // systemd, else exec when no manager is reachable
 )
 
+// Runners is every Runner, in the order the docs give them. The modes of
+// this file are the one list of each: config decodes and documents
+// exactly these values, and the plan saves them.
+func Runners() []Runner { return []Runner{RunnerSystemd, RunnerExec, RunnerAuto} }
+
 // Manager is the systemd manager a unit belongs to.
 type Manager string
 
@@ -90,6 +95,9 @@ const (
 	ManagerUser   Manager = "user"
 	ManagerSystem Manager = "system"
 )
+
+// Managers is every Manager.
+func Managers() []Manager { return []Manager{ManagerUser, ManagerSystem} }
 
 // Concurrency is what a unit does about other live units of the same
 // repository and job.
@@ -105,20 +113,31 @@ const (
 	Coalesce Concurrency = "coalesce"
 )
 
+// Concurrencies is every Concurrency mode.
+func Concurrencies() []Concurrency { return []Concurrency{Parallel, Queue, Replace, Coalesce} }
+
 // Waits reports whether units of c wait for earlier ones (queue, coalesce).
 func (c Concurrency) Waits() bool { return c == Queue || c == Coalesce }
 
-// JobType is the kind of work a unit or step does.
+// JobType is the kind of work a unit or step does. Adding one is
+// docs/contributing.md's "Adding a job type": its name here, its keys in
+// config.Job, its step in resolve, its run in job, its section in
+// docs/config.md; tests fail until each is there.
 type JobType string
 
 // Job types.
 const (
-	TypeGitmal       JobType = "gitmal"
-	TypeForwardBuild JobType = "forward-build"
-	TypeDeploy       JobType = "deploy"
-	TypeCommand      JobType = "command"
-	TypeSequence     JobType = "sequence"
+	TypeGitmal       JobType = "gitmal"        // a static site of the repository
+	TypeForwardBuild JobType = "forward-build" // push to a build host and run a command there
+	TypeDeploy       JobType = "deploy"        // a script with arguments
+	TypeCommand      JobType = "command"       // an argv
+	TypeSequence     JobType = "sequence"      // other jobs, one after the other, in one unit
 )
+
+// JobTypes is every JobType, in the order the docs give them.
+func JobTypes() []JobType {
+	return []JobType{TypeGitmal, TypeForwardBuild, TypeDeploy, TypeCommand, TypeSequence}
+}
 
 // Ref is one ref update with everything templates may refer to.
 type Ref struct {

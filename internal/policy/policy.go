@@ -229,7 +229,7 @@ func refChecks(ctx context.Context, refs []applied, cert match.PushCert, git Git
 						return err
 					}
 				}
-				if slices.Contains(pol.Deny, config.Event(ev)) {
+				if slices.Contains(pol.Deny, ev) {
 					v.What = denyText(ev)
 					add(v)
 				}
@@ -252,12 +252,12 @@ func refChecks(ctx context.Context, refs []applied, cert match.PushCert, git Git
 }
 
 // needsAncestry reports whether deny tells update from force.
-func needsAncestry(deny []config.Event) bool {
+func needsAncestry(deny []match.Event) bool {
 	return slices.Contains(deny, "update") != slices.Contains(deny, "force")
 }
 
 // event classifies u, asking git about ancestry only when deny needs it.
-func event(ctx context.Context, u match.RefUpdate, deny []config.Event, git Git) (match.Event, error) {
+func event(ctx context.Context, u match.RefUpdate, deny []match.Event, git Git) (match.Event, error) {
 	switch {
 	case u.IsCreate():
 		return match.Create, nil

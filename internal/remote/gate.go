@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // Gate is the forced command of the git server's key on a build host
@@ -90,11 +95,11 @@ func (g *Gate) Run(line string) error {
 		}
 		return execv("git-receive-pack", []string{m})
 	case len(w) == 6 && strings.Join(w[:5], " ") == "tar -x -f - -C":
-		m, err := g.mirror(strings.TrimSuffix(w[5], "/hookrun"))
-		if err != nil || w[5] != m+"/hookrun" {
+		m, err := g.mirror(strings.TrimSuffix(w[5], "/"+layout.DirName))
+		if err != nil || w[5] != layout.Dir(m) {
 			return refused("plans go only into a mirror's hookrun directory")
 		}
-		return g.receivePlans(w[5])
+		return g.receivePlans(m)
 	case len(w) == 3 && w[0] == "cat" && w[1] == "--":
 		return g.cat(w[2])
 	}
@@ -134,8 +139,8 @@ func (g *Gate) prepare(m string) error {
 			return err
 		}
 	}
-	for _, d := range []string{"units", "state", "logs"} {
-		if err := os.MkdirAll(filepath.Join(m, "hookrun", d), 0o700); err != nil {
+	for _, d := range []string{layout.PlansDir(m), layout.StatesDir(m), layout.LogsDir(m)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
@@ -153,16 +158,21 @@ func (g *Gate) run(name string, args ...string) error {
 	return nil
 }
 
-// receivePlans reads a SavePlans tar stream into dir (a mirror's hookrun
-// directory): only regular files units/UNIT.json and state/UNIT.json, each
-// written whole (a temporary file, then rename); anything else refuses the
-// whole rest of the stream.
-func (g *Gate) receivePlans(dir string) error {
+// receivePlans reads a SavePlans tar stream into the mirror m: only
+// regular files units/UNIT.json and state/UNIT.json, each unit's pair
+// saved by internal/unit (Store.Receive: the plan whole, the state under
+// the unit's state lock) once both have arrived, in either order; anything
+// else refuses the whole rest of the stream, and so does a plan or a state
+// left without the other at its end.
+func (g *Gate) receivePlans(m string) error {
+	store := &unit.Store{RepoPath: m, NoSync: true}
+	type pair struct{ plan, state []byte }
+	pending := map[string]*pair{}
 	tr := tar.NewReader(g.Stdin)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("reading the plans: %v", err)
@@ -172,37 +182,46 @@ func (g *Gate) receivePlans(dir string) error {
 			!strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") || h.Size > maxShipped {
 			return refused("%q is not a plan or a state", h.Name)
 		}
-		path := filepath.Join(dir, sub, name)
-		tmp := path + ".tmp"
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+		b, err := io.ReadAll(io.LimitReader(tr, maxShipped))
 		if err != nil {
-			return err
+			return fmt.Errorf("reading the plans: %v", err)
 		}
-		_, err = io.Copy(f, io.LimitReader(tr, maxShipped))
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		name = strings.TrimSuffix(name, ".json")
+		p := pending[name]
+		if p == nil {
+			p = &pair{}
+			pending[name] = p
 		}
-		if err == nil {
-			err = os.Rename(tmp, path)
+		if sub == "units" {
+			p.plan = b
+		} else {
+			p.state = b
 		}
-		if err != nil {
-			os.Remove(tmp)
-			return err
+		if p.plan != nil && p.state != nil {
+			delete(pending, name)
+			if err := store.Receive(name, p.plan, p.state); err != nil {
+				return err
+			}
 		}
 	}
+	if len(pending) > 0 {
+		return refused("unit(s) %s came without their plan or their state", strings.Join(slices.Sorted(maps.Keys(pending)), ", "))
+	}
+	return nil
 }
 
 // cat copies a mirror's history or one of its unit logs to Stdout.
 func (g *Gate) cat(p string) error {
 	rel, ok := strings.CutPrefix(p, filepath.Join(g.Home, MirrorsDir)+"/")
 	parts := strings.Split(rel, "/")
-	okPath := ok && len(parts) >= 3 && strings.HasSuffix(parts[0], ".git") && parts[1] == "hookrun"
+	okPath := ok && strings.HasSuffix(parts[0], ".git")
 	for _, e := range parts {
 		okPath = okPath && oneElement(e)
 	}
+	m := filepath.Join(g.Home, MirrorsDir, parts[0])
 	switch {
-	case okPath && len(parts) == 3 && parts[2] == "history.jsonl":
-	case okPath && len(parts) == 4 && parts[2] == "logs" && strings.HasSuffix(parts[3], ".log"):
+	case okPath && p == layout.History(m):
+	case okPath && filepath.Dir(p) == layout.LogsDir(m) && strings.HasSuffix(p, ".log"):
 	default:
 		return refused("only a mirror's history and unit logs can be read")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/job"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -209,7 +210,7 @@ func (s *Site) RemotePlan(u *plan.Unit) *plan.Unit {
 }
 
 // PlanPath is where a unit's plan is saved on the host.
-func (s *Site) PlanPath(unit string) string { return plan.PlanPath(s.Mirror, unit) }
+func (s *Site) PlanPath(unit string) string { return layout.Plan(s.Mirror, unit) }
 
 // OutcomeLine is the line hookrun writes at the end of a unit's log (after
 // "hookrun: "), saying how it ended: "UNIT JOB: KIND after DURATION",
@@ -237,15 +238,15 @@ func WithoutOutcomeLine(log []byte, unit, job string) []byte {
 }
 
 // LogPath is where a unit's output is kept on the host.
-func (s *Site) LogPath(unit string) string { return plan.LogPath(s.Mirror, unit) }
+func (s *Site) LogPath(unit string) string { return layout.Log(s.Mirror, unit) }
 
 // HistoryPath is the mirror's record of finished units on the host.
-func (s *Site) HistoryPath() string { return plan.HistoryPath(s.Mirror) }
+func (s *Site) HistoryPath() string { return layout.History(s.Mirror) }
 
 // SavePlansLine is the command line SavePlans runs on the host: tar
 // reading the stream into the mirror's hookrun directory.
 func SavePlansLine(mirror string) string {
-	return "tar -x -f - -C " + job.Quote(plan.StateDir(mirror))
+	return "tar -x -f - -C " + job.Quote(layout.Dir(mirror))
 }
 
 // SavePlans writes the remote plans of units into the mirror's units

@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // siteRecord is what the git server keeps of a Site between pushes, in
@@ -23,7 +24,7 @@ type siteRecord struct {
 }
 
 func siteFile(repoPath, host string) string {
-	return filepath.Join(plan.StateDir(repoPath), "hosts", host+".json")
+	return layout.HostSite(repoPath, host)
 }
 
 // loadSite is the Site a previous push to h recorded for the repository,
@@ -59,10 +60,7 @@ func storeSite(repoPath string, s *Site, configured string) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return
 	}
-	tmp := path + ".tmp"
-	if os.WriteFile(tmp, b, 0o600) != nil || os.Rename(tmp, path) != nil {
-		os.Remove(tmp)
-	}
+	_ = atomicfile.Write(path, b, 0o600) // a cache: the next call finds the site again
 }
 
 // sameSite reports whether a and b place the mirror and the manager alike.

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // Keep is how many repositories the index remembers.
@@ -21,22 +24,10 @@ const Keep = 500
 // duplicates: appends are cheap, rewrites rare.
 const compactAt = 64 << 10
 
-// Path is the index file: $HOOKRUN_STATE_DIR/repositories, else
-// $XDG_STATE_HOME/hookrun/repositories, else
+// Path is the index file (layout.Index): $HOOKRUN_STATE_DIR/repositories,
+// else $XDG_STATE_HOME/hookrun/repositories, else
 // ~/.local/state/hookrun/repositories.
-func Path(getenv func(string) string) string {
-	if d := getenv("HOOKRUN_STATE_DIR"); d != "" {
-		return filepath.Join(d, "repositories")
-	}
-	if d := getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "hookrun", "repositories")
-	}
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	return filepath.Join(home, ".local", "state", "hookrun", "repositories")
-}
+func Path(getenv func(string) string) string { return layout.Index(getenv) }
 
 // Touch records that repoPath (absolute) was used now. A line shorter than
 // PIPE_BUF appended with O_APPEND is written whole even when pushes to
@@ -116,9 +107,5 @@ func compact(path string) error {
 	for _, r := range keep {
 		buf.WriteString(r + "\n")
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, buf.Bytes(), 0o600)
 }

@@ -29,7 +29,10 @@ func Manual(c *config.Config, p Push, job string, u match.RefUpdate) (*plan.Unit
 		return nil, fmt.Errorf("no job %q; the config defines %v", job, names)
 	}
 	ref := refOf(u, EventManual, p.Peel)
-	unit := buildUnit(c, p, &selection{job: job, refs: []plan.Ref{ref}, rules: []string{"hookrun run"}})
+	unit, err := buildUnit(c, p, &selection{job: job, refs: []plan.Ref{ref}, rules: []string{"hookrun run"}})
+	if err != nil {
+		return nil, err
+	}
 	// A job a rule with paths starts reads the files the push changed, as
 	// after a push: the same question, for u.
 	if pathsStart(c, job) && p.Changes != nil {

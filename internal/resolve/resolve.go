@@ -88,7 +88,7 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 	var order []*selection
 	perPush := map[string]bool{} // by job: computed once, not per ref
 	for name, j := range c.Jobs {
-		perPush[name] = c.Effective(j).Per == "push"
+		perPush[name] = c.Effective(j).Per == config.PerPush
 	}
 	// Without a rule with paths every hit is final at once; with one, hits
 	// wait (in order) until one question has listed the changed files.
@@ -192,7 +192,10 @@ func Resolve(c *config.Config, p Push) (*plan.Push, error) {
 		return nil, err
 	}
 	for _, s := range order {
-		u := buildUnit(c, p, s)
+		u, err := buildUnit(c, p, s)
+		if err != nil {
+			return nil, err
+		}
 		if s.files {
 			u.ChangedFiles = joinFiles(s.refIx, files)
 		}
@@ -296,7 +299,7 @@ func refOf(u match.RefUpdate, ev match.Event, peel func(string) (string, error))
 	return r
 }
 
-func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
+func buildUnit(c *config.Config, p Push, s *selection) (*plan.Unit, error) {
 	j := c.Jobs[s.job]
 	set := c.Effective(j)
 	ref := s.refs[0]
@@ -307,11 +310,11 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 		"event": ref.Event, "job": s.job,
 	}
 	u := &plan.Unit{
-		Version: plan.Version, Name: name, Job: s.job, Type: plan.JobType(j.Type),
+		Version: plan.Version, Name: name, Job: s.job, Type: j.Type,
 		Repo: p.Repo, RepoPath: p.RepoPath, Created: p.Now, Refs: s.refs, Rules: s.rules,
 		Dir:    set.WorkingDirectory.Expand(vars),
-		Runner: plan.Runner(set.Runner), Manager: plan.Manager(set.Manager), User: set.User, Group: set.Group,
-		Concurrency: plan.Concurrency(set.Concurrency), Pusher: p.Pusher.String(),
+		Runner: set.Runner, Manager: set.Manager, User: set.User, Group: set.Group,
+		Concurrency: set.Concurrency, Pusher: p.Pusher.String(),
 		Limits: plan.Limits{
 			Timeout: time.Duration(set.Timeout), CPUQuotaPct: uint64(set.CPUQuota),
 			MemoryMax: uint64(set.MemoryMax), TasksMax: uint64(set.TasksMax), LogMax: uint64(set.LogMax),
@@ -336,12 +339,15 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 	if p.Cert.Verified() && p.Cert.Fresh() && p.Cert.Bound(match.RefUpdate{Old: ref.Old, New: ref.New, Name: ref.Ref}) == "" {
 		u.Signer = p.Cert.Signer
 	}
-	if h := c.Hosts[j.Host]; h != nil && j.Type != config.TypeForwardBuild {
+	if h := c.Hosts[j.Host]; h != nil && j.Type != plan.TypeForwardBuild {
 		u.Host = &plan.Host{Name: j.Host, SSH: h.SSH, SSHOptions: h.SSHOptions, RuntimeDir: h.RuntimeDir, Hookrun: h.Hookrun,
 			LostContact: time.Duration(h.LostContact)}
 	}
 	u.Env = unitEnv(u, ref, set, vars)
-	u.Steps = steps(c, s.job, vars, nil)
+	var err error
+	if u.Steps, err = steps(c, s.job, vars, nil); err != nil {
+		return nil, err
+	}
 	if c.Notify.Server != "" {
 		u.Notify = plan.Notify{
 			Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, Click: c.Notify.Click.Expand(vars),
@@ -361,7 +367,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 			u.Notify.On = append(u.Notify.On, string(o))
 		}
 	}
-	return u
+	return u, nil
 }
 
 func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]string) []string {
@@ -431,30 +437,37 @@ func expandEnv(m map[string]config.Template, vars map[string]string) []string {
 }
 
 // steps flattens a job (and nested sequences) into the steps a unit runs.
-func steps(c *config.Config, name string, vars map[string]string, seen []string) []plan.Step {
+// Its switch is every job type's plan-time implementation: a type it does
+// not know is an error here, never an empty step found at run time
+// (docs/contributing.md, "Adding a job type").
+func steps(c *config.Config, name string, vars map[string]string, seen []string) ([]plan.Step, error) {
 	j := c.Jobs[name]
 	if j == nil || slices.Contains(seen, name) { // validation reports both; never loop
-		return nil
+		return nil, nil
 	}
-	if j.Type == config.TypeSequence {
+	if j.Type == plan.TypeSequence {
 		var out []plan.Step
 		for _, s := range j.Steps {
-			out = append(out, steps(c, s, vars, append(seen, name))...)
+			st, err := steps(c, s, vars, append(seen, name))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, st...)
 		}
-		return out
+		return out, nil
 	}
 	v := make(map[string]string, len(vars))
 	for k, x := range vars {
 		v[k] = x
 	}
 	v["job"] = name
-	st := plan.Step{Name: name, Type: plan.JobType(j.Type), Dir: j.WorkingDirectory.Expand(v)}
+	st := plan.Step{Name: name, Type: j.Type, Dir: j.WorkingDirectory.Expand(v)}
 	if len(seen) > 0 { // a sequence step keeps its own environment
 		st.Env = expandEnv(j.Environment, v)
 	}
 	args := expandAll(j.Args, v)
 	switch j.Type {
-	case config.TypeGitmal:
+	case plan.TypeGitmal:
 		bin := j.Gitmal
 		if bin == "" {
 			bin = "gitmal"
@@ -465,7 +478,7 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 		}
 		st.Output = j.Output.Expand(v)
 		for _, other := range slices.Sorted(maps.Keys(c.Jobs)) {
-			if oj := c.Jobs[other]; other != name && oj.Type == config.TypeGitmal && oj.Output != "" {
+			if oj := c.Jobs[other]; other != name && oj.Type == plan.TypeGitmal && oj.Output != "" {
 				ov := maps.Clone(v)
 				ov["job"] = other
 				st.Keep = append(st.Keep, oj.Output.Expand(ov))
@@ -473,7 +486,7 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 		}
 		st.Argv = append([]string{bin, "--theme", theme, "--output", st.Output, "--name", vars["repo"]}, args...)
 		st.Argv = append(st.Argv, vars["repo_path"])
-	case config.TypeForwardBuild:
+	case plan.TypeForwardBuild:
 		st.Host, st.Path, st.Rev = j.Host, j.Path.Expand(v), vars["new"]
 		st.Command = expandAll(j.Command, v)
 		st.SSHOptions = j.SSHOptions
@@ -483,12 +496,14 @@ func steps(c *config.Config, name string, vars map[string]string, seen []string)
 			st.Host = h.SSH
 			st.SSHOptions = append(slices.Clone(j.SSHOptions), h.SSHOptions...)
 		}
-	case config.TypeDeploy:
+	case plan.TypeDeploy:
 		st.Argv = append([]string{j.Script.Expand(v)}, args...)
-	case config.TypeCommand:
+	case plan.TypeCommand:
 		st.Argv = expandAll(j.Command, v)
+	default:
+		return nil, fmt.Errorf("jobs.%s: hookrun cannot plan a job of type %q: resolve has no step for it (a bug: report it)", name, j.Type)
 	}
-	return []plan.Step{st}
+	return []plan.Step{st}, nil
 }
 
 func expandAll(ts []config.Template, vars map[string]string) []string {
@@ -502,7 +517,7 @@ func expandAll(ts []config.Template, vars map[string]string) []string {
 // JobUnit is the unit that runs job for refs outside any rule (a policy's
 // check job): the settings, limits, sandbox, environment and steps a rule
 // would give it. Update and force are not told apart (event "update").
-func JobUnit(c *config.Config, p Push, job string, refs []match.RefUpdate) *plan.Unit {
+func JobUnit(c *config.Config, p Push, job string, refs []match.RefUpdate) (*plan.Unit, error) {
 	s := &selection{job: job}
 	for _, u := range refs {
 		ev, _ := u.Event(nil)

@@ -10,13 +10,14 @@ import (
 	"syscall"
 
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Exec starts units without systemd (SPEC §7): each unit is a detached
 // `Self exec --supervise PLAN` process, in its own session, that survives the
 // hook's exit. The supervisor applies the timeout and notifies; its output
-// and the job's are appended to plan.LogPath(u.RepoPath, u.Name).
+// and the job's are appended to layout.Log(u.RepoPath, u.Name).
 type Exec struct {
 	// Self is the absolute path of the hookrun binary.
 	Self string
@@ -36,7 +37,7 @@ func (e *Exec) Start(ctx context.Context, u *plan.Unit, planPath string) error {
 	if e.Self == "" {
 		return fmt.Errorf("start %s: exec runner: no hookrun binary path", u.Name)
 	}
-	logPath := plan.LogPath(u.RepoPath, u.Name)
+	logPath := layout.Log(u.RepoPath, u.Name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("start %s: %w", u.Name, err)
 	}

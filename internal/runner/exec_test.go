@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -46,7 +47,7 @@ func TestExecStart(t *testing.T) {
 	if rec.SID != rec.PID {
 		t.Errorf("process %d is in session %d: want its own session (Setsid)", rec.PID, rec.SID)
 	}
-	fi, err := os.Stat(plan.LogPath(repo, name))
+	fi, err := os.Stat(layout.Log(repo, name))
 	if err != nil {
 		t.Fatalf("log file: %v", err)
 	}

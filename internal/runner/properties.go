@@ -77,7 +77,7 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	// A queued unit waits inside its unit for the one ahead; RuntimeMaxSec
 	// would count that wait, so `hookrun exec` enforces its timeout from
 	// when the job really starts.
-	if l.Timeout > 0 && u.Concurrency != "queue" {
+	if l.Timeout > 0 && u.Concurrency != plan.Queue {
 		props = append(props, prop("RuntimeMaxUSec", usec(l.Timeout)))
 	}
 	if l.CPUQuotaPct > 0 {
@@ -93,7 +93,7 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	if l.Nice != nil {
 		props = append(props, prop("Nice", int32(*l.Nice)))
 	}
-	if u.Manager == "system" {
+	if u.Manager == plan.ManagerSystem {
 		if u.User != "" {
 			props = append(props, prop("User", u.User))
 		}

@@ -154,8 +154,8 @@ func NewSystemd(conn *godbus.Conn, manager, address, self string) (*Systemd, err
 
 // endpoints lists, in order, the addresses at which manager may be reached.
 func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoint, error) {
-	switch manager {
-	case "user", "":
+	switch plan.Manager(manager) {
+	case plan.ManagerUser, "":
 		var eps []endpoint
 		if a := env("DBUS_SESSION_BUS_ADDRESS"); a != "" {
 			eps = append(eps, endpoint{address: a, what: "session bus " + a, hello: true})
@@ -165,7 +165,7 @@ func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoi
 			eps = append(eps, privateSocket(filepath.Join(xdg, "systemd", "private")))
 		}
 		return append(eps, privateSocket(filepath.Join(userRun, "systemd", "private"))), nil
-	case "system":
+	case plan.ManagerSystem:
 		var eps []endpoint
 		if euid == 0 {
 			eps = append(eps, privateSocket("/run/systemd/private"))
@@ -267,7 +267,7 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error { return ErrManagerUnreachable }
 
 func unreachableHint(manager string, env func(string) string) string {
-	if manager == "system" {
+	if plan.Manager(manager) == plan.ManagerSystem {
 		return "run the hook as root, or let this user reach the system bus, or set runner = \"exec\""
 	}
 	name := env("USER")
@@ -297,7 +297,7 @@ func (s *Systemd) Address() string { return s.address }
 // the caller learns nothing about the job's outcome (ExecStopPost notifies).
 // A name already loaded gives an error wrapping ErrUnitExists.
 func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) error {
-	if u.Manager != "" && string(u.Manager) != s.manager {
+	if u.Manager != "" && u.Manager != plan.Manager(s.manager) {
 		return fmt.Errorf("start %s: the unit wants the %s manager, connected to the %s manager", u.Name, u.Manager, s.manager)
 	}
 	props := Properties(u, s.Self, planPath)

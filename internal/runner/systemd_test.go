@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -59,6 +61,11 @@ func TestEndpoints(t *testing.T) {
 	}
 	if _, err := endpoints("session", envMap(nil), 0, 0); err == nil || !strings.Contains(err.Error(), `"session"`) {
 		t.Errorf("unknown manager: err = %v", err)
+	}
+	for _, m := range plan.Managers() { // every manager a plan may name is reachable somehow
+		if eps, err := endpoints(string(m), envMap(nil), 1000, 0); err != nil || len(eps) == 0 {
+			t.Errorf("manager %q: endpoints %v, %v", m, eps, err)
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -251,26 +252,10 @@ func (s *Site) writeChanged(path string, data []byte) error {
 	return s.writeFile(path, data)
 }
 
-// writeFile replaces path atomically: a temporary file in the same
-// directory, synced, renamed over it.
+// writeFile replaces path atomically (internal/atomicfile).
 func (s *Site) writeFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("site: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("site: write %s: %w", path, err)
 	}
 	return nil
 }

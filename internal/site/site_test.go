@@ -93,7 +93,7 @@ func TestUpdate(t *testing.T) {
 	}
 	// No temporary file is left behind.
 	filepath.Walk(www, func(p string, fi os.FileInfo, err error) error {
-		if strings.HasPrefix(fi.Name(), ".tmp-") {
+		if strings.Contains(fi.Name(), ".tmp-") { // atomicfile's temporary names
 			t.Errorf("left behind: %s", p)
 		}
 		return nil

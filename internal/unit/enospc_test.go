@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -24,7 +25,7 @@ func fullDisk(t *testing.T, pages int) string {
 		t.Skip("mounting a tmpfs needs root")
 	}
 	repo := t.TempDir()
-	dir := plan.StateDir(repo)
+	dir := layout.Dir(repo)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +94,14 @@ func TestFullDiskLeavesNoPlan(t *testing.T) {
 					t.Errorf("%s left behind (%v)", p, err)
 				}
 			}
-			left, _ := os.ReadDir(filepath.Join(plan.StateDir(repo), "state"))
+			left, _ := os.ReadDir(filepath.Join(layout.Dir(repo), "state"))
 			for _, e := range left {
 				t.Errorf("state directory holds %s", e.Name())
 			}
 			if states, err := s.List(); err != nil || len(states) != 0 {
 				t.Errorf("List: %d states (%v), want none", len(states), err)
 			}
-			if err := os.Remove(filepath.Join(plan.StateDir(repo), "filler")); err != nil {
+			if err := os.Remove(filepath.Join(layout.Dir(repo), "filler")); err != nil {
 				t.Fatal(err)
 			}
 			sv, err = s.Save(testUnit(repo, "site", plan.Queue))
@@ -129,7 +130,7 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			}
 		}, "unexpected end of JSON input"},
 		{"full disk", func(t *testing.T, s *Store, name string) {
-			f, err := os.Create(filepath.Join(plan.StateDir(s.RepoPath), "filler2"))
+			f, err := os.Create(filepath.Join(layout.Dir(s.RepoPath), "filler2"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,8 +169,8 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			}
 			// Room again: reconcile records the notified outcome and does
 			// not notify the unit a second time.
-			os.Remove(filepath.Join(plan.StateDir(repo), "filler"))
-			os.Remove(filepath.Join(plan.StateDir(repo), "filler2"))
+			os.Remove(filepath.Join(layout.Dir(repo), "filler"))
+			os.Remove(filepath.Join(layout.Dir(repo), "filler2"))
 			s.Now = func() time.Time { return time.Now().Add(time.Hour) }
 			fins, rep := s.Reconcile(func(*State) (bool, bool) { return true, false })
 			if len(fins) != 0 || len(rep.Damaged) != 0 {
@@ -211,7 +212,7 @@ func TestFinishDamagedPlan(t *testing.T) {
 	if again, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now); err != nil || again != nil {
 		t.Errorf("second FinishDamaged = %+v, %v; want nothing (notified once)", again, err)
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	if len(recs) != 1 || recs[0].Job != "site" || recs[0].Result != "failure" {
 		t.Errorf("history %+v", recs)
 	}
@@ -234,7 +235,7 @@ func TestUnrecordedExitDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := os.Create(filepath.Join(plan.StateDir(repo), "filler2"))
+	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
 	if err != nil {
 		t.Fatal(err)
 	}

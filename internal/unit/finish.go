@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -131,7 +132,7 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 		// the unit a second time.
 		keepUnrecorded(s.RepoPath, st)
 		err = fmt.Errorf("cannot record the outcome of %s in its state (notifying it all the same): %w", name, err)
-		if herr := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); herr != nil {
+		if herr := history.Append(layout.History(s.RepoPath), record(u, st)); herr != nil {
 			err = fmt.Errorf("%w; nor in the history: %v", err, herr)
 		}
 		return fin, err
@@ -140,7 +141,7 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 	if !fin.First {
 		return fin, nil
 	}
-	if err := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+	if err := history.Append(layout.History(s.RepoPath), record(u, st)); err != nil {
 		fin.Unrecorded = err
 		return fin, fmt.Errorf("cannot record the outcome in the history: %v", err)
 	}
@@ -160,7 +161,7 @@ func Unstarted(u *plan.Unit, o notify.Outcome, now time.Time) (*Finished, error)
 		st.Delivery.Status = DeliveryPending
 	}
 	fin.State = st
-	return fin, history.Append(plan.HistoryPath(u.RepoPath), record(u, st))
+	return fin, history.Append(layout.History(u.RepoPath), record(u, st))
 }
 
 func record(u *plan.Unit, st *State) history.Record {
@@ -320,7 +321,7 @@ func RecordDelivery(planPath, result string, now func() time.Time) error {
 	if errors.Is(err, os.ErrNotExist) {
 		err = nil // a unit that never started, or pruned meanwhile: the history has it
 	}
-	if herr := history.SetNotify(plan.HistoryPath(s.RepoPath), name, result); err == nil {
+	if herr := history.SetNotify(layout.History(s.RepoPath), name, result); err == nil {
 		err = herr
 	}
 	return err
@@ -386,7 +387,7 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		return nil, nil // recorded before
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
-	if err := history.Append(plan.HistoryPath(s.RepoPath), record(fin.Plan, st)); err != nil {
+	if err := history.Append(layout.History(s.RepoPath), record(fin.Plan, st)); err != nil {
 		fin.Unrecorded = err
 	}
 	return fin, nil

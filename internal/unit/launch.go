@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -308,7 +309,7 @@ func (l *Launcher) save(units []*plan.Unit, idx []int, errs []error) []*Saved {
 			dirs[u.RepoPath] = true
 			// systemd appends the unit's output to its log file; the
 			// directory must exist.
-			if err := os.MkdirAll(filepath.Dir(plan.LogPath(u.RepoPath, u.Name)), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Dir(layout.Log(u.RepoPath, u.Name)), 0o700); err != nil {
 				errs[i] = fmt.Errorf("creating the log directory: %v", err)
 				continue
 			}
@@ -402,7 +403,7 @@ func lockLaunch(units []*plan.Unit) (unlock func(), err error) {
 		held = nil
 	}
 	for _, repo := range slices.Compact(repos) {
-		path := filepath.Join(plan.StateDir(repo), "launch.lock")
+		path := layout.LaunchLock(repo)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			unlock()
 			return unlock, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -45,7 +46,7 @@ type Log struct {
 // creating it and its directory, bounded to max bytes (0: DefaultLogMax;
 // plan.Infinity: no bound).
 func OpenLog(repoPath, name string, max uint64) (*Log, error) {
-	p := plan.LogPath(repoPath, name)
+	p := layout.Log(repoPath, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
 	}

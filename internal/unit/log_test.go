@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // TestLogIsBounded: a job printing far more than log_max leaves a log
@@ -47,7 +47,7 @@ func TestLogIsBounded(t *testing.T) {
 				}
 			}
 			l.Close()
-			b, err := os.ReadFile(plan.LogPath(repo, "u.service"))
+			b, err := os.ReadFile(layout.Log(repo, "u.service"))
 			if err != nil {
 				t.Fatal(err)
 			}

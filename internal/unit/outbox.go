@@ -3,21 +3,20 @@ package unit
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
-	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Outbox is the repository's outbox ($GIT_DIR/hookrun/outbox): the
 // notifications a push has to send, which it hands to a process of their
 // own (notify.Spawn) instead of waiting on ntfy.
 func Outbox(repoPath string) notify.Outbox {
-	return notify.Outbox{Dir: filepath.Join(plan.StateDir(repoPath), "outbox")}
+	return notify.Outbox{Dir: layout.Outbox(repoPath)}
 }
 
 // Addressee says what a letter of a repository's outbox reports, so that
@@ -62,12 +61,12 @@ func RecordLetter(l notify.Letter, result string, now func() time.Time) error {
 	}
 	var errs []string
 	for _, name := range to.Units {
-		if err := RecordDelivery(plan.PlanPath(to.RepoPath, name), result, now); err != nil {
+		if err := RecordDelivery(layout.Plan(to.RepoPath, name), result, now); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
 	if to.PushReason != "" {
-		if err := history.SetNotifyPush(plan.HistoryPath(to.RepoPath), to.PushStart, to.PushReason, result); err != nil {
+		if err := history.SetNotifyPush(layout.History(to.RepoPath), to.PushStart, to.PushReason, result); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
-	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // Bounds on the state of ended units, enforced by Prune (no daemon: every
@@ -60,7 +60,7 @@ var fullPrunes atomic.Int64
 // than the last full pass left plus the units saved since.
 func (s *Store) Prune() {
 	now := s.now()
-	stamp := filepath.Join(s.StateDir(), ".pruned")
+	stamp := layout.PrunedStamp(s.RepoPath)
 	if n, err := countEntries(s.StateDir()); err == nil {
 		if fi, err := os.Stat(stamp); err == nil && fi.ModTime().Before(now.Add(time.Minute)) {
 			age := now.Sub(fi.ModTime())
@@ -108,7 +108,7 @@ func (s *Store) Prune() {
 		}
 	}
 	// Plans without a state, and temporary files.
-	for _, dir := range []string{filepath.Dir(s.PlanPath("x")), s.StateDir()} {
+	for _, dir := range []string{layout.PlansDir(s.RepoPath), s.StateDir()} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			n := e.Name()
@@ -122,7 +122,7 @@ func (s *Store) Prune() {
 			}
 		}
 	}
-	history.PruneDirBytes(filepath.Dir(plan.LogPath(s.RepoPath, "x")), KeepEnded, MaxLogsTotal)
+	history.PruneDirBytes(layout.LogsDir(s.RepoPath), KeepEnded, MaxLogsTotal)
 }
 
 // countEntries is the number of names in dir (unsorted: no stat, no sort).

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -180,7 +180,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 	if kept != nil {
 		done()
 		if st.Phase == Ended && st.Outcome == kept.Outcome {
-			_ = history.Append(plan.HistoryPath(s.RepoPath), record(u, st))
+			_ = history.Append(layout.History(s.RepoPath), record(u, st))
 		}
 		return nil, nil
 	}
@@ -188,7 +188,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 		return nil, nil
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
-	if err := history.Append(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+	if err := history.Append(layout.History(s.RepoPath), record(u, st)); err != nil {
 		fin.Unrecorded = err
 	}
 	return fin, nil
@@ -199,7 +199,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 // returns true). Units that end call it, so a push's units notice that its
 // hook died without each reading every state.
 func (s *Store) ReconcileDue(every time.Duration) bool {
-	stamp := filepath.Join(s.StateDir(), ".reconciled")
+	stamp := layout.ReconciledStamp(s.RepoPath)
 	now := s.now()
 	if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < every && fi.ModTime().Before(now.Add(time.Minute)) {
 		return false
@@ -214,7 +214,7 @@ func (s *Store) ReconcileDue(every time.Duration) bool {
 // ReconciledPath is where the last Reconcile pass of the repository is
 // recorded, for `hookrun status`.
 func ReconciledPath(repoPath string) string {
-	return filepath.Join(plan.StateDir(repoPath), "reconciled.json")
+	return layout.Reconciled(repoPath)
 }
 
 // SaveReconciled records rep as the repository's last pass; one that found
@@ -321,7 +321,7 @@ func (s *Store) Correct(name string, o Outcome) (*Finished, error) {
 		return nil, nil
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
-	if err := history.Replace(plan.HistoryPath(s.RepoPath), record(u, st)); err != nil {
+	if err := history.Replace(layout.History(s.RepoPath), record(u, st)); err != nil {
 		fin.Unrecorded = err
 	}
 	return fin, nil

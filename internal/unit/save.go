@@ -1,12 +1,14 @@
 package unit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
@@ -114,4 +116,75 @@ func ShippedState(u *plan.Unit, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// Receive saves, on a build host, the plan and first state of unit name
+// shipped from the git server (remote's SavePlans, through the ssh gate):
+// the plan written whole before it appears, never over a different one (a
+// plan is written once: its bytes are the unit's locks), then the state,
+// which must be ShippedState's for name, under the unit's state lock like
+// every state write, so no writer of this host's store interleaves with
+// it. A state that moved on already (the unit ran) is left as it is:
+// phases only move forward. The plans' directory must exist (the gate's
+// preparation of a mirror makes it): a mirror removed on the host is not
+// made again here, but by the next preparation.
+func (s *Store) Receive(name string, planBytes, stateBytes []byte) error {
+	var st State
+	if err := json.Unmarshal(stateBytes, &st); err != nil {
+		return fmt.Errorf("unit %s: the shipped state cannot be read: %w", name, err)
+	}
+	if st.Version != Version || st.Unit != name || st.Phase.order() == 0 {
+		return fmt.Errorf("unit %s: the shipped state is not one (version %d, unit %q, phase %q; this hookrun reads version %d)", name, st.Version, st.Unit, st.Phase, Version)
+	}
+	path := s.PlanPath(name)
+	if err := writeOnce(path, planBytes, !s.NoSync); err != nil {
+		return fmt.Errorf("unit %s: saving its plan: %w", name, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("unit %s: %w", name, err)
+	}
+	defer f.Close()
+	if err := lock(f, stateByte, true); err != nil {
+		return fmt.Errorf("lock the state of %s: %w", name, err)
+	}
+	defer unlock(f, stateByte)
+	if old, err := s.Load(name); err == nil && old.Phase.order() >= st.Phase.order() {
+		return nil
+	}
+	return s.write(&st)
+}
+
+// writeOnce puts b at path: a temporary file, renamed into place, so the
+// file is whole from the moment it exists. A file already at path is never
+// replaced (it may be locked): it is kept if it holds the same bytes (the
+// same plan shipped again), and is an error otherwise.
+func writeOnce(path string, b []byte, sync bool) error {
+	if old, err := os.ReadFile(path); err == nil {
+		if !bytes.Equal(old, b) {
+			return fmt.Errorf("%s is there already, with another plan", path)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

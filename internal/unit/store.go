@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -40,13 +41,13 @@ func (s *Store) now() time.Time {
 }
 
 // StateDir is where the state files are.
-func (s *Store) StateDir() string { return filepath.Join(plan.StateDir(s.RepoPath), "state") }
+func (s *Store) StateDir() string { return layout.StatesDir(s.RepoPath) }
 
 // StatePath is the state file of unit name.
-func (s *Store) StatePath(name string) string { return filepath.Join(s.StateDir(), name+".json") }
+func (s *Store) StatePath(name string) string { return layout.State(s.RepoPath, name) }
 
 // PlanPath is the plan of unit name.
-func (s *Store) PlanPath(name string) string { return plan.PlanPath(s.RepoPath, name) }
+func (s *Store) PlanPath(name string) string { return layout.Plan(s.RepoPath, name) }
 
 // Lock bytes in the plan file (see the package comment).
 const (
@@ -300,7 +301,7 @@ func namePrefix(name string) string {
 // NextSeq returns the repository's next sequence number, under a lock, so
 // concurrent pushes are numbered in the order their hooks got here.
 func (s *Store) NextSeq() (uint64, error) {
-	path := filepath.Join(plan.StateDir(s.RepoPath), "seq")
+	path := layout.Seq(s.RepoPath)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return 0, err
 	}

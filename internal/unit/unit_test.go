@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -119,7 +120,7 @@ func TestLifeCycle(t *testing.T) {
 	if st.Phase != Ended || st.Delivery == nil || st.Delivery.Status != DeliveryFailed || st.Delivery.Error != "ntfy answered 429" || !st.Delivery.At.Equal(c.now()) {
 		t.Errorf("ended state: %+v", st)
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	if len(recs) != 1 || recs[0].Result != "failure" || recs[0].Notify != "not delivered: ntfy answered 429" {
 		t.Errorf("history %+v", recs)
 	}
@@ -162,7 +163,7 @@ func TestAbandonedUnitIsReconciledNotWaitedOn(t *testing.T) {
 	if p := phase(t, s, first.Name); p != Ended {
 		t.Errorf("abandoned unit's phase %s, want ended", p)
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	if len(recs) != 1 || recs[0].Unit != first.Name || !strings.Contains(recs[0].Reason, "not started") {
 		t.Errorf("history %+v, want the abandoned unit's record", recs)
 	}
@@ -393,7 +394,7 @@ func TestCorrectLostContact(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := history.Append(plan.HistoryPath(repo), history.Record{Unit: u.Name, Result: "failure", Reason: LostContactPrefix + "builder"}); err != nil {
+	if err := history.Append(layout.History(repo), history.Record{Unit: u.Name, Result: "failure", Reason: LostContactPrefix + "builder"}); err != nil {
 		t.Fatal(err)
 	}
 	if lc := s.LostContact(); len(lc) != 1 {
@@ -403,7 +404,7 @@ func TestCorrectLostContact(t *testing.T) {
 	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != "success" || fin.Outcome.Duration != 90*time.Second {
 		t.Fatalf("Correct = %+v, %v", fin, err)
 	}
-	recs, _ := history.Read(plan.HistoryPath(repo))
+	recs, _ := history.Read(layout.History(repo))
 	if len(recs) != 1 || recs[0].Result != "success" || !strings.Contains(recs[0].Reason, "first reported as lost contact with builder") {
 		t.Errorf("history %+v, want the corrected record in place", recs)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/layout"
 )
 
 // Outcomes notified although they could not be recorded (Finish's
@@ -26,7 +28,7 @@ func unrecordedDir() string {
 			base = os.TempDir()
 		}
 	}
-	return filepath.Join(base, "hookrun-unrecorded-"+strconv.Itoa(os.Getuid()))
+	return layout.Unrecorded(base, strconv.Itoa(os.Getuid()))
 }
 
 func unrecordedPath(repoPath, name string) string {
