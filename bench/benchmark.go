@@ -126,7 +126,11 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 func (b *bench) benchmark(ctx context.Context) error {
 	var results []*result
 	for _, sc := range scenarios() {
-		if !selected(sc.key) || sc.optIn && *onlyFlag == "" && !*u10000Flag {
+		run := selected(sc.key)
+		if sc.optIn { // u10000: named by -only, or -u10000
+			run = *onlyFlag != "" && run || *u10000Flag
+		}
+		if !run {
 			continue
 		}
 		r, err := b.runScenario(ctx, sc)
