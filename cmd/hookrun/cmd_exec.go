@@ -17,6 +17,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -64,7 +65,7 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	if r == nil {
 		if supervise && !errors.Is(err, unit.ErrEnded) {
 			// No ExecStopPost: report it here (a damaged plan included).
-			a.finish(path, nil)
+			a.rep().Finish(path, nil)
 		}
 		return fmt.Errorf("cannot run %s: %v", path, err)
 	}
@@ -87,16 +88,14 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		r.Close()
 		switch {
 		case supervise: // no ExecStopPost: report it ourselves
-			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(a.orDamaged(path, nil, fin, err))
-			a.reconcileAfter(u.RepoPath)
+			a.rep().FinishExited(path, e)
+			a.rep().ReconcileAfter(u.RepoPath)
 		case u.Host == nil && os.Getppid() != manager:
 			// The manager was stopped or killed under us: its ExecStopPost
 			// will never run. Report it ourselves, once (unit.Finish).
 			fmt.Fprintf(stderr, "hookrun: the unit's service manager is gone (stopped or killed): recording and notifying the outcome from here\n")
-			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(a.orDamaged(path, nil, fin, err))
-			a.reconcileAfter(u.RepoPath)
+			a.rep().FinishExited(path, e)
+			a.rep().ReconcileAfter(u.RepoPath)
 		}
 		return exitStatus(runErr)
 	}
@@ -104,17 +103,17 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 	if errors.Is(err, unit.ErrCancelled) {
 		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
 		if watcher {
-			stopOnHost(u, stdout) // started there already
+			report.StopOnHost(u, stdout) // started there already
 		}
 		return end(&unit.Exit{NotRun: true}, nil)
 	}
 	if watcher {
 		if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
 			fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
-			stopOnHost(u, stdout)
+			report.StopOnHost(u, stdout)
 			return end(&unit.Exit{NotRun: true}, nil)
 		}
-		ro, err := a.watchRemote(ctx, u, stdout)
+		ro, err := report.WatchRemote(ctx, u, stdout)
 		if err != nil {
 			return end(&unit.Exit{Stopped: true}, errReported)
 		}
