@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hookrun/hookrun/internal/job"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -118,7 +118,7 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 			return end(&unit.Exit{Stopped: true}, errReported)
 		}
 		var failed error
-		if ro.Kind != notify.Success {
+		if ro.Kind != outcome.Success {
 			fmt.Fprintf(stderr, "hookrun: error: on host %s: %s\n", u.Host.Name, ro.Reason)
 			failed = errReported
 		}

@@ -65,9 +65,12 @@ table.`,
 	}
 }
 
-// A status line is a history.Record; for units not yet ended its Result is
-// their state: queued, running, ending or lost.
-type unitStatus = history.Record
+// A status line is a history.Record and its state: the recorded outcome of
+// an ended unit, else queued, running, ending or lost (its JSON "result").
+type unitStatus struct {
+	history.Record
+	State string `json:"result"`
+}
 
 func runStatus(a *app, fs *pflag.FlagSet) error {
 	asJSON, _ := fs.GetBool("json")
@@ -113,7 +116,9 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			a.warnf("%s: cannot read its history: %v", r, err)
 			continue
 		}
-		finished = append(finished, recs...)
+		for _, rec := range recs {
+			finished = append(finished, unitStatus{Record: rec, State: rec.Result.String()})
+		}
 	}
 	// Newest first, across repositories.
 	sort.SliceStable(finished, func(i, j int) bool { return finished[i].Start.After(finished[j].Start) })
@@ -199,7 +204,7 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 	rows := [][]string{{"UNIT", "REPO", "JOB", "REF", "SHA", "STATE", "STARTED", "DURATION", "NOTIFY"}}
 	var failed []unitStatus
 	for _, s := range all {
-		state := s.Result
+		state := s.State
 		if s.Reason != "" {
 			state += " (" + s.Reason + ")"
 		}
@@ -314,7 +319,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	}
 	for _, l := range states {
 		st := l.st
-		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued", Start: st.Saved}
+		s := unitStatus{Record: history.Record{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Start: st.Saved}, State: "queued"}
 		if u, err := plan.Load(plan.PlanPath(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
@@ -328,9 +333,9 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 		}
 		switch {
 		case st.Exit != nil:
-			s.Result = "ending" // its notify is recording and reporting it
+			s.State = "ending" // its notify is recording and reporting it
 		case !st.JobStart.IsZero():
-			s.Result, s.Start = "running", st.JobStart
+			s.State, s.Start = "running", st.JobStart
 		case st.Phase == unit.Running:
 			s.Reason = "waiting for its turn"
 		}
@@ -341,7 +346,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 		if _, ok := known[st.Unit]; ok {
 			delete(known, st.Unit)
 		} else if st.Runner == plan.RunnerSystemd && reached[st.Manager] && a.now().Sub(st.Saved) > unit.StartGrace {
-			s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
+			s.State, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
 		}
 		out = append(out, s)
 	}
@@ -350,7 +355,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 			if slices.Contains(repos, k.RepoPath) {
 				continue
 			}
-			s := unitStatus{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Result: "running", Reason: "manager: " + k.State, Start: k.Start}
+			s := unitStatus{Record: history.Record{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Reason: "manager: " + k.State, Start: k.Start}, State: "running"}
 			if len(k.New) >= 7 {
 				s.Short = k.New[:7]
 			}

@@ -19,8 +19,8 @@ var allowedImports = map[string][]string{
 	"internal/match":     {},
 	"internal/suggest":   {},
 	"internal/ntfyconf":  {},
-	"internal/plan":      {},
-	"internal/history":   {},
+	"internal/plan":      {"internal/outcome"}, // outcome: the `on` list is outcome.Kinds
+	"internal/history":   {"internal/outcome"}, // outcome: a record's result and deliveries
 	"internal/install":   {},
 	"internal/repoindex": {},
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
@@ -31,15 +31,15 @@ var allowedImports = map[string][]string{
 	"internal/forge":   {"internal/outcome"},
 	"internal/site":    {"internal/outcome"},
 
-	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/suggest"},
+	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/outcome", "internal/suggest"}, // outcome: `on` lists are outcome.Kinds
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
-	"internal/digest":  {"internal/plan"},
-	"internal/unit":    {"internal/history", "internal/notify", "internal/plan", "internal/runner"},
+	"internal/digest":  {"internal/outcome", "internal/plan"},
+	"internal/unit":    {"internal/history", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/plan"},
-	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/plan", "internal/runner", "internal/unit"},
+	"internal/remote":  {"internal/gitx", "internal/history", "internal/job", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify).
@@ -52,7 +52,7 @@ var allowedImports = map[string][]string{
 	// (config), follows remote units (remote) and asks the managers what
 	// they know for reconcile (runner); job quotes the hints it prints,
 	// repoindex lists a repository that had a failed push, gitx names it.
-	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/unit"},
+	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/job", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/unit"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Site is the [site] table: the static status site hookrun writes.
@@ -48,17 +50,25 @@ func (t *ForgeType) decodeTOML(v any) error {
 }
 func (t ForgeType) schema() map[string]any { return enumSchema(t.values()) }
 
-// OutputOutcome is an outcome an output may be limited to: every outcome
-// of internal/outcome (its names; a test keeps the two lists equal).
-type OutputOutcome string
+// OutputOutcome is an outcome an output may be limited to: every
+// outcome.Kind (Kind converts it, checked by the compiler).
+type OutputOutcome outcome.Kind
+
+// Kind is o as every other package has it.
+func (o OutputOutcome) Kind() outcome.Kind { return outcome.Kind(o) }
 
 func (OutputOutcome) values() []string {
-	return []string{"success", "failure", "cancelled", "lost", "not-started"}
+	var out []string
+	for _, k := range outcome.Kinds() {
+		out = append(out, k.String())
+	}
+	return out
 }
 func (o *OutputOutcome) decodeTOML(v any) error {
-	return decodeEnum(v, o.values(), func(s string) { *o = OutputOutcome(s) })
+	return decodeKind(v, o.values(), (*outcome.Kind)(o))
 }
-func (o OutputOutcome) schema() map[string]any { return enumSchema(o.values()) }
+func (o OutputOutcome) schema() map[string]any       { return enumSchema(o.values()) }
+func (o OutputOutcome) MarshalText() ([]byte, error) { return outcome.Kind(o).MarshalText() }
 
 // Priority is an ntfy priority: 1 (min) to 5 (max).
 type Priority int

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Keep is how many records a repository keeps.
@@ -29,7 +31,7 @@ type Record struct {
 	Short    string        `json:"short"`
 	Runner   string        `json:"runner"`
 	Host     string        `json:"host,omitempty"` // the [hosts.NAME] it ran on; empty: here
-	Result   string        `json:"result"`         // success, failure, cancelled
+	Result   outcome.Kind  `json:"result"`         // success, failure, cancelled
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 func TestAppendKeepsNewestAndSurvivesConcurrency(t *testing.T) {
@@ -16,7 +18,7 @@ func TestAppendKeepsNewestAndSurvivesConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: "success", Start: time.Unix(int64(i), 0)}); err != nil {
+			if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Success, Start: time.Unix(int64(i), 0)}); err != nil {
 				t.Error(err)
 			}
 		}(i)
@@ -62,7 +64,7 @@ func TestPruneDir(t *testing.T) {
 func TestSetNotify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	for _, u := range []string{"a", "b", "a"} {
-		if err := Append(path, Record{Unit: u, Result: "success", Notify: NotifyPending}); err != nil {
+		if err := Append(path, Record{Unit: u, Result: outcome.Success, Notify: NotifyPending}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,12 +93,12 @@ func TestSetNotify(t *testing.T) {
 
 func TestAppendAllKeepsNewest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	if err := Append(path, Record{Unit: "first"}); err != nil {
+	if err := Append(path, Record{Unit: "first", Result: outcome.Success}); err != nil {
 		t.Fatal(err)
 	}
 	var rs []Record
 	for i := range Keep + 5 {
-		rs = append(rs, Record{Unit: fmt.Sprintf("u%03d", i)})
+		rs = append(rs, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Success})
 	}
 	if err := AppendAll(path, rs); err != nil {
 		t.Fatal(err)

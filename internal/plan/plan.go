@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Version of the on-disk plan format written for `hookrun exec`.
@@ -207,11 +209,11 @@ type Sandbox struct {
 
 // Notify is where and when the unit's outcome is published.
 type Notify struct {
-	Server    string   `json:"server,omitempty"` // ntfy base URL; empty: no notification
-	Topic     string   `json:"topic,omitempty"`
-	TokenFile string   `json:"token_file,omitempty"`
-	On        []string `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
-	Click     string   `json:"click,omitempty"`
+	Server    string         `json:"server,omitempty"` // ntfy base URL; empty: no notification
+	Topic     string         `json:"topic,omitempty"`
+	TokenFile string         `json:"token_file,omitempty"`
+	On        []outcome.Kind `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
+	Click     string         `json:"click,omitempty"`
 	// RetryBudget bounds the delivery, retries included; 0 is the
 	// client's default ([notify] retry_budget).
 	RetryBudget time.Duration `json:"retry_budget,omitempty"`

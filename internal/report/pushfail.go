@@ -14,6 +14,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -50,7 +51,7 @@ func (r *Reporter) PushStartedNothing(repoPath string, ups []match.RefUpdate, gl
 		}
 		target = globalNotify(globalPath, explicit)
 	}
-	rec := history.Record{Repo: gitx.RepoName(repoPath), Result: string(notify.Failure), Reason: "nothing was started: " + reason, Start: r.Now()}
+	rec := history.Record{Repo: gitx.RepoName(repoPath), Result: outcome.Failure, Reason: "nothing was started: " + reason, Start: r.Now()}
 	if len(ups) > 0 {
 		rec.Ref, rec.Short = ups[0].Name, plan.Ref{New: ups[0].New}.Short()
 	}
@@ -107,8 +108,8 @@ func (r *Reporter) recordNotStarted(units []*plan.Unit, errs []error) {
 		}
 		repoPath = u.RepoPath
 		reason := "not started: " + errs[i].Error()
-		due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, notify.Failure)
-		rec := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(u.Runner), Result: string(notify.Failure), Reason: reason, Start: u.Created}
+		due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, outcome.Failure)
+		rec := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(u.Runner), Result: outcome.Failure, Reason: reason, Start: u.Created}
 		if len(u.Refs) > 0 {
 			rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].Short()
 		}
@@ -122,7 +123,7 @@ func (r *Reporter) recordNotStarted(units []*plan.Unit, errs []error) {
 		if u.Notify.Digest == "" {
 			continue
 		}
-		e := digest.Entry{Unit: u.Name, Job: u.Job, Ref: rec.Ref, Refs: len(u.Refs), Kind: string(notify.Failure), Reason: reason, Notify: due}
+		e := digest.Entry{Unit: u.Name, Job: u.Job, Ref: rec.Ref, Refs: len(u.Refs), Kind: outcome.Failure, Reason: reason, Notify: due}
 		entries, send, err := digest.Record(u.Notify.Digest, e)
 		if err != nil {
 			r.warnf("%v", err)
@@ -148,7 +149,7 @@ func (r *Reporter) remoteNotStarted(units []*plan.Unit, errs []error) {
 		if errs[i] == nil || u.Host == nil {
 			continue
 		}
-		o := notify.Outcome{Kind: notify.Failure, Reason: "not started on host " + u.Host.Name + ": " + errs[i].Error()}
+		o := notify.Outcome{Kind: outcome.Failure, Reason: "not started on host " + u.Host.Name + ": " + errs[i].Error()}
 		q := r.quiet(io.Discard)
 		lf, err := AppendLog(u.RepoPath, u.Name)
 		if err == nil {
@@ -217,12 +218,12 @@ func (r *Reporter) notifyNotStarted(units []*plan.Unit, errs []error) {
 // set, is notified by notifyNotStarted.
 func notifiedNotStarted(u *plan.Unit, err error) bool {
 	// A remote unit that did not start is notified as its own outcome.
-	return err != nil && u.Host == nil && u.Notify.Server != "" && u.Notify.Digest == "" && notify.ShouldNotify(u.Notify.On, notify.Failure)
+	return err != nil && u.Host == nil && u.Notify.Server != "" && u.Notify.Digest == "" && notify.ShouldNotify(u.Notify.On, outcome.Failure)
 }
 
 // pushFailed appends rec to the repository's history and notifies it.
 func (r *Reporter) pushFailed(repoPath string, rec history.Record, refs []string, n *config.Notify) {
-	send := n != nil && notify.ShouldNotify(Outcomes(n.On), notify.Failure)
+	send := n != nil && notify.ShouldNotify(config.Kinds(n.On), outcome.Failure)
 	if send {
 		rec.Notify = history.NotifyPending
 	}
@@ -254,7 +255,7 @@ func (r *Reporter) sendPushFailure(to unit.Addressee, repo, reason string, refs 
 		msg = strings.ToValidUTF8(msg[:notify.MaxMessageBytes], "")
 	}
 	pn.Server, pn.Topic, pn.TokenFile = n.Server, n.Topic, n.TokenFile
-	m := notify.Message{Topic: n.Topic, Title: fmt.Sprintf("❌ Git push to %s: jobs not started", repo), Message: msg, Priority: notify.PriorityHigh, Tags: []string{"hookrun", string(notify.Failure)}}
+	m := notify.Message{Topic: n.Topic, Title: fmt.Sprintf("❌ Git push to %s: jobs not started", repo), Message: msg, Priority: notify.PriorityHigh, Tags: []string{"hookrun", outcome.Failure.String()}}
 	r.PostLetter(pn, m, to)
 }
 

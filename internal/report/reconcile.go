@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/digest"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -106,10 +106,10 @@ func (r *Reporter) correctLostContact(s *unit.Store) {
 			continue // still out of reach: next time
 		}
 		rec, ok := remote.FindRecord(out, st.Unit)
-		if !ok || rec.Result == "" {
+		if !ok || !rec.Result.Valid() {
 			continue
 		}
-		fin, err := s.Correct(st.Unit, unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration})
+		fin, err := s.Correct(st.Unit, unit.Outcome{Kind: rec.Result, Reason: rec.Reason, Duration: rec.Duration})
 		if err != nil {
 			r.errorf("%v", err)
 			continue
@@ -156,7 +156,7 @@ func (r *Reporter) closeDigests(s *unit.Store) int {
 			continue
 		}
 		for range missing {
-			entries = append(entries, digest.Entry{Job: "(never saved: the push's hook died)", Kind: string(notify.Failure), Notify: true})
+			entries = append(entries, digest.Entry{Job: "(never saved: the push's hook died)", Kind: outcome.Failure, Notify: true})
 		}
 		r.SendDigest(u, entries)
 		n++

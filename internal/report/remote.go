@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -30,7 +30,7 @@ func WatchRemote(ctx context.Context, u *plan.Unit, log io.Writer) (*unit.Outcom
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		rec.Result, rec.Reason = string(notify.Failure), err.Error()
+		rec.Result, rec.Reason = outcome.Failure, err.Error()
 		if errors.Is(err, remote.ErrLostContact) {
 			rec.Reason = "lost contact with " + h.Name
 			fmt.Fprintf(log, "hookrun: %v\n", err)
@@ -40,9 +40,9 @@ func WatchRemote(ctx context.Context, u *plan.Unit, log io.Writer) (*unit.Outcom
 		// Without the host's outcome line: this watcher's own end says it.
 		_, _ = log.Write(remote.WithoutOutcomeLine(out, u.Name, u.Job))
 	}
-	o := &unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration}
-	if o.Kind == "" {
-		o.Kind, o.Reason = notify.Failure, "the host reported no outcome"
+	o := &unit.Outcome{Kind: rec.Result, Reason: rec.Reason, Duration: rec.Duration}
+	if !o.Kind.Valid() {
+		o.Kind, o.Reason = outcome.Failure, "the host reported no outcome"
 	}
 	return o, nil
 }

@@ -119,16 +119,7 @@ func (r *Reporter) repoNotify(planPath string) plan.Notify {
 	if err != nil || c == nil || c.Notify.Server == "" {
 		return plan.Notify{}
 	}
-	return plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, On: Outcomes(c.Notify.On), RetryBudget: time.Duration(c.Notify.RetryBudget)}
-}
-
-// Outcomes is a config's `on` list as plan keeps it.
-func Outcomes(on []config.Outcome) []string {
-	out := make([]string, len(on))
-	for i, o := range on {
-		out[i] = string(o)
-	}
-	return out
+	return plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, On: config.Kinds(c.Notify.On), RetryBudget: time.Duration(c.Notify.RetryBudget)}
 }
 
 // Finished reports what unit.Finish returned.
@@ -152,9 +143,9 @@ func (r *Reporter) Report(fin *unit.Finished) {
 		}
 		o.Reason = note
 	}
-	r.infof("%s", remote.OutcomeLine(u.Name, u.Job, string(o.Kind), notify.FormatDuration(o.Duration), o.Reason))
+	r.infof("%s", remote.OutcomeLine(u.Name, u.Job, o.Kind.String(), notify.FormatDuration(o.Duration), o.Reason))
 	if u.Notify.Digest != "" {
-		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
+		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: o.Kind, Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
 		if len(u.Refs) > 0 {
 			e.Ref = u.Refs[0].Ref
 		}
@@ -224,7 +215,7 @@ func (r *Reporter) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.M
 	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + job.Arg(u.RepoPath), Topic: u.Notify.Topic, Pusher: u.Pusher}
 	var due []string
 	for _, e := range entries {
-		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
+		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: e.Kind})
 		if e.Notify && e.Unit != "" { // "": a unit that never had a state
 			due = append(due, e.Unit)
 		}

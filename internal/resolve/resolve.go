@@ -358,7 +358,7 @@ func buildUnit(c *config.Config, p Push, s *selection) *plan.Unit {
 			on = set.NotifyOn
 		}
 		for _, o := range on {
-			u.Notify.On = append(u.Notify.On, string(o))
+			u.Notify.On = append(u.Notify.On, o.Kind())
 		}
 	}
 	return u
