@@ -80,6 +80,8 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		defer lf.Close()
 	}
 	stdout, stderr := a.stdout, a.stderr
+	// The forge's "pending": from the unit's own process, never the push.
+	report.Started(u, a.now(), stderr)
 	end := func(e *unit.Exit, runErr error) error {
 		if err := r.Exited(e); err != nil {
 			fmt.Fprintf(stderr, "hookrun: error: cannot record how the job ended: %v\n", err)

@@ -57,7 +57,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet) error {
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
 		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
-		Peel: peeler(repoPath), UnitName: runner.UnitName,
+		Peel: peeler(repoPath), UnitName: runner.UnitName, Getenv: a.getenv,
 	})
 	if err != nil {
 		return fmt.Errorf("%v; nothing was started", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -70,6 +71,9 @@ table.`,
 type unitStatus struct {
 	history.Record
 	State string `json:"result"`
+	// Deliveries is what became of the outcome at each output, ntfy's
+	// included (history.Record.Deliveries), typed.
+	Deliveries []outcome.Delivery `json:"deliveries,omitempty"`
 }
 
 func runStatus(a *app, fs *pflag.FlagSet) error {
@@ -117,7 +121,7 @@ func runStatus(a *app, fs *pflag.FlagSet) error {
 			continue
 		}
 		for _, rec := range recs {
-			finished = append(finished, unitStatus{Record: rec, State: rec.Result.String()})
+			finished = append(finished, unitStatus{Record: rec, State: rec.Result.String(), Deliveries: rec.Deliveries()})
 		}
 	}
 	// Newest first, across repositories.
@@ -243,6 +247,23 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 	_ = tw.Flush()
 	for _, s := range failed {
 		fmt.Fprintf(a.stdout, "%s: notification %s\n", s.Unit, s.Notify)
+	}
+	// The other outputs ([site], [forge], [[webhook]]): each delivery,
+	// and why one failed.
+	for _, s := range all {
+		if len(s.Outputs) == 0 {
+			continue
+		}
+		var parts []string
+		for _, d := range s.Outputs {
+			parts = append(parts, d.Output+" "+d.State.String())
+		}
+		fmt.Fprintf(a.stdout, "%s: outputs: %s\n", s.Unit, strings.Join(parts, ", "))
+		for _, d := range s.Outputs {
+			if d.Error != "" {
+				fmt.Fprintf(a.stdout, "%s: %s %s: %s\n", s.Unit, d.Output, d.State, d.Error)
+			}
+		}
 	}
 }
 

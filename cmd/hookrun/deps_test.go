@@ -47,12 +47,13 @@ var allowedImports = map[string][]string{
 	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/policy", "internal/resolve", "internal/runner"},
 	// report owns a unit's end: it records the outcome (unit, history,
-	// digest), hands it to the outputs (notify) and records each delivery;
+	// digest), hands it to the outputs (notify, site, forge, webhook) and
+	// records each delivery;
 	// it reads the repository's config for a unit whose plan is lost
 	// (config), follows remote units (remote) and asks the managers what
 	// they know for reconcile (runner); job quotes the hints it prints,
 	// repoindex lists a repository that had a failed push, gitx names it.
-	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/job", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/unit"},
+	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.

@@ -68,6 +68,7 @@ func scriptParams(dir string) testscript.Params {
 			"unit-stop":       cmdUnitStop,
 			"unit-newest":     cmdUnitNewest,
 			"gitea-serve":     cmdGiteaServe,
+			"webhook-listen":  cmdWebhookListen,
 		}),
 		Condition: func(cond string) (bool, error) {
 			switch cond {

@@ -141,7 +141,7 @@ func logsCommand(u *plan.Unit) string { return report.LogsCommand(u) }
 // rep is the reporter of ended units (internal/report) writing where the
 // command's standard error goes now.
 func (a *app) rep() *report.Reporter {
-	r := &report.Reporter{Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self, InLog: a.inLog, InPush: a.inPush}
+	r := &report.Reporter{Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self, InLog: a.inLog, InPush: a.inPush, Hook: a.inPush}
 	if a.holdLetters {
 		r.Held = &a.letters
 	}

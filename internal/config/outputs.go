@@ -2,10 +2,8 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/hookrun/hookrun/internal/outcome"
@@ -147,29 +145,6 @@ func (d *decoder) checkOutputs(f *File) {
 		}
 	}
 
-	// Until the end of a unit calls the outputs (docs/outputs.md, "Wiring
-	// status"), a file that sets them is told so rather than left to
-	// believe they work.
-	notYet := func(path string) {
-		d.report(Warning, path, false, "%s: checked, but this version of hookrun does not act on it yet (docs/outputs.md, \"Wiring status\")", path)
-	}
-	if len(s.Defined) > 0 {
-		notYet("site")
-	}
-	if len(g.Defined) > 0 {
-		notYet("forge")
-	}
-	if len(f.Webhooks) > 0 {
-		notYet(index("webhook", 0))
-	}
-	if f.Notify.LogLines != nil {
-		notYet("notify.log_lines")
-	}
-	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
-		if f.Jobs[name].Priority != nil {
-			notYet(joinKey(joinKey("jobs", name), "priority"))
-		}
-	}
 	if n := f.Notify.LogLines; n != nil && (*n < 0 || *n > MaxLogLines) {
 		d.errorf("notify.log_lines", "notify.log_lines: %d is out of range: want 0 (off) to %d lines", *n, MaxLogLines)
 	}

@@ -137,6 +137,12 @@ func (r *Reporter) recordNotStarted(units []*plan.Unit, errs []error) {
 			r.warnf("cannot record the units that did not start: %v", err)
 		}
 	}
+	// Their outcome goes to the outputs too (from the push: the site only).
+	for i, u := range units {
+		if errs[i] != nil && u.Host == nil && u.Outputs != nil {
+			r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Failure, Reason: "not started: " + errs[i].Error()}, "")
+		}
+	}
 }
 
 // remoteNotStarted records and reports each unit that could not start on

@@ -26,6 +26,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -52,6 +53,9 @@ type Reporter struct {
 	// Held, when set, keeps the letters PostLetter posts, for Flush to
 	// hand to `hookrun deliver` processes in one go.
 	Held *[]string
+	// Hook: the caller is the push's hook, which makes no network call:
+	// outputs other than the site are not sent from it.
+	Hook bool
 }
 
 func (r *Reporter) errorf(format string, args ...any) {
@@ -143,7 +147,15 @@ func (r *Reporter) Report(fin *unit.Finished) {
 		}
 		o.Reason = note
 	}
+	// The job's output as it ended, before this adds its own lines.
+	var log string
+	if u.Notify.LogLines > 0 || siteLogs(u) {
+		log = logTail(u, maxSiteLog)
+	}
 	r.infof("%s", remote.OutcomeLine(u.Name, u.Job, o.Kind.String(), notify.FormatDuration(o.Duration), o.Reason))
+	// Every outcome goes to the outputs, whatever ntfy's `on` says; the
+	// site first, so that a notification's link finds the run's page.
+	r.deliverOutputs(fin, o, log)
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: o.Kind, Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
 		if len(u.Refs) > 0 {
@@ -164,6 +176,9 @@ func (r *Reporter) Report(fin *unit.Finished) {
 		return
 	}
 	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: LogsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
+	if d.Click == "" {
+		d.Click = RunURL(u) // with [site] url: the run's page
+	}
 	for _, ref := range u.Refs {
 		d.Refs = append(d.Refs, ref.Ref)
 		d.Shorts = append(d.Shorts, ref.TargetShort())
@@ -172,6 +187,12 @@ func (r *Reporter) Report(fin *unit.Finished) {
 		d.Short = u.Refs[0].TargetShort()
 	}
 	m := notify.Build(d, o)
+	if u.Notify.Priority > 0 {
+		m.Priority = u.Notify.Priority // the job's priority over the outcome's
+	}
+	if u.Notify.LogLines > 0 && o.Kind.Failing() {
+		m.Message = withLogTail(m.Message, log, u.Notify.LogLines)
+	}
 	if r.InPush {
 		r.PostLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: []string{u.Name}})
 		return
@@ -270,4 +291,29 @@ func AppendLog(repoPath, name string) (*os.File, error) {
 		return nil, err
 	}
 	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+// withLogTail is msg followed by the last n lines of the job's output
+// (log), as much of their end as ntfy's message limit leaves room for.
+func withLogTail(msg, log string, n int) string {
+	// The job's lines, not hookrun's own ("hookrun: ..." in the log).
+	var job []string
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(l, "hookrun: ") {
+			job = append(job, l)
+		}
+	}
+	tail := outcome.Tail(strings.Join(job, "\n"), n)
+	if tail == "" {
+		return msg
+	}
+	head := fmt.Sprintf("%s\n\nlast %d lines of output:\n", msg, n)
+	room := notify.MaxMessageBytes - len(head)
+	if room <= 0 {
+		return msg
+	}
+	if len(tail) > room {
+		tail = strings.ToValidUTF8(tail[len(tail)-room:], "")
+	}
+	return head + tail
 }
