@@ -102,18 +102,20 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		return exitStatus(runErr)
 	}
 	watcher := u.Host != nil && !supervise // the job runs on its host (its queue is there)
-	if errors.Is(err, unit.ErrCancelled) {
-		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+	// cancelled ends a unit whose job never ran: when says where it was.
+	cancelled := func(when string) error {
+		fmt.Fprintf(stdout, "hookrun: cancelled %s: %s\n", when, r.State.Cancel.Reason)
 		if watcher {
 			report.StopOnHost(u, stdout) // started there already
 		}
 		return end(&unit.Exit{NotRun: true}, nil)
 	}
+	if errors.Is(err, unit.ErrCancelled) {
+		return cancelled("before it began")
+	}
 	if watcher {
 		if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
-			fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
-			report.StopOnHost(u, stdout)
-			return end(&unit.Exit{NotRun: true}, nil)
+			return cancelled("before it began")
 		}
 		ro, err := report.WatchRemote(ctx, u, stdout)
 		if err != nil {
@@ -141,16 +143,14 @@ func runExec(a *app, fs *pflag.FlagSet) error {
 		})
 		switch {
 		case errors.Is(err, unit.ErrCancelled):
-			fmt.Fprintf(stdout, "hookrun: cancelled while queued: %s\n", r.State.Cancel.Reason)
-			return end(&unit.Exit{NotRun: true}, nil)
+			return cancelled("while queued")
 		case err != nil:
 			fmt.Fprintf(stderr, "hookrun: stopped while queued\n")
 			return end(&unit.Exit{NotRun: true, Stopped: true}, errReported)
 		}
 	}
 	if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
-		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
-		return end(&unit.Exit{NotRun: true}, nil)
+		return cancelled("before it began")
 	} else if err != nil {
 		fmt.Fprintf(stderr, "hookrun: warning: cannot record the job's start: %v\n", err)
 	}

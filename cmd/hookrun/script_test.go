@@ -338,7 +338,7 @@ func cmdUnitNewest(ts *testscript.TestScript, neg bool, args []string) {
 	st := slices.MaxFunc(sts, unit.QueueOrder)
 	result := "none"
 	if o := st.Outcome; o != nil {
-		result = string(o.Kind)
+		result = o.Kind.String()
 		if o.Reason != "" {
 			result += ": " + o.Reason
 		}
