@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/forge"
@@ -106,15 +107,19 @@ func Record(u *plan.Unit, o notify.Outcome, start time.Time) outcome.Record {
 	return r
 }
 
-// deliverOutputs hands fin's outcome o to u's outputs besides ntfy and
-// records each delivery. In a hook (r.Hook) only the site, which writes
-// local files, is updated: no network call happens inside a push, and
-// the others are recorded as not delivered, saying so.
-func (r *Reporter) deliverOutputs(fin *unit.Finished, o notify.Outcome, log string) {
+// deliverOutputs hands fin's outcome o to u's outputs besides ntfy: the
+// site at once (local files; a notification's link points at its page),
+// the others each in a goroutine of its own, so that they and ntfy, sent
+// meanwhile, all fit in the 2 minutes systemd gives the unit's
+// ExecStopPost (each returns within its budget + one attempt). The
+// returned wait waits for them and records each delivery. In a hook
+// (r.Hook) only the site is updated: no network call happens inside a
+// push, and the others are recorded as not delivered, saying so.
+func (r *Reporter) deliverOutputs(fin *unit.Finished, o notify.Outcome, log string) (wait func()) {
 	u := fin.Plan
-	outs, ds := outputs(u)
-	if len(outs) == 0 && len(ds) == 0 {
-		return
+	outs, failed := outputs(u)
+	if len(outs) == 0 && len(failed) == 0 {
+		return func() {}
 	}
 	start := u.Created
 	if fin.State != nil && !fin.State.JobStart.IsZero() {
@@ -124,36 +129,44 @@ func (r *Reporter) deliverOutputs(fin *unit.Finished, o notify.Outcome, log stri
 	if siteLogs(u) {
 		rec.Log = log
 	}
-	if r.Hook {
-		var local []outcome.Output
-		for _, out := range outs {
-			if _, ok := out.(*site.Site); ok {
-				local = append(local, out)
-			} else {
-				ds = append(ds, outcome.Delivery{Output: out.Name(), State: outcome.NotDelivered, Error: "not sent: the unit did not start, and a push makes no network calls"})
-			}
-		}
-		outs = local
-	}
+	ds := make([]outcome.Delivery, len(outs))
 	ctx, cancel := context.WithTimeout(context.Background(), outcome.MaxBudget+outcome.DefaultAttemptTimeout)
-	defer cancel()
-	ds = append(ds, outcome.DeliverAll(ctx, outs, rec)...)
-	for _, d := range ds {
-		switch d.State {
-		case outcome.NotDelivered, outcome.MaybeDelivered:
-			r.errorf("%s: %s: %s", d.Output, d.State, d.Error)
-			if u.Name != r.InLog {
-				if lf, err := AppendLog(u.RepoPath, u.Name); err == nil {
-					fmt.Fprintf(lf, "hookrun: error: %s: %s: %s\n", d.Output, d.State, d.Error)
-					lf.Close()
-				}
-			}
-		case outcome.Delivered:
-			r.infof("%s: delivered", d.Output)
+	var wg sync.WaitGroup
+	for i, out := range outs {
+		switch _, local := out.(*site.Site); {
+		case local:
+			ds[i] = outcome.DeliverAll(ctx, []outcome.Output{out}, rec)[0]
+		case r.Hook:
+			ds[i] = outcome.Delivery{Output: out.Name(), State: outcome.NotDelivered, Error: "not sent: the unit did not start, and a push makes no network calls"}
+		default:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ds[i] = outcome.DeliverAll(ctx, []outcome.Output{out}, rec)[0]
+			}()
 		}
 	}
-	if err := history.SetOutputs(plan.HistoryPath(u.RepoPath), u.Name, ds); err != nil {
-		r.warnf("cannot record the outputs' deliveries: %v", err)
+	return func() {
+		wg.Wait()
+		cancel()
+		ds := append(failed, ds...)
+		for _, d := range ds {
+			switch d.State {
+			case outcome.NotDelivered, outcome.MaybeDelivered:
+				r.errorf("%s: %s: %s", d.Output, d.State, d.Error)
+				if u.Name != r.InLog {
+					if lf, err := AppendLog(u.RepoPath, u.Name); err == nil {
+						fmt.Fprintf(lf, "hookrun: error: %s: %s: %s\n", d.Output, d.State, d.Error)
+						lf.Close()
+					}
+				}
+			case outcome.Delivered:
+				r.infof("%s: delivered", d.Output)
+			}
+		}
+		if err := history.SetOutputs(plan.HistoryPath(u.RepoPath), u.Name, ds); err != nil {
+			r.warnf("cannot record the outputs' deliveries: %v", err)
+		}
 	}
 }
 

@@ -140,7 +140,7 @@ func (r *Reporter) recordNotStarted(units []*plan.Unit, errs []error) {
 	// Their outcome goes to the outputs too (from the push: the site only).
 	for i, u := range units {
 		if errs[i] != nil && u.Host == nil && u.Outputs != nil {
-			r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Failure, Reason: "not started: " + errs[i].Error()}, "")
+			r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Failure, Reason: "not started: " + errs[i].Error()}, "")()
 		}
 	}
 }

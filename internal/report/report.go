@@ -153,9 +153,10 @@ func (r *Reporter) Report(fin *unit.Finished) {
 		log = logTail(u, maxSiteLog)
 	}
 	r.infof("%s", remote.OutcomeLine(u.Name, u.Job, o.Kind.String(), notify.FormatDuration(o.Duration), o.Reason))
-	// Every outcome goes to the outputs, whatever ntfy's `on` says; the
-	// site first, so that a notification's link finds the run's page.
-	r.deliverOutputs(fin, o, log)
+	// Every outcome goes to the outputs, whatever ntfy's `on` says: the
+	// site now, so that a notification's link finds the run's page, the
+	// others while ntfy is sent.
+	defer r.deliverOutputs(fin, o, log)()
 	if u.Notify.Digest != "" {
 		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: o.Kind, Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
 		if len(u.Refs) > 0 {

@@ -75,7 +75,7 @@ func TestDeliverOutputs(t *testing.T) {
 	}
 	var log bytes.Buffer
 	r := &Reporter{Log: &log, Getenv: func(string) string { return "" }, Now: time.Now}
-	r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Success, Duration: time.Second}, "")
+	r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Success, Duration: time.Second}, "")()
 	recs, err := history.Read(plan.HistoryPath(repo))
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("history: %v %+v", err, recs)
@@ -98,7 +98,7 @@ func TestDeliverOutputs(t *testing.T) {
 
 	// From a push's hook: the site only, the rest recorded as not sent.
 	r.Hook = true
-	r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Failure, Reason: "not started: refused"}, "")
+	r.deliverOutputs(&unit.Finished{Plan: u}, notify.Outcome{Kind: outcome.Failure, Reason: "not started: refused"}, "")()
 	recs, _ = history.Read(plan.HistoryPath(repo))
 	ds = recs[0].Outputs
 	if len(ds) != 2 || ds[1].State != outcome.NotDelivered || !strings.Contains(ds[1].Error, "a push makes no network calls") {
