@@ -21,6 +21,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/suggest"
 	unitpkg "github.com/hookrun/hookrun/internal/unit"
 )
@@ -230,7 +231,7 @@ func (a *app) outcome(repo, unit string) error {
 		o := st.Outcome
 		a.infof("%s: %s after %s%s", unit, o.Kind, notify.FormatDuration(o.Duration), prefixed(": ", o.Reason))
 		switch {
-		case o.Kind == notify.Success:
+		case o.Kind == outcome.Success:
 			return nil
 		case st.Exit != nil && st.Exit.Code > 0 && st.Exit.Code < 256:
 			return &jobStatus{st.Exit.Code}
@@ -241,7 +242,7 @@ func (a *app) outcome(repo, unit string) error {
 	for i := len(recs) - 1; i >= 0; i-- {
 		if r := recs[i]; r.Unit == unit {
 			a.infof("%s: %s after %s%s", unit, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason))
-			if r.Result == string(notify.Success) {
+			if r.Result == outcome.Success {
 				return nil
 			}
 			return &jobStatus{exitFailure}

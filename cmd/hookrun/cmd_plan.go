@@ -15,6 +15,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/policy"
 	"github.com/hookrun/hookrun/internal/resolve"
@@ -195,7 +196,7 @@ func printPlan(w io.Writer, p *plan.Push) {
 		} else {
 			on := "success, failure, cancelled"
 			if len(u.Notify.On) > 0 {
-				on = strings.Join(u.Notify.On, ", ")
+				on = strings.Join(kindNames(u.Notify.On), ", ")
 			}
 			fmt.Fprintf(w, "  notify:  topic %s at %s on %s\n", u.Notify.Topic, u.Notify.Server, on)
 		}
@@ -309,4 +310,13 @@ func durationString(d time.Duration) string {
 		}
 	}
 	return b.String()
+}
+
+// kindNames are the names of ks.
+func kindNames(ks []outcome.Kind) []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.String()
+	}
+	return out
 }

@@ -26,3 +26,17 @@ func QuoteArgs(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// Arg is s as one POSIX shell word for a person to paste: as it is when it
+// holds only characters no shell treats specially, else quoted with Quote.
+// Pasting a line of such words into sh passes exactly these bytes and runs
+// nothing else: no $(...), backtick, quote or newline in s is interpreted.
+func Arg(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
+			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) {
+		return s
+	}
+	return Quote(s)
+}
