@@ -4,7 +4,8 @@
 // tables for docs/PERFORMANCE.md.
 //
 //	go run ./bench            # the benchmark (a few minutes)
-//	go run ./bench -quick     # fewer rounds (about a minute)
+//	go run ./bench -quick     # fewer rounds (two to three minutes)
+//	go run ./bench -u10000    # also the 10,000-unit start scenario (minutes more)
 //	go run ./bench -stress    # 50 concurrent pushes and 50 hook runs in one second, vs bash;
 //	                          # then hookrun's outcome scenarios against a real ntfy
 //	go run ./bench -stress -only replace-systemd,signals-exec   # chosen stress scenarios
@@ -50,6 +51,8 @@ var (
 	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, paths1, paths1000, u1000, u10000 (start throughput), nomatch, push (the real git pushes); with -stress: bash (hookrun vs the bash hook) and the outcome scenarios (replace-systemd, queue-exec, coalesce-systemd, signals-exec, ntfy-stopped, ntfy-429, hook-killed, manager-killed, enospc, ...)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
+	u10000Flag = flag.Bool("u10000", false, "also run the 10,000-unit start scenario (u10000: one round is 10,000 units per variant, several minutes; never part of the default or -quick run)")
+	manyLimit  = flag.Duration("many-limit", 15*time.Minute, "bound on one hook run of the many-unit scenarios (u1000, u10000): past it the run is stopped and the scenario fails, saying so")
 )
 
 func main() {

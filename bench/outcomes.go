@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/systemdtest"
@@ -259,7 +260,7 @@ func checkEach(us []*stressUnit) map[string]string {
 }
 
 func mismatch(r *history.Record, w want) string {
-	if r.Result != w.result || !regexp.MustCompile(w.reason).MatchString(r.Reason) {
+	if r.Result.String() != w.result || !regexp.MustCompile(w.reason).MatchString(r.Reason) {
 		return fmt.Sprintf("%s %q, want %s %s", r.Result, r.Reason, w.result, w.reason)
 	}
 	return ""
@@ -314,7 +315,7 @@ func othersSucceedOrCancelled(reason string) func([]*stressUnit) map[string]stri
 func runningNeverStopped(us []*stressUnit) map[string]string {
 	wrong := map[string]string{}
 	for _, u := range ended(us) {
-		if u.record.Result == "cancelled" && u.state != nil && !u.state.JobStart.IsZero() {
+		if u.record.Result == outcome.Cancelled && u.state != nil && !u.state.JobStart.IsZero() {
 			wrong[u.name] = "cancelled after its job began"
 		}
 	}
@@ -416,7 +417,7 @@ func tally(sc outcomeScenario, us []*stressUnit, msgs []peertest.Message) stress
 			continue
 		}
 		row.ended++
-		results[u.record.Result]++
+		results[u.record.Result.String()]++
 		d, _, _ := strings.Cut(u.record.Notify, ":")
 		deliveries[d]++
 		why := wrong[u.name]

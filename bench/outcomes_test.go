@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/peertest"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // fakeUnits are n units of job "site" on branches b0..b(n-1), saved a
 // second apart, each ended with result and notified once.
-func fakeUnits(n int, result string) ([]*stressUnit, []peertest.Message) {
+func fakeUnits(n int, result outcome.Kind) ([]*stressUnit, []peertest.Message) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	var us []*stressUnit
 	var msgs []peertest.Message
@@ -52,7 +53,7 @@ func TestTally(t *testing.T) {
 			return append(m, m[2])
 		}, "3 3 3 0 1 0", "u2 notified 2 times"},
 		{"wrong outcome", queue, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Result, us[0].record.Reason = "failure", "exit status 2"
+			us[0].record.Result, us[0].record.Reason = outcome.Failure, "exit status 2"
 			return m
 		}, "3 3 3 0 0 1", `u0: failure "exit status 2", want success ^$`},
 		{"delivered but nothing arrived", queue, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
@@ -71,12 +72,12 @@ func TestTally(t *testing.T) {
 			return m
 		}, "3 3 3 0 0 1", "u2: its job began before u1's had ended"},
 		{"replace: the last push cancelled", replace, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[2].record.Result, us[2].record.Reason = "cancelled", "replaced by a newer push"
+			us[2].record.Result, us[2].record.Reason = outcome.Cancelled, "replaced by a newer push"
 			return m
 		}, "3 3 3 0 0 1", "u2: the last push's unit: cancelled"},
 		{"replace: others cancelled", replace, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Result, us[0].record.Reason = "cancelled", "replaced by a newer push"
-			us[1].record.Result, us[1].record.Reason = "cancelled", "stopped by an operator"
+			us[0].record.Result, us[0].record.Reason = outcome.Cancelled, "replaced by a newer push"
+			us[1].record.Result, us[1].record.Reason = outcome.Cancelled, "stopped by an operator"
 			return m
 		}, "3 3 3 0 0 1", "u1: cancelled \"stopped by an operator\", want success or cancelled"},
 		{"unrecorded, and the message says so", outcomeScenario{check: saysUnrecorded}, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
@@ -97,7 +98,7 @@ func TestTally(t *testing.T) {
 		}, "3 3 3 0 0 1", "u2: pending while u1 was pending too"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			us, msgs := fakeUnits(3, "success")
+			us, msgs := fakeUnits(3, outcome.Success)
 			if tc.change != nil {
 				msgs = tc.change(us, msgs)
 			}

@@ -26,7 +26,7 @@ func runDeliver(a *app, fs *pflag.FlagSet) error {
 	}
 	failed := false
 	for _, path := range fs.Args() {
-		if !a.deliverLetter(path) {
+		if !a.rep().DeliverLetter(path) {
 			failed = true
 		}
 	}

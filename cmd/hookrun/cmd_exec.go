@@ -15,8 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hookrun/hookrun/internal/job"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -67,7 +68,7 @@ func runExec(a *app, fs *pflag.FlagSet, o *execOptions) error {
 	if r == nil {
 		if supervise && !errors.Is(err, unit.ErrEnded) {
 			// No ExecStopPost: report it here (a damaged plan included).
-			a.finish(path, nil)
+			a.rep().Finish(path, nil)
 		}
 		return fmt.Errorf("cannot run %s: %v", path, err)
 	}
@@ -82,6 +83,8 @@ func runExec(a *app, fs *pflag.FlagSet, o *execOptions) error {
 		defer lf.Close()
 	}
 	stdout, stderr := a.stdout, a.stderr
+	// The forge's "pending": from the unit's own process, never the push.
+	report.Started(u, a.now(), stderr)
 	end := func(e *unit.Exit, runErr error) error {
 		if err := r.Exited(e); err != nil {
 			fmt.Fprintf(stderr, "hookrun: error: cannot record how the job ended: %v\n", err)
@@ -90,39 +93,39 @@ func runExec(a *app, fs *pflag.FlagSet, o *execOptions) error {
 		r.Close()
 		switch {
 		case supervise: // no ExecStopPost: report it ourselves
-			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(a.orDamaged(path, nil, fin, err))
-			a.reconcileAfter(u.RepoPath)
+			a.rep().FinishExited(path, e)
+			a.rep().ReconcileAfter(u.RepoPath)
 		case u.Host == nil && os.Getppid() != manager:
 			// The manager was stopped or killed under us: its ExecStopPost
 			// will never run. Report it ourselves, once (unit.Finish).
 			fmt.Fprintf(stderr, "hookrun: the unit's service manager is gone (stopped or killed): recording and notifying the outcome from here\n")
-			fin, err := unit.FinishExited(path, e, a.now)
-			a.finished(a.orDamaged(path, nil, fin, err))
-			a.reconcileAfter(u.RepoPath)
+			a.rep().FinishExited(path, e)
+			a.rep().ReconcileAfter(u.RepoPath)
 		}
 		return exitStatus(runErr)
 	}
 	watcher := u.Host != nil && !supervise // the job runs on its host (its queue is there)
-	if errors.Is(err, unit.ErrCancelled) {
-		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
+	// cancelled ends a unit whose job never ran: when says where it was.
+	cancelled := func(when string) error {
+		fmt.Fprintf(stdout, "hookrun: cancelled %s: %s\n", when, r.State.Cancel.Reason)
 		if watcher {
-			stopOnHost(u, stdout) // started there already
+			report.StopOnHost(u, stdout) // started there already
 		}
 		return end(&unit.Exit{NotRun: true}, nil)
 	}
+	if errors.Is(err, unit.ErrCancelled) {
+		return cancelled("before it began")
+	}
 	if watcher {
 		if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
-			fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
-			stopOnHost(u, stdout)
-			return end(&unit.Exit{NotRun: true}, nil)
+			return cancelled("before it began")
 		}
-		ro, err := a.watchRemote(ctx, u, stdout)
+		ro, err := report.WatchRemote(ctx, u, stdout)
 		if err != nil {
 			return end(&unit.Exit{Stopped: true}, errReported)
 		}
 		var failed error
-		if ro.Kind != notify.Success {
+		if ro.Kind != outcome.Success {
 			fmt.Fprintf(stderr, "hookrun: error: on host %s: %s\n", u.Host.Name, ro.Reason)
 			failed = errReported
 		}
@@ -143,16 +146,14 @@ func runExec(a *app, fs *pflag.FlagSet, o *execOptions) error {
 		})
 		switch {
 		case errors.Is(err, unit.ErrCancelled):
-			fmt.Fprintf(stdout, "hookrun: cancelled while queued: %s\n", r.State.Cancel.Reason)
-			return end(&unit.Exit{NotRun: true}, nil)
+			return cancelled("while queued")
 		case err != nil:
 			fmt.Fprintf(stderr, "hookrun: stopped while queued\n")
 			return end(&unit.Exit{NotRun: true, Stopped: true}, errReported)
 		}
 	}
 	if err := r.BeginJob(); errors.Is(err, unit.ErrCancelled) {
-		fmt.Fprintf(stdout, "hookrun: cancelled before it began: %s\n", r.State.Cancel.Reason)
-		return end(&unit.Exit{NotRun: true}, nil)
+		return cancelled("before it began")
 	} else if err != nil {
 		fmt.Fprintf(stderr, "hookrun: warning: cannot record the job's start: %v\n", err)
 	}

@@ -42,8 +42,8 @@ func runNotify(a *app, fs *pflag.FlagSet) error {
 			defer lf.Close()
 		}
 	}
-	a.finish(path, svc)
+	a.rep().Finish(path, svc)
 	s, _ := unit.StoreOf(path)
-	a.reconcileAfter(s.RepoPath)
+	a.rep().ReconcileAfter(s.RepoPath)
 	return nil // never fail the unit over its report
 }

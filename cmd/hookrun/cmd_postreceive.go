@@ -9,10 +9,8 @@ import (
 
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
-	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
-	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -55,7 +53,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
 		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
-		Peel: peeler(repoPath), UnitName: runner.UnitName,
+		Peel: peeler(repoPath), UnitName: runner.UnitName, Getenv: a.getenv,
 	})
 	if err != nil {
 		return fmt.Errorf("%v; nothing was started", err)
@@ -63,6 +61,10 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	if len(p.Units) == 0 {
 		return nil
 	}
+	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
+	l := a.launcher()
+	defer l.Close()
+	l.Dial(ctx, p.Units) // the manager takes milliseconds to answer: meanwhile, the index and digests
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
 	// into one digest (before any starts: a quick unit may end at once).
@@ -73,13 +75,8 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	// Held while this hook lives: hookrun reconcile closes a digest whose
 	// hook died before saving every unit of it, never one still filling.
 	defer digest.Hold(groups)()
-	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
-	l := a.launcher()
-	defer l.Close()
 	errs := l.Launch(ctx, p.Units)
-	a.remoteNotStarted(p.Units, errs)
-	a.recordNotStarted(p.Units, errs)
-	a.notifyNotStarted(p.Units, errs)
+	a.rep().NotStarted(p.Units, errs)
 	return a.reportStarts(repoPath, p.Units, errs)
 }
 
@@ -167,49 +164,6 @@ func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) er
 		return errReported
 	}
 	return nil
-}
-
-// recordNotStarted records the units that did not start in the history (so
-// `hookrun status` lists them with their error) and in their push's digest,
-// sending the digest when they complete it.
-func (a *app) recordNotStarted(units []*plan.Unit, errs []error) {
-	var recs []history.Record
-	var repoPath string
-	for i, u := range units {
-		if errs[i] == nil || u.Host != nil { // remoteNotStarted records those
-			continue
-		}
-		repoPath = u.RepoPath
-		reason := "not started: " + errs[i].Error()
-		due := u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, notify.Failure)
-		r := history.Record{Unit: u.Name, Repo: u.Repo, Job: u.Job, Runner: string(u.Runner), Result: string(notify.Failure), Reason: reason, Start: u.Created}
-		if len(u.Refs) > 0 {
-			r.Ref, r.Short = u.Refs[0].Ref, u.Refs[0].Short()
-		}
-		if len(u.Refs) > 1 {
-			r.Refs = len(u.Refs)
-		}
-		if u.Notify.Digest != "" && due || notifiedNotStarted(u, errs[i]) {
-			r.Notify = history.NotifyPending
-		}
-		recs = append(recs, r)
-		if u.Notify.Digest == "" {
-			continue
-		}
-		e := digest.Entry{Unit: u.Name, Job: u.Job, Ref: r.Ref, Refs: len(u.Refs), Kind: string(notify.Failure), Reason: reason, Notify: due}
-		entries, send, err := digest.Record(u.Notify.Digest, e)
-		if err != nil {
-			a.warnf("%v", err)
-		} else if send {
-			// Every started unit of the digest has ended already.
-			defer a.sendDigest(u, entries)
-		}
-	}
-	if len(recs) > 0 {
-		if err := history.AppendAll(layout.History(repoPath), recs); err != nil {
-			a.warnf("cannot record the units that did not start: %v", err)
-		}
-	}
 }
 
 func refList(u *plan.Unit) string {

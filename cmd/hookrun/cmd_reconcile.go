@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/repoindex"
+	"github.com/hookrun/hookrun/internal/report"
 )
 
 func cmdReconcile() *command {
@@ -56,10 +57,10 @@ func runReconcile(a *app, fs *pflag.FlagSet, o *reconcileOptions) error {
 			return fmt.Errorf("cannot read the index of repositories: %v", err)
 		}
 	}
-	view := a.managerView()
+	view := report.ManagerView(a.getenv, a.stderr)
 	failed := false
 	for _, repo := range repos {
-		if !a.reconcileRepo(repo, view, true) {
+		if !a.rep().Reconcile(repo, view, true) {
 			failed = true
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/hookrun/hookrun/internal/install"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -71,9 +72,15 @@ type statusOptions struct {
 	wide bool
 }
 
-// A status line is a history.Record; for units not yet ended its Result is
-// their state: queued, running, ending or lost.
-type unitStatus = history.Record
+// A status line is a history.Record and its state: the recorded outcome of
+// an ended unit, else queued, running, ending or lost (its JSON "result").
+type unitStatus struct {
+	history.Record
+	State string `json:"result"`
+	// Deliveries is what became of the outcome at each output, ntfy's
+	// included (history.Record.Deliveries), typed.
+	Deliveries []outcome.Delivery `json:"deliveries,omitempty"`
+}
 
 func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
 	asJSON := o.json
@@ -119,7 +126,9 @@ func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
 			a.warnf("%s: cannot read its history: %v", r, err)
 			continue
 		}
-		finished = append(finished, recs...)
+		for _, rec := range recs {
+			finished = append(finished, unitStatus{Record: rec, State: rec.Result.String(), Deliveries: rec.Deliveries()})
+		}
 	}
 	// Newest first, across repositories.
 	sort.SliceStable(finished, func(i, j int) bool { return finished[i].Start.After(finished[j].Start) })
@@ -205,7 +214,7 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 	rows := [][]string{{"UNIT", "REPO", "JOB", "REF", "SHA", "STATE", "STARTED", "DURATION", "NOTIFY"}}
 	var failed []unitStatus
 	for _, s := range all {
-		state := s.Result
+		state := s.State
 		if s.Reason != "" {
 			state += " (" + s.Reason + ")"
 		}
@@ -244,6 +253,23 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 	_ = tw.Flush()
 	for _, s := range failed {
 		fmt.Fprintf(a.stdout, "%s: notification %s\n", s.Unit, s.Notify)
+	}
+	// The other outputs ([site], [forge], [[webhook]]): each delivery,
+	// and why one failed.
+	for _, s := range all {
+		if len(s.Outputs) == 0 {
+			continue
+		}
+		var parts []string
+		for _, d := range s.Outputs {
+			parts = append(parts, d.Output+" "+d.State.String())
+		}
+		fmt.Fprintf(a.stdout, "%s: outputs: %s\n", s.Unit, strings.Join(parts, ", "))
+		for _, d := range s.Outputs {
+			if d.Error != "" {
+				fmt.Fprintf(a.stdout, "%s: %s %s: %s\n", s.Unit, d.Output, d.State, d.Error)
+			}
+		}
 	}
 }
 
@@ -320,7 +346,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 	}
 	for _, l := range states {
 		st := l.st
-		s := unitStatus{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Result: "queued", Start: st.Saved}
+		s := unitStatus{Record: history.Record{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Start: st.Saved}, State: "queued"}
 		if u, err := plan.Load(layout.Plan(l.repo, st.Unit)); err == nil {
 			if len(u.Refs) > 0 {
 				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
@@ -334,9 +360,9 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 		}
 		switch {
 		case st.Exit != nil:
-			s.Result = "ending" // its notify is recording and reporting it
+			s.State = "ending" // its notify is recording and reporting it
 		case !st.JobStart.IsZero():
-			s.Result, s.Start = "running", st.JobStart
+			s.State, s.Start = "running", st.JobStart
 		case st.Phase == unit.Running:
 			s.Reason = "waiting for its turn"
 		}
@@ -347,7 +373,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 		if _, ok := known[st.Unit]; ok {
 			delete(known, st.Unit)
 		} else if st.Runner == plan.RunnerSystemd && reached[st.Manager] && a.now().Sub(st.Saved) > unit.StartGrace {
-			s.Result, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
+			s.State, s.Reason = "lost", "the manager no longer knows it and no outcome was recorded"
 		}
 		out = append(out, s)
 	}
@@ -356,7 +382,7 @@ func (a *app) activeUnits(repos []string, everywhere, askUser, idle bool) (out [
 			if slices.Contains(repos, k.RepoPath) {
 				continue
 			}
-			s := unitStatus{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Result: "running", Reason: "manager: " + k.State, Start: k.Start}
+			s := unitStatus{Record: history.Record{Unit: k.Name, Repo: k.Repo, Job: k.Job, Ref: k.Ref, Runner: "systemd", Reason: "manager: " + k.State, Start: k.Start}, State: "running"}
 			if len(k.New) >= 7 {
 				s.Short = k.New[:7]
 			}

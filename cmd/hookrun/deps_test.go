@@ -16,17 +16,16 @@ import (
 // job needs; imports go down, never back up to what wires packages together.
 var allowedImports = map[string][]string{
 	// Leaves: nothing internal but layout (a leaf itself), which names every
-	// path hookrun keeps, and atomicfile (below), the one way to replace a
-	// file: plan
-	// forwards its old path helpers to layout, repoindex asks it where the
-	// index is.
+	// path hookrun keeps; atomicfile (below), the one way to replace a file;
+	// and outcome, the outcome vocabulary. plan forwards its old path
+	// helpers to layout, repoindex asks it where the index is.
 	"internal/match":     {},
 	"internal/suggest":   {},
 	"internal/ntfyconf":  {},
 	"internal/layout":    {},
-	"internal/plan":      {"internal/layout"},
-	"internal/history":   {"internal/atomicfile"},
+	"internal/history":   {"internal/atomicfile", "internal/outcome"}, // outcome: a record's result and deliveries
 	"internal/install":   {"internal/atomicfile"},
+	"internal/plan":      {"internal/layout", "internal/outcome"}, // outcome: the `on` list is outcome.Kinds
 	"internal/repoindex": {"internal/atomicfile", "internal/layout"},
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
@@ -38,15 +37,15 @@ var allowedImports = map[string][]string{
 
 	// plan: the modes (job type, runner, manager, concurrency) are plan's
 	// types, which config decodes: one list of each (config/modes.go).
-	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/plan", "internal/suggest"},
+	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/outcome", "internal/plan", "internal/suggest"}, // outcome: `on` lists are outcome.Kinds
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/atomicfile", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
-	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/plan"},
-	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/plan", "internal/runner"},
+	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
+	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
-	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/plan", "internal/runner", "internal/unit"},
+	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},
 	"internal/policy":  {"internal/config", "internal/gitx", "internal/match", "internal/notify", "internal/secrets"}, // secrets: secrets = true scans blobs with it
 	// checkjob runs policy check jobs: it resolves their units (resolve), runs
 	// them isolated (runner), words their end as notifications do (notify),
@@ -54,18 +53,26 @@ var allowedImports = map[string][]string{
 	// pushcert verifies push certificates (match parses them).
 	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
+	// report owns a unit's end: it records the outcome (unit, history,
+	// digest), hands it to the outputs (notify, site, forge, webhook) and
+	// records each delivery;
+	// it reads the repository's config for a unit whose plan is lost
+	// (config), follows remote units (remote) and asks the managers what
+	// they know for reconcile (runner); job quotes the hints it prints,
+	// repoindex lists a repository that had a failed push, gitx names it.
+	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 
 	// Issue 23's thin CLI: each command's logic in the package of its concept.
 	// planview writes a plan for people: argv as shell lines (job), sizes as
-	// notifications write them (notify).
-	"internal/planview": {"internal/job", "internal/notify", "internal/plan"},
-	// logs reads a unit's output and end: its log and state (unit), the
-	// history, a did-you-mean for a job name (suggest).
+	// notifications write them (notify), the outcomes notified (outcome).
+	"internal/planview": {"internal/job", "internal/notify", "internal/outcome", "internal/plan"},
 	// validate checks configs and their repositories' hooks (install), the
 	// limits this machine's manager can apply (runner), secrets files
 	// (policy), and redacts URLs in what it says (ntfyconf).
 	"internal/validate": {"internal/config", "internal/install", "internal/ntfyconf", "internal/plan", "internal/policy", "internal/runner"},
-	"internal/logs":     {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/suggest", "internal/unit"},
+	// logs reads a unit's output and end: its log and state (unit), the
+	// history and its outcome kinds, a did-you-mean for a job name (suggest).
+	"internal/logs": {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/outcome", "internal/suggest", "internal/unit"},
 
 	// Test helpers: imported only by tests, the demo and bench. skiptest is
 	// the one skip-or-fail rule every helper of a real part applies.

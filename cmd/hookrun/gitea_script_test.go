@@ -35,9 +35,10 @@ func giteaCondition() (bool, error) {
 // gitea-serve starts a real Gitea in $WORK/gitea, with the script's
 // environment (its hooks run hookrun as the script would), an admin user
 // alice (email alice@example.com) and her repository alice/demo, made with
-// a first commit on main. It sets GITEA_URL (with alice's credentials)
-// and GITEA_REPOS (the repositories' root on disk). The server stops when
-// the script ends.
+// a first commit on main. It sets GITEA_URL (with alice's credentials),
+// GITEA_API (the same without them), GITEA_REPOS (the repositories' root
+// on disk) and GITEA_TOKEN_FILE (a file holding an access token of
+// alice's, mode 0600). The server stops when the script ends.
 func cmdGiteaServe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: gitea-serve")
@@ -89,6 +90,19 @@ ROOT_PATH = %[1]s/log
 	run("migrate")
 	run("admin", "user", "create", "--username", "alice", "--password", "alice-password-1", "--email", "alice@example.com",
 		"--admin", "--must-change-password=false")
+	tok := exec.Command(bin, "--config", ini, "admin", "user", "generate-access-token", "--username", "alice", "--token-name", "hookrun", "--scopes", "all", "--raw")
+	tok.Env, tok.Dir = env, dir
+	token, err := tok.Output()
+	if err != nil {
+		ts.Fatalf("gitea admin user generate-access-token: %v", err)
+	}
+	// The token is the last line (gitea may log before it).
+	lines := bytes.Fields(token)
+	if len(lines) == 0 {
+		ts.Fatalf("gitea admin user generate-access-token printed no token")
+	}
+	tokenFile := filepath.Join(dir, "alice.token")
+	ts.Check(os.WriteFile(tokenFile, lines[len(lines)-1], 0o600))
 	logf, err := os.Create(filepath.Join(dir, "web.log"))
 	ts.Check(err)
 	web := exec.Command(bin, "--config", ini, "web")
@@ -138,4 +152,6 @@ ROOT_PATH = %[1]s/log
 	}
 	ts.Setenv("GITEA_URL", "http://alice:alice-password-1@127.0.0.1:"+strconv.Itoa(port))
 	ts.Setenv("GITEA_REPOS", filepath.Join(dir, "repos"))
+	ts.Setenv("GITEA_API", "http://127.0.0.1:"+strconv.Itoa(port))
+	ts.Setenv("GITEA_TOKEN_FILE", tokenFile)
 }

@@ -68,6 +68,7 @@ func scriptParams(dir string) testscript.Params {
 			"unit-stop":       cmdUnitStop,
 			"unit-newest":     cmdUnitNewest,
 			"gitea-serve":     cmdGiteaServe,
+			"webhook-listen":  cmdWebhookListen,
 		}),
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -337,7 +338,7 @@ func cmdUnitNewest(ts *testscript.TestScript, neg bool, args []string) {
 	st := slices.MaxFunc(sts, unit.QueueOrder)
 	result := "none"
 	if o := st.Outcome; o != nil {
-		result = string(o.Kind)
+		result = o.Kind.String()
 		if o.Reason != "" {
 			result += ": " + o.Reason
 		}

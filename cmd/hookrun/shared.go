@@ -12,14 +12,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
-	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
@@ -30,6 +28,7 @@ import (
 	"github.com/hookrun/hookrun/internal/pushcert"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
+	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -125,203 +124,20 @@ func signedRules(c *config.Config) bool {
 	return c != nil && slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed })
 }
 
-// quoteArg is s as one POSIX shell word: as it is when it holds only
-// characters no shell treats specially, else single-quoted (job.Quote).
-// Pasting a line of such words into sh passes exactly these bytes and runs
-// nothing else: no $(...), backtick, quote or newline in s is interpreted.
-func quoteArg(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
-			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
-	}) {
-		return s
-	}
-	return job.Quote(s)
-}
+// quoteArg is s as one POSIX shell word (job.Arg).
+func quoteArg(s string) string { return job.Arg(s) }
 
 // logsCommand is how a person on the server reads the unit's output.
-func logsCommand(u *plan.Unit) string {
-	return "hookrun logs --repo " + quoteArg(u.RepoPath) + " " + u.Name
-}
+func logsCommand(u *plan.Unit) string { return report.LogsCommand(u) }
 
-// finish records the outcome of the unit whose plan is at planPath (in its
-// state and the history, through internal/unit) and, the first time only,
-// reports it.
-func (a *app) finish(planPath string, svc *unit.Service) {
-	fin, err := unit.Finish(planPath, svc, a.now)
-	a.finished(a.orDamaged(planPath, svc, fin, err))
-}
-
-// orDamaged is what unit.Finish returned, unless it failed because the
-// unit's plan is damaged: then the outcome recorded from its state alone
-// (unit.FinishDamaged), notified where the repository's config says now
-// (the plan's settings are lost with it).
-func (a *app) orDamaged(planPath string, svc *unit.Service, fin *unit.Finished, err error) (*unit.Finished, error) {
-	if fin != nil || err == nil || errors.Is(err, os.ErrNotExist) {
-		return fin, err
+// rep is the reporter of ended units (internal/report) writing where the
+// command's standard error goes now.
+func (a *app) rep() *report.Reporter {
+	r := &report.Reporter{Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self, InLog: a.inLog, InPush: a.inPush, Hook: a.inPush}
+	if a.holdLetters {
+		r.Held = &a.letters
 	}
-	_, perr := plan.Load(planPath)
-	if perr == nil || errors.Is(perr, os.ErrNotExist) {
-		return fin, err
-	}
-	a.errorf("%v", err)
-	return unit.FinishDamaged(planPath, perr, svc, a.repoNotify(planPath), a.now)
-}
-
-// repoNotify is the [notify] of the repository whose plan is at planPath,
-// from its config as it is now: for a unit whose plan cannot be read.
-func (a *app) repoNotify(planPath string) plan.Notify {
-	s, _ := unit.StoreOf(planPath)
-	c, _, err := config.Locate(config.Options{RepoPath: s.RepoPath, Getenv: a.getenv}).Load()
-	if err != nil || c == nil || c.Notify.Server == "" {
-		return plan.Notify{}
-	}
-	return plan.Notify{Server: c.Notify.Server, Topic: c.Notify.Topic, TokenFile: c.Notify.TokenFile, On: outcomes(c.Notify.On), RetryBudget: time.Duration(c.Notify.RetryBudget)}
-}
-
-// finished reports what unit.Finish returned.
-func (a *app) finished(fin *unit.Finished, err error) {
-	if err != nil {
-		a.errorf("%v", err)
-	}
-	if fin != nil && fin.First {
-		a.report(fin)
-	}
-}
-
-// report publishes a recorded outcome, on its own or in its push's digest.
-func (a *app) report(fin *unit.Finished) {
-	u, o, due := fin.Plan, fin.Outcome, fin.Due
-	if fin.Unrecorded != nil {
-		// Recording never gates notifying: the notification says it.
-		note := "hookrun could not record this outcome (hookrun status may not show it): " + fin.Unrecorded.Error()
-		if o.Reason != "" {
-			note = o.Reason + "; " + note
-		}
-		o.Reason = note
-	}
-	a.infof("%s", remote.OutcomeLine(u.Name, u.Job, string(o.Kind), notify.FormatDuration(o.Duration), o.Reason))
-	if u.Notify.Digest != "" {
-		e := digest.Entry{Unit: u.Name, Job: u.Job, Kind: string(o.Kind), Reason: o.Reason, Notify: due, Refs: len(u.Refs)}
-		if len(u.Refs) > 0 {
-			e.Ref = u.Refs[0].Ref
-		}
-		entries, send, err := digest.Record(u.Notify.Digest, e)
-		switch {
-		case err == nil && !send:
-			a.infof("outcome recorded in the push's digest, which the push's last unit to end sends")
-			return
-		case err == nil:
-			a.sendDigest(u, entries)
-			return
-		}
-		a.errorf("push digest: %v; notifying this unit on its own", err)
-	}
-	if !due {
-		return
-	}
-	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: logsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
-	for _, r := range u.Refs {
-		d.Refs = append(d.Refs, r.Ref)
-		d.Shorts = append(d.Shorts, r.TargetShort())
-	}
-	if len(u.Refs) > 0 {
-		d.Short = u.Refs[0].TargetShort()
-	}
-	m := notify.Build(d, o)
-	if a.inPush {
-		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: []string{u.Name}})
-		return
-	}
-	a.recordDelivery(u.RepoPath, u.Name, a.publish(u, m))
-}
-
-// sendDigest sends the digest of u's push, whose entries are all in, and
-// records its delivery for every unit in it that was due a notification.
-func (a *app) sendDigest(u *plan.Unit, entries []digest.Entry) {
-	if a.inPush {
-		a.postDigest(u, entries)
-		return
-	}
-	m, due := a.digestMessage(u, entries)
-	if len(due) == 0 {
-		return // the `on` filter lets none of these outcomes notify
-	}
-	result := a.publish(u, m)
-	if result == history.NotifyDelivered {
-		result = history.NotifyDelivered + " in the push's digest"
-		a.infof("sent the digest of %d units", len(entries))
-	} else {
-		result += " (the push's digest of " + strconv.Itoa(len(entries)) + " units)"
-	}
-	for _, name := range due {
-		a.recordDelivery(u.RepoPath, name, result)
-	}
-}
-
-// postDigest is sendDigest out of the caller's path (a push: postLetter).
-func (a *app) postDigest(u *plan.Unit, entries []digest.Entry) {
-	m, due := a.digestMessage(u, entries)
-	if len(due) > 0 {
-		a.postLetter(u.Notify, m, unit.Addressee{RepoPath: u.RepoPath, Units: due, Digest: len(entries)})
-	}
-}
-
-// digestMessage claims the digest of u's push, whose entries are all in,
-// and returns its message and the units in it due a notification.
-func (a *app) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.Message, []string) {
-	// Claimed and read: nothing else will use it.
-	if err := digest.Remove(u.Notify.Digest); err != nil {
-		a.warnf("%v", err)
-	}
-	d := notify.DigestDetails{Repo: u.Repo, StatusHint: "hookrun status " + quoteArg(u.RepoPath), Topic: u.Notify.Topic, Pusher: u.Pusher}
-	var due []string
-	for _, e := range entries {
-		d.Entries = append(d.Entries, notify.DigestEntry{Job: e.Job, Ref: e.Ref, Kind: notify.Kind(e.Kind)})
-		if e.Notify && e.Unit != "" { // "": a unit that never had a state
-			due = append(due, e.Unit)
-		}
-	}
-	return notify.BuildDigest(d), due
-}
-
-// publish sends m to u's ntfy and returns what became of it, for the
-// history: history.NotifyDelivered, or "not delivered: ..." / "maybe
-// delivered: ..." (notify.ErrMaybeDelivered).
-func (a *app) publish(u *plan.Unit, m notify.Message) string {
-	token, err := notify.LoadToken(u.Notify.TokenFile, a.getenv)
-	if err != nil {
-		return "not delivered: " + err.Error()
-	}
-	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: a.stderr, RetryBudget: u.Notify.RetryBudget}
-	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
-	defer cancel()
-	if err := c.Publish(ctx, m); err != nil {
-		if errors.Is(err, notify.ErrMaybeDelivered) {
-			return "maybe delivered: " + err.Error()
-		}
-		return "not delivered: " + err.Error()
-	}
-	a.infof("notified topic %s", u.Notify.Topic)
-	return history.NotifyDelivered
-}
-
-// recordDelivery puts what became of unit's notification in its history
-// record; a failure also goes to the unit's log file, where `hookrun logs`
-// shows it with or without a journal.
-func (a *app) recordDelivery(repoPath, name, result string) {
-	if strings.HasPrefix(result, "not delivered") || strings.HasPrefix(result, "maybe delivered") {
-		a.errorf("notification %s", result)
-		if name == a.inLog {
-			// already there, through stderr
-		} else if lf, err := openLog(&plan.Unit{RepoPath: repoPath, Name: name}); err == nil {
-			fmt.Fprintf(lf, "hookrun: error: notification %s\n", result)
-			lf.Close()
-		}
-	}
-	if err := unit.RecordDelivery(layout.Plan(repoPath, name), result, a.now); err != nil {
-		a.warnf("cannot record the notification's delivery: %v", err)
-	}
+	return r
 }
 
 // teeLog copies what the command prints from now on to u's log file as
@@ -377,15 +193,6 @@ func (a *app) ownLog(u *plan.Unit) io.Closer {
 	}
 	a.stdout, a.stderr = lf, lf
 	return logCloser{a, lf}
-}
-
-// openLog opens u's log file for appending, creating it and its directory.
-func openLog(u *plan.Unit) (*os.File, error) {
-	p := layout.Log(u.RepoPath, u.Name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 // peeler gives resolve the commit an annotated tag of the repository points to.

@@ -2,11 +2,11 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Site is the [site] table: the static status site hookrun writes.
@@ -48,17 +48,25 @@ func (t *ForgeType) decodeTOML(v any) error {
 }
 func (t ForgeType) schema() map[string]any { return enumSchema(t.values()) }
 
-// OutputOutcome is an outcome an output may be limited to: every outcome
-// of internal/outcome (its names; a test keeps the two lists equal).
-type OutputOutcome string
+// OutputOutcome is an outcome an output may be limited to: every
+// outcome.Kind (Kind converts it, checked by the compiler).
+type OutputOutcome outcome.Kind
+
+// Kind is o as every other package has it.
+func (o OutputOutcome) Kind() outcome.Kind { return outcome.Kind(o) }
 
 func (OutputOutcome) values() []string {
-	return []string{"success", "failure", "cancelled", "lost", "not-started"}
+	var out []string
+	for _, k := range outcome.Kinds() {
+		out = append(out, k.String())
+	}
+	return out
 }
 func (o *OutputOutcome) decodeTOML(v any) error {
-	return decodeEnum(v, o.values(), func(s string) { *o = OutputOutcome(s) })
+	return decodeKind(v, o.values(), (*outcome.Kind)(o))
 }
-func (o OutputOutcome) schema() map[string]any { return enumSchema(o.values()) }
+func (o OutputOutcome) schema() map[string]any       { return enumSchema(o.values()) }
+func (o OutputOutcome) MarshalText() ([]byte, error) { return outcome.Kind(o).MarshalText() }
 
 // Priority is an ntfy priority: 1 (min) to 5 (max).
 type Priority int
@@ -137,29 +145,6 @@ func (d *decoder) checkOutputs(f *File) {
 		}
 	}
 
-	// Until the end of a unit calls the outputs (docs/outputs.md, "Wiring
-	// status"), a file that sets them is told so rather than left to
-	// believe they work.
-	notYet := func(path string) {
-		d.report(Warning, path, false, "%s: checked, but this version of hookrun does not act on it yet (docs/outputs.md, \"Wiring status\")", path)
-	}
-	if len(s.Defined) > 0 {
-		notYet("site")
-	}
-	if len(g.Defined) > 0 {
-		notYet("forge")
-	}
-	if len(f.Webhooks) > 0 {
-		notYet(index("webhook", 0))
-	}
-	if f.Notify.LogLines != nil {
-		notYet("notify.log_lines")
-	}
-	for _, name := range slices.Sorted(maps.Keys(f.Jobs)) {
-		if f.Jobs[name].Priority != nil {
-			notYet(joinKey(joinKey("jobs", name), "priority"))
-		}
-	}
 	if n := f.Notify.LogLines; n != nil && (*n < 0 || *n > MaxLogLines) {
 		d.errorf("notify.log_lines", "notify.log_lines: %d is out of range: want 0 (off) to %d lines", *n, MaxLogLines)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // valueDecoder is implemented by config value types that decode and check
@@ -324,14 +326,38 @@ func (p *Per) decodeTOML(v any) error {
 }
 func (p Per) schema() map[string]any { return enumSchema(p.values()) }
 
-// Outcome is a unit outcome that may notify.
-type Outcome string
+// Outcome is a unit outcome that may notify: an outcome.Kind (Kind
+// converts it, checked by the compiler), limited to those ntfy's `on`
+// names (lost and not started units notify as failures).
+type Outcome outcome.Kind
 
-func (Outcome) values() []string { return []string{"success", "failure", "cancelled"} }
-func (o *Outcome) decodeTOML(v any) error {
-	return decodeEnum(v, o.values(), func(s string) { *o = Outcome(s) })
+// Kind is o as every other package has it.
+func (o Outcome) Kind() outcome.Kind { return outcome.Kind(o) }
+
+// Kinds is the outcome.Kind of each of os.
+func Kinds[O ~uint8](os []O) []outcome.Kind {
+	out := make([]outcome.Kind, len(os))
+	for i, o := range os {
+		out[i] = outcome.Kind(o)
+	}
+	return out
 }
-func (o Outcome) schema() map[string]any { return enumSchema(o.values()) }
+
+func (Outcome) values() []string {
+	return []string{outcome.Success.String(), outcome.Failure.String(), outcome.Cancelled.String()}
+}
+func (o *Outcome) decodeTOML(v any) error      { return decodeKind(v, o.values(), (*outcome.Kind)(o)) }
+func (o Outcome) schema() map[string]any       { return enumSchema(o.values()) }
+func (o Outcome) MarshalText() ([]byte, error) { return outcome.Kind(o).MarshalText() }
+
+// decodeKind decodes one of the outcome names allowed into k.
+func decodeKind(v any, allowed []string, k *outcome.Kind) error {
+	var err error
+	if derr := decodeEnum(v, allowed, func(s string) { *k, err = outcome.Parse(s) }); derr != nil {
+		return derr
+	}
+	return err
+}
 
 // ProtectSystem is systemd's ProtectSystem= setting.
 type ProtectSystem string

@@ -31,6 +31,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -46,12 +47,12 @@ const (
 
 // Entry is one unit's part of a digest.
 type Entry struct {
-	Unit   string `json:"unit"`
-	Job    string `json:"job"`
-	Ref    string `json:"ref,omitempty"` // the first ref of the unit
-	Refs   int    `json:"refs,omitempty"`
-	Kind   string `json:"kind"` // success, failure, cancelled
-	Reason string `json:"reason,omitempty"`
+	Unit   string       `json:"unit"`
+	Job    string       `json:"job"`
+	Ref    string       `json:"ref,omitempty"` // the first ref of the unit
+	Refs   int          `json:"refs,omitempty"`
+	Kind   outcome.Kind `json:"kind"` // success, failure, cancelled
+	Reason string       `json:"reason,omitempty"`
 	// Notify says whether the unit's `on` filter lets this outcome notify;
 	// a digest is sent when any of its entries does.
 	Notify bool `json:"notify"`

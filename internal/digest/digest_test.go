@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -74,9 +75,9 @@ func TestRecordSendsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			kind := "success"
+			kind := outcome.Success
 			if i%100 == 7 {
-				kind = "failure"
+				kind = outcome.Failure
 			}
 			entries, send, err := Record(dir, Entry{Unit: u.Name, Job: u.Job, Ref: "refs/heads/main", Kind: kind, Notify: true})
 			if err != nil {

@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Keep is how many records a repository keeps.
@@ -31,7 +33,7 @@ type Record struct {
 	Short    string        `json:"short"`
 	Runner   string        `json:"runner"`
 	Host     string        `json:"host,omitempty"` // the [hosts.NAME] it ran on; empty: here
-	Result   string        `json:"result"`         // success, failure, cancelled
+	Result   outcome.Kind  `json:"result"`         // success, failure, cancelled
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
@@ -40,6 +42,44 @@ type Record struct {
 	// e.g. " in the push's digest"), or a failure starting with
 	// "not delivered: " or "maybe delivered: ".
 	Notify string `json:"notify,omitempty"`
+	// Outputs is what became of the outcome at each output other than
+	// ntfy (the status site, the forge, each webhook), typed; Deliveries
+	// adds ntfy's, read from Notify.
+	Outputs []outcome.Delivery `json:"outputs,omitempty"`
+}
+
+// NtfyOutput names ntfy's delivery in Deliveries.
+const NtfyOutput = "ntfy"
+
+// NotifyDelivery is ntfy's delivery as Notify records it (its string form,
+// also that of every history file written before deliveries were typed);
+// ok is false when none was due.
+func (r Record) NotifyDelivery() (d outcome.Delivery, ok bool) {
+	if r.Notify == "" {
+		return d, false
+	}
+	d.Output = NtfyOutput
+	switch {
+	case r.Notify == NotifyPending:
+		d.State = outcome.Pending
+	case strings.HasPrefix(r.Notify, NotifyDelivered):
+		d.State = outcome.Delivered
+	case strings.HasPrefix(r.Notify, "maybe delivered"):
+		d.State, d.Error = outcome.MaybeDelivered, strings.TrimPrefix(r.Notify, "maybe delivered: ")
+	default:
+		d.State, d.Error = outcome.NotDelivered, strings.TrimPrefix(r.Notify, "not delivered: ")
+	}
+	return d, true
+}
+
+// Deliveries is what became of the outcome at every output: ntfy's
+// (NotifyDelivery) first, then Outputs.
+func (r Record) Deliveries() []outcome.Delivery {
+	var ds []outcome.Delivery
+	if d, ok := r.NotifyDelivery(); ok {
+		ds = append(ds, d)
+	}
+	return append(ds, r.Outputs...)
 }
 
 // Notification states of a Record.
@@ -51,7 +91,8 @@ const (
 // NotifyFailed reports whether r records a notification that failed or may
 // have failed.
 func (r Record) NotifyFailed() bool {
-	return strings.HasPrefix(r.Notify, "not delivered") || strings.HasPrefix(r.Notify, "maybe delivered")
+	d, ok := r.NotifyDelivery()
+	return ok && (d.State == outcome.NotDelivered || d.State == outcome.MaybeDelivered)
 }
 
 // Append adds r to the file at path, keeping the newest Keep records. Writers
@@ -86,6 +127,35 @@ func SetNotify(path, unit, notify string) error {
 				continue
 			}
 			r.Notify = notify
+			b, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			lines[i] = append(b, '\n')
+			break
+		}
+		return lines, nil
+	})
+}
+
+// SetOutputs records what became of the outcome of unit at its outputs
+// besides ntfy (Record.Outputs) in its newest record at path: each of ds
+// replaces the delivery of the same output. A unit with no record there
+// is not an error.
+func SetOutputs(path, unit string, ds []outcome.Delivery) error {
+	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var r Record
+			if json.Unmarshal(lines[i], &r) != nil || r.Unit != unit {
+				continue
+			}
+			for _, d := range ds {
+				if j := slices.IndexFunc(r.Outputs, func(o outcome.Delivery) bool { return o.Output == d.Output }); j >= 0 {
+					r.Outputs[j] = d
+				} else {
+					r.Outputs = append(r.Outputs, d)
+				}
+			}
 			b, err := json.Marshal(r)
 			if err != nil {
 				return nil, err

@@ -1,12 +1,15 @@
 package history
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 func TestAppendKeepsNewestAndSurvivesConcurrency(t *testing.T) {
@@ -16,7 +19,7 @@ func TestAppendKeepsNewestAndSurvivesConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: "success", Start: time.Unix(int64(i), 0)}); err != nil {
+			if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Success, Start: time.Unix(int64(i), 0)}); err != nil {
 				t.Error(err)
 			}
 		}(i)
@@ -62,7 +65,7 @@ func TestPruneDir(t *testing.T) {
 func TestSetNotify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	for _, u := range []string{"a", "b", "a"} {
-		if err := Append(path, Record{Unit: u, Result: "success", Notify: NotifyPending}); err != nil {
+		if err := Append(path, Record{Unit: u, Result: outcome.Success, Notify: NotifyPending}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,12 +94,12 @@ func TestSetNotify(t *testing.T) {
 
 func TestAppendAllKeepsNewest(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	if err := Append(path, Record{Unit: "first"}); err != nil {
+	if err := Append(path, Record{Unit: "first", Result: outcome.Success}); err != nil {
 		t.Fatal(err)
 	}
 	var rs []Record
 	for i := range Keep + 5 {
-		rs = append(rs, Record{Unit: fmt.Sprintf("u%03d", i)})
+		rs = append(rs, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Success})
 	}
 	if err := AppendAll(path, rs); err != nil {
 		t.Fatal(err)
@@ -129,4 +132,57 @@ func TestPruneDirBytes(t *testing.T) {
 	if len(left) != 1 || filepath.Base(left[0]) != "9.log" {
 		t.Fatalf("left %v, want the newest alone", left)
 	}
+}
+
+// TestDeliveriesFromOldNotify reads ntfy's delivery, typed, from the
+// string form every history file has (Record.Notify), and SetOutputs
+// adds and replaces the other outputs' deliveries.
+func TestDeliveriesFromOldNotify(t *testing.T) {
+	tests := []struct {
+		notify string
+		want   []outcome.Delivery
+	}{
+		{"", nil},
+		{"pending", []outcome.Delivery{{Output: "ntfy", State: outcome.Pending}}},
+		{"delivered", []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered}}},
+		{"delivered in the push's digest", []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered}}},
+		{"not delivered: ntfy answered 403", []outcome.Delivery{{Output: "ntfy", State: outcome.NotDelivered, Error: "ntfy answered 403"}}},
+		{"maybe delivered: sent, but no answer", []outcome.Delivery{{Output: "ntfy", State: outcome.MaybeDelivered, Error: "sent, but no answer"}}},
+	}
+	for _, tt := range tests {
+		var r Record
+		line := `{"unit":"u","result":"success","notify":` + strconvQuote(tt.notify) + `}`
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Deliveries(); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("notify %q: deliveries %+v, want %+v", tt.notify, got, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	if err := Append(path, Record{Unit: "u", Result: outcome.Success, Notify: NotifyDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	site := outcome.Delivery{Output: "site", State: outcome.Delivered}
+	hook := outcome.Delivery{Output: "webhook x", State: outcome.NotDelivered, Error: "refused"}
+	if err := SetOutputs(path, "u", []outcome.Delivery{site, hook}); err != nil {
+		t.Fatal(err)
+	}
+	hook.State, hook.Error = outcome.Delivered, ""
+	if err := SetOutputs(path, "u", []outcome.Delivery{hook}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Read(path)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%v %+v", err, recs)
+	}
+	want := []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered}, site, hook}
+	if got := recs[0].Deliveries(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("deliveries %+v, want %+v", got, want)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

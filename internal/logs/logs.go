@@ -24,6 +24,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/suggest"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -86,7 +87,7 @@ func Outcome(repo, name string) (Ending, error) {
 		o := st.Outcome
 		e := Ending{Line: fmt.Sprintf("%s: %s after %s%s", name, o.Kind, notify.FormatDuration(o.Duration), prefixed(": ", o.Reason)), Code: 1}
 		switch {
-		case o.Kind == notify.Success:
+		case o.Kind == outcome.Success:
 			e.Code = 0
 		case st.Exit != nil && st.Exit.Code > 0 && st.Exit.Code < 256:
 			e.Code = st.Exit.Code
@@ -97,7 +98,7 @@ func Outcome(repo, name string) (Ending, error) {
 	for i := len(recs) - 1; i >= 0; i-- {
 		if r := recs[i]; r.Unit == name {
 			e := Ending{Line: fmt.Sprintf("%s: %s after %s%s", name, r.Result, notify.FormatDuration(r.Duration), prefixed(": ", r.Reason)), Code: 1}
-			if r.Result == string(notify.Success) {
+			if r.Result == outcome.Success {
 				e.Code = 0
 			}
 			return e, nil

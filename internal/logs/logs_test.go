@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // repoWithHistory is a repository directory whose history holds recs.
@@ -29,9 +30,9 @@ func repoWithHistory(t *testing.T, recs ...history.Record) string {
 func TestLatest(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	repo := repoWithHistory(t,
-		history.Record{Unit: "hookrun-build-a", Job: "build", Start: t0, Result: "success"},
-		history.Record{Unit: "hookrun-build-b", Job: "build", Start: t0.Add(time.Hour), Result: "failure"},
-		history.Record{Unit: "hookrun-test-c", Job: "test", Start: t0.Add(2 * time.Hour), Result: "success"},
+		history.Record{Unit: "hookrun-build-a", Job: "build", Start: t0, Result: outcome.Success},
+		history.Record{Unit: "hookrun-build-b", Job: "build", Start: t0.Add(time.Hour), Result: outcome.Failure},
+		history.Record{Unit: "hookrun-test-c", Job: "test", Start: t0.Add(2 * time.Hour), Result: outcome.Success},
 	)
 	for _, tc := range []struct {
 		job  string
@@ -61,8 +62,8 @@ func TestLatest(t *testing.T) {
 
 func TestOutcomeFromHistory(t *testing.T) {
 	repo := repoWithHistory(t,
-		history.Record{Unit: "u-ok", Job: "build", Result: "success", Duration: 3 * time.Second},
-		history.Record{Unit: "u-bad", Job: "build", Result: "failure", Reason: "exit status 3", Duration: time.Minute},
+		history.Record{Unit: "u-ok", Job: "build", Result: outcome.Success, Duration: 3 * time.Second},
+		history.Record{Unit: "u-bad", Job: "build", Result: outcome.Failure, Reason: "exit status 3", Duration: time.Minute},
 	)
 	if e, err := Outcome(repo, "u-ok"); err != nil || e.Code != 0 || !strings.HasPrefix(e.Line, "u-ok: success after ") {
 		t.Errorf("Outcome(u-ok) = %+v, %v", e, err)

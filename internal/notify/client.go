@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/ntfyconf"
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Defaults for Client. With them a publish that never succeeds gives up after
@@ -104,9 +105,9 @@ type Error struct {
 	Code   int    // ntfy's error code, e.g. 40007; 0 when the body had none
 	Text   string // ntfy's error text, or a short excerpt of the body
 	Hint   string // what to do about it, when known
-	// RetryAfter is the wait the server asked for with Retry-After; 0
+	// RetryAfterWait is the wait the server asked for with Retry-After; 0
 	// when it sent none (ntfy v2.13 never does).
-	RetryAfter time.Duration
+	RetryAfterWait time.Duration
 }
 
 func (e *Error) Error() string {
@@ -134,13 +135,19 @@ func (e *Error) Temporary() bool {
 	return e.Status == http.StatusTooManyRequests && (e.Code == 0 || e.Code == 42901)
 }
 
+// RetryLater is Temporary, for outcome.Policy.
+func (e *Error) RetryLater() bool { return e.Temporary() }
+
+// RetryAfter is the wait ntfy asked for (outcome.Policy).
+func (e *Error) RetryAfter() time.Duration { return e.RetryAfterWait }
+
 // Unwrap puts ErrMaybeDelivered in the chain of a 5xx answer: ntfy v2.13
 // hands a message to its subscribers before it writes it to its cache, and
 // answers 500 when that write fails (server.go handlePublishInternal); a
 // proxy's 502 or 504 may hide a delivery the same way.
-func (e *Error) Unwrap() error {
+func (e *Error) Unwrap() []error {
 	if e.Status >= 500 {
-		return ErrMaybeDelivered
+		return []error{ErrMaybeDelivered, outcome.ErrMaybeDelivered}
 	}
 	return nil
 }
@@ -204,110 +211,61 @@ func (c *Client) publish(ctx context.Context, m Message) error {
 		return fmt.Errorf("encode ntfy message: %w", err)
 	}
 	endpoint := strings.TrimRight(c.Server, "/") + "/"
-
 	budget := c.RetryBudget
 	if budget <= 0 {
 		budget = DefaultRetryBudget
 	}
-	// The budget decides whether another attempt starts; an attempt that
-	// started runs its own timeout out, so it is never cut off after it
-	// was sent (that would make it "maybe delivered" for nothing).
-	deadline := time.Now().Add(budget)
-
 	backoff := c.Backoff
 	if backoff == nil {
 		backoff = DefaultBackoff
 	}
-	// stopped explains why Publish ends without success while it would
-	// have retried.
-	stopped := func(attempt int, last error) error {
-		if ctx.Err() != nil {
-			return fmt.Errorf("publish to ntfy at %s: %w after %s: %w", c.Server, ctx.Err(), plural(attempt, "attempt"), last)
-		}
-		return fmt.Errorf("publish to ntfy at %s: gave up after %s, no success within the retry budget of %s: %w", c.Server, plural(attempt, "attempt"), budget, last)
+	// The delivery rules every output follows (outcome.Policy); ntfy's
+	// own extra is the 403 of a valid token, sent again shortly within
+	// one attempt (see forbiddenRetries).
+	p := outcome.Policy{Backoff: backoff, AttemptTimeout: c.AttemptTimeout, Budget: budget, LogName: "notify", Receiver: "ntfy"}
+	if c.Log != nil {
+		p.Log = redactingWriter{c}
 	}
 	client := c.httpClient()
-	forbidden := 0
-	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, client, endpoint, body)
-		if err == nil {
-			return nil
-		}
-		var apiErr *Error
-		isAPI := errors.As(err, &apiErr)
-		if isAPI && apiErr.Status == http.StatusForbidden && c.Token != "" && forbidden < forbiddenRetries && len(backoff) > 0 {
-			forbidden++
+	sent := 0 // requests, counted as the log lines count attempts
+	return p.Send(ctx, "publish to ntfy at "+c.Server, func(ctx context.Context) error {
+		for forbidden := 0; ; forbidden++ {
+			sent++
+			err := c.attempt(ctx, client, endpoint, body)
+			var apiErr *Error
+			if !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden || c.Token == "" || forbidden >= forbiddenRetries || len(backoff) == 0 {
+				return err
+			}
 			wait := forbiddenWait + time.Duration(rand.Int64N(int64(forbiddenWait)))
-			if wait > time.Until(deadline) {
-				return fmt.Errorf("publish to ntfy at %s: %w", c.Server, err)
+			if d, ok := ctx.Deadline(); ok && wait > time.Until(d) {
+				return err
 			}
-			c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s (ntfy can refuse a valid token while another request from this host is authenticated)\n", attempt, c.redact(err), wait.Round(time.Millisecond))
-			if !sleepCtx(ctx, wait) {
-				return stopped(attempt, err)
-			}
-			continue
-		}
-		retry := isAPI && apiErr.Temporary() || isUnsent(err)
-		switch {
-		case !retry:
-			return fmt.Errorf("publish to ntfy at %s: %w", c.Server, err)
-		case ctx.Err() != nil:
-			return stopped(attempt, err)
-		case len(backoff) == 0:
-			return fmt.Errorf("publish to ntfy at %s: no retries configured: %w", c.Server, err)
-		}
-		wait := backoff[min(attempt, len(backoff))-1]
-		// Spread units that were refused together, so they do not come
-		// back together: up to a quarter more, never less.
-		wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
-		left := time.Until(deadline)
-		if isAPI && apiErr.RetryAfter > 0 {
-			wait = apiErr.RetryAfter
-			if wait > left {
-				return fmt.Errorf("publish to ntfy at %s: gave up after %s: ntfy asks to wait %s, more than the %s left of the retry budget (%s): %w",
-					c.Server, plural(attempt, "attempt"), wait.Round(time.Second), max(0, left).Round(time.Second), budget, err)
+			c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s (ntfy can refuse a valid token while another request from this host is authenticated)\n", sent, c.redact(err), wait.Round(time.Millisecond))
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
 			}
 		}
-		if wait > left {
-			return stopped(attempt, err)
-		}
-		c.logf("hookrun: notify: attempt %d failed: %v; retrying in %s\n", attempt, c.redact(err), wait.Round(time.Millisecond))
-		if !sleepCtx(ctx, wait) {
-			return stopped(attempt, err)
-		}
-	}
+	})
 }
 
-// sleepCtx waits d, or less when ctx ends first; it reports whether the
-// whole wait passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// redactingWriter writes to c's Log with c's token cut out.
+type redactingWriter struct{ c *Client }
 
-// plural renders "1 attempt", "2 attempts".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
+func (w redactingWriter) Write(b []byte) (int, error) {
+	s := string(b)
+	if w.c.Token != "" {
+		s = strings.ReplaceAll(s, w.c.Token, "[token]")
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	_, err := io.WriteString(w.c.Log, s)
+	return len(b), err
 }
 
 // attempt sends one request and classifies the answer.
 func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint string, body []byte) error {
-	timeout := c.AttemptTimeout
-	if timeout <= 0 {
-		timeout = DefaultAttemptTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
 	// sent turns true once the whole request has been handed to the
 	// connection: from then on ntfy may have it, whatever happens next.
 	var sent atomic.Bool
@@ -335,7 +293,11 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 		if sent.Load() {
 			return &sentError{err}
 		}
-		return unsent(err)
+		ue := unsent(err)
+		if !ue.permanent {
+			return outcome.Unsent(err) // may get through if sent again
+		}
+		return ue
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -372,7 +334,7 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
 		}
 		e := apiError(resp.StatusCode, data, c.Token != "")
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfterWait = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return e
 	}
 }
@@ -476,13 +438,6 @@ func unsent(err error) *unsentError {
 	return &unsentError{err: err}
 }
 
-// isUnsent reports whether err is a request that never left this machine
-// and may get through if sent again.
-func isUnsent(err error) bool {
-	var ue *unsentError
-	return errors.As(err, &ue) && !ue.permanent
-}
-
 // sentError is a request that was sent but got no answer (timed out, reset,
 // closed): ntfy may have delivered it, so it is not retried.
 type sentError struct{ err error }
@@ -490,7 +445,9 @@ type sentError struct{ err error }
 func (e *sentError) Error() string {
 	return "sent, but no answer: " + e.err.Error() + "; " + ErrMaybeDelivered.Error()
 }
-func (e *sentError) Unwrap() []error { return []error{e.err, ErrMaybeDelivered} }
+func (e *sentError) Unwrap() []error {
+	return []error{e.err, ErrMaybeDelivered, outcome.ErrMaybeDelivered}
+}
 
 // httpClient returns c.HTTP (or a new client) set up never to follow
 // redirects. The caller's client is copied, not changed.

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 const testToken = "tk_s3cr3tT0kenV4lue0123456789"
@@ -46,7 +48,7 @@ func testMessage() Message {
 	return Build(Details{
 		Job: "site", Repo: "myrepo", Refs: []string{"refs/heads/main"}, Short: "1a2b3c4",
 		Unit: "git-site-myrepo-x.service", Topic: "git-builds", Click: "https://git.example.com/myrepo/",
-	}, Outcome{Kind: Failure, Reason: "exit status 7", Duration: 83 * time.Second})
+	}, Outcome{Kind: outcome.Failure, Reason: "exit status 7", Duration: 83 * time.Second})
 }
 
 func newTestClient(f *fakeNtfy, log *syncBuffer) *Client {

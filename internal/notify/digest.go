@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // DigestEntry is one unit's outcome in a push digest.
 type DigestEntry struct {
 	Job  string
 	Ref  string // the unit's (first) ref, full name
-	Kind Kind
+	Kind outcome.Kind
 }
 
 // DigestDetails describe a push whose units are reported together.
@@ -56,10 +58,10 @@ func BuildDigest(d DigestDetails) Message {
 		}
 		ref := DisplayRef(oneLine(e.Ref))
 		switch e.Kind {
-		case Success:
+		case outcome.Success:
 			j.ok++
 			ok++
-		case Cancelled:
+		case outcome.Cancelled:
 			j.cancelled++
 			cancelled++
 			j.cancRefs = append(j.cancRefs, ref)
@@ -73,14 +75,14 @@ func BuildDigest(d DigestDetails) Message {
 	repo := oneLine(d.Repo)
 	var title string
 	prio := PriorityDefault
-	kind := Success
+	kind := outcome.Success
 	switch {
 	case failed > 0:
 		title = fmt.Sprintf("❌ Git push to %s: %d of %d jobs failed", repo, failed, total)
-		prio, kind = PriorityHigh, Failure
+		prio, kind = PriorityHigh, outcome.Failure
 	case cancelled > 0:
 		title = fmt.Sprintf("⏹ Git push to %s: %d of %d jobs cancelled", repo, cancelled, total)
-		kind = Cancelled
+		kind = outcome.Cancelled
 	default:
 		title = fmt.Sprintf("✅ Git push to %s: %d jobs succeeded", repo, total)
 	}
@@ -136,7 +138,7 @@ func BuildDigest(d DigestDetails) Message {
 		Title:    truncate(title, MaxTitleBytes),
 		Message:  truncate(strings.Join(lines, "\n"), MaxMessageBytes),
 		Priority: prio,
-		Tags:     []string{"hookrun", "digest", string(kind)},
+		Tags:     []string{"hookrun", "digest", kind.String()},
 		Click:    d.Click,
 	}
 }

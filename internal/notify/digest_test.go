@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 func TestBuildDigest(t *testing.T) {
 	entries := func(job string, ok, failed int, failedRefs ...string) []DigestEntry {
 		var es []DigestEntry
 		for i := range ok {
-			es = append(es, DigestEntry{Job: job, Ref: fmt.Sprintf("refs/heads/b%03d", i), Kind: Success})
+			es = append(es, DigestEntry{Job: job, Ref: fmt.Sprintf("refs/heads/b%03d", i), Kind: outcome.Success})
 		}
 		for i := range failed {
-			es = append(es, DigestEntry{Job: job, Ref: "refs/heads/" + failedRefs[i], Kind: Failure})
+			es = append(es, DigestEntry{Job: job, Ref: "refs/heads/" + failedRefs[i], Kind: outcome.Failure})
 		}
 		return es
 	}
@@ -43,8 +45,8 @@ func TestBuildDigest(t *testing.T) {
 		{
 			name: "cancelled and tags",
 			entries: []DigestEntry{
-				{Job: "site", Ref: "refs/heads/main", Kind: Success},
-				{Job: "site", Ref: "refs/tags/v1", Kind: Cancelled},
+				{Job: "site", Ref: "refs/heads/main", Kind: outcome.Success},
+				{Job: "site", Ref: "refs/tags/v1", Kind: outcome.Cancelled},
 			},
 			title:    "⏹ Git push to web: 1 of 2 jobs cancelled",
 			message:  "site: 1 ✅, 1 ⏹ — tag v1\ndetails: hookrun status /srv/git/web.git",
@@ -70,7 +72,7 @@ func TestBuildDigestManyFailures(t *testing.T) {
 	var es []DigestEntry
 	for i := range 10000 {
 		job := []string{"site", "build"}[i%2]
-		es = append(es, DigestEntry{Job: job, Ref: "refs/heads/feature/" + strings.Repeat("x", 40) + fmt.Sprint(i), Kind: Failure})
+		es = append(es, DigestEntry{Job: job, Ref: "refs/heads/feature/" + strings.Repeat("x", 40) + fmt.Sprint(i), Kind: outcome.Failure})
 	}
 	m := BuildDigest(DigestDetails{Repo: "web", StatusHint: "hookrun status /srv/git/web.git", Topic: "t", Entries: es})
 	if len(m.Message) > MaxMessageBytes {
@@ -107,7 +109,7 @@ func TestListRefs(t *testing.T) {
 // A digest says who pushed, as a single unit's notification does; an
 // unknown pusher is left out.
 func TestBuildDigestPusher(t *testing.T) {
-	es := []DigestEntry{{Job: "site", Ref: "refs/heads/main", Kind: Success}}
+	es := []DigestEntry{{Job: "site", Ref: "refs/heads/main", Kind: outcome.Success}}
 	for _, tc := range []struct{ pusher, want string }{
 		{"ana", "site: 1 ✅\ndetails: hookrun status /r.git\npushed by ana"},
 		{"(unknown)", "site: 1 ✅\ndetails: hookrun status /r.git"},

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Priorities as ntfy numbers them (1 min ... 5 max). In JSON publishing the
@@ -78,13 +80,13 @@ func Build(d Details, o Outcome) Message {
 	var title, head string
 	prio := PriorityDefault
 	switch o.Kind {
-	case Success:
+	case outcome.Success:
 		title = fmt.Sprintf("✅ Git %s Success: %s", job, repo)
 		head = "succeeded in " + dur
 		if reason != "" { // rare: who recorded it, or that it could not be
 			head += ": " + reason
 		}
-	case Cancelled:
+	case outcome.Cancelled:
 		title = fmt.Sprintf("⏹ Git %s Cancelled: %s", job, repo)
 		head = "cancelled after " + dur
 		if reason != "" {
@@ -106,7 +108,7 @@ func Build(d Details, o Outcome) Message {
 	if s := oneLine(d.Signer); s != "" {
 		tail = append(tail, "signed by "+s)
 	}
-	if o.Kind != Success {
+	if o.Kind != outcome.Success {
 		hint := oneLine(d.LogsHint)
 		if hint == "" && d.Unit != "" {
 			hint = "hookrun logs " + oneLine(d.Unit)
@@ -132,8 +134,8 @@ func Build(d Details, o Outcome) Message {
 	lines = append(lines, tail...)
 
 	kind := o.Kind
-	if kind != Success && kind != Cancelled {
-		kind = Failure
+	if kind != outcome.Success && kind != outcome.Cancelled {
+		kind = outcome.Failure
 	}
 	return Message{
 		Topic:    d.Topic,
@@ -142,7 +144,7 @@ func Build(d Details, o Outcome) Message {
 		Priority: prio,
 		// Not emoji short codes such as "white_check_mark": ntfy's clients
 		// would put that emoji in front of the title, which has one already.
-		Tags:  []string{"hookrun", string(kind)},
+		Tags:  []string{"hookrun", kind.String()},
 		Click: d.Click,
 	}
 }
@@ -210,18 +212,14 @@ func DisplayRef(ref string) string {
 }
 
 // ShouldNotify reports whether outcomes of kind k are to be sent, given the
-// configuration's `on` list ("success", "failure", "cancelled"). An empty
-// list sends every kind.
-func ShouldNotify(on []string, k Kind) bool {
-	if len(on) == 0 {
-		return true
+// configuration's `on` list. An empty list sends every kind. ntfy's `on`
+// names success, failure and cancelled: a lost or not-started unit counts
+// as a failure.
+func ShouldNotify(on []outcome.Kind, k outcome.Kind) bool {
+	if k == outcome.Lost || k == outcome.NotStarted {
+		k = outcome.Failure
 	}
-	for _, s := range on {
-		if Kind(strings.ToLower(strings.TrimSpace(s))) == k {
-			return true
-		}
-	}
-	return false
+	return outcome.Wants(on, k)
 }
 
 // oneLine replaces control characters (newlines included) with spaces and

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 func TestBuild(t *testing.T) {
@@ -28,7 +30,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "success",
 			d:    d,
-			o:    Outcome{Kind: Success, Duration: 42 * time.Second},
+			o:    Outcome{Kind: outcome.Success, Duration: 42 * time.Second},
 			want: Message{
 				Topic:    "git-builds",
 				Title:    "✅ Git site Success: myrepo",
@@ -41,7 +43,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "failure",
 			d:    d,
-			o:    Outcome{Kind: Failure, Reason: "exit status 7", Duration: 83 * time.Second},
+			o:    Outcome{Kind: outcome.Failure, Reason: "exit status 7", Duration: 83 * time.Second},
 			want: Message{
 				Topic: "git-builds",
 				Title: "❌ Git site Failed: myrepo",
@@ -76,7 +78,7 @@ func TestBuild(t *testing.T) {
 				LogsHint: "journalctl --user -u x.service",
 				Topic:    "deployments",
 			},
-			o: Outcome{Kind: Failure, Reason: "timed out after 30m 0s", Duration: 3723 * time.Second},
+			o: Outcome{Kind: outcome.Failure, Reason: "timed out after 30m 0s", Duration: 3723 * time.Second},
 			want: Message{
 				Topic: "deployments",
 				Title: "❌ Git deploy-prod Failed: app",
@@ -91,7 +93,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "signed success has no logs line",
 			d:    Details{Job: "j", Repo: "r", Short: "1234567", Signer: "Bob", Unit: "u.service"},
-			o:    Outcome{Kind: Success, Duration: time.Hour},
+			o:    Outcome{Kind: outcome.Success, Duration: time.Hour},
 			want: Message{
 				Title:    "✅ Git j Success: r",
 				Message:  "succeeded in 1h 0m 0s\ncommit 1234567\nsigned by Bob",
@@ -102,7 +104,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "control characters cannot add lines",
 			d:    Details{Job: "j", Repo: "r\nx", Refs: []string{"refs/heads/a"}, Signer: "Eve\nlogs: rm -rf /"},
-			o:    Outcome{Kind: Success},
+			o:    Outcome{Kind: outcome.Success},
 			want: Message{
 				Title:    "✅ Git j Success: r x",
 				Message:  "succeeded in 0s\na\nsigned by Eve logs: rm -rf /",
@@ -113,7 +115,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "unknown kind is reported as a failure",
 			d:    Details{Job: "j", Repo: "r"},
-			o:    Outcome{Kind: "weird", Reason: "?"},
+			o:    Outcome{Kind: outcome.Kind(99), Reason: "?"},
 			want: Message{
 				Title:    "❌ Git j Failed: r",
 				Message:  "failed after 0s: ?",
@@ -138,7 +140,7 @@ func TestBuildManyRefs(t *testing.T) {
 		refs = append(refs, fmt.Sprintf("refs/heads/feature/branch-number-%05d", i))
 	}
 	m := Build(Details{Job: "site", Repo: "r", Refs: refs, Short: "1a2b3c4", Unit: "u.service"},
-		Outcome{Kind: Failure, Reason: "exit status 1", Duration: time.Second})
+		Outcome{Kind: outcome.Failure, Reason: "exit status 1", Duration: time.Second})
 	if len(m.Message) > MaxMessageBytes {
 		t.Fatalf("message is %d bytes, want at most %d", len(m.Message), MaxMessageBytes)
 	}
@@ -171,7 +173,7 @@ func TestBuildManyRefs(t *testing.T) {
 func TestBuildHugeRef(t *testing.T) {
 	huge := "refs/heads/" + strings.Repeat("é", 3000) // 6000 bytes
 	m := Build(Details{Job: "j", Repo: "r", Refs: []string{huge, "refs/heads/b"}, Short: "1234567"},
-		Outcome{Kind: Success})
+		Outcome{Kind: outcome.Success})
 	if len(m.Message) > MaxMessageBytes || !utf8.ValidString(m.Message) {
 		t.Fatalf("message is %d bytes (valid UTF-8: %v)", len(m.Message), utf8.ValidString(m.Message))
 	}
@@ -180,7 +182,7 @@ func TestBuildHugeRef(t *testing.T) {
 	}
 
 	long := strings.Repeat("x", 2000)
-	m = Build(Details{Job: long, Repo: long}, Outcome{Kind: Success})
+	m = Build(Details{Job: long, Repo: long}, Outcome{Kind: outcome.Success})
 	if len(m.Title) > MaxTitleBytes || !strings.HasSuffix(m.Title, "…") {
 		t.Errorf("title is %d bytes, want at most %d ending in …", len(m.Title), MaxTitleBytes)
 	}
@@ -188,24 +190,27 @@ func TestBuildHugeRef(t *testing.T) {
 
 func TestShouldNotify(t *testing.T) {
 	tests := []struct {
-		on   []string
-		k    Kind
+		on   []outcome.Kind
+		k    outcome.Kind
 		want bool
 	}{
-		{nil, Success, true},
-		{nil, Failure, true},
-		{nil, Cancelled, true},
-		{[]string{}, Failure, true},
-		{[]string{"success", "failure"}, Success, true},
-		{[]string{"success", "failure"}, Failure, true},
-		{[]string{"success", "failure"}, Cancelled, false},
-		{[]string{"failure"}, Success, false},
-		{[]string{"Failure"}, Failure, true},
-		{[]string{"cancelled"}, Cancelled, true},
+		{nil, outcome.Success, true},
+		{nil, outcome.Failure, true},
+		{nil, outcome.Cancelled, true},
+		{[]outcome.Kind{}, outcome.Failure, true},
+		{[]outcome.Kind{outcome.Success, outcome.Failure}, outcome.Success, true},
+		{[]outcome.Kind{outcome.Success, outcome.Failure}, outcome.Failure, true},
+		{[]outcome.Kind{outcome.Success, outcome.Failure}, outcome.Cancelled, false},
+		{[]outcome.Kind{outcome.Failure}, outcome.Success, false},
+		{[]outcome.Kind{outcome.Cancelled}, outcome.Cancelled, true},
+		// ntfy's on names failure for every failing end
+		{[]outcome.Kind{outcome.Failure}, outcome.Lost, true},
+		{[]outcome.Kind{outcome.Failure}, outcome.NotStarted, true},
+		{[]outcome.Kind{outcome.Success}, outcome.Lost, false},
 	}
 	for _, tt := range tests {
 		if got := ShouldNotify(tt.on, tt.k); got != tt.want {
-			t.Errorf("ShouldNotify(%q, %s) = %v, want %v", tt.on, tt.k, got, tt.want)
+			t.Errorf("ShouldNotify(%v, %s) = %v, want %v", tt.on, tt.k, got, tt.want)
 		}
 	}
 }
@@ -232,11 +237,11 @@ func TestTruncate(t *testing.T) {
 // commit.
 func TestBuildPerRefCommits(t *testing.T) {
 	m := Build(Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main", "refs/heads/develop", "refs/tags/v1.0"},
-		Shorts: []string{"b87ec85", "1234567", "89abcde"}, Short: "b87ec85"}, Outcome{Kind: Success, Duration: time.Second})
+		Shorts: []string{"b87ec85", "1234567", "89abcde"}, Short: "b87ec85"}, Outcome{Kind: outcome.Success, Duration: time.Second})
 	if want := "succeeded in 1s\nmain at b87ec85, develop at 1234567, tag v1.0 at 89abcde"; m.Message != want {
 		t.Errorf("message:\n%s\nwant:\n%s", m.Message, want)
 	}
-	one := Build(Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main"}, Shorts: []string{"b87ec85"}, Short: "b87ec85"}, Outcome{Kind: Success, Duration: time.Second})
+	one := Build(Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main"}, Shorts: []string{"b87ec85"}, Short: "b87ec85"}, Outcome{Kind: outcome.Success, Duration: time.Second})
 	if want := "succeeded in 1s\nmain at b87ec85"; one.Message != want {
 		t.Errorf("one ref:\n%s\nwant:\n%s", one.Message, want)
 	}
@@ -244,13 +249,13 @@ func TestBuildPerRefCommits(t *testing.T) {
 
 func TestBuildPushedBy(t *testing.T) {
 	d := Details{Job: "site", Repo: "r", Refs: []string{"refs/heads/main"}, Short: "1a2b3c4", Pusher: "alice", Signer: "Alice <a@x>"}
-	m := Build(d, Outcome{Kind: Success})
+	m := Build(d, Outcome{Kind: outcome.Success})
 	if !strings.Contains(m.Message, "\npushed by alice\nsigned by Alice <a@x>") {
 		t.Errorf("body %q does not say who pushed", m.Message)
 	}
 	for _, p := range []string{"", "(unknown)"} {
 		d.Pusher = p
-		if m := Build(d, Outcome{Kind: Success}); strings.Contains(m.Message, "pushed by") {
+		if m := Build(d, Outcome{Kind: outcome.Success}); strings.Contains(m.Message, "pushed by") {
 			t.Errorf("pusher %q: body %q", p, m.Message)
 		}
 	}
@@ -259,7 +264,7 @@ func TestBuildPushedBy(t *testing.T) {
 // A success with a reason (its outcome could not be recorded, or was
 // recorded by reconcile) says it, as every other outcome does.
 func TestBuildSuccessReason(t *testing.T) {
-	m := Build(Details{Job: "site", Repo: "web"}, Outcome{Kind: Success, Duration: time.Second, Reason: "hookrun could not record this outcome: no space left on device"})
+	m := Build(Details{Job: "site", Repo: "web"}, Outcome{Kind: outcome.Success, Duration: time.Second, Reason: "hookrun could not record this outcome: no space left on device"})
 	if want := "succeeded in 1s: hookrun could not record this outcome: no space left on device"; m.Message != want {
 		t.Errorf("message %q, want %q", m.Message, want)
 	}

@@ -10,18 +10,9 @@ import (
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
-// Kind is how a job ended, as far as notifications care.
-type Kind string
-
-const (
-	Success   Kind = "success"   // the job's unit ended cleanly
-	Failure   Kind = "failure"   // non-zero exit, timeout, kill, or a systemd failure
-	Cancelled Kind = "cancelled" // stopped on purpose, e.g. a newer push replaced it
-)
-
 // Outcome is how one run of a job ended.
 type Outcome struct {
-	Kind Kind
+	Kind outcome.Kind
 	// Reason says why a job failed or was cancelled, for a person:
 	// "exit status 7", "timed out after 30m 0s", "killed: out of memory".
 	// It is empty on success.
@@ -43,12 +34,12 @@ type Outcome struct {
 // names the limit as the likely cause.
 func FromService(serviceResult, exitCode, exitStatus string, timeout time.Duration, memoryMax uint64) Outcome {
 	failed := func(format string, args ...any) Outcome {
-		return Outcome{Kind: Failure, Reason: fmt.Sprintf(format, args...)}
+		return Outcome{Kind: outcome.Failure, Reason: fmt.Sprintf(format, args...)}
 	}
 	status := strings.TrimSpace(exitStatus)
 	switch strings.TrimSpace(serviceResult) {
 	case "success":
-		return Outcome{Kind: Success}
+		return Outcome{Kind: outcome.Success}
 	case "exit-code":
 		if status == "" {
 			return failed("exited with a failure status")
@@ -103,7 +94,7 @@ func CancelledOutcome(reason string) Outcome {
 	if reason == "" {
 		reason = "replaced by a newer push"
 	}
-	return Outcome{Kind: Cancelled, Reason: reason}
+	return Outcome{Kind: outcome.Cancelled, Reason: reason}
 }
 
 // systemdExitCodes are the exit statuses systemd itself uses when it fails to

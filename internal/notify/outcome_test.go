@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 func TestFromService(t *testing.T) {
@@ -13,41 +15,41 @@ func TestFromService(t *testing.T) {
 		result, code, status string
 		timeout              time.Duration
 		memoryMax            uint64
-		kind                 Kind
+		kind                 outcome.Kind
 		reason               string
 	}{
-		{"success", "success", "exited", "0", 0, 0, Success, ""},
-		{"exit code", "exit-code", "exited", "7", 0, 0, Failure, "exit status 7"},
-		{"exit code without status", "exit-code", "", "", 0, 0, Failure, "exited with a failure status"},
-		{"systemd exec failure", "exit-code", "exited", "203", 0, 0, Failure,
+		{"success", "success", "exited", "0", 0, 0, outcome.Success, ""},
+		{"exit code", "exit-code", "exited", "7", 0, 0, outcome.Failure, "exit status 7"},
+		{"exit code without status", "exit-code", "", "", 0, 0, outcome.Failure, "exited with a failure status"},
+		{"systemd exec failure", "exit-code", "exited", "203", 0, 0, outcome.Failure,
 			"exit status 203 (systemd: could not execute the program)"},
 		// Observed: RuntimeMaxSec=1 on sleep 10.
-		{"timeout", "timeout", "killed", "TERM", 30 * time.Minute, 0, Failure, "timed out after 30m 0s"},
-		{"timeout short", "timeout", "killed", "TERM", time.Second, 0, Failure, "timed out after 1s"},
-		{"timeout unknown limit", "timeout", "killed", "KILL", 0, 0, Failure, "timed out"},
-		{"oom kill", "oom-kill", "killed", "KILL", 0, 20 * mb, Failure, "killed: out of memory"},
+		{"timeout", "timeout", "killed", "TERM", 30 * time.Minute, 0, outcome.Failure, "timed out after 30m 0s"},
+		{"timeout short", "timeout", "killed", "TERM", time.Second, 0, outcome.Failure, "timed out after 1s"},
+		{"timeout unknown limit", "timeout", "killed", "KILL", 0, 0, outcome.Failure, "timed out"},
+		{"oom kill", "oom-kill", "killed", "KILL", 0, 20 * mb, outcome.Failure, "killed: out of memory"},
 		// Observed on the cgroup v1/v2 hybrid hosts: MemoryMax=20M, 200 MB allocated.
-		{"kill with memory limit", "signal", "killed", "KILL", 0, 20 * mb, Failure,
+		{"kill with memory limit", "signal", "killed", "KILL", 0, 20 * mb, outcome.Failure,
 			"killed by signal KILL (the memory limit MemoryMax=20M may have been reached)"},
-		{"kill without memory limit", "signal", "killed", "KILL", 0, 0, Failure, "killed by signal KILL"},
-		{"kill with infinite memory limit", "signal", "killed", "KILL", 0, math.MaxUint64, Failure, "killed by signal KILL"},
-		{"term with memory limit", "signal", "killed", "TERM", 0, 20 * mb, Failure, "killed by signal TERM"},
-		{"sig prefix", "signal", "killed", "SIGINT", 0, 0, Failure, "killed by signal INT"},
-		{"numeric signal", "signal", "killed", "9", 0, 0, Failure, "killed by signal KILL"},
-		{"signal without name", "signal", "", "", 0, 0, Failure, "killed by a signal"},
-		{"core dump", "core-dump", "dumped", "SEGV", 0, 0, Failure, "killed by signal SEGV (core dumped)"},
-		{"start limit", "start-limit-hit", "", "", 0, 0, Failure,
+		{"kill without memory limit", "signal", "killed", "KILL", 0, 0, outcome.Failure, "killed by signal KILL"},
+		{"kill with infinite memory limit", "signal", "killed", "KILL", 0, math.MaxUint64, outcome.Failure, "killed by signal KILL"},
+		{"term with memory limit", "signal", "killed", "TERM", 0, 20 * mb, outcome.Failure, "killed by signal TERM"},
+		{"sig prefix", "signal", "killed", "SIGINT", 0, 0, outcome.Failure, "killed by signal INT"},
+		{"numeric signal", "signal", "killed", "9", 0, 0, outcome.Failure, "killed by signal KILL"},
+		{"signal without name", "signal", "", "", 0, 0, outcome.Failure, "killed by a signal"},
+		{"core dump", "core-dump", "dumped", "SEGV", 0, 0, outcome.Failure, "killed by signal SEGV (core dumped)"},
+		{"start limit", "start-limit-hit", "", "", 0, 0, outcome.Failure,
 			"not started: the start rate limit was hit (systemd result start-limit-hit)"},
-		{"resources", "resources", "", "", 0, 0, Failure,
+		{"resources", "resources", "", "", 0, 0, outcome.Failure,
 			"systemd could not set up the job's resources (systemd result resources)"},
-		{"protocol", "protocol", "", "", 0, 0, Failure,
+		{"protocol", "protocol", "", "", 0, 0, outcome.Failure,
 			"the service broke systemd's start-up protocol (systemd result protocol)"},
-		{"watchdog", "watchdog", "killed", "ABRT", 0, 0, Failure, "the watchdog timed out (systemd result watchdog)"},
-		{"exec condition", "exec-condition", "exited", "1", 0, 0, Failure,
+		{"watchdog", "watchdog", "killed", "ABRT", 0, 0, outcome.Failure, "the watchdog timed out (systemd result watchdog)"},
+		{"exec condition", "exec-condition", "exited", "1", 0, 0, outcome.Failure,
 			"not run: ExecCondition= failed (systemd result exec-condition)"},
-		{"unknown result", "something-new", "", "", 0, 0, Failure, "systemd result something-new"},
-		{"unknown result with newline", "bad\nvalue", "", "", 0, 0, Failure, "systemd result bad value"},
-		{"no result", "", "", "", 0, 0, Failure, "ended without a result from systemd (SERVICE_RESULT is not set)"},
+		{"unknown result", "something-new", "", "", 0, 0, outcome.Failure, "systemd result something-new"},
+		{"unknown result with newline", "bad\nvalue", "", "", 0, 0, outcome.Failure, "systemd result bad value"},
+		{"no result", "", "", "", 0, 0, outcome.Failure, "ended without a result from systemd (SERVICE_RESULT is not set)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,10 +64,10 @@ func TestFromService(t *testing.T) {
 }
 
 func TestCancelledOutcome(t *testing.T) {
-	if got := CancelledOutcome(""); got.Kind != Cancelled || got.Reason != "replaced by a newer push" {
+	if got := CancelledOutcome(""); got.Kind != outcome.Cancelled || got.Reason != "replaced by a newer push" {
 		t.Errorf("CancelledOutcome(\"\") = %+v", got)
 	}
-	if got := CancelledOutcome("stopped by admin"); got.Kind != Cancelled || got.Reason != "stopped by admin" {
+	if got := CancelledOutcome("stopped by admin"); got.Kind != outcome.Cancelled || got.Reason != "stopped by admin" {
 		t.Errorf("CancelledOutcome(...) = %+v", got)
 	}
 }

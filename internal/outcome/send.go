@@ -59,8 +59,14 @@ type Policy struct {
 	// gets the same request, so a maybe-delivered attempt may be sent
 	// again (it still counts against the budget).
 	Idempotent bool
-	// Log, when set, gets one line per failed attempt that is retried.
-	Log io.Writer
+	// Log, when set, gets one line per failed attempt that is retried:
+	// "hookrun: LogName: attempt N failed: ..." (LogName empty: Send's
+	// what).
+	Log     io.Writer
+	LogName string
+	// Receiver names the receiver in errors ("ntfy"; empty: "the
+	// receiver").
+	Receiver string
 }
 
 // RetryLater is implemented by errors of attempts the receiver refused
@@ -162,15 +168,23 @@ func (p Policy) Send(ctx context.Context, what string, attempt func(context.Cont
 		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
 			wait = ra.RetryAfter()
 			if wait > left {
-				return fmt.Errorf("%s: gave up after %s: the receiver asks to wait %s, more than the %s left of the retry budget (%s): %w",
-					what, plural(n, "attempt"), wait.Round(time.Second), max(0, left).Round(time.Second), budget, err)
+				receiver := p.Receiver
+				if receiver == "" {
+					receiver = "the receiver"
+				}
+				return fmt.Errorf("%s: gave up after %s: %s asks to wait %s, more than the %s left of the retry budget (%s): %w",
+					what, plural(n, "attempt"), receiver, wait.Round(time.Second), max(0, left).Round(time.Second), budget, err)
 			}
 		}
 		if wait > left {
 			return stopped(n, err)
 		}
 		if p.Log != nil {
-			fmt.Fprintf(p.Log, "hookrun: %s: attempt %d failed: %v; retrying in %s\n", what, n, err, wait.Round(time.Millisecond))
+			name := p.LogName
+			if name == "" {
+				name = what
+			}
+			fmt.Fprintf(p.Log, "hookrun: %s: attempt %d failed: %v; retrying in %s\n", name, n, err, wait.Round(time.Millisecond))
 		}
 		if !sleepCtx(ctx, wait) {
 			return stopped(n, err)

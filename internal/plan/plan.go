@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Version of the on-disk plan format written for `hookrun exec`.
@@ -51,6 +53,43 @@ type Unit struct {
 	// Host, when set, is the other machine whose user manager runs the
 	// unit (host = "NAME"); the git server only watches it and notifies.
 	Host *Host `json:"host,omitempty"`
+	// Outputs are where the outcome goes besides ntfy: [site], [forge],
+	// [[webhook]]; nil: nowhere else.
+	Outputs *Outputs `json:"outputs,omitempty"`
+}
+
+// Outputs are the outputs of a unit's outcome besides ntfy.
+type Outputs struct {
+	Site     *Site     `json:"site,omitempty"`
+	Forge    *Forge    `json:"forge,omitempty"`
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// RetryBudget bounds each delivery, retries included ([notify]
+	// retry_budget: the same rules for every output); 0: the default.
+	RetryBudget time.Duration `json:"retry_budget,omitempty"`
+}
+
+// Site is [site]: the status site in Dir, reached at URL.
+type Site struct {
+	Dir  string `json:"dir"`
+	URL  string `json:"url,omitempty"`
+	Logs bool   `json:"logs,omitempty"`
+}
+
+// Forge is [forge]: commit statuses of Owner/Repo on the forge at URL.
+// Owner and Repo come from repo = "owner/name", else from the forge's hook
+// environment at push time (empty: the delivery says so).
+type Forge struct {
+	URL       string `json:"url"`
+	TokenFile string `json:"token_file,omitempty"`
+	Owner     string `json:"owner,omitempty"`
+	Repo      string `json:"repo,omitempty"`
+}
+
+// Webhook is one [[webhook]].
+type Webhook struct {
+	URL        string         `json:"url"`
+	SecretFile string         `json:"secret_file,omitempty"`
+	On         []outcome.Kind `json:"on,omitempty"`
 }
 
 // Host is a [hosts.NAME] entry as a unit runs on it.
@@ -226,11 +265,11 @@ type Sandbox struct {
 
 // Notify is where and when the unit's outcome is published.
 type Notify struct {
-	Server    string   `json:"server,omitempty"` // ntfy base URL; empty: no notification
-	Topic     string   `json:"topic,omitempty"`
-	TokenFile string   `json:"token_file,omitempty"`
-	On        []string `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
-	Click     string   `json:"click,omitempty"`
+	Server    string         `json:"server,omitempty"` // ntfy base URL; empty: no notification
+	Topic     string         `json:"topic,omitempty"`
+	TokenFile string         `json:"token_file,omitempty"`
+	On        []outcome.Kind `json:"on,omitempty"` // outcomes that notify: success, failure, cancelled
+	Click     string         `json:"click,omitempty"`
 	// RetryBudget bounds the delivery, retries included; 0 is the
 	// client's default ([notify] retry_budget).
 	RetryBudget time.Duration `json:"retry_budget,omitempty"`
@@ -240,6 +279,12 @@ type Notify struct {
 	// Digest, when set, is the directory of the push digest this unit
 	// reports into instead of notifying on its own (internal/digest).
 	Digest string `json:"digest,omitempty"`
+	// Priority is the job's priority (1-5), overriding the outcome's
+	// default; 0: the outcome's.
+	Priority int `json:"priority,omitempty"`
+	// LogLines is [notify] log_lines: the last lines of the job's output
+	// a failure notification carries (0: none).
+	LogLines int `json:"log_lines,omitempty"`
 }
 
 // Push is the resolved plan of one hook run.

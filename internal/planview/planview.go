@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -89,7 +90,7 @@ func printUnit(w io.Writer, u *plan.Unit) {
 	} else {
 		on := "success, failure, cancelled"
 		if len(u.Notify.On) > 0 {
-			on = strings.Join(u.Notify.On, ", ")
+			on = strings.Join(kindNames(u.Notify.On), ", ")
 		}
 		fmt.Fprintf(w, "  notify:  topic %s at %s on %s\n", u.Notify.Topic, u.Notify.Server, on)
 	}
@@ -189,4 +190,13 @@ func Duration(d time.Duration) string {
 		}
 	}
 	return b.String()
+}
+
+// kindNames are the names of ks.
+func kindNames(ks []outcome.Kind) []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.String()
+	}
+	return out
 }

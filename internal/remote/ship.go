@@ -183,12 +183,13 @@ func (s *Site) push(ctx context.Context, localRepo string, specs []string) error
 
 // RemotePlan is the plan u runs with on the host: the same job, limits,
 // sandbox and environment, against the mirror; no notification settings
-// (the git server notifies, the token never leaves it) and no host (it runs
-// there).
+// and no outputs (the git server reports the outcome, its tokens and
+// secrets never leave it) and no host (it runs there).
 func (s *Site) RemotePlan(u *plan.Unit) *plan.Unit {
 	r := *u
 	r.Host = nil
 	r.Notify = plan.Notify{}
+	r.Outputs = nil
 	r.RepoPath = s.Mirror
 	r.Runner = "systemd"
 	r.Manager = "user"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/runner"
 )
 
@@ -77,7 +78,7 @@ func (w *Watcher) Follow(ctx context.Context) (history.Record, error) {
 			// never ran (the unit was removed by hand, or hookrun
 			// is missing there). A few tries, then say so.
 			if noRecord++; noRecord > 4 {
-				return history.Record{Unit: w.Unit, Result: "failure",
+				return history.Record{Unit: w.Unit, Result: outcome.Failure,
 					Reason: fmt.Sprintf("ended on %s without a recorded outcome (%v)", h.Name, lastErr)}, nil
 			}
 		}

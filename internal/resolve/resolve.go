@@ -42,6 +42,10 @@ type Push struct {
 	// Explain records every rule decision in Push.Matches (for `plan`);
 	// the hook does not need them.
 	Explain bool
+	// Getenv reads the hook's environment: the forge's repository
+	// (GITEA_REPO_USER_NAME, GITEA_REPO_NAME) when [forge] has no repo.
+	// nil: none.
+	Getenv func(string) string
 }
 
 // ruleLabel names a rule for people: "hooks.toml rules[2]", with its name
@@ -364,10 +368,43 @@ func buildUnit(c *config.Config, p Push, s *selection) (*plan.Unit, error) {
 			on = set.NotifyOn
 		}
 		for _, o := range on {
-			u.Notify.On = append(u.Notify.On, string(o))
+			u.Notify.On = append(u.Notify.On, o.Kind())
+		}
+		if set.Priority != nil {
+			u.Notify.Priority = int(*set.Priority)
+		}
+		if c.Notify.LogLines != nil {
+			u.Notify.LogLines = *c.Notify.LogLines
 		}
 	}
+	u.Outputs = outputs(c, p.Getenv)
 	return u, nil
+}
+
+// outputs are the [site], [forge] and [[webhook]]s of c as a unit keeps
+// them; nil when there are none.
+func outputs(c *config.Config, getenv func(string) string) *plan.Outputs {
+	var o plan.Outputs
+	if c.Site.Dir != "" {
+		o.Site = &plan.Site{Dir: c.Site.Dir, URL: c.Site.URL, Logs: c.Site.Logs}
+	}
+	if c.Forge.URL != "" {
+		f := &plan.Forge{URL: c.Forge.URL, TokenFile: c.Forge.TokenFile}
+		if owner, name, ok := strings.Cut(c.Forge.Repo, "/"); ok {
+			f.Owner, f.Repo = owner, name
+		} else if getenv != nil {
+			f.Owner, f.Repo = getenv("GITEA_REPO_USER_NAME"), getenv("GITEA_REPO_NAME")
+		}
+		o.Forge = f
+	}
+	for _, w := range c.Webhooks {
+		o.Webhooks = append(o.Webhooks, plan.Webhook{URL: w.URL, SecretFile: w.SecretFile, On: config.Kinds(w.On)})
+	}
+	if o.Site == nil && o.Forge == nil && len(o.Webhooks) == 0 {
+		return nil
+	}
+	o.RetryBudget = time.Duration(c.Notify.RetryBudget)
+	return &o
 }
 
 func unitEnv(u *plan.Unit, ref plan.Ref, set config.Settings, vars map[string]string) []string {

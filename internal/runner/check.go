@@ -186,8 +186,13 @@ func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io
 	if iso != nil {
 		props = IsolatedProperties(u, argv, int(wr.Fd()), *iso)
 	}
+	jobs, err := s.jobConn()
+	if err != nil {
+		wr.Close()
+		return SyncResult{}, err
+	}
 	started := make(chan string, 1)
-	_, err = s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, started)
+	_, err = jobs.StartTransientUnitContext(ctx, u.Name, "fail", props, started)
 	wr.Close() // the manager holds its own copy now
 	if err != nil {
 		return SyncResult{}, callError("start "+u.Name, err)
@@ -264,7 +269,9 @@ func (s *Systemd) remove(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	done := make(chan string, 1)
-	if _, err := s.conn.StopUnitContext(ctx, name, "replace", done); err == nil {
+	if jobs, err := s.jobConn(); err != nil {
+		_, _ = s.conn.StopUnitContext(ctx, name, "replace", nil)
+	} else if _, err := jobs.StopUnitContext(ctx, name, "replace", done); err == nil {
 		select {
 		case <-done:
 		case <-ctx.Done():

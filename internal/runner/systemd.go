@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,32 @@ type Systemd struct {
 	manager string // "user" or "system"
 	address string // the D-Bus address connected to
 	conn    systemdConn
+
+	// bus is the connection under conn (nil for a conn given by a test);
+	// jobs is go-systemd's Conn over it, made by jobConn on the first call
+	// that waits for a job's end.
+	bus    *godbus.Conn
+	jobsMu sync.Mutex
+	jobs   systemdConn
+}
+
+// jobConn is a systemdConn whose job methods write the job's result to
+// their channel: go-systemd's Conn (an AddMatch call and a signal
+// dispatcher) over the same connection, made once.
+func (s *Systemd) jobConn() (systemdConn, error) {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if _, ok := s.conn.(*busConn); !ok {
+		return s.conn, nil // go-systemd's already, or a test's
+	}
+	if s.jobs == nil {
+		c, err := sd.NewConnection(func() (*godbus.Conn, error) { return s.bus, nil })
+		if err != nil {
+			return nil, callError("listen for job signals", err)
+		}
+		s.jobs = c
+	}
+	return s.jobs, nil
 }
 
 // endpoint is one way to reach a manager.
@@ -69,9 +96,13 @@ type endpoint struct {
 // go-systemd's NewUserConnectionContext is never used: without a bus it may
 // launch dbus-launch.
 //
-// One socket is dialled, authenticated and shared by go-systemd's method and
-// signal sides (its NewConnection would dial twice). ctx bounds the dial and
-// the life of the connection: when ctx ends the connection closes.
+// One socket is dialled and authenticated, and the manager's methods are
+// called on it directly (busConn): go-systemd's NewConnection would dial
+// twice and make an AddMatch call, a round trip before the first start that
+// a hook, never waiting for a job's signals, does not need. RunSync, which
+// waits for its jobs, adds go-systemd's signal side on the same socket. ctx
+// bounds the dial and the life of the connection: when ctx ends the
+// connection closes.
 //
 // When no candidate answers, the error is an *UnreachableError, which names
 // every address tried and the fix, and wraps ErrManagerUnreachable.
@@ -98,16 +129,9 @@ func DialSystemd(ctx context.Context, manager string, env func(string) string) (
 			ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(err)})
 			continue
 		}
-		// NewConnection calls dial twice (method and signal connections);
-		// both get raw. Sharing is fine: hookrun never waits for job
-		// signals, and closing raw twice is a no-op.
-		conn, err := sd.NewConnection(func() (*godbus.Conn, error) { return raw, nil })
-		if err != nil {
-			raw.Close()
-			ue.Tried = append(ue.Tried, Attempt{ep.what, err})
-			continue
-		}
-		return &Systemd{Self: self, manager: manager, address: ep.address, conn: conn}, nil
+		// Method calls only (busConn): no AddMatch round trip before the
+		// first start. RunSync adds go-systemd's job signals (jobConn).
+		return &Systemd{Self: self, manager: manager, address: ep.address, conn: newBusConn(raw), bus: raw}, nil
 	}
 	ue.Hint = unreachableHint(manager, env)
 	return nil, ue
@@ -318,6 +342,12 @@ func (s *Systemd) Close() error {
 	if s.conn != nil {
 		s.conn.Close()
 		s.conn = nil
+	}
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if s.jobs != nil {
+		s.jobs.Close() // the same connection: closing it twice is a no-op
+		s.jobs = nil
 	}
 	return nil
 }

@@ -129,6 +129,24 @@ func TestSystemdStartAndReadBack(t *testing.T) {
 		unitProps["CollectMode"] != "inactive-or-failed" {
 		t.Errorf("ActiveState %v, Description %q, CollectMode %v", unitProps["ActiveState"], unitProps["Description"], unitProps["CollectMode"])
 	}
+	// Units lists it (ListUnitsByPatterns decoded into go-systemd's
+	// UnitStatus by the raw connection), with what its environment says.
+	units, err := r.s.Units(ctx)
+	if err != nil {
+		t.Fatalf("Units: %v", err)
+	}
+	found := false
+	for _, lu := range units {
+		if lu.Name == u.Name {
+			found = true
+			if lu.Job != "site" || lu.Repo != "web" || lu.State != "active/running" || lu.Start.IsZero() {
+				t.Errorf("Units: %+v", lu)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("Units: %s not among %+v", u.Name, units)
+	}
 
 	if err := r.s.StopUnit(ctx, u.Name); err != nil {
 		t.Fatalf("StopUnit: %v", err)

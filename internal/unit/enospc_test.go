@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -148,7 +148,7 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			s := Open(repo)
 			s.NoSync = true
 			u := testUnit(repo, "site", plan.Queue)
-			u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []string{"failure"}}
+			u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []outcome.Kind{outcome.Failure}}
 			saveStarted(t, s, u)
 			tc.breaks(t, s, u.Name)
 			if _, err := FinishRecorded(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now); err == nil {
@@ -161,7 +161,7 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			if fin == nil || !fin.First || !fin.Due || fin.Unrecorded == nil {
 				t.Fatalf("Finish = %+v, want a first, due, unrecorded outcome to notify", fin)
 			}
-			if fin.Outcome.Kind != notify.Failure || !strings.Contains(fin.Outcome.Reason, "exit status 7") {
+			if fin.Outcome.Kind != outcome.Failure || !strings.Contains(fin.Outcome.Reason, "exit status 7") {
 				t.Errorf("outcome %+v, want the failure systemd reported", fin.Outcome)
 			}
 			if tc.name != "full disk" {
@@ -205,7 +205,7 @@ func TestFinishDamagedPlan(t *testing.T) {
 	n := plan.Notify{Server: "http://ntfy.example", Topic: "ops"}
 	_, perr := plan.Load(s.PlanPath(u.Name))
 	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, svc, n, time.Now)
-	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != notify.Failure ||
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != outcome.Failure ||
 		!strings.Contains(fin.Outcome.Reason, "its plan cannot be read, so its job did not run") || fin.Plan.Job != "site" {
 		t.Fatalf("FinishDamaged = %+v, %v", fin, err)
 	}
@@ -213,7 +213,7 @@ func TestFinishDamagedPlan(t *testing.T) {
 		t.Errorf("second FinishDamaged = %+v, %v; want nothing (notified once)", again, err)
 	}
 	recs, _ := history.Read(layout.History(repo))
-	if len(recs) != 1 || recs[0].Job != "site" || recs[0].Result != "failure" {
+	if len(recs) != 1 || recs[0].Job != "site" || recs[0].Result != outcome.Failure {
 		t.Errorf("history %+v", recs)
 	}
 }
@@ -228,7 +228,7 @@ func TestUnrecordedExitDecides(t *testing.T) {
 	s := Open(repo)
 	s.NoSync = true
 	u := testUnit(repo, "site", plan.Queue)
-	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []string{"success", "failure"}}
+	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []outcome.Kind{outcome.Success, outcome.Failure}}
 	saveStarted(t, s, u)
 	r, err := Take(context.Background(), s.PlanPath(u.Name), 4242, time.Now)
 	if err != nil {
@@ -251,7 +251,7 @@ func TestUnrecordedExitDecides(t *testing.T) {
 	}
 	r.Close()
 	fin, _ := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, time.Now)
-	if fin == nil || fin.Outcome.Kind != notify.Success {
+	if fin == nil || fin.Outcome.Kind != outcome.Success {
 		t.Fatalf("Finish = %+v, want the job's success", fin)
 	}
 }

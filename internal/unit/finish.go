@@ -10,6 +10,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -176,7 +177,7 @@ func record(u *plan.Unit, st *State) history.Record {
 		rec.Start = st.Saved // never handed over
 	}
 	if o := st.Outcome; o != nil {
-		rec.Result, rec.Reason, rec.Duration = string(o.Kind), o.Reason, o.Duration
+		rec.Result, rec.Reason, rec.Duration = o.Kind, o.Reason, o.Duration
 	}
 	if d := st.Delivery; d != nil && d.Status != DeliverySkipped {
 		rec.Notify = d.History()
@@ -230,7 +231,7 @@ func decide(st *State, svc *Service, u *plan.Unit) notify.Outcome {
 		if e != nil && e.Detail != "" {
 			reason += ": " + e.Detail
 		}
-		return notify.Outcome{Kind: notify.Failure, Reason: reason}
+		return notify.Outcome{Kind: outcome.Failure, Reason: reason}
 	}
 	svcResult := ""
 	if svc != nil {
@@ -238,7 +239,7 @@ func decide(st *State, svc *Service, u *plan.Unit) notify.Outcome {
 	}
 	switch {
 	case e.Success():
-		return notify.Outcome{Kind: notify.Success}
+		return notify.Outcome{Kind: outcome.Success}
 	case st.Cancel != nil && (e == nil || e.NotRun || e.Stopped):
 		return notify.CancelledOutcome(st.Cancel.Reason)
 	case e != nil && e.Remote != nil:
@@ -272,11 +273,11 @@ func decide(st *State, svc *Service, u *plan.Unit) notify.Outcome {
 		return failed("hookrun exec ended without recording how the job ended")
 	}
 	o := notify.FromService(svc.Result, svc.Code, svc.Status, u.Limits.Timeout, memMax)
-	if st.Phase.order() < Running.order() && o.Kind == notify.Failure {
+	if st.Phase.order() < Running.order() && o.Kind == outcome.Failure {
 		o.Reason = "not started: " + o.Reason
 		return o
 	}
-	if o.Kind == notify.Success {
+	if o.Kind == outcome.Success {
 		// systemd counts TERM, INT, HUP and PIPE as a clean end; hookrun
 		// exec records every end of the job, so it was killed itself.
 		if svc.Code == "killed" || svc.Code == "dumped" {
@@ -369,7 +370,7 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		u := &plan.Unit{Name: name, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner, Notify: n}
 		o := Decide(st, svc, u, s.now())
 		if !st.Exit.Success() {
-			o = notify.Outcome{Kind: notify.Failure, Reason: "its plan cannot be read, so its job did not run: " + planErr.Error(), Duration: o.Duration}
+			o = notify.Outcome{Kind: outcome.Failure, Reason: "its plan cannot be read, so its job did not run: " + planErr.Error(), Duration: o.Duration}
 		}
 		st.Phase, st.Ended = Ended, s.now()
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}

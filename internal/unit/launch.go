@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,6 +164,17 @@ func (l *Launcher) execStarter() *runner.Exec {
 	return l.exec
 }
 
+// Dial starts connecting, in the background, to every manager units need.
+// Launch does it first; a caller with work to do before Launch calls it
+// sooner, so the connection is made meanwhile.
+func (l *Launcher) Dial(ctx context.Context, units []*plan.Unit) {
+	for _, u := range units {
+		if u.Runner != plan.RunnerExec {
+			l.connect(ctx, u.Manager)
+		}
+	}
+}
+
 // Launch starts every unit of one push and returns each one's error (nil:
 // started). The manager takes milliseconds to accept a connection, so it
 // dials first and meanwhile numbers the units that wait (queue, coalesce),
@@ -182,11 +194,7 @@ func (l *Launcher) execStarter() *runner.Exec {
 // run after one anyway; a plan that did not reach the disk whole fails to
 // load and is pruned. What exec and notify record is synced.
 func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
-	for _, u := range units {
-		if u.Runner != plan.RunnerExec {
-			l.connect(ctx, u.Manager)
-		}
-	}
+	l.Dial(ctx, units)
 	errs := make([]error, len(units))
 	// Numbering, cancelling and saving are one step per repository for
 	// units that wait for or supersede others: under the repository's
@@ -241,7 +249,7 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	}
 	saved := l.save(units, here, errs)
 	unlock()
-	l.startSaved(ctx, here, saved, errs)
+	l.startSaved(ctx, here, saved, errs, len(away) == 0)
 	if len(away) == 0 {
 		return errs
 	}
@@ -263,7 +271,7 @@ func (l *Launcher) Launch(ctx context.Context, units []*plan.Unit) []error {
 	}
 	saved = l.save(units, watch, errs)
 	unlock()
-	l.startSaved(ctx, watch, saved, errs)
+	l.startSaved(ctx, watch, saved, errs, true)
 	for _, i := range watch {
 		if errs[i] != nil {
 			errs[i] = fmt.Errorf("started on host %s, but its watcher here did not start: %w", units[i].Host.Name, errs[i])
@@ -311,8 +319,13 @@ func (l *Launcher) save(units []*plan.Unit, idx []int, errs []error) []*Saved {
 	return saved
 }
 
-// startSaved starts saved[i] for every i of idx, setting errs[i].
-func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, errs []error) {
+// startSaved starts saved[i] for every i of idx, setting errs[i]. When
+// last, the connections close as soon as the last start call has
+// answered, before the last states are recorded: the manager sends every
+// client of its private socket every unit's and job's signals (the units
+// just started make dozens), which the connection would otherwise read
+// and decode while the hook records them.
+func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, errs []error, last bool) {
 	// The watchdog ends the starts when the manager answers none of them
 	// for StallTimeout; every answer resets it.
 	sctx, stall := context.WithCancelCause(ctx)
@@ -335,6 +348,17 @@ func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, er
 	}()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, MaxInFlight)
+	var left atomic.Int64
+	for _, i := range idx {
+		if saved[i] != nil {
+			left.Add(1)
+		}
+	}
+	called := func() {
+		if left.Add(-1) == 0 && last {
+			l.Close()
+		}
+	}
 	for _, i := range idx {
 		if saved[i] == nil {
 			continue
@@ -343,7 +367,7 @@ func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, er
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = l.start(sctx, saved[i])
+			errs[i] = l.start(sctx, saved[i], called)
 			if errs[i] != nil && sctx.Err() != nil {
 				errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
 			}
@@ -400,9 +424,16 @@ func lockLaunch(units []*plan.Unit) (unlock func(), err error) {
 }
 
 // start hands the saved unit over, picking a new name if the manager
-// already has a unit of that name.
-func (l *Launcher) start(ctx context.Context, sv *Saved) error {
+// already has a unit of that name. called is called once, when the last
+// start call for the unit has answered, before its state is recorded.
+func (l *Launcher) start(ctx context.Context, sv *Saved, called func()) error {
 	s := sv.s
+	done := false
+	defer func() {
+		if !done {
+			called()
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		u := sv.Unit
 		st, kind, err := l.starter(ctx, u.Runner, u.Manager)
@@ -410,6 +441,8 @@ func (l *Launcher) start(ctx context.Context, sv *Saved) error {
 			err = st.Start(ctx, u, s.PlanPath(u.Name))
 		}
 		if err == nil {
+			done = true
+			called()
 			if err := sv.Started(kind); err != nil {
 				l.logf("warning: %s started, but its state was not recorded: %v", u.Name, err)
 			}

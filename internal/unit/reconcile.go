@@ -11,6 +11,7 @@ import (
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -162,7 +163,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 			}
 			o.Reason += "recorded by hookrun reconcile: its ExecStopPost never ran (its manager stopped or was killed)"
 		} else {
-			o = notify.Outcome{Kind: notify.Failure, Reason: why, Duration: duration(st, lastSign(st))}
+			o = notify.Outcome{Kind: outcome.Failure, Reason: why, Duration: duration(st, lastSign(st))}
 		}
 		st.Phase, st.Ended = Ended, s.now()
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -145,14 +146,14 @@ type Exit struct {
 // Success reports whether the job ran and ended on its own with status 0.
 func (e *Exit) Success() bool {
 	if e != nil && e.Remote != nil {
-		return e.Remote.Kind == notify.Success
+		return e.Remote.Kind == outcome.Success
 	}
 	return e != nil && !e.NotRun && !e.Stopped && !e.TimedOut && e.Code == 0 && e.Signal == "" && e.Error == ""
 }
 
 // Outcome is the recorded end of a unit.
 type Outcome struct {
-	Kind     notify.Kind   `json:"kind"`
+	Kind     outcome.Kind  `json:"kind"`
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"duration"`
 }

@@ -24,8 +24,9 @@ type Store struct {
 	RepoPath string
 	// Now is the clock; tests inject their own.
 	Now func() time.Time
-	// NoSync leaves out the fsync of each state file; the caller syncs
-	// the file system once (the hook does, after saving every plan).
+	// NoSync leaves out the fsync of the plan and state files: the hook's
+	// (see Launcher.Launch for why nothing it writes needs one). What exec
+	// and notify record is synced.
 	NoSync bool
 }
 

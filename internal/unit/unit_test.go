@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
@@ -106,7 +106,7 @@ func TestLifeCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !fin.First || fin.Outcome.Kind != notify.Failure || fin.Outcome.Reason != "exit status 7" || fin.Outcome.Duration != 90*time.Second {
+	if !fin.First || fin.Outcome.Kind != outcome.Failure || fin.Outcome.Reason != "exit status 7" || fin.Outcome.Duration != 90*time.Second {
 		t.Errorf("Finish: first %v, outcome %+v", fin.First, fin.Outcome)
 	}
 	again, err := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, c.now)
@@ -121,7 +121,7 @@ func TestLifeCycle(t *testing.T) {
 		t.Errorf("ended state: %+v", st)
 	}
 	recs, _ := history.Read(layout.History(repo))
-	if len(recs) != 1 || recs[0].Result != "failure" || recs[0].Notify != "not delivered: ntfy answered 429" {
+	if len(recs) != 1 || recs[0].Result != outcome.Failure || recs[0].Notify != "not delivered: ntfy answered 429" {
 		t.Errorf("history %+v", recs)
 	}
 	if _, err := os.Stat(s.StatePath(u.Name) + ".tmp"); err == nil {
@@ -153,7 +153,7 @@ func TestAbandonedUnitIsReconciledNotWaitedOn(t *testing.T) {
 	// to notify (issue 21: it used to be recorded and never notified).
 	s.Prune()
 	fins, rep := s.Reconcile(nil)
-	if len(fins) != 1 || fins[0].Plan.Name != first.Name || !fins[0].First || fins[0].Outcome.Kind != "failure" ||
+	if len(fins) != 1 || fins[0].Plan.Name != first.Name || !fins[0].First || fins[0].Outcome.Kind != outcome.Failure ||
 		!strings.Contains(fins[0].Outcome.Reason, "not started: the push's hook ended before handing it over") {
 		t.Fatalf("Reconcile = %+v, want the abandoned unit, first, failed, not started", fins)
 	}
@@ -255,7 +255,7 @@ func TestCancelBeforeTakeOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fin.Outcome.Kind != notify.Cancelled || fin.Outcome.Reason != "replaced by a newer push (9b88b00)" {
+	if fin.Outcome.Kind != outcome.Cancelled || fin.Outcome.Reason != "replaced by a newer push (9b88b00)" {
 		t.Errorf("outcome %+v", fin.Outcome)
 	}
 	if err := l.Stop(context.Background(), repo, old.Name, "again"); !errors.Is(err, ErrNotLive) {
@@ -325,6 +325,39 @@ func TestPruneBoundsEndedUnits(t *testing.T) {
 	}
 }
 
+// TestPruneBigPushIsLinear: the units of one big push end one by one; a
+// full pass (reading every state) at each end made 10,000 units cost 10^8
+// state reads. The directory has not grown since the first end's pass, so
+// the others skip it until pruneBusy has passed; then one pass bounds it.
+func TestPruneBigPushIsLinear(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now, NoSync: true}
+	defer func(k int) { KeepEnded = k }(KeepEnded)
+	KeepEnded = 3
+	var units []*plan.Unit
+	for i := 0; i < 40; i++ {
+		u := testUnit(repo, "big", plan.Parallel)
+		saveStarted(t, s, u)
+		units = append(units, u)
+	}
+	before := fullPrunes.Load()
+	for _, u := range units {
+		c.advance(time.Second / 10)
+		if _, err := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, c.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fullPrunes.Load() - before; n > 2 {
+		t.Errorf("40 units of one push ending: %d full prune passes, want at most 2", n)
+	}
+	c.advance(pruneBusy)
+	s.Prune()
+	if sts, _ := s.List(); len(sts) != 3 {
+		t.Errorf("%d ended units kept after pruneBusy, want KeepEnded = 3", len(sts))
+	}
+}
+
 func TestEmptyPlanIsNeverRun(t *testing.T) {
 	repo := t.TempDir()
 	s := Open(repo)
@@ -357,25 +390,25 @@ func TestCorrectLostContact(t *testing.T) {
 	saveStarted(t, s, u)
 	if err := s.Update(u.Name, func(st *State) {
 		st.Phase, st.Ended = Ended, time.Now()
-		st.Outcome = &Outcome{Kind: "failure", Reason: LostContactPrefix + "builder"}
+		st.Outcome = &Outcome{Kind: outcome.Failure, Reason: LostContactPrefix + "builder"}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := history.Append(layout.History(repo), history.Record{Unit: u.Name, Result: "failure", Reason: LostContactPrefix + "builder"}); err != nil {
+	if err := history.Append(layout.History(repo), history.Record{Unit: u.Name, Result: outcome.Failure, Reason: LostContactPrefix + "builder"}); err != nil {
 		t.Fatal(err)
 	}
 	if lc := s.LostContact(); len(lc) != 1 {
 		t.Fatalf("LostContact = %d units, want 1", len(lc))
 	}
-	fin, err := s.Correct(u.Name, Outcome{Kind: "success", Duration: 90 * time.Second})
-	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != "success" || fin.Outcome.Duration != 90*time.Second {
+	fin, err := s.Correct(u.Name, Outcome{Kind: outcome.Success, Duration: 90 * time.Second})
+	if err != nil || fin == nil || !fin.First || !fin.Due || fin.Outcome.Kind != outcome.Success || fin.Outcome.Duration != 90*time.Second {
 		t.Fatalf("Correct = %+v, %v", fin, err)
 	}
 	recs, _ := history.Read(layout.History(repo))
-	if len(recs) != 1 || recs[0].Result != "success" || !strings.Contains(recs[0].Reason, "first reported as lost contact with builder") {
+	if len(recs) != 1 || recs[0].Result != outcome.Success || !strings.Contains(recs[0].Reason, "first reported as lost contact with builder") {
 		t.Errorf("history %+v, want the corrected record in place", recs)
 	}
-	if again, err := s.Correct(u.Name, Outcome{Kind: "success"}); err != nil || again != nil {
+	if again, err := s.Correct(u.Name, Outcome{Kind: outcome.Success}); err != nil || again != nil {
 		t.Errorf("second Correct = %+v, %v; want nothing (notified once)", again, err)
 	}
 	if lc := s.LostContact(); len(lc) != 0 {

@@ -1,4 +1,4 @@
-package main
+package report
 
 // Reconciling (hookrun reconcile, and the units that end): recording and
 // reporting the units nothing else will, closing push digests that can no
@@ -8,13 +8,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/layout"
-	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -25,81 +24,66 @@ import (
 // for its abandoned ones (unit.Store.ReconcileDue).
 const reconcileEvery = 10 * time.Second
 
-// reconcileAfter is run by a unit that ended (its ExecStopPost, or the exec
+// ReconcileAfter is run by a unit that ended (its ExecStopPost, or the exec
 // runner's own process): it records the repository's units that nothing
 // else will, such as those its push's killed hook never handed over, and
-// hands their notifications to `hookrun deliver` (its own report has gone
-// out already). Quiet: the unit's log is its own.
-func (a *app) reconcileAfter(repo string) {
+// sends their notifications (its own report has gone out already). Quiet:
+// the unit's log is its own.
+func (r *Reporter) ReconcileAfter(repo string) {
 	s := unit.Open(repo)
-	s.Now = a.now
+	s.Now = r.Now
 	if !s.ReconcileDue(reconcileEvery) {
 		return
 	}
-	q := *a
-	q.stdout, q.stderr = io.Discard, io.Discard
-	q.inPush, q.holdLetters, q.letters = true, true, nil
+	var held []string
+	q := r.quiet(io.Discard)
+	q.InPush, q.Held = true, &held
 	q.reconcile(repo, nil, false, false)
 	// Sent from here, not by a detached `hookrun deliver`: the unit's
 	// processes are killed when its ExecStopPost ends. Letters this process
 	// cannot send before it is stopped stay in the outbox for the timer.
-	for _, path := range q.letters {
-		q.deliverLetter(path)
+	for _, path := range held {
+		q.DeliverLetter(path)
 	}
 }
 
-// deliverLetter sends one letter of an outbox and records what became of
-// it (notify.Deliver, unit.RecordLetter).
-func (a *app) deliverLetter(path string) bool {
-	err := notify.Deliver(context.Background(), path, a.getenv, a.stderr, func(l notify.Letter, result string) error {
-		if result != notify.Delivered {
-			a.errorf("notification to topic %s %s", l.Topic, result)
-		}
-		return unit.RecordLetter(l, result, a.now)
-	})
-	if err != nil && !errors.Is(err, notify.ErrBusy) {
-		a.errorf("%v", err)
-		return false
-	}
-	return true
+// Reconcile records and reports the units of repo that nothing else will
+// (unit.Store.Reconcile), closes its digests that can no longer complete,
+// corrects "lost contact" outcomes a host has since recorded, and delivers
+// the letters left in its outbox; it reports whether every state could be
+// read and recorded. say prints what it did.
+func (r *Reporter) Reconcile(repo string, view unit.ManagerView, say bool) bool {
+	return r.reconcile(repo, view, say, true)
 }
 
-// reconcileRepo records and reports the units of repo that nothing else
-// will (unit.Store.Reconcile) and delivers the letters left in its outbox;
-// it reports whether every state could be read and recorded. say prints
-// what it did.
-func (a *app) reconcileRepo(repo string, view unit.ManagerView, say bool) bool {
-	return a.reconcile(repo, view, say, true)
-}
-
-// reconcile is reconcileRepo; outbox says whether to deliver the letters
-// of the outbox too.
-func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bool {
+// reconcile is Reconcile; outbox says whether to deliver the letters of
+// the outbox too.
+func (r *Reporter) reconcile(repo string, view unit.ManagerView, say, outbox bool) bool {
 	s := unit.Open(repo)
-	s.Now = a.now
+	s.Now = r.Now
 	fins, rep := s.Reconcile(view)
 	for _, fin := range fins {
-		a.report(fin)
+		r.Report(fin)
 	}
-	closed := a.closeDigests(s)
+	closed := r.closeDigests(s)
 	if view != nil { // the full pass (hookrun reconcile), not a unit's end
-		a.correctLostContact(s)
+		r.correctLostContact(s)
 	}
 	for _, d := range rep.Damaged {
-		a.errorf("%s: %s", repo, d)
+		r.errorf("%s: %s", repo, d)
 	}
 	var letters []string
 	if outbox {
 		letters, _ = unit.Outbox(repo).Pending()
 	}
 	for _, path := range letters {
-		a.deliverLetter(path)
+		r.DeliverLetter(path)
 	}
 	if say && (len(fins) > 0 || len(letters) > 0 || closed > 0) {
-		a.infof("%s: recorded the outcome of %s nothing else would, closed %s, sent %s left in its outbox", repo, plural(len(fins), "unit"), plural(closed, "digest"), plural(len(letters), "notification"))
+		r.infof("%s: recorded the outcome of %s nothing else would, closed %s, sent %s left in its outbox", repo, plural(len(fins), "unit"), plural(closed, "digest"), plural(len(letters), "notification"))
 	}
 	if err := unit.SaveReconciled(repo, rep); err != nil {
-		a.warnf("%s: cannot record what reconcile found: %v", repo, err)
+		r.warnf("%s: cannot record what reconcile found: %v", repo, err)
 	}
 	return len(rep.Damaged) == 0
 }
@@ -108,7 +92,7 @@ func (a *app) reconcile(repo string, view unit.ManagerView, say, outbox bool) bo
 // "lost contact" whether it recorded the unit's end itself since; where it
 // did, that outcome replaces "lost contact" (unit.Store.Correct) and is
 // notified once more, as a follow-up.
-func (a *app) correctLostContact(s *unit.Store) {
+func (r *Reporter) correctLostContact(s *unit.Store) {
 	for _, st := range s.LostContact() {
 		u, err := plan.Load(layout.Plan(s.RepoPath, st.Unit))
 		if err != nil || u.Host == nil || u.Host.Mirror == "" {
@@ -123,16 +107,16 @@ func (a *app) correctLostContact(s *unit.Store) {
 			continue // still out of reach: next time
 		}
 		rec, ok := remote.FindRecord(out, st.Unit)
-		if !ok || rec.Result == "" {
+		if !ok || !rec.Result.Valid() {
 			continue
 		}
-		fin, err := s.Correct(st.Unit, unit.Outcome{Kind: notify.Kind(rec.Result), Reason: rec.Reason, Duration: rec.Duration})
+		fin, err := s.Correct(st.Unit, unit.Outcome{Kind: rec.Result, Reason: rec.Reason, Duration: rec.Duration})
 		if err != nil {
-			a.errorf("%v", err)
+			r.errorf("%v", err)
 			continue
 		}
 		if fin != nil {
-			a.report(fin)
+			r.Report(fin)
 		}
 	}
 }
@@ -145,17 +129,17 @@ const digestQuiet = 30 * time.Second
 // longer complete: no unit of theirs is still to end and their push's hook
 // is gone (digest.Close), so some units of the push were never saved. The
 // digest counts them ("never saved"). It returns how many it closed.
-func (a *app) closeDigests(s *unit.Store) int {
+func (r *Reporter) closeDigests(s *unit.Store) int {
 	live := s.LiveDigests()
 	n := 0
 	for dir, changed := range digest.Open(layout.Dir(s.RepoPath)) {
 		// A unit that has just ended may be about to record its entry.
-		if live[dir] || a.now().Sub(changed) < digestQuiet {
+		if live[dir] || r.Now().Sub(changed) < digestQuiet {
 			continue
 		}
 		entries, missing, ok, err := digest.Close(dir)
 		if err != nil {
-			a.errorf("%v", err)
+			r.errorf("%v", err)
 		}
 		if !ok {
 			continue
@@ -168,22 +152,23 @@ func (a *app) closeDigests(s *unit.Store) int {
 			}
 		}
 		if u == nil {
-			a.errorf("push digest %s: none of its %s has a plan left to say where to notify; removed", dir, plural(len(entries), "unit"))
+			r.errorf("push digest %s: none of its %s has a plan left to say where to notify; removed", dir, plural(len(entries), "unit"))
 			_ = digest.Remove(dir)
 			continue
 		}
 		for range missing {
-			entries = append(entries, digest.Entry{Job: "(never saved: the push's hook died)", Kind: string(notify.Failure), Notify: true})
+			entries = append(entries, digest.Entry{Job: "(never saved: the push's hook died)", Kind: outcome.Failure, Notify: true})
 		}
-		a.sendDigest(u, entries)
+		r.SendDigest(u, entries)
 		n++
 	}
 	return n
 }
 
-// managerView asks the systemd managers, once each and only when a unit
-// needs it, which units they know.
-func (a *app) managerView() unit.ManagerView {
+// ManagerView asks the systemd managers, once each and only when a unit
+// needs it, which units they know. What it cannot reach it says on log.
+func ManagerView(getenv func(string) string, log io.Writer) unit.ManagerView {
+	r := &Reporter{Log: log}
 	type answer struct {
 		reached bool
 		known   map[string]bool
@@ -200,7 +185,7 @@ func (a *app) managerView() unit.ManagerView {
 			asked[m] = ans
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c, err := runner.DialSystemd(ctx, string(m), a.getenv)
+			c, err := runner.DialSystemd(ctx, string(m), getenv)
 			if err == nil {
 				var units []runner.Unit
 				units, err = c.Units(ctx)
@@ -213,7 +198,7 @@ func (a *app) managerView() unit.ManagerView {
 				}
 			}
 			if err != nil {
-				a.infof("systemd %s manager: %v; its units are given up only %s after their last sign of life", m, err, unit.StartGrace)
+				r.infof("systemd %s manager: %v; its units are given up only %s after their last sign of life", m, err, unit.StartGrace)
 			}
 		}
 		return ans.reached, ans.known[st.Unit]
