@@ -70,6 +70,10 @@ var allowedImports = map[string][]string{
 	// limits this machine's manager can apply (runner), secrets files
 	// (policy), and redacts URLs in what it says (ntfyconf).
 	"internal/validate": {"internal/config", "internal/install", "internal/ntfyconf", "internal/plan", "internal/policy", "internal/runner"},
+	// status gathers what 'hookrun status' shows: histories, states and
+	// plans (unit, layout), the managers' units (runner), and lays out the
+	// table as notifications write refs and durations (notify).
+	"internal/status": {"internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},
 	// logs reads a unit's output and end: its log and state (unit), the
 	// history and its outcome kinds, a did-you-mean for a job name (suggest).
 	"internal/logs": {"internal/history", "internal/job", "internal/layout", "internal/notify", "internal/outcome", "internal/suggest", "internal/unit"},
