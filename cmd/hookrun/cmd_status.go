@@ -14,7 +14,6 @@ import (
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/install"
-	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/status"
@@ -80,16 +79,16 @@ func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
 		if err := checkRepository(repo); err != nil {
 			return err
 		}
-		if !gitx.IsRepository(repo) && !exists(layout.Dir(repo)) {
+		if !gitx.IsRepository(repo) && !status.Ran(repo) {
 			return notARepository(a, repo, fs.Arg(0))
 		}
-		if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
+		if gitx.IsWorkClone(repo) && !status.Ran(repo) {
 			return workCloneError(repo)
 		}
 		repos, scope = []string{repo}, repo
 	default:
 		if repo, ok := repoHere(a); ok {
-			if gitx.IsWorkClone(repo) && !exists(layout.Dir(repo)) {
+			if gitx.IsWorkClone(repo) && !status.Ran(repo) {
 				return workCloneError(repo)
 			}
 			repos, scope = []string{repo}, repo

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +33,13 @@ type Line struct {
 	// Deliveries is what became of the outcome at each output, ntfy's
 	// included (history.Record.Deliveries), typed.
 	Deliveries []outcome.Delivery `json:"deliveries,omitempty"`
+}
+
+// Ran reports whether hookrun has run in repo: its directory there
+// ($GIT_DIR/hookrun) exists, whatever kind of directory repo is.
+func Ran(repo string) bool {
+	_, err := os.Stat(layout.Dir(repo))
+	return err == nil
 }
 
 // Query is what Finished and Active need from the caller.

@@ -58,3 +58,16 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+func TestRan(t *testing.T) {
+	repo := t.TempDir()
+	if Ran(repo) {
+		t.Error("Ran before hookrun ran")
+	}
+	if err := os.MkdirAll(layout.Dir(repo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !Ran(repo) {
+		t.Error("not Ran after hookrun made its directory")
+	}
+}
