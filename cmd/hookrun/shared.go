@@ -339,12 +339,6 @@ func checkRepository(dir string) error {
 	return nil
 }
 
-// exists reports whether path exists.
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // loadNamedConfig loads src (its repository file REPO/hooks.toml, or one
 // named with --file, which must exist), printing every diagnostic, and
 // returns the repository file's path. The config is nil when it is invalid.
