@@ -1,6 +1,7 @@
 // Package report owns a unit's end: it records the outcome once (through
-// internal/unit), hands it to every configured output (ntfy today, on its
-// own or in its push's digest), and records each delivery. The push-time
+// internal/unit), hands it to every configured output (each an
+// outcome.Output: ntfy, on its own or in its push's digest; the status
+// site; the forge; the webhooks), and records each delivery. The push-time
 // failures (a push that started nothing, units that did not start) and
 // reconciling (units nothing else will report, digests that can no longer
 // complete, letters left in an outbox) end here too.
