@@ -1,6 +1,7 @@
 // Package report owns a unit's end: it records the outcome once (through
-// internal/unit), hands it to every configured output (ntfy today, on its
-// own or in its push's digest), and records each delivery. The push-time
+// internal/unit), hands it to every configured output (each an
+// outcome.Output: ntfy, on its own or in its push's digest; the status
+// site; the forge; the webhooks), and records each delivery. The push-time
 // failures (a push that started nothing, units that did not start) and
 // reconciling (units nothing else will report, digests that can no longer
 // complete, letters left in an outbox) end here too.
@@ -245,25 +246,35 @@ func (r *Reporter) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.M
 	return notify.BuildDigest(d), due
 }
 
-// publish sends m to u's ntfy and returns what became of it, for the
-// history: history.NotifyDelivered, or "not delivered: ..." / "maybe
-// delivered: ..." (notify.ErrMaybeDelivered).
+// publish sends m to u's ntfy (notify.Output, through outcome.DeliverAll
+// as every output is) and returns what became of it, for the history:
+// history.NotifyDelivered, or "not delivered: ..." / "maybe delivered: ...".
 func (r *Reporter) publish(u *plan.Unit, m notify.Message) string {
+	out := &notify.Output{Topic: u.Notify.Topic, Message: func(outcome.Record) notify.Message { return m }}
 	token, err := notify.LoadToken(u.Notify.TokenFile, r.Getenv)
 	if err != nil {
-		return "not delivered: " + err.Error()
+		return notifyResult(outcome.DeliveryOf(out.Name(), err))
 	}
-	c := &notify.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
+	out.Client = &notify.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
 	defer cancel()
-	if err := c.Publish(ctx, m); err != nil {
-		if errors.Is(err, notify.ErrMaybeDelivered) {
-			return "maybe delivered: " + err.Error()
-		}
-		return "not delivered: " + err.Error()
+	d := outcome.DeliverAll(ctx, []outcome.Output{out}, Record(u, notify.Outcome{}, u.Created))[0]
+	if d.State == outcome.Delivered {
+		r.infof("notified topic %s", u.Notify.Topic)
 	}
-	r.infof("notified topic %s", u.Notify.Topic)
-	return history.NotifyDelivered
+	return notifyResult(d)
+}
+
+// notifyResult is ntfy's delivery d in the history's notify form.
+func notifyResult(d outcome.Delivery) string {
+	switch d.State {
+	case outcome.Delivered:
+		return history.NotifyDelivered
+	case outcome.MaybeDelivered:
+		return "maybe delivered: " + d.Error
+	default:
+		return "not delivered: " + d.Error
+	}
 }
 
 // recordDelivery puts what became of unit's notification in its history
