@@ -7,11 +7,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/digest"
 	"github.com/hookrun/hookrun/internal/gitx"
-	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
 )
@@ -67,14 +66,12 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	l.Dial(ctx, p.Units) // the manager takes milliseconds to answer: meanwhile, the index and digests
 	a.indexRepo(repoPath)
 	// Units of this push that notify the same topic, when many, report
-	// into one digest (before any starts: a quick unit may end at once).
-	groups, err := digest.Assign(layout.Dir(repoPath), p.Units, a.now())
+	// into one digest, held while this hook lives.
+	release, err := report.AssignDigests(repoPath, p.Units, a.now())
 	if err != nil {
 		a.warnf("%v; those units notify one by one", err)
 	}
-	// Held while this hook lives: hookrun reconcile closes a digest whose
-	// hook died before saving every unit of it, never one still filling.
-	defer digest.Hold(groups)()
+	defer release()
 	errs := l.Launch(ctx, p.Units)
 	a.rep().NotStarted(p.Units, errs)
 	return a.reportStarts(repoPath, p.Units, errs)

@@ -61,6 +61,9 @@ var allowedImports = map[string][]string{
 	// they know for reconcile (runner); job quotes the hints it prints,
 	// repoindex lists a repository that had a failed push, gitx names it.
 	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
+	// supervise runs one unit's job (job) from its start to its recorded
+	// end (unit), reporting it (report) when no ExecStopPost will.
+	"internal/supervise": {"internal/job", "internal/outcome", "internal/plan", "internal/report", "internal/unit"},
 
 	// Issue 23's thin CLI: each command's logic in the package of its concept.
 	// planview writes a plan for people: argv as shell lines (job), sizes as

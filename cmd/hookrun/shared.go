@@ -19,9 +19,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
-	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
-	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -141,19 +139,16 @@ func (a *app) rep() *report.Reporter {
 }
 
 // teeLog copies what the command prints from now on to u's log file as
-// well: under systemd a unit's output goes to the journal, and the log file
-// keeps it readable where no journal is (hookrun logs). The file is bounded
-// (log_max: unit.Log). The caller closes it; nil when it cannot be opened
-// (warned).
+// well (unit.Tee: the journal's end may go away with a killed manager, the
+// log file keeps everything all the same). The caller closes it; nil when
+// it cannot be opened (warned).
 func (a *app) teeLog(u *plan.Unit) io.Closer {
-	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
+	lf, stdout, stderr, err := unit.Tee(u.RepoPath, u.Name, u.Limits.LogMax, a.stdout, a.stderr)
 	if err != nil {
 		a.warnf("no log file: %v", err)
 		return nil
 	}
-	// The journal's end may go away with a killed manager: the log file
-	// keeps everything all the same.
-	a.stdout, a.stderr = io.MultiWriter(lenient{a.stdout}, lf), io.MultiWriter(lenient{a.stderr}, lf)
+	a.stdout, a.stderr = stdout, stderr
 	a.inLog = u.Name
 	return logCloser{a, lf}
 }
@@ -170,29 +165,6 @@ func (c logCloser) Close() error {
 		c.a.warnf("the log file %s misses part of the output: %v", c.lf.Name(), err)
 	}
 	return c.lf.Close()
-}
-
-// lenient is a writer whose failures are ignored (a journal stream whose
-// manager was killed), so that a MultiWriter goes on to its other writers.
-type lenient struct{ w io.Writer }
-
-func (l lenient) Write(p []byte) (int, error) {
-	_, _ = l.w.Write(p)
-	return len(p), nil
-}
-
-// ownLog is teeLog for the exec runner, whose standard output and error
-// are u's log file already: everything printed from now on goes through
-// the bounded unit.Log instead. The caller closes it.
-func (a *app) ownLog(u *plan.Unit) io.Closer {
-	a.inLog = u.Name
-	lf, err := unit.OpenLog(u.RepoPath, u.Name, u.Limits.LogMax)
-	if err != nil {
-		a.warnf("the log file is not bounded: %v", err)
-		return nil
-	}
-	a.stdout, a.stderr = lf, lf
-	return logCloser{a, lf}
 }
 
 // peeler gives resolve the commit an annotated tag of the repository points to.
@@ -388,18 +360,18 @@ func (a *app) startByHand(u *plan.Unit) error {
 	return nil
 }
 
-// findUnit is the repository that knows unit: flag's, else the current
+// findUnit is the repository that knows the unit name: flag's, else the current
 // one, else the first of the server-wide index that has it.
-func (a *app) findUnit(flag, unit string) (string, error) {
+func (a *app) findUnit(flag, name string) (string, error) {
 	if flag != "" {
 		repo := repoDir(a, flag)
-		if !knownUnit(repo, unit) {
-			return "", fmt.Errorf("%s has no unit %s: see 'hookrun status %s'", repo, unit, quoteArg(repo))
+		if !unit.Known(repo, name) {
+			return "", fmt.Errorf("%s has no unit %s: see 'hookrun status %s'", repo, name, quoteArg(repo))
 		}
 		return repo, nil
 	}
 	here := repoDir(a, "")
-	if knownUnit(here, unit) {
+	if unit.Known(here, name) {
 		return here, nil
 	}
 	repos, err := repoindex.List(repoindex.Path(a.getenv))
@@ -407,24 +379,9 @@ func (a *app) findUnit(flag, unit string) (string, error) {
 		return "", fmt.Errorf("cannot read the index of repositories: %v", err)
 	}
 	for _, r := range repos {
-		if knownUnit(r, unit) {
+		if unit.Known(r, name) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("no repository hookrun knows has a unit %s (searched %s and the %d of the index): see 'hookrun status', or pass --repo", unit, here, len(repos))
-}
-
-// knownUnit reports whether the repository has a state for unit or recorded
-// its outcome: only then can the journal have its output.
-func knownUnit(repo, name string) bool {
-	if _, err := unit.Open(repo).Load(name); err == nil {
-		return true
-	}
-	recs, _ := history.Read(layout.History(repo))
-	for _, r := range recs {
-		if r.Unit == name {
-			return true
-		}
-	}
-	return false
+	return "", fmt.Errorf("no repository hookrun knows has a unit %s (searched %s and the %d of the index): see 'hookrun status', or pass --repo", name, here, len(repos))
 }

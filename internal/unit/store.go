@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -419,4 +420,19 @@ func (s *Store) Damaged() []error {
 		}
 	}
 	return out
+}
+
+// Known reports whether the repository at repo has a state for the unit
+// name or recorded its outcome: only then can the journal have its output.
+func Known(repo, name string) bool {
+	if _, err := Open(repo).Load(name); err == nil {
+		return true
+	}
+	recs, _ := history.Read(layout.History(repo))
+	for _, r := range recs {
+		if r.Unit == name {
+			return true
+		}
+	}
+	return false
 }
