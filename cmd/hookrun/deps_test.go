@@ -42,7 +42,7 @@ var allowedImports = map[string][]string{
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/atomicfile", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
 	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
-	"internal/unit":    {"internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
+	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},

@@ -17,8 +17,15 @@
 //     undone by a crash (the old content back, or the file gone).
 //
 // A failed write removes its temporary file and leaves the destination as
-// it was. internal/unit's state and plan files, on the push's hot path,
-// keep their own writer (unit.Store, with its NoSync switch for tests).
+// it was.
+//
+// The one exception to the fsyncs is WriteUnsynced, for files that are
+// worth nothing after a power loss: the plans and states the push's hook
+// writes for the units it starts (a power loss takes the manager's
+// transient units with it, so nothing those files describe can run
+// afterwards). It skips steps 2 and 4 and keeps 1 and 3, so a reader still
+// never sees a part of a file. Everything else, and everything written once
+// a unit runs (its outcome, its deliveries), is synced.
 package atomicfile
 
 import (
@@ -27,6 +34,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write replaces path with data, with permissions perm (whatever the
@@ -38,9 +46,29 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	})
 }
 
+// WriteUnsynced is Write without the fsyncs: only for files that are
+// worth nothing after a power loss (see the package comment).
+func WriteUnsynced(path string, data []byte, perm fs.FileMode) error {
+	return writeFrom(path, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// IsTemp reports whether the file name is a temporary file of this
+// package's, which a crash may leave behind (for a pruner to remove once
+// it is old).
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+}
+
 // WriteFrom replaces path with what write writes, with permissions perm
 // (whatever the umask). An error of write leaves path as it was.
 func WriteFrom(path string, perm fs.FileMode, write func(io.Writer) error) error {
+	return writeFrom(path, perm, true, write)
+}
+
+func writeFrom(path string, perm fs.FileMode, sync bool, write func(io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -54,7 +82,7 @@ func WriteFrom(path string, perm fs.FileMode, write func(io.Writer) error) error
 	if err == nil {
 		err = f.Chmod(perm)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -66,6 +94,9 @@ func WriteFrom(path string, perm fs.FileMode, write func(io.Writer) error) error
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(dir, path)
 }

@@ -33,9 +33,9 @@
 //	hookrun-list-*            a job's long lists (refs, changed files),       job (writeList), removed when the job
 //	                          when the temporary directory cannot be used     ends
 //
-// A FILE.tmp (internal/unit's plans and states) or .FILE.tmp-RANDOM
-// (internal/atomicfile, every other file) beside any of these is its
-// writer's temporary file, renamed over FILE once written whole.
+// A .FILE.tmp-RANDOM beside any of these is its writer's temporary file
+// (internal/atomicfile), renamed over FILE once written whole; prune
+// removes old leftovers (and the FILE.tmp of earlier versions).
 //
 // On a build host, the mirror of a repository is HOME/MirrorsDir/NAME.git
 // (remote), and its state directory has the same layout: units/ and state/

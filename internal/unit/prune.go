@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 )
@@ -112,7 +113,7 @@ func (s *Store) Prune() {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			n := e.Name()
-			orphan := strings.HasSuffix(n, ".tmp") ||
+			orphan := strings.HasSuffix(n, ".tmp") || atomicfile.IsTemp(n) ||
 				dir != s.StateDir() && strings.HasSuffix(n, ".json") && !names[strings.TrimSuffix(n, ".json")]
 			if !orphan {
 				continue

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
@@ -231,14 +232,11 @@ func SaveReconciled(repoPath string, rep *Reconciled) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil // nothing has run here
-		}
-		return err
+	err = atomicfile.Write(path, append(b, '\n'), 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // nothing has run here
 	}
-	return os.Rename(tmp, path)
+	return err
 }
 
 // LoadReconciled reads the repository's last recorded pass.
