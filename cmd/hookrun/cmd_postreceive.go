@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
-	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/report"
 	"github.com/hookrun/hookrun/internal/resolve"
 	"github.com/hookrun/hookrun/internal/runner"
@@ -74,98 +72,15 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	defer release()
 	errs := l.Launch(ctx, p.Units)
 	a.rep().NotStarted(p.Units, errs)
-	return a.reportStarts(repoPath, p.Units, errs)
+	failed := report.Starts(a.stderr, repoPath, p.Units, errs)
+	switch {
+	case failed == 0:
+		return nil
+	case failed == len(p.Units):
+		a.hintf("none of the %d jobs started", failed)
+	default:
+		a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
+	}
+	return errReported
 }
 
-// summaryOver is the number of units above which the pusher sees a summary
-// instead of one line per unit: `git push` prints every line.
-const summaryOver = 20
-
-// maxErrorLines is how many start errors a summary shows.
-const maxErrorLines = 5
-
-// reportStarts tells the pusher what started: one line per unit, or for a
-// big push a summary by job with the first few errors; every unit, started
-// or not, is in `hookrun status`.
-func (a *app) reportStarts(repoPath string, units []*plan.Unit, errs []error) error {
-	failed := 0
-	for _, err := range errs {
-		if err != nil {
-			failed++
-		}
-	}
-	if len(units) <= summaryOver {
-		// One line per problem: jobs that failed the same way (a manager
-		// that cannot be reached) share it.
-		var order []string
-		byErr := map[string][]*plan.Unit{}
-		for i, u := range units {
-			if errs[i] != nil {
-				e := errs[i].Error()
-				if byErr[e] == nil {
-					order = append(order, e)
-				}
-				byErr[e] = append(byErr[e], u)
-				continue
-			}
-			where := ""
-			if u.Host != nil {
-				where = " on host " + u.Host.Name
-			}
-			a.infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, refList(u), where, logsCommand(u))
-		}
-		for _, e := range order {
-			us := byErr[e]
-			if len(us) == 1 {
-				a.errorf("job %s (%s): not started: %s", us[0].Job, refList(us[0]), e)
-				continue
-			}
-			var jobs, refs []string
-			for _, u := range us {
-				jobs = append(jobs, u.Job)
-				refs = append(refs, refList(u))
-			}
-			a.errorf("jobs %s (%s): not started: %s", strings.Join(dedupe(jobs), ", "), strings.Join(dedupe(refs), ", "), e)
-		}
-	} else {
-		var jobs []string
-		started := map[string]int{}
-		shown := 0
-		for i, u := range units {
-			if _, ok := started[u.Job]; !ok {
-				jobs = append(jobs, u.Job)
-				started[u.Job] = 0
-			}
-			if errs[i] == nil {
-				started[u.Job]++
-			} else if shown < maxErrorLines {
-				shown++
-				a.errorf("job %s (%s): not started: %v", u.Job, refList(u), errs[i])
-			}
-		}
-		if failed > shown {
-			a.errorf("%d more units did not start; hookrun status lists each with its error", failed-shown)
-		}
-		var parts []string
-		for _, j := range jobs {
-			parts = append(parts, fmt.Sprintf("%s %d", j, started[j]))
-		}
-		a.infof("started %d of %d units (%s); see them with: hookrun status %s", len(units)-failed, len(units), strings.Join(parts, ", "), quoteArg(repoPath))
-	}
-	if failed > 0 {
-		if failed == len(units) {
-			a.hintf("none of the %d jobs started", failed)
-		} else {
-			a.hintf("%d of %d jobs did not start; the others run", failed, len(units))
-		}
-		return errReported
-	}
-	return nil
-}
-
-func refList(u *plan.Unit) string {
-	if len(u.Refs) == 1 {
-		return u.Refs[0].Ref
-	}
-	return fmt.Sprintf("%d refs", len(u.Refs))
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/hookrun/hookrun/internal/match"
-	"github.com/hookrun/hookrun/internal/report"
 )
 
 // pushStartedNothing records and notifies a push that the config stopped
@@ -19,6 +18,3 @@ func (a *app) pushStartedNothing(cf *configFlags, in *hookInput) {
 
 // flushLetters hands the letters the push posted to `hookrun deliver`.
 func (a *app) flushLetters() { a.rep().Flush() }
-
-// dedupe is s without repeats, in order.
-var dedupe = report.Dedupe
