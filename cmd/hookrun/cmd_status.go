@@ -77,9 +77,21 @@ type statusOptions struct {
 type unitStatus struct {
 	history.Record
 	State string `json:"result"`
+	// Notify is ntfy's delivery (Record.Ntfy) in its text form, as
+	// status has always printed it: "delivered", "not delivered: ...".
+	Notify string `json:"notify,omitempty"`
 	// Deliveries is what became of the outcome at each output, ntfy's
 	// included (history.Record.Deliveries), typed.
 	Deliveries []outcome.Delivery `json:"deliveries,omitempty"`
+}
+
+// newUnitStatus is the status line of rec, whose state is state.
+func newUnitStatus(rec history.Record, state string) unitStatus {
+	s := unitStatus{Record: rec, State: state, Deliveries: rec.Deliveries()}
+	if rec.Ntfy != nil {
+		s.Notify = rec.Ntfy.Text()
+	}
+	return s
 }
 
 func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
@@ -127,7 +139,7 @@ func runStatus(a *app, fs *pflag.FlagSet, o *statusOptions) error {
 			continue
 		}
 		for _, rec := range recs {
-			finished = append(finished, unitStatus{Record: rec, State: rec.Result.String(), Deliveries: rec.Deliveries()})
+			finished = append(finished, newUnitStatus(rec, rec.Result.String()))
 		}
 	}
 	// Newest first, across repositories.
@@ -225,9 +237,9 @@ func (a *app) printStatus(all []unitStatus, scope string, repos int, width int) 
 		}
 		// The NOTIFY column says what became of the notification; the
 		// failures' reasons follow the table.
-		notified, _, _ := strings.Cut(s.Notify, ":")
-		if notified == "" {
-			notified = "-"
+		notified := "-"
+		if s.Ntfy != nil {
+			notified = s.Ntfy.Summary()
 		}
 		if s.NotifyFailed() {
 			failed = append(failed, s)
