@@ -266,13 +266,21 @@ func mismatch(r *history.Record, w want) string {
 	return ""
 }
 
+// notifyText is r's ntfy delivery in its text form ("" when none was due).
+func notifyText(r *history.Record) string {
+	if r == nil || r.Ntfy == nil {
+		return ""
+	}
+	return r.Ntfy.Text()
+}
+
 // saysUnrecorded: a unit notified when its outcome could not be recorded
 // (its record says so, as reconcile wrote it later) was told so in its
 // message (issue 21 point 2).
 func saysUnrecorded(us []*stressUnit) map[string]string {
 	wrong := map[string]string{}
 	for _, u := range ended(us) {
-		if !strings.Contains(u.record.Notify, "could not be recorded") {
+		if !strings.Contains(notifyText(u.record), "could not be recorded") {
 			continue
 		}
 		if !slices.ContainsFunc(u.msgs, func(m peertest.Message) bool { return strings.Contains(m.Message, "could not record") }) {
@@ -418,16 +426,19 @@ func tally(sc outcomeScenario, us []*stressUnit, msgs []peertest.Message) stress
 		}
 		row.ended++
 		results[u.record.Result.String()]++
-		d, _, _ := strings.Cut(u.record.Notify, ":")
+		d := ""
+		if u.record.Ntfy != nil {
+			d = u.record.Ntfy.Summary()
+		}
 		deliveries[d]++
 		why := wrong[u.name]
 		switch {
 		case why != "":
 		case !u.said && u.state == nil:
 			why = "never started: " + u.record.Reason
-		case d == "" || d == history.NotifyPending:
-			why = fmt.Sprintf("delivery not recorded (%q)", u.record.Notify)
-		case d == history.NotifyDelivered && len(u.msgs) == 0:
+		case d == "" || d == outcome.Pending.String():
+			why = fmt.Sprintf("delivery not recorded (%q)", notifyText(u.record))
+		case d == "delivered" && len(u.msgs) == 0:
 			why = "recorded delivered, but nothing arrived"
 		case d == "not delivered" && len(u.msgs) > 0:
 			why = "recorded not delivered, but it arrived"
@@ -624,7 +635,7 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 	}
 	b.waitUnits(ctx, repo, outcomeDeadline, func(sts []*unit.State) bool {
 		return len(sts) >= len(said) && all(sts, func(st *unit.State) bool {
-			return st.Phase == unit.Ended && st.Delivery != nil && st.Delivery.Status != unit.DeliveryPending
+			return st.Phase == unit.Ended && st.Delivery != nil && st.Delivery.Status != outcome.Pending
 		})
 	})
 	if sc.pauseNtfy {
@@ -761,7 +772,7 @@ func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.
 	}
 	want, grouped := 0, false
 	for _, u := range us {
-		if r := u.record; r != nil && strings.HasPrefix(r.Notify, history.NotifyDelivered) {
+		if r := u.record; r != nil && r.Ntfy != nil && r.Ntfy.State == outcome.Delivered {
 			if together(r) {
 				grouped = true
 			} else {
@@ -816,7 +827,7 @@ func (b *bench) reconcileUntil(ctx context.Context, repo string, n int) int {
 		recs, _ := history.Read(layout.History(repo))
 		done := len(recs) >= n
 		for _, r := range recs {
-			if r.Notify == history.NotifyPending {
+			if r.Ntfy != nil && r.Ntfy.State == outcome.Pending {
 				done = false
 			}
 		}
@@ -1096,7 +1107,7 @@ func arrived(srv *peertest.Ntfy, topic string, us []*stressUnit) ([]peertest.Mes
 			continue
 		}
 		switch {
-		case strings.HasPrefix(u.record.Notify, history.NotifyDelivered):
+		case u.record.Ntfy != nil && u.record.Ntfy.State == outcome.Delivered:
 			delivered++
 		case u.record.NotifyFailed():
 			unsure = true

@@ -24,7 +24,7 @@ func fakeUnits(n int, result outcome.Kind) ([]*stressUnit, []peertest.Message) {
 			name: fmt.Sprintf("u%d", i), job: "site", branch: fmt.Sprintf("b%d", i), said: true,
 			want:   &want{"success", "^$"},
 			state:  &unit.State{Saved: saved, JobStart: saved.Add(100 * time.Millisecond), Exit: &unit.Exit{At: saved.Add(900 * time.Millisecond)}},
-			record: &history.Record{Unit: fmt.Sprintf("u%d", i), Job: "site", Result: result, Notify: "delivered"},
+			record: &history.Record{Unit: fmt.Sprintf("u%d", i), Job: "site", Result: result, Ntfy: &outcome.Delivery{Output: "ntfy", State: outcome.Delivered}},
 		}
 		us = append(us, u)
 		msgs = append(msgs, peertest.Message{Click: clickBase + u.key()})
@@ -60,11 +60,11 @@ func TestTally(t *testing.T) {
 			return m[1:]
 		}, "3 3 2 0 0 1", "u0: recorded delivered, but nothing arrived"},
 		{"not delivered but arrived", queue, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Notify = "not delivered: 429"
+			us[0].record.Ntfy = &outcome.Delivery{Output: "ntfy", State: outcome.NotDelivered, Error: "429"}
 			return m
 		}, "3 3 3 0 0 1", "u0: recorded not delivered, but it arrived"},
 		{"maybe delivered, nothing arrived", queue, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Notify = "maybe delivered: timeout"
+			us[0].record.Ntfy = &outcome.Delivery{Output: "ntfy", State: outcome.MaybeDelivered, Error: "timeout"}
 			return m[1:]
 		}, "3 3 2 0 0 0", "1 maybe delivered"},
 		{"queue overlap", queue, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
@@ -81,12 +81,12 @@ func TestTally(t *testing.T) {
 			return m
 		}, "3 3 3 0 0 1", "u1: cancelled \"stopped by an operator\", want success or cancelled"},
 		{"unrecorded, and the message says so", outcomeScenario{check: saysUnrecorded}, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Notify = "maybe delivered: notified when its outcome could not be recorded; what became of it is not known"
+			us[0].record.Ntfy = &outcome.Delivery{Output: "ntfy", State: outcome.MaybeDelivered, Error: "notified when its outcome could not be recorded; what became of it is not known"}
 			m[0].Message = "failed after 1s: exit status 7; hookrun could not record this outcome (hookrun status may not show it): no space left on device"
 			return m
 		}, "3 3 3 0 0 0", "1 maybe delivered"},
 		{"unrecorded, and the message does not say so", outcomeScenario{check: saysUnrecorded}, func(us []*stressUnit, m []peertest.Message) []peertest.Message {
-			us[0].record.Notify = "maybe delivered: notified when its outcome could not be recorded; what became of it is not known"
+			us[0].record.Ntfy = &outcome.Delivery{Output: "ntfy", State: outcome.MaybeDelivered, Error: "notified when its outcome could not be recorded; what became of it is not known"}
 			m[0].Message = "succeeded in 1s"
 			return m
 		}, "3 3 3 0 0 1", "u0: notified when its outcome could not be recorded (success \"\"), but no message says so"},

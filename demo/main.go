@@ -326,7 +326,7 @@ func waitDelivered(path string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		b, _ := os.ReadFile(path)
-		got := strings.Count(string(b), `"notify":"delivered"`)
+		got := strings.Count(string(b), `"ntfy":{"output":"ntfy","state":"delivered"}`)
 		if got >= n {
 			return nil
 		}

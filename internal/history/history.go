@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,63 +38,82 @@ type Record struct {
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
-	// Notify is what became of the unit's notification: empty when none
-	// was due, else NotifyPending, NotifyDelivered (maybe followed by how,
-	// e.g. " in the push's digest"), or a failure starting with
-	// "not delivered: " or "maybe delivered: ".
-	Notify string `json:"notify,omitempty"`
+	// Ntfy is what became of the unit's notification (Output NtfyOutput):
+	// nil when none was due. History files written before deliveries were
+	// typed have its text form instead ("notify": "delivered", "not
+	// delivered: ..."), which reading turns into this (parseNotify).
+	Ntfy *outcome.Delivery `json:"ntfy,omitempty"`
 	// Outputs is what became of the outcome at each output other than
 	// ntfy (the status site, the forge, each webhook), typed; Deliveries
-	// adds ntfy's, read from Notify.
+	// adds ntfy's.
 	Outputs []outcome.Delivery `json:"outputs,omitempty"`
 }
 
-// NtfyOutput names ntfy's delivery in Deliveries.
+// NtfyOutput names ntfy's delivery in Ntfy and Deliveries.
 const NtfyOutput = "ntfy"
 
-// NotifyDelivery is ntfy's delivery as Notify records it (its string form,
-// also that of every history file written before deliveries were typed);
-// ok is false when none was due.
-func (r Record) NotifyDelivery() (d outcome.Delivery, ok bool) {
-	if r.Notify == "" {
-		return d, false
+// UnmarshalJSON reads a record, of either form: a file written before
+// deliveries were typed has ntfy's as the string "notify".
+func (r *Record) UnmarshalJSON(b []byte) error {
+	type plain Record // without this method
+	var v struct {
+		plain
+		Notify string `json:"notify"`
 	}
-	d.Output = NtfyOutput
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Record(v.plain)
+	if r.Ntfy == nil && v.Notify != "" {
+		d := parseNotify(v.Notify)
+		r.Ntfy = &d
+	}
+	return nil
+}
+
+// parseNotify reads the text form of ntfy's delivery that history files
+// written before deliveries were typed have: "pending", "delivered",
+// "delivered in the push's digest", "not delivered: ERR" or "maybe
+// delivered: ERR", either failure maybe followed by " (the push's digest
+// of N units)". It is for those old files only: hookrun writes Ntfy.
+func parseNotify(s string) outcome.Delivery {
+	d := outcome.Delivery{Output: NtfyOutput}
 	switch {
-	case r.Notify == NotifyPending:
+	case s == "pending":
 		d.State = outcome.Pending
-	case strings.HasPrefix(r.Notify, NotifyDelivered):
+	case s == "delivered":
 		d.State = outcome.Delivered
-	case strings.HasPrefix(r.Notify, "maybe delivered"):
-		d.State, d.Error = outcome.MaybeDelivered, strings.TrimPrefix(r.Notify, "maybe delivered: ")
+	case strings.HasPrefix(s, "delivered"):
+		d.State, d.Digest = outcome.Delivered, -1 // "in the push's digest", of a number not recorded
+	case strings.HasPrefix(s, "maybe delivered"):
+		d.State, d.Error = outcome.MaybeDelivered, strings.TrimPrefix(s, "maybe delivered: ")
 	default:
-		d.State, d.Error = outcome.NotDelivered, strings.TrimPrefix(r.Notify, "not delivered: ")
+		d.State, d.Error = outcome.NotDelivered, strings.TrimPrefix(s, "not delivered: ")
 	}
-	return d, true
+	if d.Failed() {
+		if i := strings.LastIndex(d.Error, " (the push's digest of "); i >= 0 {
+			var n int
+			if _, err := fmt.Sscanf(d.Error[i:], " (the push's digest of %d units)", &n); err == nil && n > 0 {
+				d.Error, d.Digest = d.Error[:i], n
+			}
+		}
+	}
+	return d
 }
 
 // Deliveries is what became of the outcome at every output: ntfy's
-// (NotifyDelivery) first, then Outputs.
+// first, then Outputs.
 func (r Record) Deliveries() []outcome.Delivery {
 	var ds []outcome.Delivery
-	if d, ok := r.NotifyDelivery(); ok {
-		ds = append(ds, d)
+	if r.Ntfy != nil {
+		ds = append(ds, *r.Ntfy)
 	}
 	return append(ds, r.Outputs...)
 }
 
-// Notification states of a Record.
-const (
-	NotifyPending   = "pending"
-	NotifyDelivered = "delivered"
-)
-
 // NotifyFailed reports whether r records a notification that failed or may
 // have failed.
-func (r Record) NotifyFailed() bool {
-	d, ok := r.NotifyDelivery()
-	return ok && (d.State == outcome.NotDelivered || d.State == outcome.MaybeDelivered)
-}
+func (r Record) NotifyFailed() bool { return r.Ntfy != nil && r.Ntfy.Failed() }
 
 // Append adds r to the file at path, keeping the newest Keep records. Writers
 // are serialised with flock; the file is replaced atomically.
@@ -116,17 +136,18 @@ func AppendAll(path string, rs []Record) error {
 	})
 }
 
-// SetNotify records what became of the notification of unit (see
-// Record.Notify) in its newest record at path. A unit with no record there
+// SetNotify records d, what became of the notification of unit (see
+// Record.Ntfy), in its newest record at path. A unit with no record there
 // (pruned meanwhile) is not an error.
-func SetNotify(path, unit, notify string) error {
+func SetNotify(path, unit string, d outcome.Delivery) error {
+	d.Output = NtfyOutput
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
 		for i := len(lines) - 1; i >= 0; i-- {
 			var r Record
 			if json.Unmarshal(lines[i], &r) != nil || r.Unit != unit {
 				continue
 			}
-			r.Notify = notify
+			r.Ntfy = &d
 			b, err := json.Marshal(r)
 			if err != nil {
 				return nil, err
@@ -260,14 +281,15 @@ func PruneDirBytes(dir string, keep int, maxBytes int64) {
 // SetNotifyPush records what became of the notification of a push that
 // started nothing: its record has no unit, and is known by its start and
 // reason. A record no longer there (pruned meanwhile) is not an error.
-func SetNotifyPush(path string, start time.Time, reason, notify string) error {
+func SetNotifyPush(path string, start time.Time, reason string, d outcome.Delivery) error {
+	d.Output = NtfyOutput
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
 		for i := len(lines) - 1; i >= 0; i-- {
 			var r Record
 			if json.Unmarshal(lines[i], &r) != nil || r.Unit != "" || !r.Start.Equal(start) || r.Reason != reason {
 				continue
 			}
-			r.Notify = notify
+			r.Ntfy = &d
 			b, err := json.Marshal(r)
 			if err != nil {
 				return nil, err

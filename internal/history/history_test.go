@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,14 +66,14 @@ func TestPruneDir(t *testing.T) {
 func TestSetNotify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	for _, u := range []string{"a", "b", "a"} {
-		if err := Append(path, Record{Unit: u, Result: outcome.Success, Notify: NotifyPending}); err != nil {
+		if err := Append(path, Record{Unit: u, Result: outcome.Success, Ntfy: &outcome.Delivery{Output: NtfyOutput, State: outcome.Pending}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := SetNotify(path, "a", "not delivered: ntfy answered 403 Forbidden"); err != nil {
+	if err := SetNotify(path, "a", outcome.Delivery{State: outcome.NotDelivered, Error: "ntfy answered 403 Forbidden"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := SetNotify(path, "gone", NotifyDelivered); err != nil {
+	if err := SetNotify(path, "gone", outcome.Delivery{State: outcome.Delivered}); err != nil {
 		t.Fatalf("a unit without a record: %v", err)
 	}
 	recs, err := Read(path)
@@ -81,7 +82,7 @@ func TestSetNotify(t *testing.T) {
 	}
 	var got []string
 	for _, r := range recs {
-		got = append(got, r.Unit+"="+r.Notify)
+		got = append(got, r.Unit+"="+r.Ntfy.Text())
 	}
 	want := []string{"a=pending", "b=pending", "a=not delivered: ntfy answered 403 Forbidden"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -135,8 +136,9 @@ func TestPruneDirBytes(t *testing.T) {
 }
 
 // TestDeliveriesFromOldNotify reads ntfy's delivery, typed, from the
-// string form every history file has (Record.Notify), and SetOutputs
-// adds and replaces the other outputs' deliveries.
+// string form of history files written before deliveries were typed
+// ("notify"), whose text it keeps; and SetOutputs adds and replaces the
+// other outputs' deliveries.
 func TestDeliveriesFromOldNotify(t *testing.T) {
 	tests := []struct {
 		notify string
@@ -145,9 +147,11 @@ func TestDeliveriesFromOldNotify(t *testing.T) {
 		{"", nil},
 		{"pending", []outcome.Delivery{{Output: "ntfy", State: outcome.Pending}}},
 		{"delivered", []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered}}},
-		{"delivered in the push's digest", []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered}}},
+		{"delivered in the push's digest", []outcome.Delivery{{Output: "ntfy", State: outcome.Delivered, Digest: -1}}},
 		{"not delivered: ntfy answered 403", []outcome.Delivery{{Output: "ntfy", State: outcome.NotDelivered, Error: "ntfy answered 403"}}},
 		{"maybe delivered: sent, but no answer", []outcome.Delivery{{Output: "ntfy", State: outcome.MaybeDelivered, Error: "sent, but no answer"}}},
+		{"not delivered: ntfy answered 429 (the push's digest of 3 units)", []outcome.Delivery{{Output: "ntfy", State: outcome.NotDelivered, Digest: 3, Error: "ntfy answered 429"}}},
+		{"maybe delivered: timeout (x) (the push's digest of 12 units)", []outcome.Delivery{{Output: "ntfy", State: outcome.MaybeDelivered, Digest: 12, Error: "timeout (x)"}}},
 	}
 	for _, tt := range tests {
 		var r Record
@@ -158,9 +162,12 @@ func TestDeliveriesFromOldNotify(t *testing.T) {
 		if got := r.Deliveries(); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("notify %q: deliveries %+v, want %+v", tt.notify, got, tt.want)
 		}
+		if r.Ntfy != nil && r.Ntfy.Text() != tt.notify {
+			t.Errorf("notify %q: shown as %q", tt.notify, r.Ntfy.Text())
+		}
 	}
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	if err := Append(path, Record{Unit: "u", Result: outcome.Success, Notify: NotifyDelivered}); err != nil {
+	if err := Append(path, Record{Unit: "u", Result: outcome.Success, Ntfy: &outcome.Delivery{Output: NtfyOutput, State: outcome.Delivered}}); err != nil {
 		t.Fatal(err)
 	}
 	site := outcome.Delivery{Output: "site", State: outcome.Delivered}
@@ -185,4 +192,46 @@ func TestDeliveriesFromOldNotify(t *testing.T) {
 func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestOldHistoryFile: a history file written before deliveries were typed
+// reads with ntfy's delivery typed, and a record rewritten (its delivery
+// set) is written in the typed form; the others stay as they were.
+func TestOldHistoryFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	old := `{"unit":"a","repo":"r","job":"build","ref":"refs/heads/main","short":"abc1234","runner":"exec","result":"success","start":"2026-11-01T10:00:00Z","duration":1000000000,"notify":"delivered in the push's digest"}
+{"unit":"b","repo":"r","job":"test","ref":"refs/heads/main","short":"abc1234","runner":"exec","result":"failure","reason":"exit status 1","start":"2026-11-01T10:00:01Z","duration":2000000000,"notify":"not delivered: ntfy answered 500 (the push's digest of 2 units)"}
+{"unit":"c","repo":"r","job":"lint","ref":"refs/heads/main","short":"abc1234","runner":"exec","result":"success","start":"2026-11-01T10:00:02Z","duration":2000000000,"notify":"pending"}
+`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	recs, bad, err := ReadChecked(path)
+	if err != nil || len(bad) > 0 || len(recs) != 3 {
+		t.Fatalf("ReadChecked: %d records, bad lines %v, %v", len(recs), bad, err)
+	}
+	want := []outcome.Delivery{
+		{Output: "ntfy", State: outcome.Delivered, Digest: -1},
+		{Output: "ntfy", State: outcome.NotDelivered, Digest: 2, Error: "ntfy answered 500"},
+		{Output: "ntfy", State: outcome.Pending},
+	}
+	for i, r := range recs {
+		if r.Ntfy == nil || *r.Ntfy != want[i] {
+			t.Errorf("record %s: ntfy %+v, want %+v", r.Unit, r.Ntfy, want[i])
+		}
+	}
+	if !recs[1].NotifyFailed() || recs[0].NotifyFailed() || recs[2].NotifyFailed() {
+		t.Errorf("NotifyFailed wrong: %+v", recs)
+	}
+	if err := SetNotify(path, "c", outcome.Delivery{State: outcome.MaybeDelivered, Error: "no answer"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != strings.Split(old, "\n")[0] {
+		t.Fatalf("file after SetNotify:\n%s", b)
+	}
+	if !strings.Contains(lines[2], `"ntfy":{"output":"ntfy","state":"maybe-delivered","error":"no answer"}`) || strings.Contains(lines[2], `"notify"`) {
+		t.Errorf("rewritten record not in the typed form: %s", lines[2])
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/atomicfile"
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // An Outbox holds notifications that are sent out of the path of the
@@ -48,32 +49,20 @@ type Letter struct {
 	Record json.RawMessage `json:"record,omitempty"`
 }
 
-// Results of a delivery, in the form the history keeps (see Send).
-const (
-	Delivered      = "delivered"
-	notDelivered   = "not delivered: "
-	maybeDelivered = "maybe delivered: "
-)
-
 // Send publishes l's message to its server and topic with the token of its
 // token file (or getenv's HOOKRUN_NTFY_TOKEN) and returns what became of
-// it: Delivered, "not delivered: ..." or "maybe delivered: ..."
-// (ErrMaybeDelivered). log gets the retries.
-func Send(ctx context.Context, l Letter, getenv func(string) string, log io.Writer) string {
+// it, as the delivery of output "ntfy": delivered, not delivered, or
+// maybe delivered (ErrMaybeDelivered), classified by outcome.DeliveryOf.
+// log gets the retries.
+func Send(ctx context.Context, l Letter, getenv func(string) string, log io.Writer) outcome.Delivery {
 	token, err := LoadToken(l.TokenFile, getenv)
 	if err != nil {
-		return notDelivered + err.Error()
+		return outcome.DeliveryOf(OutputName, err)
 	}
 	c := &Client{Server: l.Server, Token: token, Log: log, RetryBudget: l.RetryBudget}
 	ctx, cancel := context.WithTimeout(ctx, MaxRetryBudget+DefaultAttemptTimeout)
 	defer cancel()
-	if err := c.Publish(ctx, l.Message); err != nil {
-		if errors.Is(err, ErrMaybeDelivered) {
-			return maybeDelivered + err.Error()
-		}
-		return notDelivered + err.Error()
-	}
-	return Delivered
+	return outcome.DeliveryOf(OutputName, c.Publish(ctx, l.Message))
 }
 
 // Post writes l to the outbox and returns its path.
@@ -125,7 +114,7 @@ var ErrBusy = errors.New("another process is delivering this notification")
 // interrupted is recorded "maybe delivered" and not sent again; one
 // another process is delivering returns ErrBusy, and one already delivered
 // and removed returns nil with nothing done.
-func Deliver(ctx context.Context, path string, getenv func(string) string, log io.Writer, record func(Letter, string) error) error {
+func Deliver(ctx context.Context, path string, getenv func(string) string, log io.Writer, record func(Letter, outcome.Delivery) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -156,9 +145,9 @@ func Deliver(ctx context.Context, path string, getenv func(string) string, log i
 		return fmt.Errorf("notification %s is damaged (%v): moved to %s.damaged", path, err, path)
 	}
 	marker := path + ".sending"
-	var result string
+	var result outcome.Delivery
 	if _, err := os.Stat(marker); err == nil {
-		result = maybeDelivered + "its delivery was interrupted after it may have reached ntfy; not sent again"
+		result = outcome.Delivery{Output: OutputName, State: outcome.MaybeDelivered, Error: "its delivery was interrupted after it may have reached ntfy; not sent again"}
 	} else {
 		if err := os.WriteFile(marker, nil, 0o600); err != nil {
 			// Without the mark a second send could follow an interruption;

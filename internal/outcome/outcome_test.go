@@ -284,3 +284,32 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveryText: the text form of a delivery, as `hookrun status` and
+// the logs show ntfy's (the history's "notify" strings before deliveries
+// were typed).
+func TestDeliveryText(t *testing.T) {
+	tests := []struct {
+		d             Delivery
+		summary, text string
+	}{
+		{Delivery{State: Pending}, "pending", "pending"},
+		{Delivery{State: Delivered}, "delivered", "delivered"},
+		{Delivery{State: Delivered, Digest: 5}, "delivered in the push's digest", "delivered in the push's digest"},
+		{Delivery{State: Skipped}, "skipped", "skipped"},
+		{Delivery{State: NotDelivered, Error: "ntfy answered 403"}, "not delivered", "not delivered: ntfy answered 403"},
+		{Delivery{State: MaybeDelivered, Error: "no answer"}, "maybe delivered", "maybe delivered: no answer"},
+		{Delivery{State: NotDelivered, Digest: 3, Error: "ntfy answered 429"}, "not delivered", "not delivered: ntfy answered 429 (the push's digest of 3 units)"},
+	}
+	for _, tt := range tests {
+		if got := tt.d.Summary(); got != tt.summary {
+			t.Errorf("%+v: Summary %q, want %q", tt.d, got, tt.summary)
+		}
+		if got := tt.d.Text(); got != tt.text {
+			t.Errorf("%+v: Text %q, want %q", tt.d, got, tt.text)
+		}
+		if got := tt.d.Failed(); got != (tt.d.State == NotDelivered || tt.d.State == MaybeDelivered) {
+			t.Errorf("%+v: Failed %v", tt.d, got)
+		}
+	}
+}

@@ -96,7 +96,46 @@ func (s *State) UnmarshalText(b []byte) error {
 type Delivery struct {
 	Output string `json:"output"` // Output.Name
 	State  State  `json:"state"`
+	// Digest, when not 0, says the delivery was of the push's digest of
+	// this many units rather than of the unit's own message (-1: of a
+	// digest of a number not recorded, read from an old history file).
+	Digest int    `json:"digest,omitempty"`
 	Error  string `json:"error,omitempty"` // why it failed, for a person; never a secret
+}
+
+// Summary is what became of d in a few words, as the NOTIFY column of
+// `hookrun status` shows it: "delivered", "delivered in the push's
+// digest", "pending", "skipped", "not delivered" or "maybe delivered".
+func (d Delivery) Summary() string {
+	switch d.State {
+	case Delivered:
+		if d.Digest != 0 {
+			return "delivered in the push's digest"
+		}
+		return "delivered"
+	case NotDelivered:
+		return "not delivered"
+	case MaybeDelivered:
+		return "maybe delivered"
+	}
+	return d.State.String()
+}
+
+// Failed reports whether d failed or may have failed.
+func (d Delivery) Failed() bool { return d.State == NotDelivered || d.State == MaybeDelivered }
+
+// Text is d for a person, with why it failed: Summary, followed for a
+// failure by ": " and the error, and the digest it was of ("not
+// delivered: ntfy answered 429 (the push's digest of 3 units)").
+func (d Delivery) Text() string {
+	if !d.Failed() {
+		return d.Summary()
+	}
+	t := d.Summary() + ": " + d.Error
+	if d.Digest > 0 {
+		t += fmt.Sprintf(" (the push's digest of %d units)", d.Digest)
+	}
+	return t
 }
 
 // DeliveryOf classifies the error of Deliver or Started as a Delivery of

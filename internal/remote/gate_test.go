@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -229,7 +230,7 @@ func TestGateSavesStatesUnderTheUnitsLock(t *testing.T) {
 		if returned {
 			t.Fatal("the gate wrote the shipped state while the unit's state lock was held")
 		}
-		st.Delivery = &unit.Delivery{Status: unit.DeliveryPending, At: time.Unix(1700000001, 0)}
+		st.Delivery = &unit.Delivery{Status: outcome.Pending, At: time.Unix(1700000001, 0)}
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/unit"
 )
@@ -31,12 +32,12 @@ func (r *Reporter) PostLetter(n plan.Notify, m notify.Message, to unit.Addressee
 	}
 	r.warnf("%v; sending it now", err)
 	l.RetryBudget = time.Nanosecond // one attempt: the push is waiting
-	result := notify.Send(context.Background(), l, r.Getenv, r.Log)
-	if err := unit.RecordLetter(unit.Address(l, to), result, r.Now); err != nil {
+	d := notify.Send(context.Background(), l, r.Getenv, r.Log)
+	if err := unit.RecordLetter(unit.Address(l, to), d, r.Now); err != nil {
 		r.warnf("%v", err)
 	}
-	if result != notify.Delivered {
-		r.errorf("notification of the failed push %s", result)
+	if d.State != outcome.Delivered {
+		r.errorf("notification of the failed push %s", d.Text())
 	}
 }
 
@@ -62,11 +63,11 @@ func (r *Reporter) Flush() {
 // it (notify.Deliver, unit.RecordLetter). It reports false when the
 // letter could not be read or its delivery recorded.
 func (r *Reporter) DeliverLetter(path string) bool {
-	err := notify.Deliver(context.Background(), path, r.Getenv, r.Log, func(l notify.Letter, result string) error {
-		if result != notify.Delivered {
-			r.errorf("notification to topic %s %s", l.Topic, result)
+	err := notify.Deliver(context.Background(), path, r.Getenv, r.Log, func(l notify.Letter, d outcome.Delivery) error {
+		if d.State != outcome.Delivered {
+			r.errorf("notification to topic %s %s", l.Topic, d.Text())
 		}
-		return unit.RecordLetter(l, result, r.Now)
+		return unit.RecordLetter(l, d, r.Now)
 	})
 	if err != nil && !errors.Is(err, notify.ErrBusy) {
 		r.errorf("%v", err)

@@ -18,13 +18,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/digest"
-	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
@@ -216,15 +214,13 @@ func (r *Reporter) SendDigest(u *plan.Unit, entries []digest.Entry) {
 	if len(due) == 0 {
 		return // the `on` filter lets none of these outcomes notify
 	}
-	result := r.publish(u, m)
-	if result == history.NotifyDelivered {
-		result = history.NotifyDelivered + " in the push's digest"
+	d := r.publish(u, m)
+	d.Digest = len(entries)
+	if d.State == outcome.Delivered {
 		r.infof("sent the digest of %d units", len(entries))
-	} else {
-		result += " (the push's digest of " + strconv.Itoa(len(entries)) + " units)"
 	}
 	for _, name := range due {
-		r.recordDelivery(u.RepoPath, name, result)
+		r.recordDelivery(u.RepoPath, name, d)
 	}
 }
 
@@ -247,50 +243,39 @@ func (r *Reporter) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.M
 }
 
 // publish sends m to u's ntfy (notify.Output, through outcome.DeliverAll
-// as every output is) and returns what became of it, for the history:
-// history.NotifyDelivered, or "not delivered: ..." / "maybe delivered: ...".
-func (r *Reporter) publish(u *plan.Unit, m notify.Message) string {
+// as every output is) and returns what became of it, as the delivery of
+// notify.OutputName.
+func (r *Reporter) publish(u *plan.Unit, m notify.Message) outcome.Delivery {
 	out := &notify.Output{Topic: u.Notify.Topic, Message: func(outcome.Record) notify.Message { return m }}
 	token, err := notify.LoadToken(u.Notify.TokenFile, r.Getenv)
 	if err != nil {
-		return notifyResult(outcome.DeliveryOf(out.Name(), err))
+		return outcome.DeliveryOf(notify.OutputName, err)
 	}
 	out.Client = &notify.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
 	defer cancel()
 	d := outcome.DeliverAll(ctx, []outcome.Output{out}, Record(u, notify.Outcome{}, u.Created))[0]
+	d.Output = notify.OutputName // one notification a unit, whatever its topic
 	if d.State == outcome.Delivered {
 		r.infof("notified topic %s", u.Notify.Topic)
 	}
-	return notifyResult(d)
+	return d
 }
 
-// notifyResult is ntfy's delivery d in the history's notify form.
-func notifyResult(d outcome.Delivery) string {
-	switch d.State {
-	case outcome.Delivered:
-		return history.NotifyDelivered
-	case outcome.MaybeDelivered:
-		return "maybe delivered: " + d.Error
-	default:
-		return "not delivered: " + d.Error
-	}
-}
-
-// recordDelivery puts what became of unit's notification in its history
-// record; a failure also goes to the unit's log file, where `hookrun logs`
-// shows it with or without a journal.
-func (r *Reporter) recordDelivery(repoPath, name, result string) {
-	if strings.HasPrefix(result, "not delivered") || strings.HasPrefix(result, "maybe delivered") {
-		r.errorf("notification %s", result)
+// recordDelivery puts d, what became of unit's notification, in its state
+// and history record; a failure also goes to the unit's log file, where
+// `hookrun logs` shows it with or without a journal.
+func (r *Reporter) recordDelivery(repoPath, name string, d outcome.Delivery) {
+	if d.Failed() {
+		r.errorf("notification %s", d.Text())
 		if name == r.InLog {
 			// already there, through Log
 		} else if lf, err := AppendLog(repoPath, name); err == nil {
-			fmt.Fprintf(lf, "hookrun: error: notification %s\n", result)
+			fmt.Fprintf(lf, "hookrun: error: notification %s\n", d.Text())
 			lf.Close()
 		}
 	}
-	if err := unit.RecordDelivery(layout.Plan(repoPath, name), result, r.Now); err != nil {
+	if err := unit.RecordDelivery(layout.Plan(repoPath, name), d, r.Now); err != nil {
 		r.warnf("cannot record the notification's delivery: %v", err)
 	}
 }

@@ -30,9 +30,21 @@ import (
 type Line struct {
 	history.Record
 	State string `json:"result"`
+	// Notify is ntfy's delivery (Record.Ntfy) in its text form, as
+	// status has always printed it: "delivered", "not delivered: ...".
+	Notify string `json:"notify,omitempty"`
 	// Deliveries is what became of the outcome at each output, ntfy's
 	// included (history.Record.Deliveries), typed.
 	Deliveries []outcome.Delivery `json:"deliveries,omitempty"`
+}
+
+// newLine is the status line of rec, whose state is state.
+func newLine(rec history.Record, state string) Line {
+	s := Line{Record: rec, State: state, Deliveries: rec.Deliveries()}
+	if rec.Ntfy != nil {
+		s.Notify = rec.Ntfy.Text()
+	}
+	return s
 }
 
 // Ran reports whether hookrun has run in repo: its directory there
@@ -60,7 +72,7 @@ func (q Query) Finished(repos []string, last int) []Line {
 			continue
 		}
 		for _, rec := range recs {
-			finished = append(finished, Line{Record: rec, State: rec.Result.String(), Deliveries: rec.Deliveries()})
+			finished = append(finished, newLine(rec, rec.Result.String()))
 		}
 	}
 	// Newest first, across repositories.
@@ -98,9 +110,9 @@ func Table(w io.Writer, all []Line, scope string, repos int, width int) {
 		}
 		// The NOTIFY column says what became of the notification; the
 		// failures' reasons follow the table.
-		notified, _, _ := strings.Cut(s.Notify, ":")
-		if notified == "" {
-			notified = "-"
+		notified := "-"
+		if s.Ntfy != nil {
+			notified = s.Ntfy.Summary()
 		}
 		if s.NotifyFailed() {
 			failed = append(failed, s)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
@@ -95,9 +94,9 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
 		fin.First = true
 		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
-		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		st.Delivery = &Delivery{Status: outcome.Skipped, At: s.now()}
 		if fin.Due {
-			st.Delivery.Status = DeliveryPending
+			st.Delivery.Status = outcome.Pending
 		}
 		return nil
 	})
@@ -123,9 +122,9 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
 		fin.First, fin.Unrecorded = true, err
 		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
-		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		st.Delivery = &Delivery{Status: outcome.Skipped, At: s.now()}
 		if fin.Due {
-			st.Delivery.Status = DeliveryPending
+			st.Delivery.Status = outcome.Pending
 		}
 		fin.State, fin.Outcome = st, st.Outcome.Notify()
 		// Kept where the repository's disk is not (a full disk), so that
@@ -157,9 +156,9 @@ func Unstarted(u *plan.Unit, o notify.Outcome, now time.Time) (*Finished, error)
 		Due: u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)}
 	st := &State{Unit: u.Name, Runner: u.Runner, Started: now,
 		Outcome:  &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration},
-		Delivery: &Delivery{Status: DeliverySkipped}}
+		Delivery: &Delivery{Status: outcome.Skipped}}
 	if fin.Due {
-		st.Delivery.Status = DeliveryPending
+		st.Delivery.Status = outcome.Pending
 	}
 	fin.State = st
 	return fin, history.Append(layout.History(u.RepoPath), record(u, st))
@@ -179,8 +178,9 @@ func record(u *plan.Unit, st *State) history.Record {
 	if o := st.Outcome; o != nil {
 		rec.Result, rec.Reason, rec.Duration = o.Kind, o.Reason, o.Duration
 	}
-	if d := st.Delivery; d != nil && d.Status != DeliverySkipped {
-		rec.Notify = d.History()
+	if d := st.Delivery; d != nil && d.Status != outcome.Skipped {
+		o := d.Outcome()
+		rec.Ntfy = &o
 	}
 	if len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
@@ -311,47 +311,19 @@ func duration(st *State, now time.Time) time.Duration {
 	return 0
 }
 
-// RecordDelivery records what became of the notification of the unit whose
-// plan is at planPath, in its state and its history record. result is the
-// history's form (history.Record.Notify): "delivered", or the failure,
-// "not delivered: ..." or "maybe delivered: ...".
-func RecordDelivery(planPath, result string, now func() time.Time) error {
+// RecordDelivery records d, what became of the notification of the unit
+// whose plan is at planPath, in its state and its history record.
+func RecordDelivery(planPath string, d outcome.Delivery, now func() time.Time) error {
 	s, name := StoreOf(planPath)
 	s.Now = now
-	err := s.RecordDelivery(name, ParseDelivery(result))
+	err := s.RecordDelivery(name, DeliveryOf(d, time.Time{}))
 	if errors.Is(err, os.ErrNotExist) {
 		err = nil // a unit that never started, or pruned meanwhile: the history has it
 	}
-	if herr := history.SetNotify(layout.History(s.RepoPath), name, result); err == nil {
+	if herr := history.SetNotify(layout.History(s.RepoPath), name, d); err == nil {
 		err = herr
 	}
 	return err
-}
-
-// ParseDelivery reads the history's form of a delivery result.
-func ParseDelivery(result string) Delivery {
-	switch {
-	case result == history.NotifyDelivered:
-		return Delivery{Status: DeliveryDelivered}
-	case result == history.NotifyPending:
-		return Delivery{Status: DeliveryPending}
-	case strings.HasPrefix(result, "maybe delivered: "):
-		return Delivery{Status: DeliveryMaybe, Error: strings.TrimPrefix(result, "maybe delivered: ")}
-	}
-	return Delivery{Status: DeliveryFailed, Error: strings.TrimPrefix(result, "not delivered: ")}
-}
-
-// History is the delivery in the history's form (see ParseDelivery).
-func (d Delivery) History() string {
-	switch d.Status {
-	case DeliveryDelivered, DeliveryPending:
-		return string(d.Status)
-	case DeliveryMaybe:
-		return "maybe delivered: " + d.Error
-	case DeliverySkipped:
-		return ""
-	}
-	return "not delivered: " + d.Error
 }
 
 // FinishDamaged records the outcome of a unit whose plan cannot be read
@@ -375,9 +347,9 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		st.Phase, st.Ended = Ended, s.now()
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
 		fin = &Finished{Plan: u, First: true, Due: n.Server != "" && notify.ShouldNotify(n.On, o.Kind)}
-		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		st.Delivery = &Delivery{Status: outcome.Skipped, At: s.now()}
 		if fin.Due {
-			st.Delivery.Status = DeliveryPending
+			st.Delivery.Status = outcome.Pending
 		}
 		return nil
 	})

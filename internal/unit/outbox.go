@@ -3,13 +3,13 @@ package unit
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // Outbox is the repository's outbox ($GIT_DIR/hookrun/outbox): the
@@ -44,34 +44,28 @@ func Address(l notify.Letter, to Addressee) notify.Letter {
 	return l
 }
 
-// RecordLetter records result, what became of letter l (notify.Deliver),
-// where its Addressee says: the history records and states of its units,
-// or the record of its push.
-func RecordLetter(l notify.Letter, result string, now func() time.Time) error {
+// RecordLetter records d, what became of letter l (notify.Deliver), where
+// its Addressee says: the history records and states of its units, or the
+// record of its push.
+func RecordLetter(l notify.Letter, d outcome.Delivery, now func() time.Time) error {
 	var to Addressee
 	if err := json.Unmarshal(l.Record, &to); err != nil || to.RepoPath == "" {
 		return fmt.Errorf("notification to topic %s (%s): no record to report it in", l.Topic, l.Message.Title)
 	}
-	if to.Digest > 0 {
-		if result == notify.Delivered {
-			result = history.NotifyDelivered + " in the push's digest"
-		} else {
-			result += " (the push's digest of " + strconv.Itoa(to.Digest) + " units)"
-		}
-	}
+	d.Digest = to.Digest
 	var errs []string
 	for _, name := range to.Units {
-		if err := RecordDelivery(layout.Plan(to.RepoPath, name), result, now); err != nil {
+		if err := RecordDelivery(layout.Plan(to.RepoPath, name), d, now); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
 	if to.PushReason != "" {
-		if err := history.SetNotifyPush(layout.History(to.RepoPath), to.PushStart, to.PushReason, result); err != nil {
+		if err := history.SetNotifyPush(layout.History(to.RepoPath), to.PushStart, to.PushReason, d); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("cannot record the notification's delivery (%s): %s", result, strings.Join(errs, "; "))
+		return fmt.Errorf("cannot record the notification's delivery (%s): %s", d.Text(), strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -149,8 +149,8 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 			// Notified already by its own ExecStopPost, which could not
 			// record it then: recorded now, not notified again.
 			st.Phase, st.Ended, st.Outcome = Ended, kept.Ended, kept.Outcome
-			st.Delivery = &Delivery{Status: DeliveryMaybe, At: s.now(), Error: "notified when its outcome could not be recorded; what became of it is not known"}
-			if kept.Delivery != nil && kept.Delivery.Status == DeliverySkipped {
+			st.Delivery = &Delivery{Status: outcome.MaybeDelivered, At: s.now(), Error: "notified when its outcome could not be recorded; what became of it is not known"}
+			if kept.Delivery != nil && kept.Delivery.Status == outcome.Skipped {
 				st.Delivery = kept.Delivery
 			}
 			return nil
@@ -170,9 +170,9 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 		st.Outcome = &Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
 		fin.First = true
 		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
-		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		st.Delivery = &Delivery{Status: outcome.Skipped, At: s.now()}
 		if fin.Due {
-			st.Delivery.Status = DeliveryPending
+			st.Delivery.Status = outcome.Pending
 		}
 		return nil
 	})
@@ -307,9 +307,9 @@ func (s *Store) Correct(name string, o Outcome) (*Finished, error) {
 		st.Outcome = &o
 		fin.First = true
 		fin.Due = u.Notify.Server != "" && notify.ShouldNotify(u.Notify.On, o.Kind)
-		st.Delivery = &Delivery{Status: DeliverySkipped, At: s.now()}
+		st.Delivery = &Delivery{Status: outcome.Skipped, At: s.now()}
 		if fin.Due {
-			st.Delivery.Status = DeliveryPending
+			st.Delivery.Status = outcome.Pending
 		}
 		return nil
 	})

@@ -32,8 +32,10 @@
 package unit
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -163,24 +165,55 @@ func (o Outcome) Notify() notify.Outcome {
 	return notify.Outcome{Kind: o.Kind, Reason: o.Reason, Duration: o.Duration}
 }
 
-// DeliveryStatus is where a unit's notification is.
-type DeliveryStatus string
-
-// Delivery statuses.
-const (
-	DeliveryPending   DeliveryStatus = "pending"   // being sent
-	DeliveryDelivered DeliveryStatus = "delivered" // the server accepted it
-	DeliveryFailed    DeliveryStatus = "failed"    // not delivered: Error says why
-	DeliveryMaybe     DeliveryStatus = "maybe"     // sent, but no answer came: Error says why
-	DeliverySkipped   DeliveryStatus = "skipped"   // no server, or not wanted for this outcome
-)
-
 // Delivery is what became of a unit's notification.
 type Delivery struct {
-	Status   DeliveryStatus `json:"status"`
-	At       time.Time      `json:"at"`
-	Attempts int            `json:"attempts,omitempty"`
-	Error    string         `json:"error,omitempty"`
+	// Status is where it is: outcome.Pending while being sent,
+	// outcome.Skipped with no server or not wanted for this outcome.
+	Status outcome.State `json:"status"`
+	// Digest: it went in the push's digest of this many units.
+	Digest   int       `json:"digest,omitempty"`
+	At       time.Time `json:"at"`
+	Attempts int       `json:"attempts,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// DeliveryOf is the state's record of d, what became of a notification,
+// at time at.
+func DeliveryOf(d outcome.Delivery, at time.Time) Delivery {
+	return Delivery{Status: d.State, Digest: d.Digest, At: at, Error: d.Error}
+}
+
+// Outcome is d as the delivery of the output ntfy.
+func (d Delivery) Outcome() outcome.Delivery {
+	return outcome.Delivery{Output: history.NtfyOutput, State: d.Status, Digest: d.Digest, Error: d.Error}
+}
+
+// UnmarshalJSON reads a delivery of either form: state files written
+// before deliveries were typed name "not-delivered" "failed" and
+// "maybe-delivered" "maybe".
+func (d *Delivery) UnmarshalJSON(b []byte) error {
+	type plain Delivery // without this method
+	var v struct {
+		plain
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = Delivery(v.plain)
+	switch v.Status {
+	case "failed":
+		d.Status = outcome.NotDelivered
+	case "maybe":
+		d.Status = outcome.MaybeDelivered
+	default:
+		st, err := outcome.ParseState(v.Status)
+		if err != nil {
+			return err
+		}
+		d.Status = st
+	}
+	return nil
 }
 
 // Live reports whether the unit may still run its job or is running it:

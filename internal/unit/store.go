@@ -170,7 +170,7 @@ func (s *Store) Update(name string, change func(*State)) error {
 }
 
 // RecordDelivery records what became of the notification of unit name.
-// Call it with DeliveryPending before sending, then with the result.
+// Call it with outcome.Pending before sending, then with the result.
 func (s *Store) RecordDelivery(name string, d Delivery) error {
 	if d.At.IsZero() {
 		d.At = s.now()

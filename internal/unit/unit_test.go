@@ -113,15 +113,15 @@ func TestLifeCycle(t *testing.T) {
 	if err != nil || again.First || again.Outcome != fin.Outcome {
 		t.Errorf("second Finish: %+v %v, want the recorded outcome, not first", again, err)
 	}
-	if err := RecordDelivery(s.PlanPath(u.Name), "not delivered: ntfy answered 429", c.now); err != nil {
+	if err := RecordDelivery(s.PlanPath(u.Name), outcome.Delivery{State: outcome.NotDelivered, Error: "ntfy answered 429"}, c.now); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := s.Load(u.Name)
-	if st.Phase != Ended || st.Delivery == nil || st.Delivery.Status != DeliveryFailed || st.Delivery.Error != "ntfy answered 429" || !st.Delivery.At.Equal(c.now()) {
+	if st.Phase != Ended || st.Delivery == nil || st.Delivery.Status != outcome.NotDelivered || st.Delivery.Error != "ntfy answered 429" || !st.Delivery.At.Equal(c.now()) {
 		t.Errorf("ended state: %+v", st)
 	}
 	recs, _ := history.Read(layout.History(repo))
-	if len(recs) != 1 || recs[0].Result != outcome.Failure || recs[0].Notify != "not delivered: ntfy answered 429" {
+	if len(recs) != 1 || recs[0].Result != outcome.Failure || recs[0].Ntfy == nil || *recs[0].Ntfy != (outcome.Delivery{Output: "ntfy", State: outcome.NotDelivered, Error: "ntfy answered 429"}) {
 		t.Errorf("history %+v", recs)
 	}
 	if _, err := os.Stat(s.StatePath(u.Name) + ".tmp"); err == nil {
