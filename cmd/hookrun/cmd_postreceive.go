@@ -83,4 +83,3 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 	}
 	return errReported
 }
-
