@@ -141,22 +141,7 @@ func AppendAll(path string, rs []Record) error {
 // (pruned meanwhile) is not an error.
 func SetNotify(path, unit string, d outcome.Delivery) error {
 	d.Output = NtfyOutput
-	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
-		for i := len(lines) - 1; i >= 0; i-- {
-			var r Record
-			if json.Unmarshal(lines[i], &r) != nil || r.Unit != unit {
-				continue
-			}
-			r.Ntfy = &d
-			b, err := json.Marshal(r)
-			if err != nil {
-				return nil, err
-			}
-			lines[i] = append(b, '\n')
-			break
-		}
-		return lines, nil
-	})
+	return changeNewest(path, func(r Record) bool { return r.Unit == unit }, func(r *Record) { r.Ntfy = &d })
 }
 
 // SetOutputs records what became of the outcome of unit at its outputs
@@ -164,27 +149,14 @@ func SetNotify(path, unit string, d outcome.Delivery) error {
 // replaces the delivery of the same output. A unit with no record there
 // is not an error.
 func SetOutputs(path, unit string, ds []outcome.Delivery) error {
-	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
-		for i := len(lines) - 1; i >= 0; i-- {
-			var r Record
-			if json.Unmarshal(lines[i], &r) != nil || r.Unit != unit {
-				continue
+	return changeNewest(path, func(r Record) bool { return r.Unit == unit }, func(r *Record) {
+		for _, d := range ds {
+			if j := slices.IndexFunc(r.Outputs, func(o outcome.Delivery) bool { return o.Output == d.Output }); j >= 0 {
+				r.Outputs[j] = d
+			} else {
+				r.Outputs = append(r.Outputs, d)
 			}
-			for _, d := range ds {
-				if j := slices.IndexFunc(r.Outputs, func(o outcome.Delivery) bool { return o.Output == d.Output }); j >= 0 {
-					r.Outputs[j] = d
-				} else {
-					r.Outputs = append(r.Outputs, d)
-				}
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return nil, err
-			}
-			lines[i] = append(b, '\n')
-			break
 		}
-		return lines, nil
 	})
 }
 
@@ -283,13 +255,20 @@ func PruneDirBytes(dir string, keep int, maxBytes int64) {
 // reason. A record no longer there (pruned meanwhile) is not an error.
 func SetNotifyPush(path string, start time.Time, reason string, d outcome.Delivery) error {
 	d.Output = NtfyOutput
+	return changeNewest(path, func(r Record) bool { return r.Unit == "" && r.Start.Equal(start) && r.Reason == reason },
+		func(r *Record) { r.Ntfy = &d })
+}
+
+// changeNewest applies change to the newest record at path that match
+// selects; none is not an error.
+func changeNewest(path string, match func(Record) bool, change func(*Record)) error {
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
 		for i := len(lines) - 1; i >= 0; i-- {
 			var r Record
-			if json.Unmarshal(lines[i], &r) != nil || r.Unit != "" || !r.Start.Equal(start) || r.Reason != reason {
+			if json.Unmarshal(lines[i], &r) != nil || !match(r) {
 				continue
 			}
-			r.Ntfy = &d
+			change(&r)
 			b, err := json.Marshal(r)
 			if err != nil {
 				return nil, err

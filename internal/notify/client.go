@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -334,25 +333,9 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
 		}
 		e := apiError(resp.StatusCode, data, c.Token != "")
-		e.RetryAfterWait = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfterWait = outcome.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return e
 	}
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
-// (RFC 9110 10.2.3). It returns 0 when there is none or it cannot be read.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.ParseUint(h, 10, 32); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // apiError builds an Error from ntfy's error body, or an excerpt of any other

@@ -111,7 +111,7 @@ func Post(ctx context.Context, client *http.Client, url string, header http.Head
 	if redact != "" {
 		data = bytes.ReplaceAll(data, []byte(redact), []byte("[redacted]"))
 	}
-	e := &HTTPError{Status: resp.StatusCode, After: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	e := &HTTPError{Status: resp.StatusCode, After: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.Text = "redirects are not followed: set the final URL"
 		if loc := resp.Header.Get("Location"); loc != "" {
@@ -139,8 +139,9 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func parseRetryAfter(h string, now time.Time) time.Duration {
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
+// (RFC 9110 10.2.3). It returns 0 when there is none or it cannot be read.
+func ParseRetryAfter(h string, now time.Time) time.Duration {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0

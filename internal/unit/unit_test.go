@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/atomicfile"
 	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/outcome"
@@ -124,8 +125,11 @@ func TestLifeCycle(t *testing.T) {
 	if len(recs) != 1 || recs[0].Result != outcome.Failure || recs[0].Ntfy == nil || *recs[0].Ntfy != (outcome.Delivery{Output: "ntfy", State: outcome.NotDelivered, Error: "ntfy answered 429"}) {
 		t.Errorf("history %+v", recs)
 	}
-	if _, err := os.Stat(s.StatePath(u.Name) + ".tmp"); err == nil {
-		t.Errorf("temporary state file left behind")
+	entries, _ := os.ReadDir(filepath.Dir(s.StatePath(u.Name)))
+	for _, e := range entries {
+		if atomicfile.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary state file left behind: %s", e.Name())
+		}
 	}
 }
 
