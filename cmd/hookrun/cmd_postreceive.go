@@ -43,7 +43,7 @@ func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 		a.pushStartedNothing(o, in)
 		return err
 	}
-	c, repoPath, ups := in.config, in.repoPath, in.updates
+	c, repoPath, ups := in.Config, in.RepoPath, in.Updates
 	if c.Global == nil && c.Repo == nil {
 		return nil // hookrun installed, nothing configured yet
 	}

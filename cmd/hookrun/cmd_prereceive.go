@@ -35,9 +35,9 @@ func runPreReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
 		return err
 	}
 	g := &checkjob.Gate{
-		Config: in.config, Global: in.source.Global, RepoPath: in.repoPath, Updates: in.updates,
+		Config: in.Config, Global: in.Source.Global, RepoPath: in.RepoPath, Updates: in.Updates,
 		Pusher: match.PusherFromEnv(a.getenv), Environ: os.Environ(), Getenv: a.getenv,
-		Cert: func(need bool, env []string) match.PushCert { return pushCert(a, in.repoPath, need, env, in.updates) },
+		Cert: func(need bool, env []string) match.PushCert { return pushCert(a, in.RepoPath, need, env, in.Updates) },
 		Self: a.self, Now: a.now, Out: a.stderr,
 	}
 	refused, err := g.Judge(context.Background())

@@ -63,6 +63,8 @@ var allowedImports = map[string][]string{
 	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 	// supervise runs one unit's job (job) from its start to its recorded
 	// end (unit), reporting it (report) when no ExecStopPost will.
+	// hookinput reads a hook's ref lines (match) and its config, checked.
+	"internal/hookinput": {"internal/config", "internal/match"},
 	"internal/supervise": {"internal/job", "internal/outcome", "internal/plan", "internal/report", "internal/unit"},
 
 	// Issue 23's thin CLI: each command's logic in the package of its concept.

@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/hookinput"
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
@@ -31,24 +31,18 @@ import (
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
-// checkConfigSafety refuses config files that someone other than the hook's
-// user (or root) could have written: they decide what runs. consequence
-// ends the hint: what the refusal means for the push. When quiet is set
-// and returns true, an unsafe file is ignored silently instead.
+// checkConfigSafety is hookinput.CheckSafety, told on stderr.
 func (a *app) checkConfigSafety(src config.Source, consequence string, quiet func() bool) error {
-	accepted, err := src.Check()
-	for _, err := range accepted {
-		a.warnf("%v; accepted because of --insecure-config/HOOKRUN_INSECURE_CONFIG=1", err)
+	return reportedAs(hookinput.CheckSafety(src, a.stderr, consequence, quiet))
+}
+
+// reportedAs is err with errReported in its chain where hookinput told
+// its problem already.
+func reportedAs(err error) error {
+	if errors.Is(err, hookinput.ErrReported) {
+		return fmt.Errorf("%w: %w", errReported, err)
 	}
-	if err == nil {
-		return nil
-	}
-	if quiet != nil && quiet() {
-		return nil
-	}
-	a.errorf("%v", err)
-	a.hintf("fix it (chmod go-w; chown) or, knowingly, pass --insecure-config or set HOOKRUN_INSECURE_CONFIG=1; %s", consequence)
-	return errReported
+	return err
 }
 
 func repoDir(a *app, flag string) string {
@@ -180,85 +174,14 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// hookInput is what post-receive and pre-receive start from: the
-// repository, the ref updates git sent and the layered config.
-type hookInput struct {
-	repoPath string
-	updates  []match.RefUpdate
-	config   *config.Config
-	source   config.Source // where config came from
-}
-
-// readHookInput parses the hook's standard input and loads the config,
-// reporting problems for the person pushing. consequence ends each
-// message: what a problem means for the push ("nothing was started").
-// When the config is invalid and ignore(files) is true, it returns
-// (nil, nil) and says nothing (the other hook reports the config). On an
-// error about the config, the input it returns still holds the updates.
-func readHookInput(a *app, cf *configFlags, hook, consequence string, ignore func(config.Source) bool) (*hookInput, error) {
+// readHookInput is hookinput.Read of this hook's standard input and
+// config (cf's), told on stderr.
+func readHookInput(a *app, cf *configFlags, hook, consequence string, ignore func(config.Source) bool) (*hookinput.Input, error) {
 	cwd, _ := os.Getwd()
-	in := &hookInput{repoPath: gitx.RepoPath(a.getenv, cwd)}
-	var err error
-	in.updates, err = match.ParseRefLines(a.stdin)
-	malformed := func() error {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			a.errorf("malformed hook input: %s", line)
-		}
-		a.hintf("%s expects git's \"<old-sha> <new-sha> <refname>\" lines; %s", hook, consequence)
-		return errReported
-	}
-	// Too many refs matters only where policies must look at them, or
-	// jobs be planned for them: a repository without policies is never
-	// refused for size, nor told anything for a push that starts nothing.
-	tooMany := err != nil && errors.Is(err, match.ErrTooManyRefs)
-	if err != nil && !tooMany {
-		return nil, malformed()
-	}
-	src := cf.source(a, in.repoPath)
-	in.source = src
-	repoFile := src.Repo
-	ignored := func() bool { return ignore != nil && ignore(src) }
-	var quiet func() bool
-	if ignore != nil {
-		quiet = ignored
-	}
-	if err := a.checkConfigSafety(src, consequence, quiet); err != nil {
-		return in, err
-	}
-	c, diags, err := src.Load()
-	if err != nil && ignored() {
-		return nil, nil
-	}
-	if err != nil {
-		return in, fmt.Errorf("cannot read config: %v; %s", err, consequence)
-	}
-	if diags.HasErrors() {
-		if ignored() {
-			return nil, nil
-		}
-		for _, d := range diags {
-			if d.Severity == config.Error {
-				fmt.Fprintf(a.stderr, "hookrun: %s\n", d)
-			}
-		}
-		a.hintf("fix the config (check it with: hookrun validate %s); %s", repoFile, consequence)
-		return in, errReported
-	}
-	if tooMany {
-		_, _ = io.Copy(io.Discard, a.stdin)
-		switch {
-		case ignore != nil && len(c.Policies) > 0:
-			return nil, malformed()
-		case ignore != nil:
-			return nil, nil
-		case len(c.Rules) == 0:
-			in.updates, in.config = nil, c // no rule, no job: nothing to say
-			return in, nil
-		}
-		return in, fmt.Errorf("the push updated more than %d refs, more than hookrun plans units for at once; %s (push the refs in smaller pushes, or start the jobs with 'hookrun run')", match.MaxRefs, consequence)
-	}
-	in.config = c
-	return in, nil
+	repoPath := gitx.RepoPath(a.getenv, cwd)
+	in, err := hookinput.Read(hookinput.Options{RepoPath: repoPath, Stdin: a.stdin, Log: a.stderr,
+		Source: cf.source(a, repoPath), Hook: hook, Consequence: consequence, Ignore: ignore})
+	return in, reportedAs(err)
 }
 
 // flagDoc is one flag of a command, for completion and man pages.
