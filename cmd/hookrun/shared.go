@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -45,24 +44,10 @@ func reportedAs(err error) error {
 	return err
 }
 
+// repoDir is the repository a command means (gitx.Locate).
 func repoDir(a *app, flag string) string {
 	cwd, _ := os.Getwd()
-	if flag != "" {
-		if !filepath.IsAbs(flag) {
-			flag = filepath.Join(cwd, flag)
-		}
-		// a work clone stands for its .git, as for git
-		if g, ok := gitx.GitDir(flag); ok {
-			return g
-		}
-		return filepath.Clean(flag)
-	}
-	if a.getenv("GIT_DIR") == "" {
-		if g, ok := gitx.DiscoverGitDir(cwd); ok {
-			return g
-		}
-	}
-	return gitx.RepoPath(a.getenv, cwd)
+	return gitx.Locate(flag, cwd, a.getenv)
 }
 
 // notARepository is the error of a command that needs a repository when
@@ -78,16 +63,8 @@ func notARepository(a *app, repo, flag string) error {
 	return errReported
 }
 
-// workCloneError is the error for a work clone where hookrun's records are
-// wanted: they are in the repository pushes go to, maybe its origin.
-func workCloneError(gitDir string) error {
-	clone := filepath.Dir(gitDir)
-	msg := fmt.Sprintf("%s is a work clone: hookrun runs, and records its runs, in the repository pushes go to", clone)
-	if u := gitx.RemoteURL(gitDir, "origin"); u != "" {
-		return fmt.Errorf("%s (its origin is %s); name that repository, on the server that holds it", msg, u)
-	}
-	return fmt.Errorf("%s; name that repository, e.g. /srv/git/site.git", msg)
-}
+// workCloneError is gitx.WorkCloneError.
+var workCloneError = gitx.WorkCloneError
 
 // pushCert is the push certificate GIT_PUSH_CERT names, verified by
 // hookrun (internal/pushcert: signature, nonce, the updates it lists) when

@@ -270,3 +270,35 @@ func KeepReflogs(gitDir string) error {
 	}
 	return nil
 }
+
+// Locate is the repository a command means: flag (--repo or REPO,
+// relative to cwd; a work clone stands for its .git, as for git), else
+// $GIT_DIR's, else the one cwd is in, found as git finds it.
+func Locate(flag, cwd string, getenv func(string) string) string {
+	if flag != "" {
+		if !filepath.IsAbs(flag) {
+			flag = filepath.Join(cwd, flag)
+		}
+		if g, ok := GitDir(flag); ok {
+			return g
+		}
+		return filepath.Clean(flag)
+	}
+	if getenv("GIT_DIR") == "" {
+		if g, ok := DiscoverGitDir(cwd); ok {
+			return g
+		}
+	}
+	return RepoPath(getenv, cwd)
+}
+
+// WorkCloneError is the error for a work clone where hookrun's records are
+// wanted: they are in the repository pushes go to, maybe its origin.
+func WorkCloneError(gitDir string) error {
+	clone := filepath.Dir(gitDir)
+	msg := fmt.Sprintf("%s is a work clone: hookrun runs, and records its runs, in the repository pushes go to", clone)
+	if u := RemoteURL(gitDir, "origin"); u != "" {
+		return fmt.Errorf("%s (its origin is %s); name that repository, on the server that holds it", msg, u)
+	}
+	return fmt.Errorf("%s; name that repository, e.g. /srv/git/site.git", msg)
+}
