@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookrun/hookrun/internal/outcome"
@@ -86,7 +87,10 @@ const head = `{{define "head"}}<!doctype html>
 {{define "chip"}}<span class="chip k-{{kind .Kind}}" title="{{kind .Kind}}">{{mark .Kind}} {{label .Kind}}</span>{{end}}
 `
 
-var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(head + `{{template "head" .}}
+// The pages' templates are parsed on first use: every hookrun process
+// links this package, and most (a hook run, status) write no page.
+var indexTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Funcs(funcs).Parse(head + `{{template "head" .}}
 <h1>{{.SiteTitle}}</h1>
 {{if not .Repos}}<p class="empty">No runs yet.</p>{{end}}
 {{range .Repos}}{{$repo := .Name}}
@@ -104,8 +108,10 @@ var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(head + `{
 </section>
 {{end}}
 {{template "foot" .}}`))
+})
 
-var repoTmpl = template.Must(template.New("repo").Funcs(funcs).Parse(head + `{{template "head" .}}
+var repoTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("repo").Funcs(funcs).Parse(head + `{{template "head" .}}
 <h1>{{.Repo}}</h1>
 <p class="meta"><a href="feed.atom">Atom feed</a> · badges: <code>badge/job/JOB.svg</code>, <code>badge/branch/BRANCH.svg</code></p>
 <div class="cols">
@@ -124,8 +130,10 @@ var repoTmpl = template.Must(template.New("repo").Funcs(funcs).Parse(head + `{{t
 </tbody>
 </table>
 {{template "foot" .}}`))
+})
 
-var runTmpl = template.Must(template.New("run").Funcs(funcs).Parse(head + `{{template "head" .}}
+var runTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("run").Funcs(funcs).Parse(head + `{{template "head" .}}
 {{with .Run}}
 <h1>{{.Job}} <span class="on">on {{.Branch}}</span></h1>
 <p class="outcome k-{{kind .Kind}}">{{template "chip" .}} {{.Summary}}</p>
@@ -148,6 +156,7 @@ var runTmpl = template.Must(template.New("run").Funcs(funcs).Parse(head + `{{tem
 {{if .ShowLog}}{{if .Run.Log}}<pre class="log">{{.Run.Log}}</pre>{{else}}<p class="empty">The job wrote nothing.</p>{{end}}
 {{else}}<p class="empty">Not published here ([site] logs is off). On the git server: <code>hookrun logs {{.Run.Unit}}</code></p>{{end}}
 {{template "foot" .}}`))
+})
 
 type crumb struct{ Href, Text string }
 
@@ -195,7 +204,7 @@ func (s *Site) indexPage(sum summary) []byte {
 			p.Updated = end
 		}
 	}
-	return render(indexTmpl, p)
+	return render(indexTmpl(), p)
 }
 
 func (s *Site) repoPage(idx repoIndex) []byte {
@@ -204,7 +213,7 @@ func (s *Site) repoPage(idx repoIndex) []byte {
 	if len(idx.Runs) > 0 {
 		p.Updated = idx.Runs[0].Started.Add(idx.Runs[0].Duration)
 	}
-	return render(repoTmpl, p)
+	return render(repoTmpl(), p)
 }
 
 func (s *Site) runPage(r outcome.Record) []byte {
@@ -214,7 +223,7 @@ func (s *Site) runPage(r outcome.Record) []byte {
 	if len(p.Run.Log) > maxLog {
 		p.Run.Log = "[... earlier output cut ...]\n" + p.Run.Log[len(p.Run.Log)-maxLog:]
 	}
-	return render(runTmpl, p)
+	return render(runTmpl(), p)
 }
 
 // Atom (RFC 4287).
