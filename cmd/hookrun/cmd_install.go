@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -115,46 +113,17 @@ func runInstall(a *app, fs *pflag.FlagSet, o *installOptions) error {
 	if a.self == "" {
 		return errors.New("cannot tell where this hookrun binary is")
 	}
-	failed := 0
-	var tally install.Tally
-	for _, r := range repos {
-		r, _ = filepath.Abs(r)
-		var results []install.Result
-		if installing {
-			var err error
-			if results, err = install.Install(r, a.self, mode); err != nil {
-				failed++
-				tally.Failed()
-				for _, line := range strings.Split(err.Error(), "\n") {
-					a.errorf("%s", line)
-				}
-				continue
-			}
+	b := &install.Batch{Self: a.self, Installing: installing, Mode: mode, Out: a.stdout, Log: a.stderr,
+		Installed: func(r string) string {
 			// status, from anywhere, looks at it (and at its hooks)
 			a.indexRepo(r)
 			// plan --ref reads what a ref's last push did from its reflog
 			if err := gitx.KeepReflogs(r); err != nil {
-				a.warnf("%v; 'hookrun plan --ref' will guess what a ref's last push did", err)
+				return fmt.Sprintf("%v; 'hookrun plan --ref' will guess what a ref's last push did", err)
 			}
-		} else {
-			results = install.Uninstall(r, a.self)
-		}
-		bad := false
-		for _, res := range results {
-			if res.Err != nil {
-				bad = true
-				a.errorf("%v", res.Err)
-				continue
-			}
-			fmt.Fprintln(a.stdout, res.Line(r, installing, mode))
-		}
-		if bad {
-			failed++
-			tally.Failed()
-		} else {
-			tally.Add(results)
-		}
-	}
+			return ""
+		}}
+	failed, tally := b.Run(repos)
 	if all != "" {
 		for _, s := range skipped {
 			fmt.Fprintf(a.stdout, "%s: skipped: %s\n", s.Dir, s.Why)
