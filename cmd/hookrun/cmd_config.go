@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -59,51 +56,11 @@ func runConfig(a *app, fs *pflag.FlagSet, o *configOptions) error {
 	for _, d := range diags {
 		fmt.Fprintln(a.stderr, d.String())
 	}
-	origins := config.Origins(c.Global, c.Repo)
-	if asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Global   string          `json:"global"`
-			Repo     string          `json:"repo"`
-			Settings []config.Origin `json:"settings"`
-		}{filePresent(c.Global, globalPath), filePresent(c.Repo, repoFile), origins}); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(a.stdout, "# global:     %s\n# repository: %s\n", describeFile(c.Global, globalPath), describeFile(c.Repo, repoFile))
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		for _, o := range origins {
-			where := "default"
-			if o.File != "" {
-				where = fmt.Sprintf("%s:%d", o.File, o.Line)
-			}
-			line := where + "\t" + o.Key + " = " + o.Value
-			if len(o.Overrides) > 0 {
-				line += "\t(overrides " + strings.Join(o.Overrides, ", ") + ")"
-			}
-			fmt.Fprintln(tw, line)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := config.WriteOrigins(a.stdout, c, globalPath, repoFile, asJSON); err != nil {
+		return err
 	}
 	if diags.HasErrors() {
 		return fmt.Errorf("the config is invalid (see above); the hook would start nothing")
 	}
 	return nil
-}
-
-func filePresent(f *config.File, path string) string {
-	if f == nil {
-		return ""
-	}
-	return path
-}
-
-func describeFile(f *config.File, path string) string {
-	if f == nil {
-		return path + " (not present)"
-	}
-	return path
 }
