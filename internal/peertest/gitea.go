@@ -151,13 +151,17 @@ ENABLED = false
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	// --raw prints the token on its own line; Gitea may log before it.
-	lines := strings.Fields(tok)
-	if len(lines) == 0 {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("gitea admin user generate-access-token printed no token")
+	// --raw prints the token (40 hex digits) on its own line; Gitea may
+	// log around it.
+	for _, f := range strings.Fields(tok) {
+		if len(f) == 40 && strings.Trim(f, "0123456789abcdef") == "" {
+			g.Token = f
+		}
 	}
-	g.Token = lines[len(lines)-1]
+	if g.Token == "" {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("gitea admin user generate-access-token printed no token: %q", tok)
+	}
 
 	logf, err := os.Create(filepath.Join(dir, "gitea.out"))
 	if err != nil {
@@ -208,16 +212,25 @@ func (g *Gitea) waitReady() error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := g.client.Get(g.URL + "/api/v1/version")
+		// Ready when it takes the token: a test's first call is
+		// authenticated (a 401 from a Gitea that answered its version
+		// already was seen once in CI).
+		var resp *http.Response
+		req, err := http.NewRequest(http.MethodGet, g.URL+"/api/v1/user", nil)
+		if err == nil {
+			req.Header.Set("Authorization", "token "+g.Token)
+			resp, err = g.client.Do(req)
+		}
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("GET /api/v1/user: %s", resp.Status)
 		}
 		select {
 		case <-g.done:
-			return fmt.Errorf("gitea web exited before answering %s/api/v1/version: %s", g.URL, g.Log())
+			return fmt.Errorf("gitea web exited before answering %s/api/v1/user: %s", g.URL, g.Log())
 		case <-tick.C:
 		}
 		if time.Now().After(deadline) {
