@@ -64,6 +64,9 @@ var allowedImports = map[string][]string{
 	// supervise runs one unit's job (job) from its start to its recorded
 	// end (unit), reporting it (report) when no ExecStopPost will.
 	// hookinput reads a hook's ref lines (match) and its config, checked.
+	// clidoc renders man pages and completion scripts from a description
+	// of the commands: text in, text out.
+	"internal/clidoc": {},
 	"internal/hookinput": {"internal/config", "internal/match"},
 	"internal/supervise": {"internal/job", "internal/outcome", "internal/plan", "internal/report", "internal/unit"},
 

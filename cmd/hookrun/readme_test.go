@@ -37,9 +37,9 @@ func TestREADMECommands(t *testing.T) {
 			t.Errorf("README.md: no row for `hookrun %s`", c.name)
 			continue
 		}
-		for _, f := range flagDocs(c) {
-			if !regexp.MustCompile(`--` + regexp.QuoteMeta(f.name) + `\b`).MatchString(row) {
-				t.Errorf("README.md: the row of `hookrun %s` lacks --%s", c.name, f.name)
+		for _, f := range doc(c).Flags {
+			if !regexp.MustCompile(`--` + regexp.QuoteMeta(f.Name) + `\b`).MatchString(row) {
+				t.Errorf("README.md: the row of `hookrun %s` lacks --%s", c.name, f.Name)
 			}
 		}
 		delete(rows, c.name)

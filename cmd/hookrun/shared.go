@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/hookrun/hookrun/internal/clidoc"
 	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/hookinput"
@@ -161,18 +162,25 @@ func readHookInput(a *app, cf *configFlags, hook, consequence string, ignore fun
 	return in, reportedAs(err)
 }
 
-// flagDoc is one flag of a command, for completion and man pages.
-type flagDoc struct {
-	name, short, arg, usage string
-	bool                    bool
-}
-
-func flagDocs(c *command) []flagDoc {
-	var out []flagDoc
+// doc is c as the reference (man pages, completion) shows it.
+func doc(c *command) clidoc.Command {
+	d := clidoc.Command{Name: c.name, Summary: c.summary, Usage: c.usage, Help: c.help}
 	newFlagSet(c).VisitAll(func(f *pflag.Flag) {
 		arg, usage := pflag.UnquoteUsage(f)
-		out = append(out, flagDoc{name: f.Name, short: f.Shorthand, arg: arg, usage: usage, bool: f.Value.Type() == "bool"})
+		d.Flags = append(d.Flags, clidoc.Flag{Name: f.Name, Short: f.Shorthand, Arg: arg, Usage: usage, Bool: f.Value.Type() == "bool"})
 	})
+	for _, e := range c.exits {
+		d.Exits = append(d.Exits, clidoc.Exit{Code: e.code, Meaning: e.meaning})
+	}
+	return d
+}
+
+// docs are the visible commands, as the reference shows them.
+func (a *app) docs() []clidoc.Command {
+	var out []clidoc.Command
+	for _, c := range a.visibleCommands() {
+		out = append(out, doc(c))
+	}
 	return out
 }
 
