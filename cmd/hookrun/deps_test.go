@@ -66,7 +66,7 @@ var allowedImports = map[string][]string{
 	// hookinput reads a hook's ref lines (match) and its config, checked.
 	// clidoc renders man pages and completion scripts from a description
 	// of the commands: text in, text out.
-	"internal/clidoc": {},
+	"internal/clidoc":    {},
 	"internal/hookinput": {"internal/config", "internal/match"},
 	"internal/supervise": {"internal/job", "internal/outcome", "internal/plan", "internal/report", "internal/unit"},
 
