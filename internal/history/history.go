@@ -38,7 +38,7 @@ type Record struct {
 	Reason   string        `json:"reason,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
-	// Ntfy is what became of the unit's notification (Output NtfyOutput):
+	// Ntfy is what became of the unit's notification (Output outcome.Ntfy):
 	// nil when none was due. History files written before deliveries were
 	// typed have its text form instead ("notify": "delivered", "not
 	// delivered: ..."), which reading turns into this (parseNotify).
@@ -48,9 +48,6 @@ type Record struct {
 	// adds ntfy's.
 	Outputs []outcome.Delivery `json:"outputs,omitempty"`
 }
-
-// NtfyOutput names ntfy's delivery in Ntfy and Deliveries.
-const NtfyOutput = "ntfy"
 
 // UnmarshalJSON reads a record, of either form: a file written before
 // deliveries were typed has ntfy's as the string "notify".
@@ -77,7 +74,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 // delivered: ERR", either failure maybe followed by " (the push's digest
 // of N units)". It is for those old files only: hookrun writes Ntfy.
 func parseNotify(s string) outcome.Delivery {
-	d := outcome.Delivery{Output: NtfyOutput}
+	d := outcome.Delivery{Output: outcome.Ntfy}
 	switch {
 	case s == "pending":
 		d.State = outcome.Pending
@@ -140,7 +137,7 @@ func AppendAll(path string, rs []Record) error {
 // Record.Ntfy), in its newest record at path. A unit with no record there
 // (pruned meanwhile) is not an error.
 func SetNotify(path, unit string, d outcome.Delivery) error {
-	d.Output = NtfyOutput
+	d.Output = outcome.Ntfy
 	return changeNewest(path, func(r Record) bool { return r.Unit == unit }, func(r *Record) { r.Ntfy = &d })
 }
 
@@ -254,7 +251,7 @@ func PruneDirBytes(dir string, keep int, maxBytes int64) {
 // started nothing: its record has no unit, and is known by its start and
 // reason. A record no longer there (pruned meanwhile) is not an error.
 func SetNotifyPush(path string, start time.Time, reason string, d outcome.Delivery) error {
-	d.Output = NtfyOutput
+	d.Output = outcome.Ntfy
 	return changeNewest(path, func(r Record) bool { return r.Unit == "" && r.Start.Equal(start) && r.Reason == reason },
 		func(r *Record) { r.Ntfy = &d })
 }

@@ -66,7 +66,7 @@ func TestPruneDir(t *testing.T) {
 func TestSetNotify(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	for _, u := range []string{"a", "b", "a"} {
-		if err := Append(path, Record{Unit: u, Result: outcome.Success, Ntfy: &outcome.Delivery{Output: NtfyOutput, State: outcome.Pending}}); err != nil {
+		if err := Append(path, Record{Unit: u, Result: outcome.Success, Ntfy: &outcome.Delivery{Output: outcome.Ntfy, State: outcome.Pending}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestDeliveriesFromOldNotify(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	if err := Append(path, Record{Unit: "u", Result: outcome.Success, Ntfy: &outcome.Delivery{Output: NtfyOutput, State: outcome.Delivered}}); err != nil {
+	if err := Append(path, Record{Unit: "u", Result: outcome.Success, Ntfy: &outcome.Delivery{Output: outcome.Ntfy, State: outcome.Delivered}}); err != nil {
 		t.Fatal(err)
 	}
 	site := outcome.Delivery{Output: "site", State: outcome.Delivered}

@@ -57,12 +57,12 @@ type Letter struct {
 func Send(ctx context.Context, l Letter, getenv func(string) string, log io.Writer) outcome.Delivery {
 	token, err := LoadToken(l.TokenFile, getenv)
 	if err != nil {
-		return outcome.DeliveryOf(OutputName, err)
+		return outcome.DeliveryOf(outcome.Ntfy, err)
 	}
 	c := &Client{Server: l.Server, Token: token, Log: log, RetryBudget: l.RetryBudget}
 	ctx, cancel := context.WithTimeout(ctx, MaxRetryBudget+DefaultAttemptTimeout)
 	defer cancel()
-	return outcome.DeliveryOf(OutputName, c.Publish(ctx, l.Message))
+	return outcome.DeliveryOf(outcome.Ntfy, c.Publish(ctx, l.Message))
 }
 
 // Post writes l to the outbox and returns its path.
@@ -147,7 +147,7 @@ func Deliver(ctx context.Context, path string, getenv func(string) string, log i
 	marker := path + ".sending"
 	var result outcome.Delivery
 	if _, err := os.Stat(marker); err == nil {
-		result = outcome.Delivery{Output: OutputName, State: outcome.MaybeDelivered, Error: "its delivery was interrupted after it may have reached ntfy; not sent again"}
+		result = outcome.Delivery{Output: outcome.Ntfy, State: outcome.MaybeDelivered, Error: "its delivery was interrupted after it may have reached ntfy; not sent again"}
 	} else {
 		if err := os.WriteFile(marker, nil, 0o600); err != nil {
 			// Without the mark a second send could follow an interruption;

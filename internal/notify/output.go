@@ -19,11 +19,6 @@ type Output struct {
 
 var _ outcome.Output = (*Output)(nil)
 
-// OutputName names ntfy's delivery where it is recorded (a unit's state,
-// its history record: history.NtfyOutput) and in Send's result: one
-// notification a unit, whatever its topic.
-const OutputName = "ntfy"
-
 // Name names the topic, never the token.
 func (o *Output) Name() string { return "ntfy " + o.Topic }
 

@@ -93,6 +93,11 @@ func (s *State) UnmarshalText(b []byte) error {
 
 // Delivery is the typed record of one output's delivery of one outcome,
 // as `hookrun status` shows it.
+// Ntfy names ntfy's delivery where it is recorded (a unit's state, its
+// history record) and in notify's results: one notification a unit,
+// whatever its topic.
+const Ntfy = "ntfy"
+
 type Delivery struct {
 	Output string `json:"output"` // Output.Name
 	State  State  `json:"state"`

@@ -241,39 +241,20 @@ func (r *Repo) NewCommits(ctx context.Context, tips, exclude []string) ([]Commit
 	return out, err
 }
 
-// ReadObjects runs one git cat-file --batch.
+// ReadObjects runs one git cat-file --batch (StreamObjects), each object
+// read whole into one reused buffer.
 func (r *Repo) ReadObjects(ctx context.Context, ids []string, fn func(id, typ string, body []byte) error) error {
-	if len(ids) == 0 {
-		return nil
-	}
 	var buf []byte
-	return r.pipe(ctx, writeLines(ids, ""), func(rd *bufio.Reader) error {
-		for range ids {
-			hdr, err := rd.ReadString('\n')
-			if err != nil {
-				return fmt.Errorf("git cat-file: %v", err)
-			}
-			f := strings.Fields(hdr)
-			if len(f) != 3 {
-				return fmt.Errorf("git cat-file: %s", strings.TrimSpace(hdr))
-			}
-			n, err := strconv.Atoi(f[2])
-			if err != nil || n < 0 {
-				return fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
-			}
-			if cap(buf) < n+1 {
-				buf = make([]byte, n+1)
-			}
-			buf = buf[:n+1]
-			if _, err := io.ReadFull(rd, buf); err != nil {
-				return fmt.Errorf("git cat-file: %v", err)
-			}
-			if err := fn(f[0], f[1], buf[:n]); err != nil {
-				return err
-			}
+	return r.StreamObjects(ctx, ids, func(id, typ string, size int64, rd io.Reader) error {
+		if int64(cap(buf)) < size {
+			buf = make([]byte, size)
 		}
-		return nil
-	}, "cat-file", "--batch")
+		buf = buf[:size]
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return fmt.Errorf("git cat-file: %v", err)
+		}
+		return fn(id, typ, buf)
+	})
 }
 
 // StreamObjects runs one git cat-file --batch.

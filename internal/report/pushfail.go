@@ -116,7 +116,7 @@ func (r *Reporter) recordNotStarted(units []*plan.Unit, errs []error) {
 			rec.Refs = len(u.Refs)
 		}
 		if u.Notify.Digest != "" && due || notifiedNotStarted(u, errs[i]) {
-			rec.Ntfy = &outcome.Delivery{Output: history.NtfyOutput, State: outcome.Pending}
+			rec.Ntfy = &outcome.Delivery{Output: outcome.Ntfy, State: outcome.Pending}
 		}
 		recs = append(recs, rec)
 		if u.Notify.Digest == "" {
@@ -230,7 +230,7 @@ func notifiedNotStarted(u *plan.Unit, err error) bool {
 func (r *Reporter) pushFailed(repoPath string, rec history.Record, refs []string, n *config.Notify) {
 	send := n != nil && notify.ShouldNotify(config.Kinds(n.On), outcome.Failure)
 	if send {
-		rec.Ntfy = &outcome.Delivery{Output: history.NtfyOutput, State: outcome.Pending}
+		rec.Ntfy = &outcome.Delivery{Output: outcome.Ntfy, State: outcome.Pending}
 	}
 	// Recorded first, so that the delivery finds the record to report in.
 	if err := history.Append(layout.History(repoPath), rec); err != nil {

@@ -244,18 +244,18 @@ func (r *Reporter) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.M
 
 // publish sends m to u's ntfy (notify.Output, through outcome.DeliverAll
 // as every output is) and returns what became of it, as the delivery of
-// notify.OutputName.
+// outcome.Ntfy.
 func (r *Reporter) publish(u *plan.Unit, m notify.Message) outcome.Delivery {
 	out := &notify.Output{Topic: u.Notify.Topic, Message: func(outcome.Record) notify.Message { return m }}
 	token, err := notify.LoadToken(u.Notify.TokenFile, r.Getenv)
 	if err != nil {
-		return outcome.DeliveryOf(notify.OutputName, err)
+		return outcome.DeliveryOf(outcome.Ntfy, err)
 	}
 	out.Client = &notify.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
 	defer cancel()
 	d := outcome.DeliverAll(ctx, []outcome.Output{out}, Record(u, notify.Outcome{}, u.Created))[0]
-	d.Output = notify.OutputName // one notification a unit, whatever its topic
+	d.Output = outcome.Ntfy // one notification a unit, whatever its topic
 	if d.State == outcome.Delivered {
 		r.infof("notified topic %s", u.Notify.Topic)
 	}

@@ -234,15 +234,7 @@ func (q Query) Active(repos []string, everywhere, askUser, idle bool) (out []Lin
 		st := l.st
 		s := Line{Record: history.Record{Unit: st.Unit, Repo: st.Repo, Job: st.Job, Runner: string(st.Runner), Start: st.Saved}, State: "queued"}
 		if u, err := plan.Load(layout.Plan(l.repo, st.Unit)); err == nil {
-			if len(u.Refs) > 0 {
-				s.Ref, s.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
-			}
-			if len(u.Refs) > 1 {
-				s.Refs = len(u.Refs)
-			}
-			if u.Host != nil {
-				s.Host = u.Host.Name
-			}
+			unit.PlanFacts(&s.Record, u)
 		}
 		switch {
 		case st.Exit != nil:

@@ -46,7 +46,7 @@ func TestDigestDeliveryRecorded(t *testing.T) {
 	c := newClock()
 	s, u := ended(t, repo, c)
 	l := Address(notify.Letter{Topic: "builds"}, Addressee{RepoPath: repo, Units: []string{u.Name}, Digest: 3})
-	if err := RecordLetter(l, outcome.Delivery{Output: notify.OutputName, State: outcome.Delivered}, c.now); err != nil {
+	if err := RecordLetter(l, outcome.Delivery{Output: outcome.Ntfy, State: outcome.Delivered}, c.now); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.Load(u.Name)
@@ -69,7 +69,7 @@ func TestDigestDeliveryRecorded(t *testing.T) {
 		t.Errorf("record from the state: ntfy %+v, want %+v", rec.Ntfy, want)
 	}
 
-	if err := RecordLetter(l, outcome.Delivery{Output: notify.OutputName, State: outcome.NotDelivered, Error: "ntfy answered 429"}, c.now); err != nil {
+	if err := RecordLetter(l, outcome.Delivery{Output: outcome.Ntfy, State: outcome.NotDelivered, Error: "ntfy answered 429"}, c.now); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ = history.Read(layout.History(repo))

@@ -182,6 +182,13 @@ func record(u *plan.Unit, st *State) history.Record {
 		o := d.Outcome()
 		rec.Ntfy = &o
 	}
+	PlanFacts(&rec, u)
+	return rec
+}
+
+// PlanFacts puts in rec what u's plan says of its run: the first ref and
+// its commit, how many refs a per = "push" unit ran for, the host.
+func PlanFacts(rec *history.Record, u *plan.Unit) {
 	if len(u.Refs) > 0 {
 		rec.Ref, rec.Short = u.Refs[0].Ref, u.Refs[0].TargetShort()
 	}
@@ -191,7 +198,6 @@ func record(u *plan.Unit, st *State) history.Record {
 	if u.Host != nil {
 		rec.Host = u.Host.Name
 	}
-	return rec
 }
 
 // Decide is the outcome of a unit from what hookrun exec recorded (st.Exit),

@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -185,7 +184,7 @@ func DeliveryOf(d outcome.Delivery, at time.Time) Delivery {
 
 // Outcome is d as the delivery of the output ntfy.
 func (d Delivery) Outcome() outcome.Delivery {
-	return outcome.Delivery{Output: history.NtfyOutput, State: d.Status, Digest: d.Digest, Error: d.Error}
+	return outcome.Delivery{Output: outcome.Ntfy, State: d.Status, Digest: d.Digest, Error: d.Error}
 }
 
 // UnmarshalJSON reads a delivery of either form: state files written
