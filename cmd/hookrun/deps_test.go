@@ -30,9 +30,14 @@ var allowedImports = map[string][]string{
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
-	// Outputs: each implements outcome.Output and needs nothing else.
-	"internal/webhook": {"internal/outcome"},
-	"internal/forge":   {"internal/outcome"},
+	// httppost sends one HTTP POST of a delivery, classified for
+	// outcome.Policy: the one package below the outputs that links
+	// net/http, so that outcome (and what a push links) does not.
+	"internal/httppost": {"internal/outcome"},
+	// Outputs: each implements outcome.Output; the HTTP ones post through
+	// httppost.
+	"internal/webhook": {"internal/httppost", "internal/outcome"},
+	"internal/forge":   {"internal/httppost", "internal/outcome"},
 	"internal/site":    {"internal/atomicfile", "internal/outcome"},
 
 	// plan: the modes (job type, runner, manager, concurrency) are plan's
@@ -40,7 +45,7 @@ var allowedImports = map[string][]string{
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/outcome", "internal/plan", "internal/suggest"}, // outcome: `on` lists are outcome.Kinds
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
-	"internal/notify":  {"internal/atomicfile", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format
+	"internal/notify":  {"internal/atomicfile", "internal/httppost", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format; httppost: Retry-After
 	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
 	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookrun/hookrun/internal/httppost"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -181,17 +182,17 @@ func (c *Client) post(ctx context.Context, r outcome.Record) error {
 	}
 	p := c.Policy
 	p.Idempotent = true
-	client := outcome.HTTPClient(c.HTTP, p.AttemptTimeout)
+	client := httppost.Client(c.HTTP, p.AttemptTimeout)
 	what := fmt.Sprintf("forge status %s for %s/%s@%.12s", StatusOf(r).State, c.Owner, c.Repo, sha)
 	return p.Send(ctx, what, func(ctx context.Context) error {
-		_, err := outcome.Post(ctx, client, endpoint, h, body, c.Token)
+		_, err := httppost.Post(ctx, client, endpoint, h, body, c.Token)
 		return hint(err)
 	})
 }
 
 // hint adds what to do to the forge's refusals.
 func hint(err error) error {
-	he, ok := err.(*outcome.HTTPError)
+	he, ok := err.(*httppost.Error)
 	if !ok {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/httppost"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
@@ -333,7 +334,7 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 			data = bytes.ReplaceAll(data, []byte(c.Token), []byte("[token]"))
 		}
 		e := apiError(resp.StatusCode, data, c.Token != "")
-		e.RetryAfterWait = outcome.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfterWait = httppost.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return e
 	}
 }

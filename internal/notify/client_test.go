@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/httppost"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -256,7 +257,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"99999999999", 0},
 	}
 	for _, tt := range tests {
-		if got := outcome.ParseRetryAfter(tt.in, now); got != tt.want {
+		if got := httppost.ParseRetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("ParseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}

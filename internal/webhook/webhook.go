@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookrun/hookrun/internal/httppost"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -117,9 +118,9 @@ func (w *Webhook) Deliver(ctx context.Context, r outcome.Record) error {
 	if len(w.Secret) > 0 {
 		h.Set(SignatureHeader, Sign(w.Secret, body))
 	}
-	client := outcome.HTTPClient(w.HTTP, w.Policy.AttemptTimeout)
+	client := httppost.Client(w.HTTP, w.Policy.AttemptTimeout)
 	return w.Policy.Send(ctx, "webhook to "+SafeURL(w.URL), func(ctx context.Context) error {
-		_, err := outcome.Post(ctx, client, w.URL, h, body, string(w.Secret))
+		_, err := httppost.Post(ctx, client, w.URL, h, body, string(w.Secret))
 		return err
 	})
 }

@@ -1,4 +1,9 @@
-package outcome
+// Package httppost sends one HTTP POST of an outcome's delivery and
+// classifies what happened for outcome.Policy: sent or not, answered or
+// not, asked to wait or not. The outputs that speak HTTP (webhook, forge)
+// post through it; it is kept out of outcome so that the packages a push
+// links never link net/http.
+package httppost
 
 import (
 	"bytes"
@@ -11,16 +16,18 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookrun/hookrun/internal/outcome"
 )
 
 // maxResponseBytes bounds what Post reads back from a receiver.
 const maxResponseBytes = 64 << 10
 
-// HTTPClient returns a client that never follows redirects (a POST
+// Client returns a client that never follows redirects (a POST
 // redirected with 301/302 becomes a GET and the delivery would be lost
-// silently) and times out after timeout (0: DefaultAttemptTimeout). base,
+// silently) and times out after timeout (0: outcome.DefaultAttemptTimeout). base,
 // when not nil, is copied, never changed.
-func HTTPClient(base *http.Client, timeout time.Duration) *http.Client {
+func Client(base *http.Client, timeout time.Duration) *http.Client {
 	var hc http.Client
 	if base != nil {
 		hc = *base
@@ -28,43 +35,43 @@ func HTTPClient(base *http.Client, timeout time.Duration) *http.Client {
 	if hc.Timeout == 0 {
 		hc.Timeout = timeout
 		if timeout <= 0 {
-			hc.Timeout = DefaultAttemptTimeout
+			hc.Timeout = outcome.DefaultAttemptTimeout
 		}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &hc
 }
 
-// HTTPError is an answer other than 2xx.
-type HTTPError struct {
+// Error is an answer other than 2xx.
+type Error struct {
 	Status int
 	Text   string // an excerpt of the body, one line; never a secret the caller redacted
 	After  time.Duration
 }
 
-func (e *HTTPError) Error() string {
+func (e *Error) Error() string {
 	s := fmt.Sprintf("answered %d %s", e.Status, http.StatusText(e.Status))
 	if e.Text != "" {
 		s += ": " + e.Text
 	}
 	if e.Status >= 500 {
-		s += "; " + ErrMaybeDelivered.Error()
+		s += "; " + outcome.ErrMaybeDelivered.Error()
 	}
 	return s
 }
 
 // RetryLater is true for 429 Too Many Requests: a rate limit is checked
 // before the request is read.
-func (e *HTTPError) RetryLater() bool { return e.Status == http.StatusTooManyRequests }
+func (e *Error) RetryLater() bool { return e.Status == http.StatusTooManyRequests }
 
 // RetryAfter is the wait the receiver asked for (0: none).
-func (e *HTTPError) RetryAfter() time.Duration { return e.After }
+func (e *Error) RetryAfter() time.Duration { return e.After }
 
-// Unwrap puts ErrMaybeDelivered in the chain of a 5xx answer: the
+// Unwrap puts outcome.ErrMaybeDelivered in the chain of a 5xx answer: the
 // receiver (or a proxy before it) may have acted on the request first.
-func (e *HTTPError) Unwrap() error {
+func (e *Error) Unwrap() error {
 	if e.Status >= 500 {
-		return ErrMaybeDelivered
+		return outcome.ErrMaybeDelivered
 	}
 	return nil
 }
@@ -72,7 +79,7 @@ func (e *HTTPError) Unwrap() error {
 // Post sends one POST of body to url with the headers given and classifies
 // what happens for Policy.Send: nil and the answer's body (at most 64 KiB)
 // on 2xx; an Unsent error when the request never completely left; a
-// SentNoAnswer error when it did and then failed; an *HTTPError for any
+// SentNoAnswer error when it did and then failed; an *Error for any
 // other answer. redact, when not empty, is cut out of every error text
 // (a token a server might echo back).
 func Post(ctx context.Context, client *http.Client, url string, header http.Header, body []byte, redact string) ([]byte, error) {
@@ -98,9 +105,9 @@ func Post(ctx context.Context, client *http.Client, url string, header http.Head
 	if err != nil {
 		err = redacted(err, redact)
 		if sent.Load() {
-			return nil, SentNoAnswer(err)
+			return nil, outcome.SentNoAnswer(err)
 		}
-		return nil, Unsent(err)
+		return nil, outcome.Unsent(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -111,7 +118,7 @@ func Post(ctx context.Context, client *http.Client, url string, header http.Head
 	if redact != "" {
 		data = bytes.ReplaceAll(data, []byte(redact), []byte("[redacted]"))
 	}
-	e := &HTTPError{Status: resp.StatusCode, After: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	e := &Error{Status: resp.StatusCode, After: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		e.Text = "redirects are not followed: set the final URL"
 		if loc := resp.Header.Get("Location"); loc != "" {
