@@ -31,21 +31,26 @@ var allowedImports = map[string][]string{
 	// The outcome vocabulary and the Output seam every output implements.
 	"internal/outcome": {},
 	// httppost sends one HTTP POST of a delivery, classified for
-	// outcome.Policy: the one package below the outputs that links
-	// net/http, so that outcome (and what a push links) does not.
+	// outcome.Policy; kept out of outcome so that outcome (and what a push
+	// links) does not link net/http.
 	"internal/httppost": {"internal/outcome"},
 	// Outputs: each implements outcome.Output; the HTTP ones post through
 	// httppost.
 	"internal/webhook": {"internal/httppost", "internal/outcome"},
 	"internal/forge":   {"internal/httppost", "internal/outcome"},
 	"internal/site":    {"internal/atomicfile", "internal/outcome"},
+	// ntfy publishes notify's messages and letters over HTTP (ntfyconf
+	// judges its URL, topic and token; httppost reads Retry-After); kept
+	// out of notify so that a push, which only posts letters, never links
+	// net/http.
+	"internal/ntfy": {"internal/httppost", "internal/notify", "internal/ntfyconf", "internal/outcome"},
 
 	// plan: the modes (job type, runner, manager, concurrency) are plan's
 	// types, which config decodes: one list of each (config/modes.go).
 	"internal/config":  {"internal/match", "internal/ntfyconf", "internal/outcome", "internal/plan", "internal/suggest"}, // outcome: `on` lists are outcome.Kinds
 	"internal/gitx":    {"internal/match"},
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
-	"internal/notify":  {"internal/atomicfile", "internal/httppost", "internal/ntfyconf", "internal/outcome"}, // outcome: one duration format; httppost: Retry-After
+	"internal/notify":  {"internal/atomicfile", "internal/outcome"}, // outcome: one duration format
 	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
 	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
@@ -59,13 +64,13 @@ var allowedImports = map[string][]string{
 	"internal/pushcert": {"internal/match"},
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
 	// report owns a unit's end: it records the outcome (unit, history,
-	// digest), hands it to the outputs (notify, site, forge, webhook) and
+	// digest), hands it to the outputs (ntfy, site, forge, webhook) and
 	// records each delivery;
 	// it reads the repository's config for a unit whose plan is lost
 	// (config), follows remote units (remote) and asks the managers what
 	// they know for reconcile (runner); job quotes the hints it prints,
 	// repoindex lists a repository that had a failed push, gitx names it.
-	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
+	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/ntfy", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 	// supervise runs one unit's job (job) from its start to its recorded
 	// end (unit), reporting it (report) when no ExecStopPost will.
 	// hookinput reads a hook's ref lines (match) and its config, checked.

@@ -10,15 +10,14 @@
 //   - Messages: [Build] turns a job's details and its outcome into a [Message]
 //     (title, body, priority, tags), kept under ntfy's message size limit;
 //     [ShouldNotify] applies the `on` filter of the configuration.
-//   - Delivery: [Client.Publish] sends a message with ntfy's JSON publishing
-//     API, with explicit timeouts and a short, bounded retry schedule for
-//     connection errors, 429 and 5xx answers. [LoadToken] reads the access
-//     token; the token is sent only in the Authorization header and never
-//     appears in an error, a log line or a message.
+//   - The outbox: [Outbox.Post] keeps a [Letter] to send out of the
+//     caller's path, [Spawn] starts its deliverer, [Deliver] sends it at
+//     most once with the send function it is given (internal/ntfy's Send).
 //
-// Publish judges the server URL, topic and token with internal/ntfyconf, the
-// same code `hookrun validate` uses, so a push never fails on a value
-// validate accepted.
+// Publishing over HTTP (the ntfy client, its token, ntfy as an
+// outcome.Output) is internal/ntfy's, so that the packages a push links
+// never link net/http.
 //
-// The package imports nothing else from hookrun but internal/ntfyconf.
+// The package imports nothing else from hookrun but internal/atomicfile and
+// internal/outcome.
 package notify

@@ -222,6 +222,10 @@ func ShouldNotify(on []outcome.Kind, k outcome.Kind) bool {
 	return outcome.Wants(on, k)
 }
 
+// Excerpt is s cut to at most n bytes on one line, as a message shows a
+// value it did not make (a server's error text, a URL).
+func Excerpt(s string, n int) string { return oneLine(truncate(s, n)) }
+
 // oneLine replaces control characters (newlines included) with spaces and
 // trims the result, so a value from the environment cannot reshape a message.
 func oneLine(s string) string {

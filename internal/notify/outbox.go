@@ -27,7 +27,8 @@ import (
 // file, fsync, rename) before anything is sent, so a notification outlives
 // the process that posted it; [Deliver] sends one and removes it.
 //
-// Sending is at most once, as with [Client.Publish]: a deliverer holds an
+// Sending is at most once, as with ntfy's Client.Publish (internal/ntfy):
+// a deliverer holds an
 // flock on the letter while it works, and marks it (LETTER.sending) before
 // the request leaves. A letter found marked with no deliverer holding it
 // was interrupted after it may have reached ntfy: it is not sent again but
@@ -35,6 +36,15 @@ import (
 type Outbox struct {
 	Dir string
 }
+
+// MaxRetryBudget is the largest retry budget the configuration accepts: the
+// notification runs as the unit's ExecStopPost=, which systemd stops after
+// 2 minutes, and the last attempt needs room too.
+const MaxRetryBudget = 90 * time.Second
+
+// TokenEnv is the environment variable the ntfy token is read from when a
+// letter (or [notify]) names no token file.
+const TokenEnv = "HOOKRUN_NTFY_TOKEN"
 
 // Letter is one notification waiting in an outbox, with what its sender
 // needs to record what became of it.
@@ -47,22 +57,6 @@ type Letter struct {
 	Posted      time.Time     `json:"posted"`
 	// Record is the sender's own: what to record the delivery against.
 	Record json.RawMessage `json:"record,omitempty"`
-}
-
-// Send publishes l's message to its server and topic with the token of its
-// token file (or getenv's HOOKRUN_NTFY_TOKEN) and returns what became of
-// it, as the delivery of output "ntfy": delivered, not delivered, or
-// maybe delivered (ErrMaybeDelivered), classified by outcome.DeliveryOf.
-// log gets the retries.
-func Send(ctx context.Context, l Letter, getenv func(string) string, log io.Writer) outcome.Delivery {
-	token, err := LoadToken(l.TokenFile, getenv)
-	if err != nil {
-		return outcome.DeliveryOf(outcome.Ntfy, err)
-	}
-	c := &Client{Server: l.Server, Token: token, Log: log, RetryBudget: l.RetryBudget}
-	ctx, cancel := context.WithTimeout(ctx, MaxRetryBudget+DefaultAttemptTimeout)
-	defer cancel()
-	return outcome.DeliveryOf(outcome.Ntfy, c.Publish(ctx, l.Message))
 }
 
 // Post writes l to the outbox and returns its path.
@@ -109,12 +103,13 @@ func (o Outbox) Pending() ([]string, error) {
 // ErrBusy: another deliverer has the letter.
 var ErrBusy = errors.New("another process is delivering this notification")
 
-// Deliver sends the letter at path once (Send), calls record with the
-// letter and the result, and removes it. A letter whose sending was
-// interrupted is recorded "maybe delivered" and not sent again; one
-// another process is delivering returns ErrBusy, and one already delivered
-// and removed returns nil with nothing done.
-func Deliver(ctx context.Context, path string, getenv func(string) string, log io.Writer, record func(Letter, outcome.Delivery) error) error {
+// Deliver sends the letter at path once (with send: ntfy.Send), calls
+// record with the letter and the result, and removes it. A letter whose
+// sending was interrupted is recorded "maybe delivered" and not sent again;
+// one another process is delivering returns ErrBusy, and one already
+// delivered and removed returns nil with nothing done. log gets a warning
+// when the letter cannot be marked.
+func Deliver(ctx context.Context, path string, send func(context.Context, Letter) outcome.Delivery, log io.Writer, record func(Letter, outcome.Delivery) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -154,7 +149,7 @@ func Deliver(ctx context.Context, path string, getenv func(string) string, log i
 			// sending once now is still better than not at all.
 			fmt.Fprintf(log, "hookrun: warning: %v\n", err)
 		}
-		result = Send(ctx, l, getenv, log)
+		result = send(ctx, l)
 	}
 	rerr := record(l, result)
 	os.Remove(path)

@@ -10,7 +10,7 @@ import (
 )
 
 // The delivery rules every output follows, in one place (they are ntfy's,
-// from internal/notify's client, generalised):
+// from internal/ntfy's client, generalised):
 //
 //   - At most once. A request that may have reached the receiver (it was
 //     completely sent and then got no answer, or the receiver answered

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/ntfy"
 	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/unit"
@@ -32,7 +33,7 @@ func (r *Reporter) PostLetter(n plan.Notify, m notify.Message, to unit.Addressee
 	}
 	r.warnf("%v; sending it now", err)
 	l.RetryBudget = time.Nanosecond // one attempt: the push is waiting
-	d := notify.Send(context.Background(), l, r.Getenv, r.Log)
+	d := ntfy.Send(context.Background(), l, r.Getenv, r.Log)
 	if err := unit.RecordLetter(unit.Address(l, to), d, r.Now); err != nil {
 		r.warnf("%v", err)
 	}
@@ -60,10 +61,11 @@ func (r *Reporter) Flush() {
 }
 
 // DeliverLetter sends one letter of an outbox and records what became of
-// it (notify.Deliver, unit.RecordLetter). It reports false when the
+// it (notify.Deliver sending with ntfy.Send, unit.RecordLetter). It reports false when the
 // letter could not be read or its delivery recorded.
 func (r *Reporter) DeliverLetter(path string) bool {
-	err := notify.Deliver(context.Background(), path, r.Getenv, r.Log, func(l notify.Letter, d outcome.Delivery) error {
+	send := func(ctx context.Context, l notify.Letter) outcome.Delivery { return ntfy.Send(ctx, l, r.Getenv, r.Log) }
+	err := notify.Deliver(context.Background(), path, send, r.Log, func(l notify.Letter, d outcome.Delivery) error {
 		if d.State != outcome.Delivered {
 			r.errorf("notification to topic %s %s", l.Topic, d.Text())
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/notify"
+	"github.com/hookrun/hookrun/internal/ntfy"
 	"github.com/hookrun/hookrun/internal/outcome"
 	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/remote"
@@ -242,17 +243,17 @@ func (r *Reporter) digestMessage(u *plan.Unit, entries []digest.Entry) (notify.M
 	return notify.BuildDigest(d), due
 }
 
-// publish sends m to u's ntfy (notify.Output, through outcome.DeliverAll
+// publish sends m to u's ntfy (ntfy.Output, through outcome.DeliverAll
 // as every output is) and returns what became of it, as the delivery of
 // outcome.Ntfy.
 func (r *Reporter) publish(u *plan.Unit, m notify.Message) outcome.Delivery {
-	out := &notify.Output{Topic: u.Notify.Topic, Message: func(outcome.Record) notify.Message { return m }}
-	token, err := notify.LoadToken(u.Notify.TokenFile, r.Getenv)
+	out := &ntfy.Output{Topic: u.Notify.Topic, Message: func(outcome.Record) notify.Message { return m }}
+	token, err := ntfy.LoadToken(u.Notify.TokenFile, r.Getenv)
 	if err != nil {
 		return outcome.DeliveryOf(outcome.Ntfy, err)
 	}
-	out.Client = &notify.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
-	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+notify.DefaultAttemptTimeout)
+	out.Client = &ntfy.Client{Server: u.Notify.Server, Token: token, Log: r.Log, RetryBudget: u.Notify.RetryBudget}
+	ctx, cancel := context.WithTimeout(context.Background(), notify.MaxRetryBudget+ntfy.DefaultAttemptTimeout)
 	defer cancel()
 	d := outcome.DeliverAll(ctx, []outcome.Output{out}, Record(u, notify.Outcome{}, u.Created))[0]
 	d.Output = outcome.Ntfy // one notification a unit, whatever its topic

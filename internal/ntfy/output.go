@@ -1,8 +1,9 @@
-package notify
+package ntfy
 
 import (
 	"context"
 
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -14,7 +15,7 @@ import (
 type Output struct {
 	Client  *Client
 	Topic   string
-	Message func(outcome.Record) Message
+	Message func(outcome.Record) notify.Message
 }
 
 var _ outcome.Output = (*Output)(nil)

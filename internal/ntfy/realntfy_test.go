@@ -1,4 +1,4 @@
-package notify
+package ntfy
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/peertest"
 )
 
@@ -15,8 +16,8 @@ import (
 // HOOKRUN_TEST_NTFY): its rate limiter and a stopped server behave as ntfy
 // does, which no imitation can promise.
 
-func realMessage(topic, title string) Message {
-	return Message{Topic: topic, Title: title, Message: "from hookrun's tests", Priority: PriorityDefault, Tags: []string{"hookrun"}}
+func realMessage(topic, title string) notify.Message {
+	return notify.Message{Topic: topic, Title: title, Message: "from hookrun's tests", Priority: notify.PriorityDefault, Tags: []string{"hookrun"}}
 }
 
 // TestRealNtfyRateLimitLosesNothing: with a burst of 1 and one request back

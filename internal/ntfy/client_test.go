@@ -1,4 +1,4 @@
-package notify
+package ntfy
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/httppost"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
 
@@ -45,11 +46,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func testMessage() Message {
-	return Build(Details{
+func testMessage() notify.Message {
+	return notify.Build(notify.Details{
 		Job: "site", Repo: "myrepo", Refs: []string{"refs/heads/main"}, Short: "1a2b3c4",
 		Unit: "git-site-myrepo-x.service", Topic: "git-builds", Click: "https://git.example.com/myrepo/",
-	}, Outcome{Kind: outcome.Failure, Reason: "exit status 7", Duration: 83 * time.Second})
+	}, notify.Outcome{Kind: outcome.Failure, Reason: "exit status 7", Duration: 83 * time.Second})
 }
 
 func newTestClient(f *fakeNtfy, log *syncBuffer) *Client {
@@ -500,14 +501,14 @@ func TestPublishRefusesBadInput(t *testing.T) {
 	tests := []struct {
 		name   string
 		client Client
-		msg    Message
+		msg    notify.Message
 		want   string
 	}{
-		{"bad topic", Client{Server: f.URL}, Message{Topic: "git builds"}, `ntfy topic "git builds" is not valid`},
-		{"no topic", Client{Server: f.URL}, Message{}, "ntfy topic is empty"},
-		{"bad priority", Client{Server: f.URL}, Message{Topic: "t", Priority: 7}, "priority 7 is out of range"},
-		{"bad server", Client{Server: "ntfy.example.com"}, Message{Topic: "t"}, "does not start with http:// or https://"},
-		{"token with newline", Client{Server: f.URL, Token: testToken + "\nX-Evil: 1"}, Message{Topic: "t"}, "the token contains spaces"},
+		{"bad topic", Client{Server: f.URL}, notify.Message{Topic: "git builds"}, `ntfy topic "git builds" is not valid`},
+		{"no topic", Client{Server: f.URL}, notify.Message{}, "ntfy topic is empty"},
+		{"bad priority", Client{Server: f.URL}, notify.Message{Topic: "t", Priority: 7}, "priority 7 is out of range"},
+		{"bad server", Client{Server: "ntfy.example.com"}, notify.Message{Topic: "t"}, "does not start with http:// or https://"},
+		{"token with newline", Client{Server: f.URL, Token: testToken + "\nX-Evil: 1"}, notify.Message{Topic: "t"}, "the token contains spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -539,9 +540,9 @@ func TestPublishLeavesCallerClientAlone(t *testing.T) {
 }
 
 func TestDefaultScheduleIsBounded(t *testing.T) {
-	if DefaultAttemptTimeout >= DefaultRetryBudget || DefaultRetryBudget > MaxRetryBudget || MaxRetryBudget+DefaultAttemptTimeout >= 2*time.Minute {
+	if DefaultAttemptTimeout >= DefaultRetryBudget || DefaultRetryBudget > notify.MaxRetryBudget || notify.MaxRetryBudget+DefaultAttemptTimeout >= 2*time.Minute {
 		t.Errorf("attempt %v, budget %v, max budget %v: want attempt < budget <= max, and max + one attempt inside ExecStopPost's 2 minutes",
-			DefaultAttemptTimeout, DefaultRetryBudget, MaxRetryBudget)
+			DefaultAttemptTimeout, DefaultRetryBudget, notify.MaxRetryBudget)
 	}
 	if last := DefaultBackoff[len(DefaultBackoff)-1]; last < 5*time.Second {
 		t.Errorf("the repeating wait is %v: shorter than ntfy's default refill of one request per 5s", last)
@@ -559,7 +560,7 @@ func TestLoadToken(t *testing.T) {
 	}
 	env := func(v string) func(string) string {
 		return func(k string) string {
-			if k == TokenEnv {
+			if k == notify.TokenEnv {
 				return v
 			}
 			return ""

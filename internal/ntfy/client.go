@@ -1,4 +1,4 @@
-package notify
+package ntfy
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/httppost"
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/ntfyconf"
 	"github.com/hookrun/hookrun/internal/outcome"
 )
@@ -52,19 +53,11 @@ const (
 	forbiddenWait    = 150 * time.Millisecond
 )
 
-// MaxRetryBudget is the largest retry budget the configuration accepts: the
-// notification runs as the unit's ExecStopPost=, which systemd stops after
-// 2 minutes, and the last attempt needs room too.
-const MaxRetryBudget = 90 * time.Second
-
 // Limits on what Publish reads back from the server.
 const (
 	maxResponseBytes = 64 << 10
 	maxTokenBytes    = 4 << 10
 )
-
-// TokenEnv is the environment variable LoadToken falls back to.
-const TokenEnv = "HOOKRUN_NTFY_TOKEN"
 
 // ErrMaybeDelivered is in the chain of a Publish error when ntfy may have
 // received and delivered the message although Publish could not confirm it:
@@ -187,11 +180,11 @@ type publishRequest struct {
 // returned error never contains the token.
 //
 // Publish does not decide a job's result: callers record its error and go on.
-func (c *Client) Publish(ctx context.Context, m Message) error {
+func (c *Client) Publish(ctx context.Context, m notify.Message) error {
 	return c.redact(c.publish(ctx, m))
 }
 
-func (c *Client) publish(ctx context.Context, m Message) error {
+func (c *Client) publish(ctx context.Context, m notify.Message) error {
 	if err := ntfyconf.CheckServerURL(c.Server); err != nil {
 		return err
 	}
@@ -324,7 +317,7 @@ func (c *Client) attempt(ctx context.Context, client *http.Client, endpoint stri
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		e := &Error{Status: resp.StatusCode, Hint: "set the server to ntfy's final base URL (redirects are not followed)"}
 		if loc := resp.Header.Get("Location"); loc != "" {
-			e.Text = "redirected to " + oneLine(truncate(loc, 200))
+			e.Text = "redirected to " + notify.Excerpt(loc, 200)
 		}
 		return e
 	default:
@@ -350,21 +343,21 @@ func apiError(status int, data []byte, tokenSent bool) *Error {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(data, &body) == nil && (body.Code != 0 || body.Error != "") {
-		e.Code, e.Text = body.Code, oneLine(truncate(body.Error, 300))
+		e.Code, e.Text = body.Code, notify.Excerpt(body.Error, 300)
 	} else if len(data) > 0 && !bytes.Contains(bytes.ToLower(data[:min(len(data), 512)]), []byte("<html")) {
-		e.Text = oneLine(truncate(string(data), 200))
+		e.Text = notify.Excerpt(string(data), 200)
 	}
 	switch {
 	case status == http.StatusUnauthorized && tokenSent:
-		e.Hint = "the access token was refused (wrong, expired or deleted): check token_file or " + TokenEnv
+		e.Hint = "the access token was refused (wrong, expired or deleted): check token_file or " + notify.TokenEnv
 	case status == http.StatusUnauthorized:
-		e.Hint = "the server wants an access token: set token_file or " + TokenEnv
+		e.Hint = "the server wants an access token: set token_file or " + notify.TokenEnv
 	case status == http.StatusForbidden && tokenSent:
 		// ntfy checked the token (a wrong one is 401): its user lacks
 		// write access to the topic. Setting token_file would not help.
 		e.Hint = "the access token is valid but may not publish to this topic: give its user write access (ntfy access USER TOPIC rw) or use a token that has it"
 	case status == http.StatusForbidden:
-		e.Hint = "this topic needs an access token with write permission: set token_file or " + TokenEnv
+		e.Hint = "this topic needs an access token with write permission: set token_file or " + notify.TokenEnv
 	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
 		e.Hint = "check that the server URL is ntfy's base URL"
 	case status == http.StatusRequestEntityTooLarge:
@@ -483,12 +476,12 @@ func LoadToken(tokenFile string, getenv func(string) string) (string, error) {
 		if getenv == nil {
 			getenv = os.Getenv
 		}
-		tok := strings.TrimSpace(getenv(TokenEnv))
+		tok := strings.TrimSpace(getenv(notify.TokenEnv))
 		if tok == "" {
 			return "", nil
 		}
 		if err := ntfyconf.CheckToken(tok); err != nil {
-			return "", fmt.Errorf("%s: %w", TokenEnv, err)
+			return "", fmt.Errorf("%s: %w", notify.TokenEnv, err)
 		}
 		return tok, nil
 	}

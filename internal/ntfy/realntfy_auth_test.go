@@ -1,4 +1,4 @@
-package notify
+package ntfy
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/peertest"
 )
 
@@ -27,7 +28,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // API.
 func TestRealNtfyFieldsArriveAsSent(t *testing.T) {
 	s := peertest.NewNtfy(t, peertest.NtfyOptions{})
-	m := Message{
+	m := notify.Message{
 		Topic: "fields", Title: "✅ Git site Success: wëb 🚀", Message: "succeeded in 3s\nmain at 1a2b3c4",
 		Priority: 5, Tags: []string{"hookrun", "success", "white_check_mark"}, Click: "https://git.example.com/web/commit/1a2b3c4?x=1&y=2",
 	}
