@@ -214,3 +214,109 @@ func TestImportAllowlistFails(t *testing.T) {
 		t.Errorf("%d messages for a clean tree", n)
 	}
 }
+
+// hookPath lists the packages the post-receive hook links (the small
+// hookrun-hook binary, issue 25): a push pays the start-up of every
+// package here, so none may link HTTP, TLS, templates or XML, nor reach
+// the outputs, which run at a unit's end, never during a push.
+var hookPath = []string{
+	"internal/hookinput", "internal/config", "internal/match", "internal/resolve", "internal/plan",
+	"internal/outcome", "internal/runner", "internal/unit", "internal/digest", "internal/history",
+	"internal/notify", "internal/remote", "internal/repoindex", "internal/pushcert", "internal/gitx",
+	"internal/layout", "internal/atomicfile", "internal/install", "internal/job", "internal/ntfyconf",
+	"internal/suggest",
+}
+
+// hookPathForbidden are the packages no package of hookPath may link,
+// directly or not.
+var hookPathForbidden = []string{
+	"net/http", "crypto/tls", "html/template", "text/template", "encoding/xml",
+	modulePath + "internal/report", modulePath + "internal/site", modulePath + "internal/forge",
+	modulePath + "internal/webhook", modulePath + "internal/ntfy", modulePath + "internal/httppost",
+}
+
+// TestHookPathLinksNoHTTP: `go list -deps` of each hook path package holds
+// none of hookPathForbidden.
+func TestHookPathLinksNoHTTP(t *testing.T) {
+	roots := make([]string, len(hookPath))
+	for i, p := range hookPath {
+		roots[i] = modulePath + p
+	}
+	cmd := exec.Command("go", append([]string{"list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}"}, roots...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps of hookPath: %v\n%s", err, stderr.String())
+	}
+	graph := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		graph[f[0]] = f[1:]
+	}
+	for _, msg := range checkLinks(graph, roots, hookPathForbidden) {
+		t.Error(msg)
+	}
+}
+
+// checkLinks returns one message for each root of graph (package -> its
+// direct imports) that links a forbidden package, naming the shortest
+// chain of imports that brings it in.
+func checkLinks(graph map[string][]string, roots, forbidden []string) []string {
+	var msgs []string
+	for _, root := range roots {
+		if _, ok := graph[root]; !ok {
+			msgs = append(msgs, fmt.Sprintf("%s is not a package: remove it from hookPath in cmd/hookrun/deps_test.go", strings.TrimPrefix(root, modulePath)))
+			continue
+		}
+		from := map[string]string{root: ""}
+		queue := []string{root}
+		for len(queue) > 0 {
+			pkg := queue[0]
+			queue = queue[1:]
+			for _, imp := range graph[pkg] {
+				if _, seen := from[imp]; !seen {
+					from[imp] = pkg
+					queue = append(queue, imp)
+				}
+			}
+		}
+		for _, bad := range forbidden {
+			if _, ok := from[bad]; !ok {
+				continue
+			}
+			var chain []string
+			for p := bad; p != ""; p = from[p] {
+				chain = append(chain, strings.TrimPrefix(p, modulePath))
+			}
+			slices.Reverse(chain)
+			msgs = append(msgs, fmt.Sprintf("%s, which the post-receive hook links, links %s (%s): move the code that needs it out of the hook's packages (as internal/ntfy and internal/httppost are)",
+				strings.TrimPrefix(root, modulePath), strings.TrimPrefix(bad, modulePath), strings.Join(chain, " -> ")))
+		}
+	}
+	return msgs
+}
+
+// TestHookPathCheckFails: the check names a forbidden package reached
+// through others, with the chain, and a root that is no package.
+func TestHookPathCheckFails(t *testing.T) {
+	graph := map[string][]string{
+		modulePath + "internal/unit":   {modulePath + "internal/notify", "os"},
+		modulePath + "internal/notify": {"net/http"},
+		"net/http":                     {"crypto/tls"},
+		"crypto/tls":                   {},
+		"os":                           {},
+	}
+	got := strings.Join(checkLinks(graph, []string{modulePath + "internal/unit", modulePath + "internal/gone"}, []string{"crypto/tls", "encoding/xml"}), "\n")
+	for _, want := range []string{
+		"internal/unit, which the post-receive hook links, links crypto/tls (internal/unit -> internal/notify -> net/http -> crypto/tls)",
+		"internal/gone is not a package: remove it from hookPath",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("messages do not say %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "encoding/xml") {
+		t.Errorf("a package not linked is reported:\n%s", got)
+	}
+}
