@@ -30,13 +30,6 @@ type app struct {
 	// inLog names the unit whose log file stderr already reaches (exec and
 	// notify inside a unit), so its lines are not written there twice.
 	inLog string
-	// inPush: the command is a push (post-receive), which never waits on
-	// a notification: it posts letters (postLetter) instead of sending.
-	inPush bool
-	// holdLetters: postLetter keeps the letters it posts in letters, for
-	// flushLetters to hand to one `hookrun deliver` process.
-	holdLetters bool
-	letters     []string
 	// commands is the command table (commandTable).
 	commands []*command
 }
