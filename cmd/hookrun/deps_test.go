@@ -63,8 +63,11 @@ var allowedImports = map[string][]string{
 	// push: one post-receive, from its input to the started units; what
 	// failed goes to a push.Failures (report in hookrun, a hand-off to
 	// hookrun in hookrun-hook), so it links no output and no HTTP client.
-	"internal/push":   {"internal/config", "internal/digest", "internal/gitx", "internal/hookinput", "internal/job", "internal/layout", "internal/match", "internal/plan", "internal/pushcert", "internal/remote", "internal/repoindex", "internal/resolve", "internal/runner", "internal/unit"},
-	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
+	"internal/push": {"internal/config", "internal/digest", "internal/gitx", "internal/hookinput", "internal/job", "internal/layout", "internal/match", "internal/plan", "internal/pushcert", "internal/remote", "internal/repoindex", "internal/resolve", "internal/runner", "internal/unit"},
+	// hookbin: hookrun-hook's program, a post-receive through push with
+	// what failed handed to hookrun.
+	"internal/hookbin": {"internal/config", "internal/hookinput", "internal/install", "internal/push"},
+	"internal/report":  {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 	// supervise runs one unit's job (job) from its start to its recorded
 	// end (unit), reporting it (report) when no ExecStopPost will.
 	// hookinput reads a hook's ref lines (match) and its config, checked.
