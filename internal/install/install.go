@@ -393,6 +393,8 @@ func (s State) Problem() string {
 		return fmt.Sprintf("%s is a dangling symlink to %s: git skips it silently, so no job starts; run 'hookrun install' again with the hookrun to use", s.Path, s.Hookrun)
 	case s.Hook == "pre-receive":
 		return fmt.Sprintf("%s runs %s, which is missing or not executable: every push is refused; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
+	case filepath.Base(s.Hookrun) == HookProgram && isExecutable(s.Hookrun):
+		return fmt.Sprintf("%s runs %s, whose hookrun (%s) is missing or not executable: no job starts; install hookrun beside it, or run 'hookrun install' again with the new one", s.Path, s.Hookrun, HookrunBeside(s.Hookrun))
 	}
 	return fmt.Sprintf("%s runs %s, which is missing or not executable: no job starts; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
 }
