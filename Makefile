@@ -18,8 +18,9 @@ PEERS     ?= ../shared/peers
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
-build: ## build bin/hookrun (static: no cgo, which saves ~1.5 ms per hook run)
+build: ## build bin/hookrun and bin/hookrun-hook, the small post-receive program beside it (static: no cgo, which saves ~1.5 ms per hook run)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hookrun
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(dir $(BIN))hookrun-hook ./cmd/hookrun-hook
 
 # pipefail: make test exits with go test's status (testsum's when go test's is 0)
 test: SHELL := /bin/bash
@@ -61,8 +62,9 @@ check: lint test ## what CI runs
 man: build ## man pages generated from the command table into bin/man
 	$(BIN) man bin/man
 
-install: build man ## install hookrun into PREFIX/bin, its JSON schema into PREFIX/share/hookrun, man pages into PREFIX/share/man/man1
+install: build man ## install hookrun and hookrun-hook into PREFIX/bin, its JSON schema into PREFIX/share/hookrun, man pages into PREFIX/share/man/man1
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hookrun
+	install -D -m 0755 $(dir $(BIN))hookrun-hook $(DESTDIR)$(PREFIX)/bin/hookrun-hook
 	install -D -m 0644 schema/hooks.schema.json $(DESTDIR)$(PREFIX)/share/hookrun/hooks.schema.json
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 bin/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

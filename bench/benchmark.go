@@ -296,7 +296,7 @@ func (b *bench) gitPushes(ctx context.Context) ([]*pushResult, error) {
 	}
 	targets := map[string]string{
 		vEmpty: filepath.Join(b.work, "empty", "post-receive"), vBash: bashPath,
-		vHookrun: b.hookrun, vReference: b.refstart,
+		vHookrun: b.hook, vReference: b.refstart,
 	}
 	shapes := []struct {
 		title, branch string
@@ -320,7 +320,7 @@ func (b *bench) gitPushes(ctx context.Context) ([]*pushResult, error) {
 		res.title = sh.title
 		results = append(results, res)
 	}
-	if err := b.installHook(b.hookrun, true); err != nil {
+	if err := b.installHook(b.hook, true); err != nil {
 		return nil, err
 	}
 	return results, b.waitIdle(ctx)

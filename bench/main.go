@@ -91,6 +91,7 @@ type bench struct {
 	m        *systemdtest.Manager
 	work     string // scratch directory
 	hookrun  string // the built hookrun binary
+	hook     string // the built hookrun-hook beside it: what install makes post-receive run
 	refstart string // the built reference program
 	repo     string // the bare repository
 	clone    string // a clone of it, for real pushes
@@ -125,12 +126,16 @@ func (b *bench) run(ctx context.Context) error {
 	if b.work, err = os.MkdirTemp("", "hookrun-bench-"); err != nil {
 		return err
 	}
-	logf("building hookrun and bench/refstart")
+	logf("building hookrun, hookrun-hook and bench/refstart")
 	b.hookrun = filepath.Join(b.work, "bin", "hookrun")
+	b.hook = filepath.Join(b.work, "bin", "hookrun-hook")
 	b.refstart = filepath.Join(b.work, "bin", "refstart")
 	// Both static, as `make build` builds hookrun.
 	static := append(os.Environ(), "CGO_ENABLED=0")
 	if err := runCmd(ctx, "", static, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.hookrun, "./cmd/hookrun"); err != nil {
+		return err
+	}
+	if err := runCmd(ctx, "", static, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.hook, "./cmd/hookrun-hook"); err != nil {
 		return err
 	}
 	if err := runCmd(ctx, "", static, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.refstart, "./bench/refstart"); err != nil {
@@ -286,7 +291,7 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(b.work, "empty", "post-receive"), []byte("#!/bin/sh\ncat >/dev/null\n"), 0o755); err != nil {
 		return err
 	}
-	return b.installHook(b.hookrun, true)
+	return b.installHook(b.hook, true)
 }
 
 // gitEnv is the environment for git commands: the hooks' minus GIT_DIR.

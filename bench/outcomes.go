@@ -688,7 +688,7 @@ func (b *bench) runDeath(ctx context.Context, sc outcomeScenario, srv *peertest.
 	for i := range sc.refs {
 		fmt.Fprintf(&in, "%s %s refs/heads/%s-%03d\n", strings.Repeat("0", 40), strings.TrimSpace(string(sha)), sc.key, i)
 	}
-	hook := exec.CommandContext(ctx, b.hookrun, "post-receive")
+	hook := exec.CommandContext(ctx, b.hook, "post-receive")
 	hook.Dir, hook.Env, hook.Stdin = repo, b.env, strings.NewReader(in.String())
 	var hookOut bytes.Buffer
 	hook.Stdout, hook.Stderr = &hookOut, &hookOut
@@ -1233,7 +1233,7 @@ func (b *bench) newRepo(ctx context.Context, path, toml string) error {
 	if err := runCmd(ctx, b.work, b.gitEnv(), "git", "init", "-q", "--bare", "-b", "main", path); err != nil {
 		return err
 	}
-	if err := os.Symlink(b.hookrun, filepath.Join(path, "hooks", "post-receive")); err != nil {
+	if err := os.Symlink(b.hook, filepath.Join(path, "hooks", "post-receive")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(path, "hooks.toml"), []byte(toml), 0o600)

@@ -80,7 +80,7 @@ func (b *bench) stressVsBash(ctx context.Context, clones []string) ([]stressCoun
 		return nil, err
 	}
 	var counts []stressCount
-	for _, v := range []struct{ name, target string }{{vHookrun, b.hookrun}, {vBash, bashPath}} {
+	for _, v := range []struct{ name, target string }{{vHookrun, b.hook}, {vBash, bashPath}} {
 		if err := b.installHook(v.target, true); err != nil {
 			return nil, err
 		}
@@ -94,7 +94,7 @@ func (b *bench) stressVsBash(ctx context.Context, clones []string) ([]stressCoun
 		}
 		counts = append(counts, c)
 	}
-	return counts, b.installHook(b.hookrun, true)
+	return counts, b.installHook(b.hook, true)
 }
 
 // stressPushes makes one commit in each clone, then pushes them all at once,

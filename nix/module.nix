@@ -191,7 +191,7 @@ in
       type = types.package;
       default = pkgs.hookrun or (pkgs.callPackage ./package.nix { });
       defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { }";
-      description = "The hookrun package; its `bin/hookrun` is installed system-wide and run by the hooks.";
+      description = "The hookrun package; its `bin/hookrun` and `bin/hookrun-hook` are installed system-wide and run by the hooks (post-receive runs `hookrun-hook`, the small program beside hookrun).";
     };
 
     user = mkOption {

@@ -27,7 +27,12 @@ buildGoModule {
   # fail and print the real one ("got: sha256-..."), see docs/nixos.md.
   vendorHash = lib.fakeHash;
 
-  subPackages = [ "cmd/hookrun" ];
+  # hookrun, and hookrun-hook, the small program post-receive runs (a quicker
+  # start on every push; `hookrun install` names it when it sits beside hookrun).
+  subPackages = [
+    "cmd/hookrun"
+    "cmd/hookrun-hook"
+  ];
   # Static, as `make build`: no cgo (faster start of every hook run).
   env.CGO_ENABLED = 0;
   ldflags = [

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,13 +26,6 @@ type app struct {
 	// inLog names the unit whose log file stderr already reaches (exec and
 	// notify inside a unit), so its lines are not written there twice.
 	inLog string
-	// inPush: the command is a push (post-receive), which never waits on
-	// a notification: it posts letters (postLetter) instead of sending.
-	inPush bool
-	// holdLetters: postLetter keeps the letters it posts in letters, for
-	// flushLetters to hand to one `hookrun deliver` process.
-	holdLetters bool
-	letters     []string
 	// commands is the command table (commandTable).
 	commands []*command
 }
@@ -80,6 +69,7 @@ func commandTable() []*command {
 		cmdCheckExec(),
 		cmdNotify(),
 		cmdDeliver(),
+		cmdPushFailed(),
 		cmdReconcile(),
 		cmdInit(),
 		cmdConfig(),
@@ -134,13 +124,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	a := &app{name: "hookrun", stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now, commands: commandTable()}
 	// Symlinked as hooks/post-receive or hooks/pre-receive (or a file in
 	// post-receive.d/ or pre-receive.d/).
-	hook := hookName(args[0])
-	a.self = selfPath(args[0], hook != "")
+	hook := install.HookName(args[0])
+	a.self = install.SelfPath(args[0], hook != "")
 	if hook == "" && len(args) > 1 && strings.Contains(args[1], "/") {
 		// Run by the kernel as the "#!" interpreter of a hook that
 		// install.Script wrote: the argument is the hook's path (no
 		// command's name holds a "/").
-		if hook = hookName(args[1]); hook != "" {
+		if hook = install.HookName(args[1]); hook != "" {
 			args = args[1:]
 		}
 	}
@@ -171,76 +161,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 // first refusal refuses the push.
 func (a *app) runHook(hook, path string, args []string) int {
 	c := a.command(hook)
-	chain := install.ChainDir(path)
-	if chain == "" {
+	return install.RunHook(hook, path, args, a.stdin, a.stdout, a.stderr, func(in io.Reader) int {
+		a.stdin = in
 		return a.exit(c, a.runCommand(c, args))
-	}
-	input, err := io.ReadAll(a.stdin)
-	if err != nil {
-		return a.exit(c, fmt.Errorf("reading the hook's input: %w", err))
-	}
-	a.stdin = bytes.NewReader(input)
-	code := a.exit(c, a.runCommand(c, args))
-	if code != exitOK && hook == "pre-receive" {
-		return code
-	}
-	err = install.RunChain(chain, args, input, a.stdout, a.stderr, hook == "pre-receive")
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return code
-	case errors.As(err, &ee) && ee.ExitCode() > 0:
-		return ee.ExitCode() // the chained hook said why
-	}
-	a.errorf("%v", err)
-	return exitFailure
-}
-
-// hookName is the hook argv0 names (hooks/pre-receive,
-// hooks/post-receive.d/hookrun-post-receive, ...), or "" when hookrun was
-// run as a command.
-func hookName(argv0 string) string {
-	base, dir := filepath.Base(argv0), filepath.Base(filepath.Dir(argv0))
-	for _, h := range install.Hooks {
-		if base == h || base == install.DispatchedName(h) || dir == h+".d" {
-			return h
-		}
-	}
-	return ""
-}
-
-// selfPath is the hookrun binary that units run and hooks link to. It keeps
-// the path hookrun was called by (e.g. /usr/local/bin/hookrun, itself maybe a
-// symlink to a versioned install), so upgrading that symlink upgrades every
-// hook and unit; os.Executable would pin the resolved file.
-func selfPath(argv0 string, asHook bool) string {
-	p := argv0
-	if asHook {
-		t, err := os.Readlink(argv0)
-		if err != nil {
-			return executable()
-		}
-		if !filepath.IsAbs(t) {
-			t = filepath.Join(filepath.Dir(argv0), t)
-		}
-		p = t
-	} else if !strings.Contains(argv0, "/") {
-		lp, err := exec.LookPath(argv0)
-		if err != nil {
-			return executable()
-		}
-		p = lp
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return executable()
-	}
-	return abs
-}
-
-func executable() string {
-	exe, _ := os.Executable()
-	return exe
+	})
 }
 
 // runCommand parses args with c's flags and runs c; -h and --help show its

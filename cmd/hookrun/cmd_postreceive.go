@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/spf13/pflag"
 
-	"github.com/hookrun/hookrun/internal/gitx"
+	"github.com/hookrun/hookrun/internal/config"
 	"github.com/hookrun/hookrun/internal/match"
-	"github.com/hookrun/hookrun/internal/report"
-	"github.com/hookrun/hookrun/internal/resolve"
-	"github.com/hookrun/hookrun/internal/runner"
+	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/push"
 )
 
 func cmdPostReceive() *command {
@@ -30,56 +26,24 @@ rule matches, no connection to systemd is opened at all.`,
 }
 
 func runPostReceive(a *app, fs *pflag.FlagSet, o *configFlags) error {
-	if a.getenv("HOOKRUN_ACTIVE") == "1" {
-		a.infof("push made by a hookrun job (HOOKRUN_ACTIVE=1): starting nothing, to avoid a loop")
-		return nil
-	}
-	// Notifications go out of the push's path (postLetter), all handed
-	// over at the end.
-	a.inPush, a.holdLetters = true, true
-	defer a.flushLetters()
-	in, err := readHookInput(a, o, "post-receive", "nothing was started", nil)
-	if err != nil {
-		a.pushStartedNothing(o, in)
-		return err
-	}
-	c, repoPath, ups := in.Config, in.RepoPath, in.Updates
-	if c.Global == nil && c.Repo == nil {
-		return nil // hookrun installed, nothing configured yet
-	}
-	p, err := resolve.Resolve(c, resolve.Push{
-		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: ups,
-		Cert: pushCert(a, repoPath, signedRules(c), nil, nil), Pusher: match.PusherFromEnv(a.getenv), Now: a.now(), Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
-		Peel: peeler(repoPath), UnitName: runner.UnitName, Getenv: a.getenv,
-	})
-	if err != nil {
-		return fmt.Errorf("%v; nothing was started", err)
-	}
-	if len(p.Units) == 0 {
-		return nil
-	}
-	ctx := context.Background() // no deadline for the push: see unit.CallTimeout
-	l := a.launcher()
-	defer l.Close()
-	l.Dial(ctx, p.Units) // the manager takes milliseconds to answer: meanwhile, the index and digests
-	a.indexRepo(repoPath)
-	// Units of this push that notify the same topic, when many, report
-	// into one digest, held while this hook lives.
-	release, err := report.AssignDigests(repoPath, p.Units, a.now())
-	if err != nil {
-		a.warnf("%v; those units notify one by one", err)
-	}
-	defer release()
-	errs := l.Launch(ctx, p.Units)
-	a.rep().NotStarted(p.Units, errs)
-	failed := report.Starts(a.stderr, repoPath, p.Units, errs)
-	switch {
-	case failed == 0:
-		return nil
-	case failed == len(p.Units):
-		a.hintf("none of the %d jobs started", failed)
-	default:
-		a.hintf("%d of %d jobs did not start; the others run", failed, len(p.Units))
-	}
-	return errReported
+	return reportedAs(push.Run(push.Options{Stdin: a.stdin, Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self,
+		Source:   func(repoPath string) config.Source { return o.source(a, repoPath) },
+		Failures: pushFailures{a}}))
+}
+
+// pushFailures reports a push's failures in this process (internal/report),
+// as a push does: notifications go out of its path, as letters handed to
+// `hookrun deliver` (report.Reporter.Flush).
+type pushFailures struct{ a *app }
+
+func (f pushFailures) StartedNothing(repoPath string, ups []match.RefUpdate, src config.Source) {
+	r := f.a.pushReporter()
+	r.PushStartedNothing(repoPath, ups, src)
+	r.Flush()
+}
+
+func (f pushFailures) NotStarted(units []*plan.Unit, errs []error) {
+	r := f.a.pushReporter()
+	r.NotStarted(units, errs)
+	r.Flush()
 }

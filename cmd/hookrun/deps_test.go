@@ -52,7 +52,7 @@ var allowedImports = map[string][]string{
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/atomicfile", "internal/outcome"}, // outcome: one duration format
 	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
-	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
+	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/job", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},
@@ -61,7 +61,7 @@ var allowedImports = map[string][]string{
 	// them isolated (runner), words their end as notifications do (notify),
 	// sets the check unit's concurrency (plan's mode).
 	// pushcert verifies push certificates (match parses them).
-	"internal/pushcert": {"internal/match"},
+	"internal/pushcert": {"internal/gitx", "internal/match"}, // gitx: the environment git and gpg run with
 	"internal/checkjob": {"internal/config", "internal/gitx", "internal/job", "internal/match", "internal/notify", "internal/plan", "internal/policy", "internal/resolve", "internal/runner"},
 	// report owns a unit's end: it records the outcome (unit, history,
 	// digest), hands it to the outputs (ntfy, site, forge, webhook) and
@@ -70,7 +70,14 @@ var allowedImports = map[string][]string{
 	// (config), follows remote units (remote) and asks the managers what
 	// they know for reconcile (runner); job quotes the hints it prints,
 	// repoindex lists a repository that had a failed push, gitx names it.
-	"internal/report": {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/ntfy", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
+	// push: one post-receive, from its input to the started units; what
+	// failed goes to a push.Failures (report in hookrun, a hand-off to
+	// hookrun in hookrun-hook), so it links no output and no HTTP client.
+	"internal/push": {"internal/config", "internal/digest", "internal/gitx", "internal/hookinput", "internal/job", "internal/layout", "internal/match", "internal/plan", "internal/pushcert", "internal/remote", "internal/repoindex", "internal/resolve", "internal/runner", "internal/unit"},
+	// hookbin: hookrun-hook's program, a post-receive through push with
+	// what failed handed to hookrun.
+	"internal/hookbin": {"internal/config", "internal/hookinput", "internal/install", "internal/push"},
+	"internal/report":  {"internal/config", "internal/digest", "internal/gitx", "internal/history", "internal/forge", "internal/job", "internal/layout", "internal/match", "internal/notify", "internal/ntfy", "internal/outcome", "internal/plan", "internal/remote", "internal/repoindex", "internal/runner", "internal/site", "internal/unit", "internal/webhook"},
 	// supervise runs one unit's job (job) from its start to its recorded
 	// end (unit), reporting it (report) when no ExecStopPost will.
 	// hookinput reads a hook's ref lines (match) and its config, checked.
@@ -224,7 +231,7 @@ var hookPath = []string{
 	"internal/outcome", "internal/runner", "internal/unit", "internal/digest", "internal/history",
 	"internal/notify", "internal/remote", "internal/repoindex", "internal/pushcert", "internal/gitx",
 	"internal/layout", "internal/atomicfile", "internal/install", "internal/job", "internal/ntfyconf",
-	"internal/suggest",
+	"internal/suggest", "internal/push", "internal/hookbin",
 }
 
 // hookPathForbidden are the packages no package of hookPath may link,

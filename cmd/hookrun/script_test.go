@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/hookrun/hookrun/internal/hookbin"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,8 @@ var updateScripts = flag.Bool("u", false, "update testscript golden files (cmp) 
 
 func TestMain(m *testing.M) {
 	run := func() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)) }
-	testscript.Main(m, map[string]func(){"hookrun": run, "post-receive": run, "hookrun-post-receive": run, "pre-receive": run, "hookrun-pre-receive": run, "memhog": memhog})
+	hook := func() { os.Exit(hookbin.Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)) }
+	testscript.Main(m, map[string]func(){"hookrun": run, "hookrun-hook": hook, "post-receive": run, "hookrun-post-receive": run, "pre-receive": run, "hookrun-pre-receive": run, "memhog": memhog})
 }
 
 // TestScripts runs the CLI end-to-end scripts in testdata/script. Scripts

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -23,11 +22,10 @@ import (
 	"github.com/hookrun/hookrun/internal/match"
 	"github.com/hookrun/hookrun/internal/notify"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/push"
 	"github.com/hookrun/hookrun/internal/pushcert"
-	"github.com/hookrun/hookrun/internal/remote"
 	"github.com/hookrun/hookrun/internal/repoindex"
 	"github.com/hookrun/hookrun/internal/report"
-	"github.com/hookrun/hookrun/internal/runner"
 	"github.com/hookrun/hookrun/internal/unit"
 )
 
@@ -67,26 +65,9 @@ func notARepository(a *app, repo, flag string) error {
 // workCloneError is gitx.WorkCloneError.
 var workCloneError = gitx.WorkCloneError
 
-// pushCert is the push certificate GIT_PUSH_CERT names, verified by
-// hookrun (internal/pushcert: signature, nonce, the updates it lists) when
-// need is true; otherwise git is not asked at all and only the blob's name
-// is kept. env is the environment of the git and gpg runs: in pre-receive
-// with git's quarantine variables; nil for this process's, without GIT_*.
-// ups are the push's updates, which the certificate must list exactly
-// (pre-receive); nil only requires each update a rule looks at to be listed
-// (post-receive sees only the refs that moved, and plan simulates it).
+// pushCert is pushcert.OfPush for this command's environment.
 func pushCert(a *app, repoPath string, need bool, env []string, ups []match.RefUpdate) match.PushCert {
-	blob := a.getenv("GIT_PUSH_CERT")
-	if blob == "" || !need {
-		return match.PushCert{Blob: blob}
-	}
-	if env == nil {
-		env = gitx.CleanEnv(os.Environ())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	return pushcert.Verify(ctx, pushcert.Options{GitDir: repoPath, Env: env, Getenv: a.getenv, Now: a.now(),
-		ServiceDirs: pushcert.ReceivePackDirs(repoPath), Updates: ups})
+	return pushcert.OfPush(repoPath, need, env, ups, a.getenv, a.now())
 }
 
 // signedRules reports whether a rule of c needs a signed push.
@@ -98,15 +79,19 @@ func signedRules(c *config.Config) bool {
 func quoteArg(s string) string { return job.Arg(s) }
 
 // logsCommand is how a person on the server reads the unit's output.
-func logsCommand(u *plan.Unit) string { return report.LogsCommand(u) }
+func logsCommand(u *plan.Unit) string { return unit.LogsCommand(u) }
 
 // rep is the reporter of ended units (internal/report) writing where the
 // command's standard error goes now.
 func (a *app) rep() *report.Reporter {
-	r := &report.Reporter{Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self, InLog: a.inLog, InPush: a.inPush, Hook: a.inPush}
-	if a.holdLetters {
-		r.Held = &a.letters
-	}
+	return &report.Reporter{Log: a.stderr, Getenv: a.getenv, Now: a.now, Self: a.self, InLog: a.inLog}
+}
+
+// pushReporter is rep for a push, which never waits on a notification: it
+// holds the letters it posts for its Flush to hand to `hookrun deliver`.
+func (a *app) pushReporter() *report.Reporter {
+	r := a.rep()
+	r.InPush, r.Hook, r.Held = true, true, new([]string)
 	return r
 }
 
@@ -236,20 +221,10 @@ func loadNamedConfig(a *app, src config.Source) (*config.Config, string, error) 
 
 // indexRepo adds repoPath to the server-wide index that status and logs
 // search when no repository is named.
-func (a *app) indexRepo(repoPath string) {
-	if err := repoindex.Touch(repoindex.Path(a.getenv), repoPath); err != nil {
-		a.warnf("cannot update the index of repositories: %v", err)
-	}
-}
+func (a *app) indexRepo(repoPath string) { push.Index(repoPath, a.getenv, a.stderr) }
 
-// launcher starts units the way a push does (internal/unit).
-func (a *app) launcher() *unit.Launcher {
-	return &unit.Launcher{
-		Self: a.self, Getenv: a.getenv, Log: a.stderr, Now: a.now,
-		UnitName: func(u *plan.Unit) string { return runner.UnitName(u.Job, u.Repo, u.Created) },
-		Remote:   remote.Start,
-	}
-}
+// launcher starts units the way a push does (push.NewLauncher).
+func (a *app) launcher() *unit.Launcher { return push.NewLauncher(a.self, a.getenv, a.stderr, a.now) }
 
 // startByHand starts one unit as a push would and prints its name.
 func (a *app) startByHand(u *plan.Unit) error {

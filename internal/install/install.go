@@ -148,7 +148,7 @@ func Install(repo, self string, mode Mode) ([]Result, error) {
 func planHook(repo, name, self string, mode Mode) (step, error) {
 	hook := hookPath(repo, name)
 	dispatched := filepath.Base(filepath.Dir(hook)) == name+".d"
-	st := step{hook: name, res: Result{Repo: repo, Hook: hook, Action: "installed"}, write: true, content: Script(name, self, !dispatched)}
+	st := step{hook: name, res: Result{Repo: repo, Hook: hook, Action: "installed"}, write: true, content: Script(name, Program(name, self), !dispatched)}
 	fi, err := os.Lstat(hook)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -235,6 +235,29 @@ func undo(st step) {
 		return
 	}
 	os.Remove(st.res.Hook)
+}
+
+// HookProgram is the small program a post-receive hook runs when it sits
+// beside hookrun (cmd/hookrun-hook): it links only what a push needs, so
+// every push pays for a small program's start (docs/PERFORMANCE.md).
+const HookProgram = "hookrun-hook"
+
+// Program is what the script for hook runs, for the hookrun at self:
+// HookProgram beside it for post-receive when it is there, else self.
+func Program(hook, self string) string {
+	if hook == "post-receive" {
+		p := filepath.Join(filepath.Dir(self), HookProgram)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return self
+}
+
+// HookrunBeside is the hookrun that the HookProgram at program runs: its
+// units' `hookrun exec`, and what it hands over.
+func HookrunBeside(program string) string {
+	return filepath.Join(filepath.Dir(program), "hookrun")
 }
 
 // scriptMark starts the second line of every hook script Install writes.
@@ -370,6 +393,8 @@ func (s State) Problem() string {
 		return fmt.Sprintf("%s is a dangling symlink to %s: git skips it silently, so no job starts; run 'hookrun install' again with the hookrun to use", s.Path, s.Hookrun)
 	case s.Hook == "pre-receive":
 		return fmt.Sprintf("%s runs %s, which is missing or not executable: every push is refused; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
+	case filepath.Base(s.Hookrun) == HookProgram && isExecutable(s.Hookrun):
+		return fmt.Sprintf("%s runs %s, whose hookrun (%s) is missing or not executable: no job starts; install hookrun beside it, or run 'hookrun install' again with the new one", s.Path, s.Hookrun, HookrunBeside(s.Hookrun))
 	}
 	return fmt.Sprintf("%s runs %s, which is missing or not executable: no job starts; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
 }
@@ -391,13 +416,18 @@ func Inspect(repo string) []State {
 			} else {
 				continue
 			}
-			fi, err := os.Stat(st.Hookrun)
-			st.Missing = err != nil || fi.IsDir() || fi.Mode()&0o111 == 0
+			st.Missing = !isExecutable(st.Hookrun) || filepath.Base(st.Hookrun) == HookProgram && !isExecutable(HookrunBeside(st.Hookrun))
 			break
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// isExecutable reports whether path is a file that can be run.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 func pointsTo(link, target string) bool {
@@ -541,6 +571,36 @@ func ChainDir(hookPath string) string {
 	return dir
 }
 
+// RunHook runs a hook at path (run, given the hook's input) and then the
+// hooks chained after it in path.d/ (ChainDir) with the same input: all of
+// them for post-receive; for pre-receive only when run accepted (0), and
+// the first refusal refuses the push. It returns the hook's exit status.
+func RunHook(hook, path string, args []string, stdin io.Reader, stdout, stderr io.Writer, run func(stdin io.Reader) int) int {
+	chain := ChainDir(path)
+	if chain == "" {
+		return run(stdin)
+	}
+	input, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "hookrun: error: reading the hook's input: %v\n", err)
+		return 1
+	}
+	code := run(bytes.NewReader(input))
+	if code != 0 && hook == "pre-receive" {
+		return code
+	}
+	err = RunChain(chain, args, input, stdout, stderr, hook == "pre-receive")
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return code
+	case errors.As(err, &ee) && ee.ExitCode() > 0:
+		return ee.ExitCode() // the chained hook said why
+	}
+	fmt.Fprintf(stderr, "hookrun: error: %v\n", err)
+	return 1
+}
+
 // RunChain runs every executable regular file in dir, in name order, with
 // args and input on its standard input, as git runs a hook. With
 // stopOnFailure (pre-receive: any refusal refuses the push) the first
@@ -570,4 +630,51 @@ func RunChain(dir string, args []string, input []byte, stdout, stderr io.Writer,
 		}
 	}
 	return first
+}
+
+// HookName is the hook argv0 names (hooks/pre-receive,
+// hooks/post-receive.d/hookrun-post-receive, ...), or "" when hookrun was
+// run as a command.
+func HookName(argv0 string) string {
+	base, dir := filepath.Base(argv0), filepath.Base(filepath.Dir(argv0))
+	for _, h := range Hooks {
+		if base == h || base == DispatchedName(h) || dir == h+".d" {
+			return h
+		}
+	}
+	return ""
+}
+
+// SelfPath is the hookrun binary that units run and hooks link to. It keeps
+// the path hookrun was called by (e.g. /usr/local/bin/hookrun, itself maybe a
+// symlink to a versioned install), so upgrading that symlink upgrades every
+// hook and unit; os.Executable would pin the resolved file.
+func SelfPath(argv0 string, asHook bool) string {
+	p := argv0
+	if asHook {
+		t, err := os.Readlink(argv0)
+		if err != nil {
+			return executable()
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(argv0), t)
+		}
+		p = t
+	} else if !strings.Contains(argv0, "/") {
+		lp, err := exec.LookPath(argv0)
+		if err != nil {
+			return executable()
+		}
+		p = lp
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return executable()
+	}
+	return abs
+}
+
+func executable() string {
+	exe, _ := os.Executable()
+	return exe
 }

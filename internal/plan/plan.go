@@ -320,12 +320,21 @@ func Load(path string) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	var u Unit
-	if err := json.Unmarshal(b, &u); err != nil {
+	u, err := Unmarshal(b)
+	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
+	return u, nil
+}
+
+// Unmarshal is the plan Marshal encoded.
+func Unmarshal(b []byte) (*Unit, error) {
+	var u Unit
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, err
+	}
 	if u.Version != Version {
-		return nil, fmt.Errorf("plan %s: format version %d, this hookrun reads %d", path, u.Version, Version)
+		return nil, fmt.Errorf("format version %d, this hookrun reads %d", u.Version, Version)
 	}
 	return (&u).decoded(), nil
 }

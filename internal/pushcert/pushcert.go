@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/gitx"
 	"github.com/hookrun/hookrun/internal/match"
 )
 
@@ -270,4 +271,27 @@ func clip(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// OfPush is the push certificate GIT_PUSH_CERT names, verified (Verify)
+// when need is true (a rule or policy asks for a signed push); otherwise
+// git is not asked at all and only the blob's name is kept. env is the
+// environment of the git and gpg runs: in pre-receive with git's
+// quarantine variables; nil for this process's, without GIT_*. ups are
+// the push's updates, which the certificate must list exactly
+// (pre-receive); nil only requires each update a rule looks at to be
+// listed (post-receive sees only the refs that moved, and plan simulates
+// it).
+func OfPush(repoPath string, need bool, env []string, ups []match.RefUpdate, getenv func(string) string, now time.Time) match.PushCert {
+	blob := getenv("GIT_PUSH_CERT")
+	if blob == "" || !need {
+		return match.PushCert{Blob: blob}
+	}
+	if env == nil {
+		env = gitx.CleanEnv(os.Environ())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return Verify(ctx, Options{GitDir: repoPath, Env: env, Getenv: getenv, Now: now,
+		ServiceDirs: ReceivePackDirs(repoPath), Updates: ups})
 }

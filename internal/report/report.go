@@ -78,11 +78,6 @@ func (r *Reporter) quiet(w io.Writer) *Reporter {
 	return &q
 }
 
-// LogsCommand is how a person on the server reads the unit's output.
-func LogsCommand(u *plan.Unit) string {
-	return "hookrun logs --repo " + job.Arg(u.RepoPath) + " " + u.Name
-}
-
 // Finish records the outcome of the unit whose plan is at planPath (in its
 // state and the history, through internal/unit) and, the first time only,
 // reports it. svc is what systemd says of the unit's end (ExecStopPost);
@@ -176,7 +171,7 @@ func (r *Reporter) Report(fin *unit.Finished) {
 	if !due {
 		return
 	}
-	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: LogsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
+	d := notify.Details{Job: u.Job, Repo: u.Repo, Signer: u.Signer, Pusher: u.Pusher, Unit: u.Name, LogsHint: unit.LogsCommand(u), Topic: u.Notify.Topic, Click: u.Notify.Click}
 	if d.Click == "" {
 		d.Click = RunURL(u) // with [site] url: the run's page
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
 )
@@ -188,4 +189,9 @@ func (l *Log) compact(p []byte) error {
 	l.tail = l.headEnd + int64(len(m))
 	l.size = l.tail + int64(len(kept))
 	return nil
+}
+
+// LogsCommand is how a person on the server reads the unit's output.
+func LogsCommand(u *plan.Unit) string {
+	return "hookrun logs --repo " + job.Arg(u.RepoPath) + " " + u.Name
 }

@@ -67,6 +67,7 @@ echo "nix-check: activation: the repository units' ExecStart lines, run for real
 nixeval() { quiet nix --extra-experimental-features nix-command eval --raw -f nix/tests --arg lib "import $lib" --argstr root "$root" "$1"; }
 mkdir -p "$root/run/current-system/sw/bin" "$root/etc/hookrun/repositories" "$root/pkgs/git/bin" "$root/pkgs/coreutils/bin"
 ln -s "$hookrun" "$root/run/current-system/sw/bin/hookrun"
+ln -s "$(dirname "$hookrun")/hookrun-hook" "$root/run/current-system/sw/bin/hookrun-hook"
 ln -s "$(command -v git)" "$root/pkgs/git/bin/git"
 ln -s "$(command -v ln)" "$root/pkgs/coreutils/bin/ln"
 for f in hookrun.toml repositories/web.hooks.toml repositories/app.hooks.toml; do
@@ -85,14 +86,14 @@ run_unit() {
 fail() { printf 'nix-check: activation: %s\n' "$*" >&2; exit 1; }
 expect_link() { [ "$(readlink "$1")" = "$2" ] || fail "$1 links to '$(readlink "$1")', want $2"; }
 # hookrun install writes each hook as a script that runs hookrun by its path
+# (post-receive: hookrun-hook beside it)
 expect_hook() { [ -x "$1" ] && [ "$(head -1 "$1")" = "#!$2" ] || fail "$1 is not a hookrun hook running $2: $(head -5 "$1" 2>&1)"; }
 for unit in hookrun-repo-web hookrun-repo-app; do
   out=$(run_unit $unit 2>&1) || fail "$unit failed: $out"
 done
 for repo in web team/app; do
-  for hook in post-receive pre-receive; do
-    expect_hook "$root/srv/git/$repo.git/hooks/$hook" "$root/run/current-system/sw/bin/hookrun"
-  done
+  expect_hook "$root/srv/git/$repo.git/hooks/post-receive" "$root/run/current-system/sw/bin/hookrun-hook"
+  expect_hook "$root/srv/git/$repo.git/hooks/pre-receive" "$root/run/current-system/sw/bin/hookrun"
   expect_link "$root/srv/git/$repo.git/hooks.toml" "$root/etc/hookrun/repositories/${repo#team/}.hooks.toml"
 done
 echo "nix-check: activation: installed into web.git and app.git (created)"
@@ -110,7 +111,7 @@ echo "nix-check: activation: web's foreign post-receive kept, its unit fails say
 hook=$root/srv/git/team/app.git/hooks/post-receive
 rm "$hook" && printf '#!/bin/sh\necho mine\n' >"$hook" && chmod 0755 "$hook"
 out=$(run_unit hookrun-repo-app 2>&1) || fail "app (force = true) with a foreign post-receive failed: $out"
-expect_hook "$hook" "$root/run/current-system/sw/bin/hookrun"
+expect_hook "$hook" "$root/run/current-system/sw/bin/hookrun-hook"
 backup=$(ls "$hook".hookrun-backup-*) && [ "$(cat "$backup")" = "$(printf '#!/bin/sh\necho mine')" ] || fail "app's foreign hook not kept as a backup: $out"
 echo "nix-check: activation: app's foreign post-receive replaced (force = true), kept as $(basename "$backup")"
 unset HOOKRUN_CONFIG

@@ -282,7 +282,7 @@ let
     [ "flake: packages for both systems" (builtins.attrNames flake.packages) [ "aarch64-linux" "x86_64-linux" ] ]
     [ "flake: packages.default is hookrun" (built == flake.packages.x86_64-linux.hookrun) true ]
     [ "package: name" built.name "hookrun-abc1234" ]
-    [ "package: only the binary" built.subPackages [ "cmd/hookrun" ] ]
+    [ "package: the two programs" built.subPackages [ "cmd/hookrun" "cmd/hookrun-hook" ] ]
     [ "package: static" built.env.CGO_ENABLED 0 ]
     [ "package: version in the binary" built.ldflags [ "-s" "-w" "-X main.Version=abc1234" ] ]
     [ "package: vendorHash is an SRI sha256 (lib.fakeHash until filled in)" (builtins.match "sha256-[A-Za-z0-9+/]{43}=" built.vendorHash != null) true ]

@@ -1,4 +1,4 @@
-package report
+package push
 
 import (
 	"time"
@@ -8,13 +8,13 @@ import (
 	"github.com/hookrun/hookrun/internal/plan"
 )
 
-// AssignDigests gives the units of one push to the repository at repoPath
+// assignDigests gives the units of one push to the repository at repoPath
 // that notify the same topic, when many, one digest (digest.Assign), before
 // any starts (a quick unit may end at once), and holds the digests while
 // the caller lives: `hookrun reconcile` closes a digest whose hook died
 // before saving every unit of it, never one still filling. release lets
 // them go; it is never nil.
-func AssignDigests(repoPath string, units []*plan.Unit, now time.Time) (release func(), err error) {
+func assignDigests(repoPath string, units []*plan.Unit, now time.Time) (release func(), err error) {
 	groups, err := digest.Assign(layout.Dir(repoPath), units, now)
 	return digest.Hold(groups), err
 }

@@ -1,4 +1,4 @@
-package report
+package push
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookrun/hookrun/internal/job"
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // summaryOver is the number of units above which the pusher sees a summary
@@ -46,7 +47,7 @@ func Starts(w io.Writer, repoPath string, units []*plan.Unit, errs []error) (fai
 			if u.Host != nil {
 				where = " on host " + u.Host.Name
 			}
-			infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, refList(u), where, LogsCommand(u))
+			infof("started %s: %s for %s%s; logs: %s", u.Name, u.Job, refList(u), where, unit.LogsCommand(u))
 		}
 		for _, e := range order {
 			us := byErr[e]
@@ -59,7 +60,7 @@ func Starts(w io.Writer, repoPath string, units []*plan.Unit, errs []error) (fai
 				jobs = append(jobs, u.Job)
 				refs = append(refs, refList(u))
 			}
-			errorf("jobs %s (%s): not started: %s", strings.Join(Dedupe(jobs), ", "), strings.Join(Dedupe(refs), ", "), e)
+			errorf("jobs %s (%s): not started: %s", strings.Join(dedupe(jobs), ", "), strings.Join(dedupe(refs), ", "), e)
 		}
 	} else {
 		var jobs []string
@@ -94,4 +95,17 @@ func refList(u *plan.Unit) string {
 		return u.Refs[0].Ref
 	}
 	return fmt.Sprintf("%d refs", len(u.Refs))
+}
+
+// dedupe is s without repeats, in order of first appearance.
+func dedupe(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
