@@ -26,6 +26,9 @@ const (
 	// docs/x.md, so the unit is the same and the difference is what path
 	// filters cost (listing the changed files).
 	vHookrunPaths = "hookrun+paths"
+	// hookrun's own post-receive, the one binary hooks ran before
+	// hookrun-hook: what the small program saves.
+	vHookrunOne = "hookrun-one-binary"
 )
 
 // scenario is one push shape, run by every variant against the same
@@ -56,8 +59,8 @@ func scenarios() []scenario {
 	return []scenario{
 		{key: "1x1", title: "1 ref, 1 job", refs: []string{"main"}, jobs: 1, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a"},
-			rounds: 100, quick: 12, variants: []string{vBash, vHookrun, vReference},
-			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1}},
+			rounds: 100, quick: 12, variants: []string{vBash, vHookrun, vReference, vHookrunOne},
+			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1, vHookrunOne: 1}},
 		{key: "1x3", title: "1 ref, 3 jobs", refs: []string{"main"}, jobs: 3, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a b c"},
 			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference},
@@ -80,8 +83,8 @@ func scenarios() []scenario {
 			want: map[string]int{vHookrun: 1, vHookrunPaths: 1, vReference: 1}},
 		{key: "nomatch", title: "1 ref matching no rule", refs: []string{"feature/x"}, jobs: 1, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a"},
-			rounds: 60, quick: 12, variants: []string{vEmpty, vGoEmpty, vHookrun, vBash},
-			want: map[string]int{vEmpty: 0, vGoEmpty: 0, vHookrun: 0, vBash: 0}},
+			rounds: 60, quick: 12, variants: []string{vEmpty, vGoEmpty, vHookrun, vBash, vHookrunOne},
+			want: map[string]int{vEmpty: 0, vGoEmpty: 0, vHookrun: 0, vBash: 0, vHookrunOne: 0}},
 		{key: "u1000", title: "1,000 refs, 1 job per ref: 1,000 units", refs: branchNames("u", 1000), jobs: 1, per: "ref", branches: "**",
 			rounds: 3, quick: 1, variants: []string{vHookrun, vReference}, throughput: true,
 			want: map[string]int{vHookrun: 1000, vReference: 1000}},
@@ -107,6 +110,8 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 		return filepath.Join(b.repo, "hooks", "post-receive"), nil
 	case vHookrunPaths:
 		return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.pathsConfig()}
+	case vHookrunOne:
+		return b.hookrun, []string{"post-receive"}
 	case vReference:
 		args := []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per}
 		if sc.throughput {
@@ -639,6 +644,12 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 	if r := byKey["1x1"]; r != nil {
 		x := runRatio(r.runs[vBash], r.runs[vHookrun])
 		b.printf("| bash hook ÷ hookrun ≥ 3x on one job | %.1fx | %s |\n", x, yes(x >= 3))
+	}
+	for _, k := range []string{"1x1", "nomatch"} {
+		if r := byKey[k]; r != nil && len(r.runs[vHookrunOne]) > 0 {
+			b.printf("| (how much hookrun-hook saves) %s: hookrun-hook ÷ hookrun post-receive, the one binary | %.2fx (%s vs %s ms) | - |\n", r.sc.title,
+				runRatio(r.runs[vHookrun], r.runs[vHookrunOne]), ms(quantile(walls(r.runs[vHookrun]), 0.5)), ms(quantile(walls(r.runs[vHookrunOne]), 0.5)))
+		}
 	}
 	b.printf("\n")
 
