@@ -419,3 +419,38 @@ func TestCorrectLostContact(t *testing.T) {
 		t.Errorf("LostContact after the correction = %d units", len(lc))
 	}
 }
+
+// A big push whose first units end while it still saves the others: the
+// state directory grows at every end, and a full pass at each one read
+// every state once per unit (the 1,000-unit bench: 25% of the units' CPU).
+func TestPruneGrowingPushIsLinear(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now, NoSync: true}
+	defer func(k int) { KeepEnded = k }(KeepEnded)
+	KeepEnded = 3
+	var live []*plan.Unit
+	for i := 0; i < 10; i++ {
+		u := testUnit(repo, "big", plan.Parallel)
+		saveStarted(t, s, u)
+		live = append(live, u)
+	}
+	before := fullPrunes.Load()
+	const ends = 60
+	for i := 0; i < ends; i++ {
+		c.advance(time.Second / 10)
+		u := testUnit(repo, "big", plan.Parallel)
+		saveStarted(t, s, u)
+		live = append(live, u)
+		if _, err := Finish(s.PlanPath(live[0].Name), &Service{"success", "exited", "0"}, c.now); err != nil {
+			t.Fatal(err)
+		}
+		live = live[1:]
+	}
+	if n := fullPrunes.Load() - before; n > ends/4 {
+		t.Errorf("%d units ending while as many more were saved: %d full prune passes, want at most %d", ends, n, ends/4)
+	}
+	if sts, _ := s.List(); len(sts) > len(live)+KeepEnded+max(KeepEnded, (len(live)+KeepEnded)/2)+1 {
+		t.Errorf("%d states kept with %d units live: the directory is not bounded", len(sts), len(live))
+	}
+}
