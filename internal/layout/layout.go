@@ -13,6 +13,8 @@
 //	state/UNIT.json           a unit's state (queued .. ended, delivery),     unit (Store.write, under the state lock)
 //	                          replaced whole
 //	state/.pruned             stamp of the last full prune pass               unit (Store.Prune)
+//	state/.prune-checked      stamp of the last count of state/ between       unit (Store.Prune)
+//	                          full passes
 //	state/.reconciled         stamp of the last reconcile pass                unit (Store.ReconcileDue)
 //	logs/UNIT.log             a unit's output and its outcome line; only      unit (Log, hookrun exec); the runner's
 //	                          ever appended to, by several appenders          stdout (exec runner, or the manager's
@@ -79,6 +81,12 @@ func State(repoPath, unit string) string {
 
 // PrunedStamp is the stamp of the last full prune pass.
 func PrunedStamp(repoPath string) string { return filepath.Join(StatesDir(repoPath), ".pruned") }
+
+// PruneChecked is the stamp of the last count of the state directory
+// between full prune passes.
+func PruneChecked(repoPath string) string {
+	return filepath.Join(StatesDir(repoPath), ".prune-checked")
+}
 
 // ReconciledStamp is the stamp of the last reconcile pass.
 func ReconciledStamp(repoPath string) string {

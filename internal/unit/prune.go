@@ -36,10 +36,16 @@ var (
 	// each end read every state of the push once per unit (10,000 units:
 	// 10^8 state reads, most of a 22-minute bench round).
 	pruneBusy = time.Minute
+	// pruneCheck is how often Prune counts a state directory between full
+	// passes: counting reads the whole directory, and the ends of a big
+	// push come milliseconds apart (3,000 units: a directory read of
+	// thousands of entries at every end was 15% of the units' CPU).
+	pruneCheck = time.Second
 )
 
-// fullPrunes counts Prune's full passes (for tests).
-var fullPrunes atomic.Int64
+// fullPrunes counts Prune's full passes, and stateCounts its counts of the
+// state directory between them (for tests).
+var fullPrunes, stateCounts atomic.Int64
 
 // Prune bounds the repository's unit state:
 //   - units that were never handed over (the hook was killed, or could not
@@ -56,18 +62,23 @@ var fullPrunes atomic.Int64
 // KeepEnded and more than the last full pass left (the count in the stamp
 // file state/.pruned) has grown to (grown), or the last full pass more than
 // pruneEvery ago (more than pruneBusy ago when over KeepEnded); otherwise
-// it costs one directory read and one stat. So the units of one big push,
+// it costs one directory read and two stats, and within pruneCheck of the
+// last such count, two stats. So the units of one big push,
 // ending one by one, cost one full pass per pruneBusy or per growth by half,
 // not one each; the directory never holds more than grown(what the last
-// full pass left).
+// full pass left), plus the units saved within pruneCheck.
 func (s *Store) Prune() {
 	now := s.now()
 	stamp := layout.PrunedStamp(s.RepoPath)
-	if n, err := countEntries(s.StateDir()); err == nil {
-		if fi, err := os.Stat(stamp); err == nil && fi.ModTime().Before(now.Add(time.Minute)) {
-			age := now.Sub(fi.ModTime())
+	if fi, err := os.Stat(stamp); err == nil && fi.ModTime().Before(now.Add(time.Minute)) {
+		if age := now.Sub(fi.ModTime()); age < pruneEvery {
+			if s.checkedRecently(now) {
+				return
+			}
+			stateCounts.Add(1)
+			n, err := countEntries(s.StateDir())
 			switch {
-			case age >= pruneEvery:
+			case err != nil:
 			case n <= KeepEnded:
 				return
 			case age < pruneBusy && n <= grown(stampCount(stamp)):
@@ -140,6 +151,21 @@ func countEntries(dir string) (int, error) {
 
 // stampCount is the number of entries the last full pass left, from its
 // stamp file (0 when unreadable: an older stamp is empty).
+// checkedRecently reports whether a Prune counted the state directory less
+// than pruneCheck ago, and otherwise marks that this one does now.
+func (s *Store) checkedRecently(now time.Time) bool {
+	mark := layout.PruneChecked(s.RepoPath)
+	if fi, err := os.Stat(mark); err == nil {
+		if at := fi.ModTime(); !at.After(now) && now.Sub(at) < pruneCheck {
+			return true
+		}
+	}
+	if os.WriteFile(mark, nil, 0o600) == nil {
+		_ = os.Chtimes(mark, now, now)
+	}
+	return false
+}
+
 // grown is how many entries a state directory that a full pass left with
 // count may hold before the next pass, within pruneBusy: half again (at
 // least KeepEnded) more. A push whose first units end while it still saves

@@ -435,10 +435,10 @@ func TestPruneGrowingPushIsLinear(t *testing.T) {
 		saveStarted(t, s, u)
 		live = append(live, u)
 	}
-	before := fullPrunes.Load()
-	const ends = 60
+	before, countsBefore := fullPrunes.Load(), stateCounts.Load()
+	const ends, step = 60, time.Second / 10
 	for i := 0; i < ends; i++ {
-		c.advance(time.Second / 10)
+		c.advance(step)
 		u := testUnit(repo, "big", plan.Parallel)
 		saveStarted(t, s, u)
 		live = append(live, u)
@@ -450,7 +450,13 @@ func TestPruneGrowingPushIsLinear(t *testing.T) {
 	if n := fullPrunes.Load() - before; n > ends/4 {
 		t.Errorf("%d units ending while as many more were saved: %d full prune passes, want at most %d", ends, n, ends/4)
 	}
-	if sts, _ := s.List(); len(sts) > len(live)+KeepEnded+max(KeepEnded, (len(live)+KeepEnded)/2)+1 {
+	// Between full passes, the directory is counted once per pruneCheck,
+	// not at every end.
+	if n, want := stateCounts.Load()-countsBefore, int64(ends*step/pruneCheck)+1; n > want {
+		t.Errorf("%d ends %v apart counted the state directory %d times, want at most %d", ends, step, n, want)
+	}
+	savedPerCheck := int(pruneCheck / step)
+	if sts, _ := s.List(); len(sts) > grown(len(live)+KeepEnded)+savedPerCheck+1 {
 		t.Errorf("%d states kept with %d units live: the directory is not bounded", len(sts), len(live))
 	}
 }
