@@ -17,7 +17,9 @@ func cmdInstall() *command {
 		usage:   "[--force | --chain] [--no-timer] REPO... | --all DIR [--depth N]",
 		help: `Writes REPO/hooks/post-receive (which starts jobs) and REPO/hooks/pre-receive
 (which checks [[policy]] tables) as files whose "#!" line names this binary
-by its absolute path (no shell runs). If the binary is later gone or moved,
+by its absolute path (no shell runs); post-receive names hookrun-hook instead
+when it sits beside this binary (a small program, quicker to start on every
+push, which runs this hookrun for the rest). If the binary is later gone or moved,
 git cannot start the hooks: it refuses every push, and says post-receive
 could not run (git would silently skip a dangling symlink); 'hookrun status
 REPO' and 'hookrun validate REPO' report it. A repository gets both hooks or neither: when a different hook is in the
