@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -68,11 +67,6 @@ var workCloneError = gitx.WorkCloneError
 // pushCert is pushcert.OfPush for this command's environment.
 func pushCert(a *app, repoPath string, need bool, env []string, ups []match.RefUpdate) match.PushCert {
 	return pushcert.OfPush(repoPath, need, env, ups, a.getenv, a.now())
-}
-
-// signedRules reports whether a rule of c needs a signed push.
-func signedRules(c *config.Config) bool {
-	return c != nil && slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed })
 }
 
 // quoteArg is s as one POSIX shell word (job.Arg).

@@ -133,6 +133,12 @@ func overlay(dst, src any, set keySet) {
 	}
 }
 
+// SignedRules reports whether a rule of c needs a signed push (so the
+// push certificate must be verified).
+func (c *Config) SignedRules() bool {
+	return c != nil && slices.ContainsFunc(c.Rules, func(r *Rule) bool { return r.Signed })
+}
+
 // Effective returns the settings a job runs with: defaults, then the job's own.
 func (c *Config) Effective(j *Job) Settings {
 	s := c.Defaults

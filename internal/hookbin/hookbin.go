@@ -46,7 +46,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return execHookrun(hookrun, args, stderr)
 	}
 	return install.RunHook("post-receive", path, rest, stdin, stdout, stderr, func(in io.Reader) int {
-		if fi, err := os.Stat(hookrun); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		if !install.IsExecutable(hookrun) {
 			// Its units would run it, and nothing would record how they end.
 			fmt.Fprintf(stderr, "hookrun: error: hookrun-hook runs the hookrun beside it, %s, which is missing or not executable: no job was started\n", hookrun)
 			fmt.Fprintf(stderr, "hookrun: hint: install hookrun and hookrun-hook in one directory, then run 'hookrun install' again\n")

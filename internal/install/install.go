@@ -246,8 +246,7 @@ const HookProgram = "hookrun-hook"
 // HookProgram beside it for post-receive when it is there, else self.
 func Program(hook, self string) string {
 	if hook == "post-receive" {
-		p := filepath.Join(filepath.Dir(self), HookProgram)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if p := filepath.Join(filepath.Dir(self), HookProgram); IsExecutable(p) {
 			return p
 		}
 	}
@@ -393,7 +392,7 @@ func (s State) Problem() string {
 		return fmt.Sprintf("%s is a dangling symlink to %s: git skips it silently, so no job starts; run 'hookrun install' again with the hookrun to use", s.Path, s.Hookrun)
 	case s.Hook == "pre-receive":
 		return fmt.Sprintf("%s runs %s, which is missing or not executable: every push is refused; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
-	case filepath.Base(s.Hookrun) == HookProgram && isExecutable(s.Hookrun):
+	case filepath.Base(s.Hookrun) == HookProgram && IsExecutable(s.Hookrun):
 		return fmt.Sprintf("%s runs %s, whose hookrun (%s) is missing or not executable: no job starts; install hookrun beside it, or run 'hookrun install' again with the new one", s.Path, s.Hookrun, HookrunBeside(s.Hookrun))
 	}
 	return fmt.Sprintf("%s runs %s, which is missing or not executable: no job starts; reinstall hookrun there, or run 'hookrun install' again with the new one", s.Path, s.Hookrun)
@@ -416,7 +415,7 @@ func Inspect(repo string) []State {
 			} else {
 				continue
 			}
-			st.Missing = !isExecutable(st.Hookrun) || filepath.Base(st.Hookrun) == HookProgram && !isExecutable(HookrunBeside(st.Hookrun))
+			st.Missing = !IsExecutable(st.Hookrun) || filepath.Base(st.Hookrun) == HookProgram && !IsExecutable(HookrunBeside(st.Hookrun))
 			break
 		}
 		out = append(out, st)
@@ -424,8 +423,8 @@ func Inspect(repo string) []State {
 	return out
 }
 
-// isExecutable reports whether path is a file that can be run.
-func isExecutable(path string) bool {
+// IsExecutable reports whether path is a file that can be run.
+func IsExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }

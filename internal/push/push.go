@@ -82,10 +82,9 @@ func Run(o Options) error {
 	if c.Global == nil && c.Repo == nil {
 		return nil // hookrun installed, nothing configured yet
 	}
-	signed := slices.ContainsFunc(c.Rules, func(r *config.Rule) bool { return r.Signed })
 	p, err := resolve.Resolve(c, resolve.Push{
 		RepoPath: repoPath, Repo: gitx.RepoName(repoPath), Updates: in.Updates,
-		Cert:   pushcert.OfPush(repoPath, signed, nil, nil, o.Getenv, o.Now()),
+		Cert:   pushcert.OfPush(repoPath, c.SignedRules(), nil, nil, o.Getenv, o.Now()),
 		Pusher: match.PusherFromEnv(o.Getenv), Now: o.Now(),
 		Ancestry: gitx.Ancestry{GitDir: repoPath}, Changes: gitx.Changes{GitDir: repoPath},
 		Peel:     func(obj string) (string, error) { return gitx.RevParse(repoPath, obj) },
