@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,8 +30,6 @@ const ContextPrefix = "hookrun/"
 // maxDescription is GitHub's limit on a description, kept by many forge
 // clients; Gitea accepts more, but the commit list shows one short line.
 const maxDescription = 140
-
-const maxTokenBytes = 4 << 10
 
 // Client posts commit statuses to one repository of a Gitea or Forgejo.
 type Client struct {
@@ -222,19 +219,10 @@ func isHex(s string) bool {
 // LoadToken reads the access token from path (trimmed). Errors name the
 // file, never its content.
 func LoadToken(path string) (string, error) {
-	f, err := os.Open(path)
+	tok, err := outcome.ReadSecret(path, "forge token")
 	if err != nil {
-		return "", fmt.Errorf("read forge token: %w", err)
+		return "", err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("read forge token: %w", err)
-	}
-	if len(data) > maxTokenBytes {
-		return "", fmt.Errorf("forge token file %s is larger than %d bytes: it should hold only the token", path, maxTokenBytes)
-	}
-	tok := strings.TrimSpace(string(data))
 	if tok == "" || strings.ContainsAny(tok, " \t\r\n") {
 		return "", fmt.Errorf("forge token file %s does not hold one token: put only the access token in it", path)
 	}

@@ -53,11 +53,8 @@ const (
 	forbiddenWait    = 150 * time.Millisecond
 )
 
-// Limits on what Publish reads back from the server.
-const (
-	maxResponseBytes = 64 << 10
-	maxTokenBytes    = 4 << 10
-)
+// maxResponseBytes bounds what Publish reads back from the server.
+const maxResponseBytes = 64 << 10
 
 // ErrMaybeDelivered is in the chain of a Publish error when ntfy may have
 // received and delivered the message although Publish could not confirm it:
@@ -485,19 +482,10 @@ func LoadToken(tokenFile string, getenv func(string) string) (string, error) {
 		}
 		return tok, nil
 	}
-	f, err := os.Open(tokenFile)
+	tok, err := outcome.ReadSecret(tokenFile, "ntfy token")
 	if err != nil {
-		return "", fmt.Errorf("read ntfy token: %w", err)
+		return "", err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("read ntfy token: %w", err)
-	}
-	if len(data) > maxTokenBytes {
-		return "", fmt.Errorf("ntfy token file %s is larger than %d bytes: it should hold only the token", tokenFile, maxTokenBytes)
-	}
-	tok := strings.TrimSpace(string(data))
 	if tok == "" {
 		return "", fmt.Errorf("ntfy token file %s is empty: put the access token (tk_...) in it, or remove token_file", tokenFile)
 	}

@@ -10,11 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
 
 	"github.com/hookrun/hookrun/internal/httppost"
 	"github.com/hookrun/hookrun/internal/outcome"
@@ -31,9 +28,6 @@ const (
 	// can drop a duplicate.
 	DeliveryHeader = "X-Hookrun-Delivery"
 )
-
-// maxSecretBytes bounds a secret file: it holds one secret, not a document.
-const maxSecretBytes = 4 << 10
 
 // Payload is the JSON body: the outcome record's fields (see
 // outcome.Record) plus the event name and the duration for people and in
@@ -128,19 +122,10 @@ func (w *Webhook) Deliver(ctx context.Context, r outcome.Record) error {
 // LoadSecret reads the secret from path (surrounding white space
 // trimmed). Errors name the file, never its content.
 func LoadSecret(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	s, err := outcome.ReadSecret(path, "webhook secret")
 	if err != nil {
-		return nil, fmt.Errorf("read webhook secret: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read webhook secret: %w", err)
-	}
-	if len(data) > maxSecretBytes {
-		return nil, fmt.Errorf("webhook secret file %s is larger than %d bytes: it should hold only the secret", path, maxSecretBytes)
-	}
-	s := strings.TrimSpace(string(data))
 	if s == "" {
 		return nil, fmt.Errorf("webhook secret file %s is empty: put the shared secret in it, or remove secret_file", path)
 	}
