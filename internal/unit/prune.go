@@ -63,10 +63,10 @@ var fullPrunes, stateCounts atomic.Int64
 // file state/.pruned) has grown to (grown), or the last full pass more than
 // pruneEvery ago (more than pruneBusy ago when over KeepEnded); otherwise
 // it costs one directory read and two stats, and within pruneCheck of the
-// last such count, two stats. So the units of one big push,
-// ending one by one, cost one full pass per pruneBusy or per growth by half,
-// not one each; the directory never holds more than grown(what the last
-// full pass left), plus the units saved within pruneCheck.
+// last such count, two stats. So the units of one big push, ending one by
+// one, cost one full pass per pruneBusy or per growth by half, not one
+// each; the directory never holds more than grown(what the last full pass
+// left), plus the units saved within pruneCheck.
 func (s *Store) Prune() {
 	now := s.now()
 	stamp := layout.PrunedStamp(s.RepoPath)
@@ -149,8 +149,6 @@ func countEntries(dir string) (int, error) {
 	return len(names), err
 }
 
-// stampCount is the number of entries the last full pass left, from its
-// stamp file (0 when unreadable: an older stamp is empty).
 // checkedRecently reports whether a Prune counted the state directory less
 // than pruneCheck ago, and otherwise marks that this one does now.
 func (s *Store) checkedRecently(now time.Time) bool {
@@ -175,6 +173,8 @@ func (s *Store) checkedRecently(now time.Time) bool {
 // and bound the directory all the same.
 func grown(count int) int { return count + max(KeepEnded, count/2) }
 
+// stampCount is the number of entries the last full pass left, from its
+// stamp file (0 when unreadable: an older stamp is empty).
 func stampCount(stamp string) int {
 	b, err := os.ReadFile(stamp)
 	if err != nil {
