@@ -29,16 +29,15 @@ type HandOff struct {
 }
 
 // Handed is what a HandOff sends: the push that started nothing
-// (StartedNothing), or the units of a push and why some did not start
-// (NotStarted). Names are encoded as plans encode them
+// (StartedNothing: Source is set), or the units of a push and why some did
+// not start (NotStarted). Names are encoded as plans encode them
 // (plan.EncodeString), so that refnames that are not UTF-8 arrive whole.
 type Handed struct {
-	RepoPath       string            `json:"repo"`
-	StartedNothing bool              `json:"started_nothing,omitempty"`
-	Updates        []match.RefUpdate `json:"updates,omitempty"`
-	Source         *config.Source    `json:"source,omitempty"` // where the push's config came from
-	Units          []json.RawMessage `json:"units,omitempty"`  // plan.Unit.Marshal
-	Errors         []string          `json:"errors,omitempty"` // "" for a unit that started
+	RepoPath string            `json:"repo"`
+	Updates  []match.RefUpdate `json:"updates,omitempty"`
+	Source   *config.Source    `json:"source,omitempty"` // where the push's config came from
+	Units    []json.RawMessage `json:"units,omitempty"`  // plan.Unit.Marshal
+	Errors   []string          `json:"errors,omitempty"` // "" for a unit that started
 }
 
 func (h HandOff) StartedNothing(repoPath string, ups []match.RefUpdate, src config.Source) {
@@ -47,7 +46,7 @@ func (h HandOff) StartedNothing(repoPath string, ups []match.RefUpdate, src conf
 
 func startedNothing(repoPath string, ups []match.RefUpdate, src config.Source) Handed {
 	src.Global, src.Repo = plan.EncodeString(src.Global), plan.EncodeString(src.Repo)
-	d := Handed{RepoPath: plan.EncodeString(repoPath), StartedNothing: true, Source: &src}
+	d := Handed{RepoPath: plan.EncodeString(repoPath), Source: &src}
 	for _, u := range ups {
 		d.Updates = append(d.Updates, match.RefUpdate{Old: u.Old, New: u.New, Name: plan.EncodeString(u.Name)})
 	}
@@ -103,10 +102,7 @@ func Receive(r io.Reader, f Failures) error {
 		return fmt.Errorf("reading what the hook handed over: %w", err)
 	}
 	repoPath := plan.DecodeString(d.RepoPath)
-	if d.StartedNothing {
-		if d.Source == nil {
-			return errors.New("reading what the hook handed over: no config source")
-		}
+	if d.Source != nil {
 		src := *d.Source
 		src.Global, src.Repo = plan.DecodeString(src.Global), plan.DecodeString(src.Repo)
 		ups := make([]match.RefUpdate, 0, len(d.Updates))
