@@ -633,10 +633,12 @@ func (b *bench) runOutcome(ctx context.Context, sc outcomeScenario, ntfyBin stri
 	if err := b.stopAll(ctx, sc, repo); err != nil {
 		notes = append(notes, err.Error())
 	}
+	// The delivery is recorded in the unit's state, then in its history
+	// record, which is what the tally reads: wait for both.
 	b.waitUnits(ctx, repo, outcomeDeadline, func(sts []*unit.State) bool {
 		return len(sts) >= len(said) && all(sts, func(st *unit.State) bool {
 			return st.Phase == unit.Ended && st.Delivery != nil && st.Delivery.Status != outcome.Pending
-		})
+		}) && historySettled(repo, said)
 	})
 	if sc.pauseNtfy {
 		if err := srv.Resume(); err != nil {
@@ -991,6 +993,15 @@ func (b *bench) waitUnits(ctx context.Context, repo string, timeout time.Duratio
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// historySettled reports whether the history records of the units said
+// have each recorded their notification's delivery (none pending).
+func historySettled(repo string, said map[string]bool) bool {
+	recs, err := history.Read(layout.History(repo))
+	return err == nil && !slices.ContainsFunc(recs, func(r history.Record) bool {
+		return said[r.Unit] && r.Ntfy != nil && r.Ntfy.State == outcome.Pending
+	})
 }
 
 // stopAll stops every unit of the scenario's stop jobs once its job has
