@@ -103,7 +103,12 @@ func TestOldStateFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := strings.Replace(string(b), `"status":"pending"`, `"status":"`+tt.old+`"`, 1)
+		// The last record is the state (each change appends one).
+		i := strings.LastIndex(string(b), `"status":"pending"`)
+		if i < 0 {
+			t.Fatalf("state file has no pending delivery to make old: %s", b)
+		}
+		old := string(b[:i]) + `"status":"` + tt.old + `"` + string(b[i+len(`"status":"pending"`):])
 		if old == string(b) && tt.old != "pending" {
 			t.Fatalf("state file has no pending delivery to make old: %s", b)
 		}

@@ -130,6 +130,7 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 			}
 		}, "unexpected end of JSON input"},
 		{"full disk", func(t *testing.T, s *Store, name string) {
+			fillLastPage(t, s.StatePath(name))
 			f, err := os.Create(filepath.Join(layout.Dir(s.RepoPath), "filler2"))
 			if err != nil {
 				t.Fatal(err)
@@ -235,6 +236,7 @@ func TestUnrecordedExitDecides(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	fillLastPage(t, s.StatePath(u.Name))
 	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
 	if err != nil {
 		t.Fatal(err)
@@ -253,5 +255,25 @@ func TestUnrecordedExitDecides(t *testing.T) {
 	fin, _ := Finish(s.PlanPath(u.Name), &Service{"success", "exited", "0"}, time.Now)
 	if fin == nil || fin.Outcome.Kind != outcome.Success {
 		t.Fatalf("Finish = %+v, want the job's success", fin)
+	}
+}
+
+// fillLastPage pads the last record of the state file at path with spaces
+// up to a page boundary, so that the next record appended needs a page of
+// its own: on a full disk, a record that fits in the file's last page is
+// still recorded.
+func fillLastPage(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := (4096 - len(b)%4096) % 4096
+	b = append(b[:len(b)-1], append([]byte(strings.Repeat(" ", pad)), '\n')...)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readState(path); err != nil {
+		t.Fatalf("padded state: %v", err)
 	}
 }

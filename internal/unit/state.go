@@ -5,8 +5,10 @@
 // unit sits in, and the outcome and notification delivery of every unit.
 //
 // Each unit has one state file, $GIT_DIR/hookrun/state/UNIT.json, beside its
-// plan (units/UNIT.json). It is only ever replaced whole (a temporary file,
-// fsync, rename), under a lock, by the functions of this package: the hook
+// plan (units/UNIT.json): a log of whole JSON records, one per line, the
+// last of which is the unit's state. It is created whole (a temporary file,
+// renamed), and each change appends a record, under a lock, synced (see
+// Store.appendState), by the functions of this package: the hook
 // (queued, started), `hookrun exec` (running, the job's exit), `hookrun
 // notify` (ended: outcome, then delivery), and a newer push or an operator
 // (a cancel request). `status` and `logs` read it through Store. No other

@@ -1,10 +1,12 @@
 package unit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,18 +98,39 @@ func readState(path string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, _, err := lastRecord(b)
+	if err != nil {
+		return nil, fmt.Errorf("unit state %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// lastRecord decodes the state in b, a state file: its last whole record
+// (see appendState), and returns where that record ends. A record being
+// appended, or cut by a crash, has no newline yet and is not taken. A file
+// with no newline at all is one record (edited by hand, say); end is then
+// 0, and a change replaces the file.
+func lastRecord(b []byte) (*State, int, error) {
+	end := bytes.LastIndexByte(b, '\n') + 1
+	start := 0
+	if end > 0 {
+		start = bytes.LastIndexByte(b[:end-1], '\n') + 1
+	} else {
+		b = append(b, '\n')
+	}
 	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("unit state %s: %w (remove it; hookrun rewrites it whole, so it was damaged from outside)", path, err)
+	if err := json.Unmarshal(b[start:end], &st); err != nil {
+		return nil, 0, fmt.Errorf("%w (remove it: hookrun writes every record whole, so it was damaged from outside)", err)
 	}
 	if st.Version != Version {
-		return nil, fmt.Errorf("unit state %s: format version %d, this hookrun reads %d", path, st.Version, Version)
+		return nil, 0, fmt.Errorf("format version %d, this hookrun reads %d", st.Version, Version)
 	}
-	return &st, nil
+	return &st, end, nil
 }
 
 // write replaces the state file atomically: a temporary file in the same
-// directory, fsync (unless NoSync), rename.
+// directory, fsync (unless NoSync), rename. It creates a state file; later
+// changes are appended (appendState).
 func (s *Store) write(st *State) error {
 	b, err := json.Marshal(st)
 	if err != nil {
@@ -131,6 +154,78 @@ func (s *Store) write(st *State) error {
 	return nil
 }
 
+// maxStateFile is the size past which a change replaces the state file
+// with its one new record instead of appending it. A unit's life appends
+// about six records of under 1 KiB; retried deliveries add more.
+const maxStateFile = 32 << 10
+
+// appendState records st as the new last record of the state file f,
+// whose last whole record ends at end. Appending rather than replacing
+// the file creates no inode per change: on ext4, creating and renaming a
+// temporary file was most of what a unit's exec and notify cost, and
+// allocating inodes next to thousands of recently freed ones grows slower
+// with every unit ended. It is as safe as the rename:
+//
+//   - the record is written at end with one write, then synced (unless
+//     NoSync) before the change counts as made, with the directory: the
+//     hook created the file unsynced, and its name must be as durable as
+//     the record (a no-op once it is, as nothing in the directory changes);
+//   - a reader takes the last record ending in a newline, so it sees the
+//     old record or the new whole, never a part (lastRecord);
+//   - a write that fails (a full disk) is cut off again, and a tail a
+//     crash left cut is cut off by the next change, so records always
+//     follow each other whole.
+//
+// Only update calls it, under the state lock.
+func (s *Store) appendState(f *os.File, end int, st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if end == 0 || end+len(b) > maxStateFile {
+		return s.write(st)
+	}
+	fail := func(err error) error {
+		_ = f.Truncate(int64(end)) // keep the records whole; a reader skips a cut tail anyway
+		return fmt.Errorf("write unit state %s: %w", f.Name(), err)
+	}
+	if fi, err := f.Stat(); err != nil {
+		return fail(err)
+	} else if fi.Size() != int64(end) {
+		if err := f.Truncate(int64(end)); err != nil { // a tail a crash cut
+			return fail(err)
+		}
+	}
+	if _, err := f.WriteAt(b, int64(end)); err != nil {
+		return fail(err)
+	}
+	if !s.NoSync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
+		if err := syncDir(filepath.Dir(f.Name())); err != nil {
+			return fmt.Errorf("write unit state %s: sync its directory: %w", f.Name(), err)
+		}
+	}
+	return nil
+}
+
+// syncDir makes the directory entries of dir durable: the hook creates a
+// state without syncing, and the first synced change must make the file's
+// name as durable as its content.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // update changes the state of unit name under its state lock, through f,
 // an open descriptor of its plan (opened here when nil). change may return
 // errNoChange to leave the file as it is.
@@ -146,9 +241,19 @@ func (s *Store) update(name string, f *os.File, change func(*State) error) (*Sta
 		return nil, fmt.Errorf("lock the state of %s: %w", name, err)
 	}
 	defer unlock(f, stateByte)
-	st, err := s.Load(name)
+	path := s.StatePath(name)
+	sf, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
+	}
+	defer sf.Close()
+	b, err := io.ReadAll(sf)
+	if err != nil {
+		return nil, fmt.Errorf("unit state %s: %w", path, err)
+	}
+	st, end, err := lastRecord(b)
+	if err != nil {
+		return nil, fmt.Errorf("unit state %s: %w", path, err)
 	}
 	if err := change(st); err != nil {
 		if errors.Is(err, errNoChange) {
@@ -156,7 +261,7 @@ func (s *Store) update(name string, f *os.File, change func(*State) error) (*Sta
 		}
 		return st, err
 	}
-	return st, s.write(st)
+	return st, s.appendState(sf, end, st)
 }
 
 var errNoChange = errors.New("no change")
@@ -379,8 +484,9 @@ func (s *Store) Follow(name string) (st *State, done bool, why string) {
 }
 
 // Damaged lists, by name, the units of the repository whose state, or
-// whose plan beside a state, cannot be read: hookrun replaces both whole,
-// so they were damaged from outside (a disk error, a hand edit). List
+// whose plan beside a state, cannot be read: hookrun writes both whole
+// (plans once, states a whole record at a time), so they were damaged from
+// outside (a disk error, a hand edit). List
 // leaves them out; `hookrun status` shows them from here.
 func (s *Store) Damaged() []error {
 	entries, err := os.ReadDir(s.StateDir())

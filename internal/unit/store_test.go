@@ -1,0 +1,89 @@
+package unit
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// TestStateRecords: a change appends one whole record (no new file), a
+// reader takes the last whole one, a tail a crash cut is skipped and then
+// cut off by the next change, and a file past maxStateFile is replaced by
+// its one new record.
+func TestStateRecords(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	path := s.StatePath(u.Name)
+	ino := func() uint64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inode(fi)
+	}
+	records := func() [][]byte {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.SplitAfter(b, []byte("\n"))
+	}
+	before, n := ino(), len(records())
+	if err := s.Update(u.Name, func(st *State) { st.StartErr = "one" }); err != nil {
+		t.Fatal(err)
+	}
+	if ino() != before {
+		t.Error("a change replaced the state file; want it appended to")
+	}
+	if got := len(records()); got != n+1 {
+		t.Errorf("%d records after a change, want %d", got, n+1)
+	}
+
+	// A crash cut the next record: readers take the one before it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"version":1,"unit":"` + u.Name + `","start_err`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st, err := s.Load(u.Name)
+	if err != nil || st.StartErr != "one" {
+		t.Fatalf("Load with a cut tail = %+v, %v; want the last whole record", st, err)
+	}
+	if err := s.Update(u.Name, func(st *State) { st.StartErr = "two" }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if bytes.Contains(b, []byte(`"start_err`+"\n")) || !bytes.HasSuffix(b, []byte("\n")) {
+		t.Errorf("the cut tail was kept:\n%s", b)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.StartErr != "two" {
+		t.Fatalf("Load after the cut tail = %+v, %v", st, err)
+	}
+
+	// Past the bound, the file is replaced by the one new record.
+	for i := 0; ino() == before; i++ {
+		if i > maxStateFile/64 {
+			t.Fatalf("the state file is %d bytes and was never replaced", len(b))
+		}
+		if err := s.Update(u.Name, func(st *State) { st.StartErr = strings.Repeat("x", 200) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := records(); len(r) != 2 || len(r[1]) != 0 { // one record, then the empty rest
+		t.Errorf("replaced state file has %d records, want 1", len(r)-1)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.StartErr != strings.Repeat("x", 200) {
+		t.Fatalf("Load after replacing = %+v, %v", st, err)
+	}
+}
+
+func inode(fi os.FileInfo) uint64 { return fi.Sys().(*syscall.Stat_t).Ino }
