@@ -3,7 +3,6 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -112,25 +111,68 @@ func (r Record) Deliveries() []outcome.Delivery {
 // have failed.
 func (r Record) NotifyFailed() bool { return r.Ntfy != nil && r.Ntfy.Failed() }
 
-// Append adds r to the file at path, keeping the newest Keep records. Writers
-// are serialised with flock; the file is replaced atomically.
+// Append adds r to the file at path, keeping the newest Keep records (see
+// AppendAll).
 func Append(path string, r Record) error { return AppendAll(path, []Record{r}) }
 
-// AppendAll adds rs to the file at path in one rewrite, keeping the newest
-// Keep records.
+// maxAppended is the size up to which AppendAll appends to the file rather
+// than rewriting it: a few times Keep records of usual size. Past it, the
+// file is rewritten with its newest Keep records; readers take only those
+// anyway.
+const maxAppended = 512 << 10
+
+// AppendAll adds rs to the file at path, keeping the newest Keep records.
+// Writers are serialised with flock. The records are appended, in one
+// write, synced: a unit's end no longer rewrites the whole file (creating
+// an inode and writing Keep records each time). A reader never takes a
+// line an append has not finished (Read), a failed append is cut off
+// again, and a tail a crash left cut makes the next writer rewrite the
+// file without it, so every line stays a whole record.
 func AppendAll(path string, rs []Record) error {
-	var add [][]byte
+	var add []byte
 	for _, r := range rs[max(0, len(rs)-Keep):] {
 		b, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		add = append(add, append(b, '\n'))
+		add = append(append(add, b...), '\n')
 	}
-	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
-		lines = append(lines, add...)
-		return lines[max(0, len(lines)-Keep):], nil
+	return locked(path, func() error {
+		if done, err := appendLines(path, add); done || err != nil {
+			return err
+		}
+		return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
+			return append(lines, add), nil
+		})
 	})
+}
+
+// appendLines appends add to the file at path when it can: the file
+// exists, ends with a whole line and stays under maxAppended. done says
+// whether it did (or failed trying); otherwise the file is left to a
+// rewrite.
+func appendLines(path string, add []byte) (done bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, nil // missing, or not ours to open: the rewrite says
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || fi.Size()+int64(len(add)) > maxAppended {
+		return false, nil
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil || last[0] != '\n' {
+		return false, nil
+	}
+	if _, err := f.WriteAt(add, fi.Size()); err != nil {
+		_ = f.Truncate(fi.Size()) // keep every line whole
+		return true, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return true, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, nil
 }
 
 // SetNotify records d, what became of the notification of unit (see
@@ -158,9 +200,13 @@ func SetOutputs(path, unit string, ds []outcome.Delivery) error {
 }
 
 // rewrite replaces the file at path with edit of its lines (each with its
-// newline). Writers are serialised with flock; the file is replaced
-// atomically.
+// newline), under the writers' flock.
 func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
+	return locked(path, func() error { return rewriteLocked(path, edit) })
+}
+
+// locked runs f holding the writers' flock of the file at path.
+func locked(path string, f func() error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -172,16 +218,35 @@ func rewrite(path string, edit func([][]byte) ([][]byte, error)) error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return err
 	}
+	return f()
+}
+
+// rewriteLocked replaces the file at path atomically with edit of its
+// whole lines, keeping the newest Keep; a last line a crash cut is
+// dropped. The caller holds the flock.
+func rewriteLocked(path string, edit func([][]byte) ([][]byte, error)) error {
 	old, _ := os.ReadFile(path)
-	lines := bytes.SplitAfter(old, []byte("\n"))
-	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
-		lines = lines[:n-1]
-	}
-	lines, err = edit(lines)
+	lines, err := edit(wholeLines(old))
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(path, bytes.Join(lines, nil), 0o600)
+	return atomicfile.Write(path, bytes.Join(lines[max(0, len(lines)-Keep):], nil), 0o600)
+}
+
+// wholeLines splits b into its lines, each with its newline. A last line
+// without one is an append not finished or cut by a crash, left out, or a
+// whole record an editor left without its newline, given one.
+func wholeLines(b []byte) [][]byte {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	n := len(lines)
+	if n == 0 || bytes.HasSuffix(lines[n-1], []byte("\n")) {
+		return lines
+	}
+	if json.Valid(lines[n-1]) {
+		lines[n-1] = append(lines[n-1], '\n')
+		return lines
+	}
+	return lines[:n-1]
 }
 
 // Read returns the records at path, oldest first; a missing file is empty.
@@ -192,27 +257,26 @@ func Read(path string) ([]Record, error) {
 }
 
 // ReadChecked is Read that also returns the numbers of the lines that are
-// not records (damaged from outside: hookrun replaces the file whole).
+// not records (damaged from outside: hookrun writes whole lines). Only the
+// newest Keep records are returned: the file may hold more between its
+// rewrites (AppendAll).
 func ReadChecked(path string) (recs []Record, bad []int, err error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	for i, line := range wholeLines(b) {
 		var r Record
-		if json.Unmarshal(sc.Bytes(), &r) == nil {
+		if json.Unmarshal(line, &r) == nil {
 			recs = append(recs, r)
-		} else if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			bad = append(bad, n)
+		} else if len(bytes.TrimSpace(line)) > 0 {
+			bad = append(bad, i+1)
 		}
 	}
-	return recs, bad, sc.Err()
+	return recs[max(0, len(recs)-Keep):], bad, nil
 }
 
 // PruneDir removes all but the newest keep files of dir (the per-unit log

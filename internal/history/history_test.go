@@ -1,12 +1,14 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +235,88 @@ func TestOldHistoryFile(t *testing.T) {
 	}
 	if !strings.Contains(lines[2], `"ntfy":{"output":"ntfy","state":"maybe-delivered","error":"no answer"}`) || strings.Contains(lines[2], `"notify"`) {
 		t.Errorf("rewritten record not in the typed form: %s", lines[2])
+	}
+}
+
+// TestAppendAppends: a record is appended to the file, not rewritten into a
+// new one; a reader skips a line an append has not finished; a tail a
+// crash cut is dropped by the next writer; past maxAppended the file is
+// rewritten with the newest Keep records.
+func TestAppendAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	rec := func(i int) Record { return Record{Unit: fmt.Sprintf("u%05d", i), Result: outcome.Success} }
+	if err := Append(path, rec(0)); err != nil {
+		t.Fatal(err)
+	}
+	ino := func() uint64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	first := ino()
+	if err := Append(path, rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	if ino() != first {
+		t.Error("Append replaced the file; want it appended to")
+	}
+
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"unit":"u00002","res`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	recs, bad, err := ReadChecked(path)
+	if err != nil || len(recs) != 2 || len(bad) != 0 {
+		t.Fatalf("with a line being appended: %d records, bad lines %v, %v; want 2, none", len(recs), bad, err)
+	}
+	if err := Append(path, rec(3)); err != nil {
+		t.Fatal(err)
+	}
+	recs, bad, _ = ReadChecked(path)
+	if len(recs) != 3 || len(bad) != 0 || recs[2].Unit != "u00003" {
+		t.Fatalf("after a cut tail: %d records (last %+v), bad lines %v; want u00000, u00001, u00003", len(recs), recs[len(recs)-1], bad)
+	}
+	first = ino() // rewritten without the cut tail
+
+	// Appends go past Keep records until maxAppended; readers see Keep.
+	for i := 4; ; i++ {
+		if err := Append(path, rec(i)); err != nil {
+			t.Fatal(err)
+		}
+		if ino() != first {
+			t.Fatalf("rewritten after %d appends, before maxAppended", i)
+		}
+		fi, _ := os.Stat(path)
+		if i%50 == 0 {
+			if recs, _ := Read(path); len(recs) != min(i, Keep) {
+				t.Fatalf("after %d appends Read has %d records", i, len(recs))
+			}
+		}
+		if fi.Size() < maxAppended/2 {
+			continue
+		}
+		b, _ := os.ReadFile(path)
+		if lines := bytes.Count(b, []byte("\n")); lines <= Keep {
+			t.Fatalf("%d bytes in %d lines: appends were not kept past Keep", fi.Size(), lines)
+		}
+		break
+	}
+	for i := 0; ino() == first; i++ {
+		if i > maxAppended/10 {
+			t.Fatal("the file was never rewritten")
+		}
+		if err := Append(path, rec(100000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	if lines := bytes.Count(b, []byte("\n")); lines > Keep+1 {
+		t.Errorf("rewritten past maxAppended with %d lines, want at most Keep (+ the one appended since)", lines)
 	}
 }
