@@ -219,6 +219,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		}
 		if record {
 			res.runs[v] = append(res.runs[v], r)
+			if sc.throughput { // a round is long: say each as it ends
+				logf("%s: round %d, %s: %.1f s", sc.key, len(res.runs[v]), v, r.wall.Seconds())
+			}
 		}
 		return r, nil
 	}
