@@ -29,6 +29,10 @@ const (
 	// hookrun's own post-receive, the one binary hooks ran before
 	// hookrun-hook: what the small program saves.
 	vHookrunOne = "hookrun-one-binary"
+	// refstart -pipelined: every start call sent before the first answer
+	// is read, as hookrun sends them: what the manager itself takes for a
+	// further unit.
+	vReferencePipelined = "reference-pipelined"
 )
 
 // scenario is one push shape, run by every variant against the same
@@ -59,12 +63,12 @@ func scenarios() []scenario {
 	return []scenario{
 		{key: "1x1", title: "1 ref, 1 job", refs: []string{"main"}, jobs: 1, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a"},
-			rounds: 100, quick: 12, variants: []string{vBash, vHookrun, vReference, vHookrunOne},
-			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1, vHookrunOne: 1}},
+			rounds: 100, quick: 12, variants: []string{vBash, vHookrun, vReference, vHookrunOne, vReferencePipelined},
+			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1, vHookrunOne: 1, vReferencePipelined: 1}},
 		{key: "1x3", title: "1 ref, 3 jobs", refs: []string{"main"}, jobs: 3, per: "ref", branches: "main",
 			bash:   bashConf{pattern: "main", refJobs: "a b c"},
-			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference},
-			want: map[string]int{vBash: 3, vHookrun: 3, vReference: 3}},
+			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference, vReferencePipelined},
+			want: map[string]int{vBash: 3, vHookrun: 3, vReference: 3, vReferencePipelined: 3}},
 		{key: "100", title: "100 refs, 1 job per ref", refs: branchNames("b", 100), jobs: 1, per: "ref", branches: "**",
 			bash:   bashConf{pattern: "*", refJobs: "a"},
 			rounds: 8, quick: 3, variants: []string{vBash, vHookrun, vReference},
@@ -120,6 +124,8 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 			args = append(args, "-exec", b.hookrun+" version")
 		}
 		return b.refstart, args
+	case vReferencePipelined:
+		return b.refstart, []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per, "-pipelined"}
 	case vEmpty:
 		return filepath.Join(b.work, "empty", "post-receive"), nil
 	case vGoEmpty:
@@ -211,7 +217,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if v != vBash && r.exit != 0 {
 			return r, fmt.Errorf("%s exited %d:\n%s%s", v, r.exit, r.stdout, r.stderr)
 		}
-		if v == vReference || v == vGoEmpty {
+		if v == vReference || v == vReferencePipelined || v == vGoEmpty {
 			r.started = sc.want[v] // it prints nothing; any failure exits non-zero
 		}
 		if w := sc.want[v]; w >= 0 && r.started != w && len(prefix) == 0 {
@@ -527,7 +533,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 		b.printf("| hook | median (p90) | ÷ empty hook | ÷ Go floor | connections to the manager |\n|---|---:|---:|---:|---:|\n")
 		for _, v := range r.sc.variants {
 			name := map[string]string{vEmpty: "empty hook (`cat >/dev/null`)", vGoEmpty: "Go floor (static Go program: read the refs, exit)",
-				vHookrun: "hookrun", vBash: "bash hook"}[v]
+				vHookrun: "hookrun (hookrun-hook)", vBash: "bash hook", vHookrunOne: "hookrun post-receive (the one binary)"}[v]
 			b.printf("| %s | %s | %.2fx | %.2fx | %s |\n", name, medP90(r.runs[v]), runRatio(r.runs[v], r.runs[vEmpty]),
 				runRatio(r.runs[v], r.runs[vGoEmpty]), connects(r.connects[v]))
 		}
@@ -635,8 +641,8 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 			return (quantile(walls(r3.runs[v]), 0.5) - quantile(walls(r1.runs[v]), 0.5)) / 2
 		}
 		h := per(vHookrun)
-		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs, difference of medians) | hookrun %s ms (reference %s, bash %s) | %s |\n",
-			ms(h), ms(per(vReference)), ms(per(vBash)), yes(h <= time.Millisecond))
+		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs, difference of medians) | hookrun %s ms (reference %s, bash %s; the manager alone, calls pipelined as hookrun's: %s) | %s |\n",
+			ms(h), ms(per(vReference)), ms(per(vBash)), ms(per(vReferencePipelined)), yes(h <= time.Millisecond))
 	}
 	for _, k := range []string{"u1000", "u10000"} {
 		if r := byKey[k]; r != nil {

@@ -33,6 +33,13 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 )
 
+// pipelined: -pipelined; calls are the start calls sent and not yet
+// answered.
+var (
+	pipelined bool
+	calls     []*godbus.Call
+)
+
 type property struct {
 	Name  string
 	Value godbus.Variant
@@ -53,6 +60,7 @@ func main() {
 	jobs := flag.Int("jobs", 1, "units per ref (per=ref) or per push (per=push)")
 	per := flag.String("per", "ref", "ref or push")
 	execLine := flag.String("exec", "/bin/true", "the units' ExecStart and ExecStopPost: an absolute path and arguments, space-separated")
+	flag.BoolVar(&pipelined, "pipelined", false, "send every start call before waiting for the answers (the manager's own cost of a further unit)")
 	flag.Parse()
 	argv := strings.Fields(*execLine)
 	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
@@ -65,7 +73,7 @@ func main() {
 	}
 }
 
-func run(jobs int, per string, cmd execCommand) error {
+func run(jobs int, per string, cmd execCommand) (err error) {
 	var refs [][]string // old, new, ref
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -113,9 +121,22 @@ func run(jobs int, per string, cmd execCommand) error {
 			{"WorkingDirectory", godbus.MakeVariant(repoPath)},
 			{"Environment", godbus.MakeVariant(env)},
 		}
+		if pipelined {
+			calls = append(calls, obj.Go("org.freedesktop.systemd1.Manager.StartTransientUnit", 0, nil,
+				name, "fail", props, []auxUnit{}))
+			return nil
+		}
 		return obj.Call("org.freedesktop.systemd1.Manager.StartTransientUnit", 0,
 			name, "fail", props, []auxUnit{}).Err
 	}
+	defer func() {
+		for _, c := range calls {
+			<-c.Done
+			if c.Err != nil && err == nil {
+				err = c.Err
+			}
+		}
+	}()
 	if per == "push" {
 		lines := make([]string, len(refs))
 		for i, r := range refs {
