@@ -277,3 +277,52 @@ func fillLastPage(t *testing.T, path string) {
 		t.Fatalf("padded state: %v", err)
 	}
 }
+
+// TestMissingHistoryIsAppendedLater: on a full disk an outcome can still
+// fit in its state file's last page while the history cannot grow; the
+// history record is then appended by the next Reconcile with room, with
+// the delivery recorded since.
+func TestMissingHistoryIsAppendedLater(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	repo := fullDisk(t, 8)
+	s := Open(repo)
+	s.NoSync = true
+	u := testUnit(repo, "site", plan.Queue)
+	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []outcome.Kind{outcome.Failure}}
+	saveStarted(t, s, u)
+	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for {
+		if _, err := f.Write(page); err != nil {
+			break
+		}
+	}
+	f.Close()
+	fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
+	if err == nil || !strings.Contains(err.Error(), "history") || fin == nil || !fin.First || fin.Unrecorded == nil {
+		t.Fatalf("Finish on a full disk = %+v, %v; want the outcome recorded in its state only, to notify", fin, err)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.Phase != Ended {
+		t.Fatalf("state %+v, %v; want ended (it fits in the file's last page)", st, err)
+	}
+	if recs, _ := history.Read(layout.History(repo)); len(recs) != 0 {
+		t.Fatalf("history %+v on a full disk", recs)
+	}
+	os.Remove(filepath.Join(layout.Dir(repo), "filler"))
+	os.Remove(filepath.Join(layout.Dir(repo), "filler2"))
+	if err := s.RecordDelivery(u.Name, Delivery{Status: outcome.Delivered}); err != nil {
+		t.Fatal(err)
+	}
+	s.Reconcile(func(*State) (bool, bool) { return true, false })
+	recs, _ := history.Read(layout.History(repo))
+	if len(recs) != 1 || recs[0].Unit != u.Name || recs[0].Result != outcome.Failure || recs[0].Ntfy == nil || recs[0].Ntfy.State != outcome.Delivered {
+		t.Fatalf("history after Reconcile with room: %+v; want the unit's failure, delivered", recs)
+	}
+	s.Reconcile(func(*State) (bool, bool) { return true, false })
+	if recs, _ := history.Read(layout.History(repo)); len(recs) != 1 {
+		t.Errorf("a second Reconcile appended it again: %d records", len(recs))
+	}
+}

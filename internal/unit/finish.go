@@ -141,9 +141,9 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 	if !fin.First {
 		return fin, nil
 	}
-	if err := history.Append(layout.History(s.RepoPath), record(u, st)); err != nil {
+	if err := s.appendHistory(u, st); err != nil {
 		fin.Unrecorded = err
-		return fin, fmt.Errorf("cannot record the outcome in the history: %v", err)
+		return fin, fmt.Errorf("cannot record the outcome in the history (hookrun reconcile will): %v", err)
 	}
 	s.Prune()
 	return fin, nil
@@ -366,7 +366,7 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		return nil, nil // recorded before
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
-	if err := history.Append(layout.History(s.RepoPath), record(fin.Plan, st)); err != nil {
+	if err := s.appendHistory(fin.Plan, st); err != nil {
 		fin.Unrecorded = err
 	}
 	return fin, nil

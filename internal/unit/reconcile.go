@@ -58,6 +58,7 @@ type Reconciled struct {
 // to notify. view may be nil: no manager was asked.
 func (s *Store) Reconcile(view ManagerView) ([]*Finished, *Reconciled) {
 	rep := &Reconciled{At: s.now()}
+	s.appendMissingHistory()
 	all, _ := s.List()
 	var out []*Finished
 	for _, st := range all {
@@ -182,7 +183,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 	if kept != nil {
 		done()
 		if st.Phase == Ended && st.Outcome == kept.Outcome {
-			_ = history.Append(layout.History(s.RepoPath), record(u, st))
+			_ = s.appendHistory(u, st)
 		}
 		return nil, nil
 	}
@@ -190,7 +191,7 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 		return nil, nil
 	}
 	fin.State, fin.Outcome = st, st.Outcome.Notify()
-	if err := history.Append(layout.History(s.RepoPath), record(u, st)); err != nil {
+	if err := s.appendHistory(u, st); err != nil {
 		fin.Unrecorded = err
 	}
 	return fin, nil

@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookrun/hookrun/internal/history"
 	"github.com/hookrun/hookrun/internal/layout"
+	"github.com/hookrun/hookrun/internal/plan"
 )
 
 // Outcomes notified although they could not be recorded (Finish's
@@ -97,4 +99,59 @@ func takeUnrecordedExit(repoPath, name string) (e *Exit, done func()) {
 		return nil, func() {}
 	}
 	return &kept, func() { os.Remove(p) }
+}
+
+// A unit whose outcome is recorded in its state but whose history record
+// could not be appended (its state had room in its last page, the history
+// none) is kept the same way, as a mark naming it: Reconcile appends the
+// record, built from the plan and the state as they are then (so with its
+// delivery since), once the history can be written.
+
+// missingHistory is the mark's content.
+type missingHistory struct {
+	RepoPath string `json:"repo_path"`
+	Unit     string `json:"unit"`
+}
+
+const missingHistorySuffix = ".history.json"
+
+// appendHistory appends the history record of unit u, whose outcome st
+// records, or marks it missing for Reconcile when it cannot.
+func (s *Store) appendHistory(u *plan.Unit, st *State) error {
+	err := history.Append(layout.History(s.RepoPath), record(u, st))
+	if err != nil {
+		if b, merr := json.Marshal(missingHistory{s.RepoPath, u.Name}); merr == nil && os.MkdirAll(unrecordedDir(), 0o700) == nil {
+			_ = os.WriteFile(strings.TrimSuffix(unrecordedPath(s.RepoPath, u.Name), ".json")+missingHistorySuffix, b, 0o600)
+		}
+	}
+	return err
+}
+
+// appendMissingHistory appends the history records marked missing for
+// this repository (appendHistory), and removes the marks of those it did.
+func (s *Store) appendMissingHistory() {
+	entries, err := os.ReadDir(unrecordedDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), missingHistorySuffix) {
+			continue
+		}
+		p := filepath.Join(unrecordedDir(), e.Name())
+		b, err := os.ReadFile(p)
+		var m missingHistory
+		if err != nil || json.Unmarshal(b, &m) != nil || m.RepoPath != s.RepoPath {
+			continue
+		}
+		u, uerr := plan.Load(s.PlanPath(m.Unit))
+		st, serr := s.Load(m.Unit)
+		if uerr != nil || serr != nil || st.Outcome == nil {
+			os.Remove(p) // pruned meanwhile: nothing left to record
+			continue
+		}
+		if history.Append(layout.History(s.RepoPath), record(u, st)) == nil {
+			os.Remove(p)
+		}
+	}
 }
