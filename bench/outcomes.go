@@ -907,7 +907,16 @@ func (b *bench) finishFull(ctx context.Context, sc outcomeScenario, srv *peertes
 	recs, _ := history.Read(layout.History(repo))
 	before, _ := srv.Poll(sc.key)
 	kept, _ := filepath.Glob(filepath.Join(b.getenv("XDG_RUNTIME_DIR"), fmt.Sprintf("hookrun-unrecorded-%d", os.Getuid()), "*.json"))
-	notes = append(notes, fmt.Sprintf("before room was made: %d outcomes in the history, %d messages, %d outcomes kept unrecorded", len(recs), len(before), len(kept)))
+	var outcomes, histories int // outcomes kept whole; outcomes recorded in their state whose history record is kept to add
+	for _, k := range kept {
+		switch {
+		case strings.HasSuffix(k, ".history.json"):
+			histories++
+		case !strings.HasSuffix(k, ".exit.json"):
+			outcomes++
+		}
+	}
+	notes = append(notes, fmt.Sprintf("before room was made: %d outcomes in the history, %d messages, %d outcomes kept unrecorded, %d recorded in their state only", len(recs), len(before), outcomes, histories))
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT, "size=64m,mode=0700"); err != nil {
 		return stressRow{}, fmt.Errorf("make room: remount %s 64 MiB: %w", dir, err)
 	}
