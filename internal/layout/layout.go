@@ -10,8 +10,8 @@
 //	units/UNIT.json           a unit's saved plan; written once, never        unit (Store.Save; Store.Receive for a
 //	                          renamed: its bytes 0 and 1 are the unit's       plan shipped to a build host), read by
 //	                          owner and state locks                           plan.Load
-//	state/UNIT.json           a unit's state (queued .. ended, delivery),     unit (Store.write, under the state lock)
-//	                          replaced whole
+//	state/UNIT.json           a unit's state (queued .. ended, delivery):     unit (Store.write, Store.appendState,
+//	                          whole JSON records, one appended per change     under the state lock)
 //	state/.pruned             stamp of the last full prune pass               unit (Store.Prune)
 //	state/.prune-checked      stamp of the last count of state/ between       unit (Store.Prune)
 //	                          full passes
@@ -19,7 +19,8 @@
 //	logs/UNIT.log             a unit's output and its outcome line; only      unit (Log, hookrun exec); the runner's
 //	                          ever appended to, by several appenders          stdout (exec runner, or the manager's
 //	                                                                          StandardOutput=append:); the notifier
-//	history.jsonl             bounded record of finished units, for status    history (Append, Replace, SetNotify*),
+//	history.jsonl             bounded record of finished units, for status;   history (Append, Replace, SetNotify*),
+//	                          appended to, rewritten past 512 KiB
 //	history.jsonl.lock        flock serialising its writers                   called by unit and the push's hook
 //	seq                       the repository's next queue number (locked)     unit (Store.NextSeq)
 //	launch.lock               flock ordering concurrent pushes' launches      unit (Launcher)

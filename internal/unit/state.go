@@ -23,8 +23,8 @@
 //     never handed over was abandoned (the hook was killed): it is never
 //     waited on. One whose exec has gone no longer blocks its queue, even
 //     while its notification is still being delivered.
-//   - byte 1, the state lock: held while the state file is read, changed
-//     and replaced.
+//   - byte 1, the state lock: held while the state file is read and its
+//     new record appended (or the file replaced).
 //
 // A hook holds its repository's launch lock (flock on
 // $GIT_DIR/hookrun/launch.lock) while it numbers, cancels and saves units
