@@ -300,6 +300,9 @@ func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) erro
 	if u.Manager != "" && u.Manager != plan.Manager(s.manager) {
 		return fmt.Errorf("start %s: the unit wants the %s manager, connected to the %s manager", u.Name, u.Manager, s.manager)
 	}
+	if s.conn == nil {
+		return fmt.Errorf("start %s: the connection to the %s manager is closed", u.Name, s.manager)
+	}
 	props := Properties(u, s.Self, planPath)
 	if _, err := s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, nil); err != nil {
 		return callError("start "+u.Name, err)

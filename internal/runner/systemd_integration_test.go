@@ -293,6 +293,10 @@ func TestSystemdCloseTwice(t *testing.T) {
 	if err := r.s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// A start after Close is an error, not a panic.
+	if err := r.s.Start(context.Background(), r.unit("closed", time.Now()), "/p.json"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Start after Close: %v, want an error saying the connection is closed", err)
+	}
 }
 
 // TestSystemdDialOnce checks that DialSystemd opens a single socket to the
