@@ -77,8 +77,8 @@ const (
 // calls always waiting it answers them all first and the units start once
 // the last is in, instead of in bursts whenever the hook falls behind,
 // whose processes then compete with the hook and the manager for the CPU.
-// With 8, a 1,000-unit push took 2.2–3.0 s, or 12–19 s once a burst
-// started (a third of the rounds); with 64, 0.9–2.3 s in every round
+// With 8, a 1,000-unit push took 2.2–5.7 s, or 11.8–18.6 s once a burst
+// started (6 of 15 rounds); with 64, 0.9–2.3 s in each of 9 rounds
 // (docs/PERFORMANCE.md). Far below the manager's queue bounds.
 const MaxInFlight = 64
 
