@@ -112,14 +112,12 @@ func readState(path string) (*State, error) {
 // 0, and a change replaces the file.
 func lastRecord(b []byte) (*State, int, error) {
 	end := bytes.LastIndexByte(b, '\n') + 1
-	start := 0
+	rec := b // no newline at all: the whole file
 	if end > 0 {
-		start = bytes.LastIndexByte(b[:end-1], '\n') + 1
-	} else {
-		b = append(b, '\n')
+		rec = b[bytes.LastIndexByte(b[:end-1], '\n')+1 : end]
 	}
 	var st State
-	if err := json.Unmarshal(b[start:end], &st); err != nil {
+	if err := json.Unmarshal(rec, &st); err != nil {
 		return nil, 0, fmt.Errorf("%w (remove it: hookrun writes every record whole, so it was damaged from outside)", err)
 	}
 	if st.Version != Version {

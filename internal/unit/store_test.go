@@ -2,6 +2,7 @@ package unit
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"syscall"
@@ -68,6 +69,30 @@ func TestStateRecords(t *testing.T) {
 	if st, err := s.Load(u.Name); err != nil || st.StartErr != "two" {
 		t.Fatalf("Load after the cut tail = %+v, %v", st, err)
 	}
+
+	// A file of one record without its newline (edited by hand) is read,
+	// and a change replaces it rather than append to it.
+	st, err = s.Load(u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, _ := json.Marshal(st)
+	if err := os.WriteFile(path, one, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.StartErr != "two" {
+		t.Fatalf("Load of one record without its newline = %+v, %v", st, err)
+	}
+	if err := s.Update(u.Name, func(st *State) { st.StartErr = "three" }); err != nil {
+		t.Fatal(err)
+	}
+	if r := records(); len(r) != 2 || len(r[1]) != 0 {
+		t.Errorf("after a change, the file has %d records, want 1", len(r)-1)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.StartErr != "three" {
+		t.Fatalf("Load after the change = %+v, %v", st, err)
+	}
+	before = ino()
 
 	// Past the bound, the file is replaced by the one new record.
 	for i := 0; ino() == before; i++ {
