@@ -116,10 +116,11 @@ func (r Record) NotifyFailed() bool { return r.Ntfy != nil && r.Ntfy.Failed() }
 func Append(path string, r Record) error { return AppendAll(path, []Record{r}) }
 
 // maxAppended is the size up to which AppendAll appends to the file rather
-// than rewriting it: a few times Keep records of usual size. Past it, the
-// file is rewritten with its newest Keep records; readers take only those
-// anyway.
-const maxAppended = 512 << 10
+// than rewriting it: about three times Keep records of usual size (300-400
+// bytes), so a rewrite comes every few hundred ends while a reader (status)
+// never parses more than some 800 records. Past it, the file is rewritten
+// with its newest Keep records; readers take only those anyway.
+const maxAppended = 256 << 10
 
 // AppendAll adds rs to the file at path, keeping the newest Keep records.
 // Writers are serialised with flock. The records are appended, in one

@@ -20,7 +20,7 @@
 //	                          ever appended to, by several appenders          stdout (exec runner, or the manager's
 //	                                                                          StandardOutput=append:); the notifier
 //	history.jsonl             bounded record of finished units, for status;   history (Append, Replace, SetNotify*),
-//	                          appended to, rewritten past 512 KiB
+//	                          appended to, rewritten past 256 KiB
 //	history.jsonl.lock        flock serialising its writers                   called by unit and the push's hook
 //	seq                       the repository's next queue number (locked)     unit (Store.NextSeq)
 //	launch.lock               flock ordering concurrent pushes' launches      unit (Launcher)
