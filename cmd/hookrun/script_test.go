@@ -154,6 +154,22 @@ func cmdSystemdManager(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(m.(*systemdtest.Manager).Stop())
 		return
 	}
+	// freeze (SIGSTOP) holds the manager where it is: its clients' calls
+	// wait unanswered until thaw (SIGCONT).
+	if len(args) == 1 && (args[0] == "freeze" || args[0] == "thaw") {
+		m, ok := managers.Load(ts)
+		if !ok || m.(*systemdtest.Manager).PID == 0 {
+			ts.Fatalf("systemd-manager %s: no manager of the script's own", args[0])
+		}
+		pid := m.(*systemdtest.Manager).PID
+		sig := syscall.SIGCONT
+		if args[0] == "freeze" {
+			sig = syscall.SIGSTOP
+			ts.Defer(func() { syscall.Kill(pid, syscall.SIGCONT) }) // never left stopped: Stop waits for it
+		}
+		ts.Check(syscall.Kill(pid, sig))
+		return
+	}
 	m, err := systemdtest.Launch()
 	if err != nil {
 		ts.Fatalf("cannot start a systemd user manager: %v", err)

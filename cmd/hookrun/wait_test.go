@@ -141,15 +141,18 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// wait-exec [-timeout=seconds] [-stdout=REGEXP] PROGRAM ARGS... runs
-// PROGRAM until it succeeds (and prints a line matching REGEXP).
+// wait-exec [-timeout=seconds] [-every=DURATION] [-stdout=REGEXP] PROGRAM
+// ARGS... runs PROGRAM until it succeeds (and prints a line matching
+// REGEXP). -every runs it at that fixed interval rather than backing off,
+// for a moment the next command must catch.
 func cmdWaitExec(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("wait-exec", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	secs := fs.Int("timeout", 60, "seconds")
+	every := fs.Duration("every", 0, "look at this fixed interval")
 	pattern := fs.String("stdout", "", "a line of the output must match this")
-	if err := fs.Parse(args); err != nil || neg || fs.NArg() < 1 || *secs <= 0 {
-		ts.Fatalf("usage: wait-exec [-timeout=seconds] [-stdout=REGEXP] PROGRAM ARGS...")
+	if err := fs.Parse(args); err != nil || neg || fs.NArg() < 1 || *secs <= 0 || *every < 0 {
+		ts.Fatalf("usage: wait-exec [-timeout=seconds] [-every=DURATION] [-stdout=REGEXP] PROGRAM ARGS...")
 	}
 	re, err := regexp.Compile("(?m)" + *pattern)
 	ts.Check(err)
@@ -158,7 +161,13 @@ func cmdWaitExec(ts *testscript.TestScript, neg bool, args []string) {
 	if *pattern != "" {
 		what = fmt.Sprintf("%q to succeed and print a line matching %q", strings.Join(args, " "), *pattern)
 	}
-	waittest.Until(ts, time.Duration(*secs)*time.Second, what, func() (bool, string) {
+	wait := waittest.Until
+	if *every > 0 {
+		wait = func(t waittest.Fataler, timeout time.Duration, what string, look func() (bool, string)) {
+			waittest.UntilEvery(t, timeout, *every, what, look)
+		}
+	}
+	wait(ts, time.Duration(*secs)*time.Second, what, func() (bool, string) {
 		// ts.Exec leaves stdout and stderr for the next commands.
 		err := ts.Exec(args[0], args[1:]...)
 		if err != nil {

@@ -29,8 +29,22 @@ func Until(t Fataler, timeout time.Duration, what string, look func() (ok bool, 
 	if h, ok := t.(interface{ Helper() }); ok {
 		h.Helper()
 	}
+	until(t, timeout, FirstPoll, MaxPoll, what, look)
+}
+
+// UntilEvery is Until looking every interval, without backing off: for a
+// condition that holds only for a moment, which the next command must
+// catch (a hook still starting units when it is killed).
+func UntilEvery(t Fataler, timeout, every time.Duration, what string, look func() (ok bool, last string)) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	until(t, timeout, every, every, what, look)
+}
+
+func until(t Fataler, timeout, first, most time.Duration, what string, look func() (ok bool, last string)) {
 	deadline := time.Now().Add(timeout)
-	poll := FirstPoll
+	poll := first
 	for {
 		past := time.Now().After(deadline)
 		ok, last := look()
@@ -42,6 +56,6 @@ func Until(t Fataler, timeout time.Duration, what string, look func() (ok bool, 
 			return
 		}
 		time.Sleep(min(poll, time.Until(deadline)+time.Millisecond))
-		poll = min(2*poll, MaxPoll)
+		poll = min(2*poll, most)
 	}
 }
