@@ -148,6 +148,34 @@ func AppendAll(path string, rs []Record) error {
 	})
 }
 
+// AppendNew is Append unless the file at path has a record of r.Unit
+// already, checked under the writers' flock: for a record appended late
+// (a unit's end recorded by Reconcile), which an earlier try may have
+// written although it reported an error (its fsync failed), or another
+// process may be appending at the same time.
+func AppendNew(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	add := append(b, '\n')
+	return locked(path, func() error {
+		old, _ := os.ReadFile(path)
+		for _, line := range wholeLines(old) {
+			var o Record
+			if r.Unit != "" && json.Unmarshal(line, &o) == nil && o.Unit == r.Unit {
+				return nil
+			}
+		}
+		if done, err := appendLines(path, add); done || err != nil {
+			return err
+		}
+		return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
+			return append(lines, add), nil
+		})
+	})
+}
+
 // appendLines appends add to the file at path when it can: the file
 // exists, ends with a whole line and stays under maxAppended. done says
 // whether it did (or failed trying); otherwise the file is left to a

@@ -320,3 +320,32 @@ func TestAppendAppends(t *testing.T) {
 		t.Errorf("rewritten past maxAppended with %d lines, want at most Keep (+ the one appended since)", lines)
 	}
 }
+
+// TestAppendNew: a record appended late is appended once, however many
+// processes append it at the same time, and never beside an earlier one
+// of its unit; other units' records are appended.
+func TestAppendNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	if err := Append(path, Record{Unit: "a", Result: outcome.Success}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			unit := []string{"a", "b"}[i%2]
+			if err := AppendNew(path, Record{Unit: unit, Result: outcome.Failure}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Unit != "a" || recs[0].Result != outcome.Success || recs[1].Unit != "b" {
+		t.Errorf("records %+v, want a's first one and b's once", recs)
+	}
+}
