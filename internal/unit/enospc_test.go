@@ -420,3 +420,42 @@ func TestHistoryRecordedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestMissingHistoryOfDamagedPlan: the history record of a unit whose plan
+// cannot be read (FinishDamaged) that a full disk refused is appended by
+// the next Reconcile too, from its state, as FinishDamaged builds it; the
+// mark is dropped only once the state is gone.
+func TestMissingHistoryOfDamagedPlan(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	repo := fullDisk(t, 8)
+	s := Open(repo)
+	s.NoSync = true
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	if err := os.WriteFile(s.PlanPath(u.Name), []byte(`{"version":1,"na`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for {
+		if _, err := f.Write(page); err != nil {
+			break
+		}
+	}
+	f.Close()
+	_, perr := plan.Load(s.PlanPath(u.Name))
+	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, &Service{"exit-code", "exited", "1"}, plan.Notify{}, time.Now)
+	if err != nil || fin == nil || !fin.First || fin.Unrecorded == nil {
+		t.Fatalf("FinishDamaged on a full disk = %+v, %v; want the outcome recorded in its state only", fin, err)
+	}
+	os.Remove(filepath.Join(layout.Dir(repo), "filler"))
+	os.Remove(filepath.Join(layout.Dir(repo), "filler2"))
+	s.Reconcile(func(*State) (bool, bool) { return true, false })
+	recs, _ := history.Read(layout.History(repo))
+	if len(recs) != 1 || recs[0].Unit != u.Name || recs[0].Job != "site" || recs[0].Result != outcome.Failure {
+		t.Fatalf("history after Reconcile with room: %+v; want the unit's failure", recs)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -154,6 +156,10 @@ func (s *Store) appendMissingHistory() {
 		}
 		u, uerr := plan.Load(s.PlanPath(m.Unit))
 		st, serr := s.Load(m.Unit)
+		if uerr != nil && serr == nil && !errors.Is(uerr, fs.ErrNotExist) {
+			// Damaged: recorded from its state, as FinishDamaged did.
+			u, uerr = &plan.Unit{Name: m.Unit, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner}, nil
+		}
 		if uerr != nil || serr != nil || st.Outcome == nil {
 			os.Remove(p) // pruned meanwhile: nothing left to record
 			continue
