@@ -378,6 +378,9 @@ func Replace(path string, r Record) error {
 		return err
 	}
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		// Only the lines the rewrite keeps: a record older than those
+		// (the file holds more between rewrites) is gone for readers.
+		lines = lines[max(0, len(lines)-Keep):]
 		for i := len(lines) - 1; i >= 0; i-- {
 			var old Record
 			if json.Unmarshal(lines[i], &old) == nil && old.Unit == r.Unit {

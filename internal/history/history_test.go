@@ -349,3 +349,26 @@ func TestAppendNew(t *testing.T) {
 		t.Errorf("records %+v, want a's first one and b's once", recs)
 	}
 }
+
+// TestReplaceOlderThanKeep: between rewrites the file holds more than the
+// Keep records readers see. Replace of a unit whose record is only among
+// the older ones appends the corrected record, as it did when the file
+// held Keep records, rather than correct a line the rewrite then drops.
+func TestReplaceOlderThanKeep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	for i := 0; i < Keep+10; i++ {
+		if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Failure}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Replace(path, Record{Unit: "u000", Result: outcome.Success}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != Keep || recs[Keep-1].Unit != "u000" || recs[Keep-1].Result != outcome.Success {
+		t.Errorf("%d records, newest %+v; want %d, the corrected u000 newest", len(recs), recs[len(recs)-1], Keep)
+	}
+}
