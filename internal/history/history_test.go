@@ -372,3 +372,43 @@ func TestReplaceOlderThanKeep(t *testing.T) {
 		t.Errorf("%d records, newest %+v; want %d, the corrected u000 newest", len(recs), recs[len(recs)-1], Keep)
 	}
 }
+
+// TestReadCheckedLines: the numbers ReadChecked reports for damaged lines
+// are the file's own line numbers, whatever the file ends with; a last
+// line an append has not finished (or a crash cut) is not damage, a whole
+// record without its newline is a record, blank lines are neither.
+func TestReadCheckedLines(t *testing.T) {
+	a, b := `{"unit":"a","result":"success"}`, `{"unit":"b","result":"failure"}`
+	for _, tc := range []struct {
+		name  string
+		file  string
+		units string
+		bad   []int
+	}{
+		{"whole", a + "\n" + b + "\n", "ab", nil},
+		{"damaged middle", a + "\nxx\n" + b + "\n", "ab", []int{2}},
+		{"cut tail", a + "\n" + b + "\n" + `{"unit":"c","res`, "ab", nil},
+		{"zeros after a crash", a + "\n" + "\x00\x00\x00\x00", "a", nil},
+		{"no newline at the end", a + "\n" + b, "ab", nil},
+		{"blank line", a + "\n\n" + b + "\n", "ab", nil},
+		{"damaged first, cut tail", "{\n" + a + "\n" + `{"unit"`, "a", []int{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "history.jsonl")
+			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			recs, bad, err := ReadChecked(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units := ""
+			for _, r := range recs {
+				units += r.Unit
+			}
+			if units != tc.units || fmt.Sprint(bad) != fmt.Sprint(tc.bad) {
+				t.Errorf("records %q, bad lines %v; want %q, %v", units, bad, tc.units, tc.bad)
+			}
+		})
+	}
+}
