@@ -286,7 +286,10 @@ func Read(path string) ([]Record, error) {
 }
 
 // ReadChecked is Read that also returns the numbers of the lines that are
-// not records (damaged from outside: hookrun writes whole lines). Only the
+// not records (damaged from outside: hookrun writes whole lines). A line
+// holding a NUL byte, which JSON never does, is not counted: an append a
+// power loss tore (its last page reached the disk, the one before it did
+// not), a record that was never recorded rather than damage. Only the
 // newest Keep records are returned: the file may hold more between its
 // rewrites (AppendAll).
 func ReadChecked(path string) (recs []Record, bad []int, err error) {
@@ -301,7 +304,7 @@ func ReadChecked(path string) (recs []Record, bad []int, err error) {
 		var r Record
 		if json.Unmarshal(line, &r) == nil {
 			recs = append(recs, r)
-		} else if len(bytes.TrimSpace(line)) > 0 {
+		} else if len(bytes.TrimSpace(line)) > 0 && bytes.IndexByte(line, 0) < 0 {
 			bad = append(bad, i+1)
 		}
 	}

@@ -392,6 +392,10 @@ func TestReadCheckedLines(t *testing.T) {
 		{"no newline at the end", a + "\n" + b, "ab", nil},
 		{"blank line", a + "\n\n" + b + "\n", "ab", nil},
 		{"damaged first, cut tail", "{\n" + a + "\n" + `{"unit"`, "a", []int{1}},
+		// A power loss during an append that crossed a page boundary:
+		// its last page reached the disk, the page before it did not
+		// (zeros). Not damage from outside: JSON never holds a NUL.
+		{"torn by a power loss", a + "\n\x00\x00\x00" + b[3:] + "\n" + b + "\n", "ab", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "history.jsonl")
