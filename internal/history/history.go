@@ -148,6 +148,34 @@ func AppendAll(path string, rs []Record) error {
 	})
 }
 
+// AppendNew is Append unless the file at path has a record of r.Unit
+// already, checked under the writers' flock: for a record appended late
+// (a unit's end recorded by Reconcile), which an earlier try may have
+// written although it reported an error (its fsync failed), or another
+// process may be appending at the same time.
+func AppendNew(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	add := append(b, '\n')
+	return locked(path, func() error {
+		old, _ := os.ReadFile(path)
+		for _, line := range wholeLines(old) {
+			var o Record
+			if r.Unit != "" && json.Unmarshal(line, &o) == nil && o.Unit == r.Unit {
+				return nil
+			}
+		}
+		if done, err := appendLines(path, add); done || err != nil {
+			return err
+		}
+		return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
+			return append(lines, add), nil
+		})
+	})
+}
+
 // appendLines appends add to the file at path when it can: the file
 // exists, ends with a whole line and stays under maxAppended. done says
 // whether it did (or failed trying); otherwise the file is left to a
@@ -258,7 +286,10 @@ func Read(path string) ([]Record, error) {
 }
 
 // ReadChecked is Read that also returns the numbers of the lines that are
-// not records (damaged from outside: hookrun writes whole lines). Only the
+// not records (damaged from outside: hookrun writes whole lines). A line
+// holding a NUL byte, which JSON never does, is not counted: an append a
+// power loss tore (its last page reached the disk, the one before it did
+// not), a record that was never recorded rather than damage. Only the
 // newest Keep records are returned: the file may hold more between its
 // rewrites (AppendAll).
 func ReadChecked(path string) (recs []Record, bad []int, err error) {
@@ -273,7 +304,7 @@ func ReadChecked(path string) (recs []Record, bad []int, err error) {
 		var r Record
 		if json.Unmarshal(line, &r) == nil {
 			recs = append(recs, r)
-		} else if len(bytes.TrimSpace(line)) > 0 {
+		} else if len(bytes.TrimSpace(line)) > 0 && bytes.IndexByte(line, 0) < 0 {
 			bad = append(bad, i+1)
 		}
 	}
@@ -350,6 +381,9 @@ func Replace(path string, r Record) error {
 		return err
 	}
 	return rewrite(path, func(lines [][]byte) ([][]byte, error) {
+		// Only the lines the rewrite keeps: a record older than those
+		// (the file holds more between rewrites) is gone for readers.
+		lines = lines[max(0, len(lines)-Keep):]
 		for i := len(lines) - 1; i >= 0; i-- {
 			var old Record
 			if json.Unmarshal(lines[i], &old) == nil && old.Unit == r.Unit {

@@ -320,3 +320,99 @@ func TestAppendAppends(t *testing.T) {
 		t.Errorf("rewritten past maxAppended with %d lines, want at most Keep (+ the one appended since)", lines)
 	}
 }
+
+// TestAppendNew: a record appended late is appended once, however many
+// processes append it at the same time, and never beside an earlier one
+// of its unit; other units' records are appended.
+func TestAppendNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	if err := Append(path, Record{Unit: "a", Result: outcome.Success}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			unit := []string{"a", "b"}[i%2]
+			if err := AppendNew(path, Record{Unit: unit, Result: outcome.Failure}); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Unit != "a" || recs[0].Result != outcome.Success || recs[1].Unit != "b" {
+		t.Errorf("records %+v, want a's first one and b's once", recs)
+	}
+}
+
+// TestReplaceOlderThanKeep: between rewrites the file holds more than the
+// Keep records readers see. Replace of a unit whose record is only among
+// the older ones appends the corrected record, as it did when the file
+// held Keep records, rather than correct a line the rewrite then drops.
+func TestReplaceOlderThanKeep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	for i := 0; i < Keep+10; i++ {
+		if err := Append(path, Record{Unit: fmt.Sprintf("u%03d", i), Result: outcome.Failure}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Replace(path, Record{Unit: "u000", Result: outcome.Success}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != Keep || recs[Keep-1].Unit != "u000" || recs[Keep-1].Result != outcome.Success {
+		t.Errorf("%d records, newest %+v; want %d, the corrected u000 newest", len(recs), recs[len(recs)-1], Keep)
+	}
+}
+
+// TestReadCheckedLines: the numbers ReadChecked reports for damaged lines
+// are the file's own line numbers, whatever the file ends with; a last
+// line an append has not finished (or a crash cut) is not damage, a whole
+// record without its newline is a record, blank lines are neither.
+func TestReadCheckedLines(t *testing.T) {
+	a, b := `{"unit":"a","result":"success"}`, `{"unit":"b","result":"failure"}`
+	for _, tc := range []struct {
+		name  string
+		file  string
+		units string
+		bad   []int
+	}{
+		{"whole", a + "\n" + b + "\n", "ab", nil},
+		{"damaged middle", a + "\nxx\n" + b + "\n", "ab", []int{2}},
+		{"cut tail", a + "\n" + b + "\n" + `{"unit":"c","res`, "ab", nil},
+		{"zeros after a crash", a + "\n" + "\x00\x00\x00\x00", "a", nil},
+		{"no newline at the end", a + "\n" + b, "ab", nil},
+		{"blank line", a + "\n\n" + b + "\n", "ab", nil},
+		{"damaged first, cut tail", "{\n" + a + "\n" + `{"unit"`, "a", []int{1}},
+		// A power loss during an append that crossed a page boundary:
+		// its last page reached the disk, the page before it did not
+		// (zeros). Not damage from outside: JSON never holds a NUL.
+		{"torn by a power loss", a + "\n\x00\x00\x00" + b[3:] + "\n" + b + "\n", "ab", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "history.jsonl")
+			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			recs, bad, err := ReadChecked(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units := ""
+			for _, r := range recs {
+				units += r.Unit
+			}
+			if units != tc.units || fmt.Sprint(bad) != fmt.Sprint(tc.bad) {
+				t.Errorf("records %q, bad lines %v; want %q, %v", units, bad, tc.units, tc.bad)
+			}
+		})
+	}
+}

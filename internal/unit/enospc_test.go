@@ -2,6 +2,7 @@ package unit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -324,5 +325,137 @@ func TestMissingHistoryIsAppendedLater(t *testing.T) {
 	s.Reconcile(func(*State) (bool, bool) { return true, false })
 	if recs, _ := history.Read(layout.History(repo)); len(recs) != 1 {
 		t.Errorf("a second Reconcile appended it again: %d records", len(recs))
+	}
+}
+
+// TestHistoryRecordedOnce: a unit's history record is appended once
+// whichever way its end was recorded late.
+//
+//   - The state could not take the outcome (its last page full) while the
+//     history could (room in its last page): Finish appended the history
+//     record and kept the outcome for Reconcile, which records it in the
+//     state and must not append the record again.
+//   - A history append whose write went through and whose fsync failed
+//     leaves the record and a mark: Reconcile must not append it again.
+func TestHistoryRecordedOnce(t *testing.T) {
+	count := func(t *testing.T, repo, name string) int {
+		t.Helper()
+		recs, _ := history.Read(layout.History(repo))
+		n := 0
+		for _, r := range recs {
+			if r.Unit == name {
+				n++
+			}
+		}
+		return n
+	}
+	view := func(*State) (bool, bool) { return true, false }
+	t.Run("state full, history not", func(t *testing.T) {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		repo := fullDisk(t, 8)
+		s := Open(repo)
+		s.NoSync = true
+		if err := history.Append(layout.History(repo), history.Record{Unit: "earlier", Result: outcome.Success}); err != nil {
+			t.Fatal(err)
+		}
+		u := testUnit(repo, "site", plan.Queue)
+		saveStarted(t, s, u)
+		fillLastPage(t, s.StatePath(u.Name))
+		f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := make([]byte, 4096)
+		for {
+			if _, err := f.Write(page); err != nil {
+				break
+			}
+		}
+		f.Close()
+		fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
+		if err == nil || fin == nil || !fin.First || fin.Unrecorded == nil {
+			t.Fatalf("Finish = %+v, %v; want an unrecorded first outcome", fin, err)
+		}
+		if n := count(t, repo, u.Name); n != 1 {
+			t.Fatalf("%d history records of the unit after Finish, want 1 (its last page had room)", n)
+		}
+		os.Remove(filepath.Join(layout.Dir(repo), "filler"))
+		os.Remove(filepath.Join(layout.Dir(repo), "filler2"))
+		s.Now = func() time.Time { return time.Now().Add(time.Hour) }
+		if fins, _ := s.Reconcile(view); len(fins) != 0 {
+			t.Errorf("Reconcile returned %d to notify, want none", len(fins))
+		}
+		if st, err := s.Load(u.Name); err != nil || st.Phase != Ended {
+			t.Fatalf("state after Reconcile %+v, %v; want the kept outcome recorded", st, err)
+		}
+		if n := count(t, repo, u.Name); n != 1 {
+			t.Errorf("%d history records of the unit after Reconcile, want 1", n)
+		}
+	})
+	t.Run("mark of a record that was written", func(t *testing.T) {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		repo := t.TempDir()
+		s := Open(repo)
+		u := testUnit(repo, "site", plan.Queue)
+		saveStarted(t, s, u)
+		if _, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now); err != nil {
+			t.Fatal(err)
+		}
+		// What appendHistory leaves when history.Append returns an error
+		// after its write (the fsync failed).
+		b, _ := json.Marshal(missingHistory{repo, u.Name})
+		if err := os.MkdirAll(unrecordedDir(), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mark := strings.TrimSuffix(unrecordedPath(repo, u.Name), ".json") + missingHistorySuffix
+		if err := os.WriteFile(mark, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.Reconcile(view)
+		if n := count(t, repo, u.Name); n != 1 {
+			t.Errorf("%d history records of the unit after Reconcile, want 1", n)
+		}
+		if _, err := os.Stat(mark); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the mark is still there (%v)", err)
+		}
+	})
+}
+
+// TestMissingHistoryOfDamagedPlan: the history record of a unit whose plan
+// cannot be read (FinishDamaged) that a full disk refused is appended by
+// the next Reconcile too, from its state, as FinishDamaged builds it; the
+// mark is dropped only once the state is gone.
+func TestMissingHistoryOfDamagedPlan(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	repo := fullDisk(t, 8)
+	s := Open(repo)
+	s.NoSync = true
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	if err := os.WriteFile(s.PlanPath(u.Name), []byte(`{"version":1,"na`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for {
+		if _, err := f.Write(page); err != nil {
+			break
+		}
+	}
+	f.Close()
+	_, perr := plan.Load(s.PlanPath(u.Name))
+	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, &Service{"exit-code", "exited", "1"}, plan.Notify{}, time.Now)
+	if err != nil || fin == nil || !fin.First || fin.Unrecorded == nil {
+		t.Fatalf("FinishDamaged on a full disk = %+v, %v; want the outcome recorded in its state only", fin, err)
+	}
+	os.Remove(filepath.Join(layout.Dir(repo), "filler"))
+	os.Remove(filepath.Join(layout.Dir(repo), "filler2"))
+	s.Reconcile(func(*State) (bool, bool) { return true, false })
+	recs, _ := history.Read(layout.History(repo))
+	if len(recs) != 1 || recs[0].Unit != u.Name || recs[0].Job != "site" || recs[0].Result != outcome.Failure {
+		t.Fatalf("history after Reconcile with room: %+v; want the unit's failure", recs)
 	}
 }

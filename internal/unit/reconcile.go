@@ -183,7 +183,8 @@ func (s *Store) finishOrphan(name, why string) (*Finished, error) {
 	if kept != nil {
 		done()
 		if st.Phase == Ended && st.Outcome == kept.Outcome {
-			_ = s.appendHistory(u, st)
+			// Finish may have appended it when the state had no room.
+			_ = s.appendHistoryWith(history.AppendNew, u, st)
 		}
 		return nil, nil
 	}

@@ -109,12 +109,18 @@ func readState(path string) (*State, error) {
 // (see appendState), and returns where that record ends. A record being
 // appended, or cut by a crash, has no newline yet and is not taken. A file
 // with no newline at all is one record (edited by hand, say); end is then
-// 0, and a change replaces the file.
+// 0, and a change replaces the file. A last record holding a NUL byte,
+// which JSON never does, was torn by a power loss (its last page reached
+// the disk, the page before it did not): it is skipped like a cut tail.
 func lastRecord(b []byte) (*State, int, error) {
 	end := bytes.LastIndexByte(b, '\n') + 1
 	rec := b // no newline at all: the whole file
 	if end > 0 {
-		rec = b[bytes.LastIndexByte(b[:end-1], '\n')+1 : end]
+		start := bytes.LastIndexByte(b[:end-1], '\n') + 1
+		if start > 0 && bytes.IndexByte(b[start:end], 0) >= 0 {
+			end, start = start, bytes.LastIndexByte(b[:start-1], '\n')+1
+		}
+		rec = b[start:end]
 	}
 	var st State
 	if err := json.Unmarshal(rec, &st); err != nil {

@@ -112,3 +112,50 @@ func TestStateRecords(t *testing.T) {
 }
 
 func inode(fi os.FileInfo) uint64 { return fi.Sys().(*syscall.Stat_t).Ino }
+
+// TestStateTornRecord: a power loss during an append that crosses a page
+// boundary can leave the new page on disk with the record's end (and its
+// newline) while the page before it still holds what it held before the
+// write: zeros after the previous record. JSON never holds a raw NUL, so
+// that line is an append that never reached the disk, not damage: readers
+// take the record before it, and the next change cuts it off.
+func TestStateTornRecord(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	path := s.StatePath(u.Name)
+	if err := s.Update(u.Name, func(st *State) { st.StartErr = "one" }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := len(b)
+	next := []byte(`{"version":1,"unit":"` + u.Name + `","start_error":"two"}` + "\n")
+	torn := append(append(b, make([]byte, 20)...), next[20:]...)
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(u.Name)
+	if err != nil || st.StartErr != "one" {
+		t.Fatalf("Load with a torn last record = %+v, %v; want the record before it", st, err)
+	}
+	if all, _ := s.List(); len(all) != 1 {
+		t.Errorf("List with a torn last record: %d states, want 1", len(all))
+	}
+	if d := s.Damaged(); len(d) != 0 {
+		t.Errorf("Damaged = %v, want none (a torn append is not damage)", d)
+	}
+	if err := s.Update(u.Name, func(st *State) { st.StartErr = "three" }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if bytes.IndexByte(b, 0) >= 0 || !bytes.HasSuffix(b, []byte("\n")) || len(b) <= whole {
+		t.Errorf("the torn record was kept:\n%q", b)
+	}
+	if st, err := s.Load(u.Name); err != nil || st.StartErr != "three" {
+		t.Fatalf("Load after the next change = %+v, %v", st, err)
+	}
+}

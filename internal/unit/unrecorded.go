@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,7 +120,13 @@ const missingHistorySuffix = ".history.json"
 // appendHistory appends the history record of unit u, whose outcome st
 // records, or marks it missing for Reconcile when it cannot.
 func (s *Store) appendHistory(u *plan.Unit, st *State) error {
-	err := history.Append(layout.History(s.RepoPath), record(u, st))
+	return s.appendHistoryWith(history.Append, u, st)
+}
+
+// appendHistoryWith is appendHistory appending with add: history.AppendNew
+// for a record appended late, which may be there already.
+func (s *Store) appendHistoryWith(add func(string, history.Record) error, u *plan.Unit, st *State) error {
+	err := add(layout.History(s.RepoPath), record(u, st))
 	if err != nil {
 		if b, merr := json.Marshal(missingHistory{s.RepoPath, u.Name}); merr == nil && os.MkdirAll(unrecordedDir(), 0o700) == nil {
 			_ = os.WriteFile(strings.TrimSuffix(unrecordedPath(s.RepoPath, u.Name), ".json")+missingHistorySuffix, b, 0o600)
@@ -129,6 +137,8 @@ func (s *Store) appendHistory(u *plan.Unit, st *State) error {
 
 // appendMissingHistory appends the history records marked missing for
 // this repository (appendHistory), and removes the marks of those it did.
+// A record may be there already (the failed append wrote it, or another
+// Reconcile did just now): it is appended only when it is not.
 func (s *Store) appendMissingHistory() {
 	entries, err := os.ReadDir(unrecordedDir())
 	if err != nil {
@@ -146,11 +156,15 @@ func (s *Store) appendMissingHistory() {
 		}
 		u, uerr := plan.Load(s.PlanPath(m.Unit))
 		st, serr := s.Load(m.Unit)
+		if uerr != nil && serr == nil && !errors.Is(uerr, fs.ErrNotExist) {
+			// Damaged: recorded from its state, as FinishDamaged did.
+			u, uerr = &plan.Unit{Name: m.Unit, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner}, nil
+		}
 		if uerr != nil || serr != nil || st.Outcome == nil {
 			os.Remove(p) // pruned meanwhile: nothing left to record
 			continue
 		}
-		if history.Append(layout.History(s.RepoPath), record(u, st)) == nil {
+		if history.AppendNew(layout.History(s.RepoPath), record(u, st)) == nil {
 			os.Remove(p)
 		}
 	}
