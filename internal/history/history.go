@@ -138,13 +138,17 @@ func AppendAll(path string, rs []Record) error {
 		}
 		add = append(append(add, b...), '\n')
 	}
-	return locked(path, func() error {
-		if done, err := appendLines(path, add); done || err != nil {
-			return err
-		}
-		return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
-			return append(lines, add), nil
-		})
+	return locked(path, func() error { return addLocked(path, add) })
+}
+
+// addLocked adds the lines add to the file at path: appended when it can
+// be (appendLines), else in a rewrite. The caller holds the flock.
+func addLocked(path string, add []byte) error {
+	if done, err := appendLines(path, add); done || err != nil {
+		return err
+	}
+	return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
+		return append(lines, add), nil
 	})
 }
 
@@ -167,12 +171,7 @@ func AppendNew(path string, r Record) error {
 				return nil
 			}
 		}
-		if done, err := appendLines(path, add); done || err != nil {
-			return err
-		}
-		return rewriteLocked(path, func(lines [][]byte) ([][]byte, error) {
-			return append(lines, add), nil
-		})
+		return addLocked(path, add)
 	})
 }
 

@@ -43,7 +43,18 @@ func fullDisk(t *testing.T, pages int) string {
 			t.Fatal(err)
 		}
 	}
-	f, err := os.Create(filepath.Join(dir, "filler"))
+	filler := filepath.Join(dir, "filler")
+	if err := os.Truncate(filler, fill(t, filler)-int64(pages)*4096); err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+// fill writes pages to a new file at path until the disk is full, and
+// returns its size.
+func fill(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +65,13 @@ func fullDisk(t *testing.T, pages int) string {
 			if !errors.Is(err, syscall.ENOSPC) {
 				t.Fatal(err)
 			}
-			break
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fi.Size()
 		}
 	}
-	fi, _ := f.Stat()
-	if err := f.Truncate(fi.Size() - int64(pages)*4096); err != nil {
-		t.Fatal(err)
-	}
-	return repo
 }
 
 // TestFullDiskLeavesNoPlan: a hook that cannot write a unit's plan, or can
@@ -132,17 +142,7 @@ func TestUnrecordedOutcomeIsStillReported(t *testing.T) {
 		}, "unexpected end of JSON input"},
 		{"full disk", func(t *testing.T, s *Store, name string) {
 			fillLastPage(t, s.StatePath(name))
-			f, err := os.Create(filepath.Join(layout.Dir(s.RepoPath), "filler2"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			page := make([]byte, 4096)
-			for {
-				if _, err := f.Write(page); err != nil {
-					break
-				}
-			}
+			fillUp(t, s.RepoPath)
 		}, "no space left on device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,17 +238,7 @@ func TestUnrecordedExitDecides(t *testing.T) {
 	}
 	defer r.Close()
 	fillLastPage(t, s.StatePath(u.Name))
-	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := make([]byte, 4096)
-	for {
-		if _, err := f.Write(page); err != nil {
-			break
-		}
-	}
-	f.Close()
+	fillUp(t, repo)
 	if err := r.Exited(&Exit{Code: 0}); err == nil {
 		t.Fatal("Exited succeeded on a full disk")
 	}
@@ -291,17 +281,7 @@ func TestMissingHistoryIsAppendedLater(t *testing.T) {
 	u := testUnit(repo, "site", plan.Queue)
 	u.Notify = plan.Notify{Server: "http://ntfy.example", Topic: "t", On: []outcome.Kind{outcome.Failure}}
 	saveStarted(t, s, u)
-	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := make([]byte, 4096)
-	for {
-		if _, err := f.Write(page); err != nil {
-			break
-		}
-	}
-	f.Close()
+	fillUp(t, repo)
 	fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
 	if err == nil || !strings.Contains(err.Error(), "history") || fin == nil || !fin.First || fin.Unrecorded == nil {
 		t.Fatalf("Finish on a full disk = %+v, %v; want the outcome recorded in its state only, to notify", fin, err)
@@ -361,17 +341,7 @@ func TestHistoryRecordedOnce(t *testing.T) {
 		u := testUnit(repo, "site", plan.Queue)
 		saveStarted(t, s, u)
 		fillLastPage(t, s.StatePath(u.Name))
-		f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		page := make([]byte, 4096)
-		for {
-			if _, err := f.Write(page); err != nil {
-				break
-			}
-		}
-		f.Close()
+		fillUp(t, repo)
 		fin, err := Finish(s.PlanPath(u.Name), &Service{"exit-code", "exited", "7"}, time.Now)
 		if err == nil || fin == nil || !fin.First || fin.Unrecorded == nil {
 			t.Fatalf("Finish = %+v, %v; want an unrecorded first outcome", fin, err)
@@ -407,7 +377,7 @@ func TestHistoryRecordedOnce(t *testing.T) {
 		if err := os.MkdirAll(unrecordedDir(), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		mark := strings.TrimSuffix(unrecordedPath(repo, u.Name), ".json") + missingHistorySuffix
+		mark := missingHistoryPath(repo, u.Name)
 		if err := os.WriteFile(mark, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -435,17 +405,7 @@ func TestMissingHistoryOfDamagedPlan(t *testing.T) {
 	if err := os.WriteFile(s.PlanPath(u.Name), []byte(`{"version":1,"na`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(layout.Dir(repo), "filler2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := make([]byte, 4096)
-	for {
-		if _, err := f.Write(page); err != nil {
-			break
-		}
-	}
-	f.Close()
+	fillUp(t, repo)
 	_, perr := plan.Load(s.PlanPath(u.Name))
 	fin, err := FinishDamaged(s.PlanPath(u.Name), perr, &Service{"exit-code", "exited", "1"}, plan.Notify{}, time.Now)
 	if err != nil || fin == nil || !fin.First || fin.Unrecorded == nil {
@@ -458,4 +418,11 @@ func TestMissingHistoryOfDamagedPlan(t *testing.T) {
 	if len(recs) != 1 || recs[0].Unit != u.Name || recs[0].Job != "site" || recs[0].Result != outcome.Failure {
 		t.Fatalf("history after Reconcile with room: %+v; want the unit's failure", recs)
 	}
+}
+
+// fillUp fills what room is left on the full disk of repo (fullDisk) with
+// the file filler2, which a test removes to make room again.
+func fillUp(t *testing.T, repo string) {
+	t.Helper()
+	fill(t, filepath.Join(layout.Dir(repo), "filler2"))
 }

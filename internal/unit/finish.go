@@ -345,7 +345,8 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		if st.Phase == Ended && st.Outcome != nil {
 			return errNoChange
 		}
-		u := &plan.Unit{Name: name, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner, Notify: n}
+		u := s.unitOf(st)
+		u.Notify = n
 		o := Decide(st, svc, u, s.now())
 		if !st.Exit.Success() {
 			o = notify.Outcome{Kind: outcome.Failure, Reason: "its plan cannot be read, so its job did not run: " + planErr.Error(), Duration: o.Duration}
@@ -370,4 +371,10 @@ func FinishDamaged(planPath string, planErr error, svc *Service, n plan.Notify, 
 		fin.Unrecorded = err
 	}
 	return fin, nil
+}
+
+// unitOf stands in for the plan of st's unit when the plan cannot be read:
+// what its state knows of it.
+func (s *Store) unitOf(st *State) *plan.Unit {
+	return &plan.Unit{Name: st.Unit, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner}
 }

@@ -117,6 +117,11 @@ type missingHistory struct {
 
 const missingHistorySuffix = ".history.json"
 
+// missingHistoryPath is the mark of unit name of the repository.
+func missingHistoryPath(repoPath, name string) string {
+	return strings.TrimSuffix(unrecordedPath(repoPath, name), ".json") + missingHistorySuffix
+}
+
 // appendHistory appends the history record of unit u, whose outcome st
 // records, or marks it missing for Reconcile when it cannot.
 func (s *Store) appendHistory(u *plan.Unit, st *State) error {
@@ -129,7 +134,7 @@ func (s *Store) appendHistoryWith(add func(string, history.Record) error, u *pla
 	err := add(layout.History(s.RepoPath), record(u, st))
 	if err != nil {
 		if b, merr := json.Marshal(missingHistory{s.RepoPath, u.Name}); merr == nil && os.MkdirAll(unrecordedDir(), 0o700) == nil {
-			_ = os.WriteFile(strings.TrimSuffix(unrecordedPath(s.RepoPath, u.Name), ".json")+missingHistorySuffix, b, 0o600)
+			_ = os.WriteFile(missingHistoryPath(s.RepoPath, u.Name), b, 0o600)
 		}
 	}
 	return err
@@ -157,8 +162,7 @@ func (s *Store) appendMissingHistory() {
 		u, uerr := plan.Load(s.PlanPath(m.Unit))
 		st, serr := s.Load(m.Unit)
 		if uerr != nil && serr == nil && !errors.Is(uerr, fs.ErrNotExist) {
-			// Damaged: recorded from its state, as FinishDamaged did.
-			u, uerr = &plan.Unit{Name: m.Unit, Repo: st.Repo, Job: st.Job, RepoPath: s.RepoPath, Runner: st.Runner}, nil
+			u, uerr = s.unitOf(st), nil // damaged: recorded from its state, as FinishDamaged did
 		}
 		if uerr != nil || serr != nil || st.Outcome == nil {
 			os.Remove(p) // pruned meanwhile: nothing left to record
