@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -80,6 +82,7 @@ func (s *Systemd) jobConn() (systemdConn, error) {
 // endpoint is one way to reach a manager.
 type endpoint struct {
 	address string // D-Bus address
+	path    string // the socket's path, when address is a single unix:path=
 	what    string // for messages: a socket path or "session bus (...)"
 	hello   bool   // a message bus (Hello needed) rather than a private socket
 }
@@ -107,34 +110,114 @@ type endpoint struct {
 // When no candidate answers, the error is an *UnreachableError, which names
 // every address tried and the fix, and wraps ErrManagerUnreachable.
 func DialSystemd(ctx context.Context, manager string, env func(string) string) (*Systemd, error) {
+	return StartDial(manager, env).Finish(ctx)
+}
+
+// Dialing is a connection to a manager being made: StartDial has connected
+// its first candidate's socket, Finish does the rest.
+type Dialing struct {
+	manager  string
+	env      func(string) string
+	eps      []endpoint
+	err      error         // from endpoints
+	first    *net.UnixConn // eps[0]'s socket, connected by StartDial
+	tried    bool          // StartDial tried eps[0]: first, or firstErr
+	firstErr error
+}
+
+// StartDial begins DialSystemd. It connects the first candidate's socket
+// in the caller, which takes microseconds, so that the manager sets the
+// connection up (a millisecond or two, its first answer) while the caller
+// goes on; Finish authenticates, and tries the other candidates if that
+// one fails. The caller never waits here: a socket whose backlog is full
+// is left to Finish. Every Dialing must be finished.
+func StartDial(manager string, env func(string) string) *Dialing {
 	if env == nil {
 		env = os.Getenv
 	}
-	eps, err := endpoints(manager, env, os.Getuid(), os.Geteuid())
-	if err != nil {
-		return nil, err
+	d := &Dialing{manager: manager, env: env}
+	d.eps, d.err = endpoints(manager, env, os.Getuid(), os.Geteuid())
+	if d.err == nil && len(d.eps) > 0 && d.eps[0].path != "" {
+		d.first, d.firstErr = connectNow(d.eps[0].path)
+		d.tried = d.first != nil || d.firstErr != nil
 	}
+	return d
+}
+
+// Finish completes the dial StartDial began; see DialSystemd. ctx bounds
+// the dial and the life of the connection.
+func (d *Dialing) Finish(ctx context.Context) (*Systemd, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	first := d.first
+	d.first = nil
 	self, err := os.Executable()
 	if err != nil {
+		if first != nil {
+			first.Close()
+		}
 		return nil, fmt.Errorf("locate the hookrun binary: %w", err)
 	}
-	ue := &UnreachableError{Manager: manager}
-	for _, ep := range eps {
+	ue := &UnreachableError{Manager: d.manager}
+	for i, ep := range d.eps {
+		var pre *net.UnixConn
+		if i == 0 && d.tried {
+			if d.firstErr != nil {
+				ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(d.firstErr)})
+				continue
+			}
+			pre = first
+		}
 		if err := ctx.Err(); err != nil {
+			if pre != nil {
+				pre.Close()
+			}
 			ue.Tried = append(ue.Tried, Attempt{ep.what, err})
 			break
 		}
-		raw, err := dialEndpoint(ctx, ep)
+		raw, err := dialEndpoint(ctx, ep, pre)
 		if err != nil {
 			ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(err)})
 			continue
 		}
 		// Method calls only (busConn): no AddMatch round trip before the
 		// first start. RunSync adds go-systemd's job signals (jobConn).
-		return &Systemd{Self: self, manager: manager, address: ep.address, conn: newBusConn(raw), bus: raw}, nil
+		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw}, nil
 	}
-	ue.Hint = unreachableHint(manager, env)
+	ue.Hint = unreachableHint(d.manager, d.env)
 	return nil, ue
+}
+
+// connectNow connects a unix stream socket to path without waiting: it
+// returns (nil, nil) when the connection cannot complete at once (the
+// listener's backlog is full), for the caller to dial the usual way.
+func connectNow(path string) (*net.UnixConn, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil
+	}
+	err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
+	if err == syscall.EAGAIN || err == syscall.EINPROGRESS || err == syscall.EINTR {
+		syscall.Close(fd)
+		return nil, nil
+	}
+	if err != nil {
+		syscall.Close(fd)
+		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: os.NewSyscallError("connect", err)}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	c, err := net.FileConn(f) // a dup, registered with the poller
+	f.Close()
+	if err != nil {
+		return nil, nil
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, nil
+	}
+	return uc, nil
 }
 
 // NewSystemd wraps conn, an authenticated connection to a manager's private
@@ -158,7 +241,7 @@ func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoi
 	case plan.ManagerUser, "":
 		var eps []endpoint
 		if a := env("DBUS_SESSION_BUS_ADDRESS"); a != "" {
-			eps = append(eps, endpoint{address: a, what: "session bus " + a, hello: true})
+			eps = append(eps, endpoint{address: a, path: unixPath(a), what: "session bus " + a, hello: true})
 		}
 		userRun := "/run/user/" + strconv.Itoa(uid)
 		if xdg := env("XDG_RUNTIME_DIR"); xdg != "" && filepath.Clean(xdg) != userRun {
@@ -180,7 +263,26 @@ func endpoints(manager string, env func(string) string, uid, euid int) ([]endpoi
 }
 
 func privateSocket(path string) endpoint {
-	return endpoint{address: "unix:path=" + escapeAddressValue(path), what: path}
+	return endpoint{address: "unix:path=" + escapeAddressValue(path), path: path, what: path}
+}
+
+// unixPath is the socket path of a D-Bus address that is one
+// "unix:path=..." (other keys, such as guid, ignored), else "".
+func unixPath(address string) string {
+	rest, ok := strings.CutPrefix(address, "unix:")
+	if !ok || strings.Contains(rest, ";") {
+		return ""
+	}
+	for kv := range strings.SplitSeq(rest, ",") {
+		if v, ok := strings.CutPrefix(kv, "path="); ok {
+			p, err := url.PathUnescape(v)
+			if err != nil || p == "" {
+				return ""
+			}
+			return p
+		}
+	}
+	return ""
 }
 
 // escapeAddressValue escapes a D-Bus address value: bytes outside
@@ -201,9 +303,18 @@ func escapeAddressValue(s string) string {
 
 // dialEndpoint connects and authenticates (EXTERNAL, by uid: no user-name
 // lookup); on a bus it also says Hello.
-func dialEndpoint(ctx context.Context, ep endpoint) (*godbus.Conn, error) {
-	conn, err := godbus.Dial(ep.address, godbus.WithContext(ctx))
+func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.Conn, error) {
+	var conn *godbus.Conn
+	var err error
+	if pre != nil {
+		conn, err = godbus.DialUnix(pre, godbus.WithContext(ctx))
+	} else {
+		conn, err = godbus.Dial(ep.address, godbus.WithContext(ctx))
+	}
 	if err != nil {
+		if pre != nil {
+			pre.Close()
+		}
 		return nil, err
 	}
 	if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {

@@ -340,7 +340,7 @@ func TestSystemdDialOnce(t *testing.T) {
 
 		t0 = time.Now()
 		c, err := sd.NewConnection(func() (*godbus.Conn, error) {
-			return dialEndpoint(ctx, privateSocket(filepath.Join(r.m.RuntimeDir, "systemd", "private")))
+			return dialEndpoint(ctx, privateSocket(filepath.Join(r.m.RuntimeDir, "systemd", "private")), nil)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -148,5 +151,103 @@ func TestDialSystemdCancelled(t *testing.T) {
 	_, err := DialSystemd(ctx, "user", envMap(map[string]string{"XDG_RUNTIME_DIR": t.TempDir()}))
 	if !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), "context canceled") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestUnixPath(t *testing.T) {
+	for _, tc := range []struct{ address, want string }{
+		{"unix:path=/run/user/1000/bus", "/run/user/1000/bus"},
+		{"unix:path=/tmp/x%20y/systemd/private", "/tmp/x y/systemd/private"},
+		{"unix:path=/run/user/1000/bus,guid=0123", "/run/user/1000/bus"},
+		{"unix:guid=0123,path=/b", "/b"},
+		{"unix:abstract=/tmp/dbus-x", ""},
+		{"unix:path=/a;unix:path=/b", ""}, // several: godbus tries them in turn
+		{"tcp:host=localhost,port=1", ""},
+		{"unix:path=%zz", ""},
+		{"unix:path=", ""},
+	} {
+		if got := unixPath(tc.address); got != tc.want {
+			t.Errorf("unixPath(%q) = %q, want %q", tc.address, got, tc.want)
+		}
+	}
+	// The private sockets connect in the caller (StartDial).
+	eps, _ := endpoints("user", envMap(map[string]string{"XDG_RUNTIME_DIR": "/tmp/x y"}), 1000, 1000)
+	if eps[0].path != "/tmp/x y/systemd/private" {
+		t.Errorf("private socket endpoint has path %q", eps[0].path)
+	}
+}
+
+// listenUnix listens on a new socket in a temporary directory with the
+// given backlog, and returns its path and file descriptor.
+func listenUnix(t *testing.T, backlog int) (string, int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "private")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, backlog); err != nil {
+		t.Fatal(err)
+	}
+	return path, fd
+}
+
+// A socket whose backlog is full is left to Finish: the caller never waits.
+func TestConnectNowFullBacklog(t *testing.T) {
+	path, _ := listenUnix(t, 0)
+	first, err := connectNow(path)
+	if err != nil || first == nil {
+		t.Fatalf("first connect: %v, %v", first, err)
+	}
+	defer first.Close()
+	done := make(chan struct{})
+	var c *net.UnixConn
+	go func() {
+		defer close(done)
+		c, err = connectNow(path)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connectNow waited on a full backlog")
+	}
+	if c != nil || err != nil {
+		t.Errorf("full backlog: %v, %v; want nil, nil", c, err)
+	}
+	if _, err := connectNow(filepath.Join(t.TempDir(), "none")); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("missing socket: err = %v", err)
+	}
+}
+
+// StartDial connects before it returns, so the manager accepts the
+// connection while the caller goes on; Finish goes on to the next
+// candidate when that one fails.
+func TestStartDialConnectsAtOnce(t *testing.T) {
+	path, lfd := listenUnix(t, 16)
+	xdg := filepath.Dir(filepath.Dir(path))
+	if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(xdg, "systemd", "private")
+	if err := os.Rename(path, sock); err != nil {
+		t.Fatal(err)
+	}
+	d := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg}))
+	if err := syscall.SetNonblock(lfd, true); err != nil {
+		t.Fatal(err)
+	}
+	nfd, _, err := syscall.Accept(lfd)
+	if err != nil {
+		t.Fatalf("nothing connected when StartDial returned: %v", err)
+	}
+	syscall.Close(nfd) // the "manager" hangs up: authentication fails
+	_, err = d.Finish(context.Background())
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || len(ue.Tried) < 2 || ue.Tried[0].Address != sock {
+		t.Fatalf("err = %v; want both candidates tried, %s first", err, sock)
 	}
 }

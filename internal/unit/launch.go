@@ -106,10 +106,13 @@ func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
 	l.conns[m] = c
 	var connCtx context.Context
 	connCtx, c.cancel = context.WithCancel(ctx)
+	// The socket connects here, the rest in the background: the manager
+	// takes a millisecond or two to set a connection up, and starts now.
+	dialing := runner.StartDial(string(m), l.Getenv)
 	go func() {
 		defer close(c.done)
 		dialTimer := time.AfterFunc(CallTimeout, c.cancel)
-		c.sd, c.err = runner.DialSystemd(connCtx, string(m), l.Getenv)
+		c.sd, c.err = dialing.Finish(connCtx)
 		if !dialTimer.Stop() && c.err == nil {
 			// The deadline struck as the dial ended: the connection closes.
 			c.sd.Close()
