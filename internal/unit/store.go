@@ -93,17 +93,36 @@ func (s *Store) Load(name string) (*State, error) {
 	return readState(s.StatePath(name))
 }
 
+// readState reads the state at path without its lock. A last record that
+// does not decode is read again, up to rereads times a millisecond apart:
+// a change that cuts off a tail a crash or a full disk left and writes its
+// record in that place can meet a reader between two of its reads, which
+// then holds half of each. A file damaged for good still fails.
 func readState(path string) (*State, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		b, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		st, _, err := lastRecord(b)
+		if err == nil {
+			return st, nil
+		}
+		if try == rereads || errors.Is(err, errVersion) {
+			return nil, fmt.Errorf("unit state %s: %w", path, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	st, _, err := lastRecord(b)
-	if err != nil {
-		return nil, fmt.Errorf("unit state %s: %w", path, err)
-	}
-	return st, nil
 }
+
+// rereads is how often readState reads a state again that does not decode.
+const rereads = 3
+
+// readFile is os.ReadFile; tests replace it.
+var readFile = os.ReadFile
+
+// errVersion: a state written by a hookrun of another format.
+var errVersion = errors.New("format version")
 
 // lastRecord decodes the state in b, a state file: its last whole record
 // (see appendState), and returns where that record ends. A record being
@@ -127,7 +146,7 @@ func lastRecord(b []byte) (*State, int, error) {
 		return nil, 0, fmt.Errorf("%w (remove it: hookrun writes every record whole, so it was damaged from outside)", err)
 	}
 	if st.Version != Version {
-		return nil, 0, fmt.Errorf("format version %d, this hookrun reads %d", st.Version, Version)
+		return nil, 0, fmt.Errorf("%w %d, this hookrun reads %d", errVersion, st.Version, Version)
 	}
 	return &st, end, nil
 }

@@ -159,3 +159,44 @@ func TestStateTornRecord(t *testing.T) {
 		t.Fatalf("Load after the next change = %+v, %v", st, err)
 	}
 }
+
+// TestReadStateRereads: a reader that meets a change between two of its
+// reads (half the old tail, half the new record) reads again and gets the
+// new record; a file damaged for good still fails, after rereads more
+// reads; a state of another format fails at once.
+func TestReadStateRereads(t *testing.T) {
+	repo := t.TempDir()
+	s := Open(repo)
+	u := testUnit(repo, "site", plan.Queue)
+	saveStarted(t, s, u)
+	path := s.StatePath(u.Name)
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	t.Cleanup(func() { readFile = os.ReadFile })
+	readFile = func(string) ([]byte, error) {
+		reads++
+		if reads == 1 {
+			// the first part of a crash's leftover, then the end of the record written over it
+			return append(whole[:len(whole):len(whole)], []byte(`{"version":1,"unit":"x","pha`+`07T07:00:00Z"}`+"\n")...), nil
+		}
+		return whole, nil
+	}
+	st, err := s.Load(u.Name)
+	if err != nil || st.Phase != Started || reads != 2 {
+		t.Fatalf("mixed read: %v, %v after %d reads; want the record after 2", st, err, reads)
+	}
+
+	reads = 0
+	readFile = func(string) ([]byte, error) { reads++; return []byte("{damaged\n"), nil }
+	if _, err := s.Load(u.Name); err == nil || reads != rereads+1 {
+		t.Errorf("damaged for good: %v after %d reads; want an error after %d", err, reads, rereads+1)
+	}
+	reads = 0
+	readFile = func(string) ([]byte, error) { reads++; return []byte(`{"version":99}` + "\n"), nil }
+	if _, err := s.Load(u.Name); err == nil || !strings.Contains(err.Error(), "format version 99") || reads != 1 {
+		t.Errorf("another format: %v after %d reads; want an error after 1", err, reads)
+	}
+}
