@@ -58,6 +58,7 @@ type Systemd struct {
 	bus    *godbus.Conn
 	jobsMu sync.Mutex
 	jobs   systemdConn
+	noFDs  bool // StartDial's: no file descriptors cross it
 }
 
 // jobConn is a systemdConn whose job methods write the job's result to
@@ -110,7 +111,7 @@ type endpoint struct {
 // When no candidate answers, the error is an *UnreachableError, which names
 // every address tried and the fix, and wraps ErrManagerUnreachable.
 func DialSystemd(ctx context.Context, manager string, env func(string) string) (*Systemd, error) {
-	return StartDial(manager, env).Finish(ctx)
+	return newDialing(manager, env).Finish(ctx)
 }
 
 // Dialing is a connection to a manager being made: StartDial has connected
@@ -125,22 +126,31 @@ type Dialing struct {
 	firstErr error
 }
 
-// StartDial begins DialSystemd. It connects the first candidate's socket
-// in the caller, which takes microseconds, so that the manager sets the
-// connection up (a millisecond or two, its first answer) while the caller
-// goes on; Finish authenticates, and tries the other candidates if that
-// one fails. The caller never waits here: a socket whose backlog is full
+// StartDial begins dialling manager for a hook's starts, as DialSystemd
+// does, only sooner. It connects the first candidate's socket in the
+// caller and writes the authentication on it in one go (pipelinedAuth),
+// which takes microseconds, so that the manager sets the connection up
+// and authenticates it (its first answer takes a millisecond or two)
+// while the caller goes on; Finish reads that answer, or tries the other
+// candidates. The caller never waits here: a socket whose backlog is full
 // is left to Finish. Every Dialing must be finished.
+//
+// The connection passes no file descriptors: RunSync needs DialSystemd's.
 func StartDial(manager string, env func(string) string) *Dialing {
+	d := newDialing(manager, env)
+	if d.err == nil && len(d.eps) > 0 && d.eps[0].path != "" {
+		d.first, d.firstErr = connectNow(d.eps[0].path)
+		d.tried = d.first != nil || d.firstErr != nil
+	}
+	return d
+}
+
+func newDialing(manager string, env func(string) string) *Dialing {
 	if env == nil {
 		env = os.Getenv
 	}
 	d := &Dialing{manager: manager, env: env}
 	d.eps, d.err = endpoints(manager, env, os.Getuid(), os.Geteuid())
-	if d.err == nil && len(d.eps) > 0 && d.eps[0].path != "" {
-		d.first, d.firstErr = connectNow(d.eps[0].path)
-		d.tried = d.first != nil || d.firstErr != nil
-	}
 	return d
 }
 
@@ -183,15 +193,16 @@ func (d *Dialing) Finish(ctx context.Context) (*Systemd, error) {
 		}
 		// Method calls only (busConn): no AddMatch round trip before the
 		// first start. RunSync adds go-systemd's job signals (jobConn).
-		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw}, nil
+		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw, noFDs: pre != nil}, nil
 	}
 	ue.Hint = unreachableHint(d.manager, d.env)
 	return nil, ue
 }
 
-// connectNow connects a unix stream socket to path without waiting: it
-// returns (nil, nil) when the connection cannot complete at once (the
-// listener's backlog is full), for the caller to dial the usual way.
+// connectNow connects a unix stream socket to path without waiting, and
+// writes the authentication (pipelinedAuth) on it: it returns (nil, nil)
+// when that cannot complete at once (the listener's backlog is full), for
+// the caller to dial the usual way.
 func connectNow(path string) (*net.UnixConn, error) {
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -205,6 +216,12 @@ func connectNow(path string) (*net.UnixConn, error) {
 	if err != nil {
 		syscall.Close(fd)
 		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: path, Net: "unix"}, Err: os.NewSyscallError("connect", err)}
+	}
+	// The authentication goes out with the connect (pipelinedAuth): a
+	// few bytes into an empty socket buffer, written whole.
+	if auth := authLines(os.Getuid()); !writeAll(fd, auth) {
+		syscall.Close(fd)
+		return nil, nil
 	}
 	f := os.NewFile(uintptr(fd), path)
 	c, err := net.FileConn(f) // a dup, registered with the poller
@@ -266,6 +283,12 @@ func privateSocket(path string) endpoint {
 	return endpoint{address: "unix:path=" + escapeAddressValue(path), path: path, what: path}
 }
 
+// writeAll writes b on fd in one write, reporting whether it all went.
+func writeAll(fd int, b []byte) bool {
+	n, err := syscall.Write(fd, b)
+	return err == nil && n == len(b)
+}
+
 // unixPath is the socket path of a D-Bus address that is one
 // "unix:path=..." (other keys, such as guid, ignored), else "".
 func unixPath(address string) string {
@@ -307,7 +330,12 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 	var conn *godbus.Conn
 	var err error
 	if pre != nil {
-		conn, err = godbus.DialUnix(pre, godbus.WithContext(ctx))
+		pa := newPipelinedAuth(pre)
+		if err := pa.awaitOK(ctx); err != nil {
+			pre.Close()
+			return nil, err
+		}
+		conn, err = godbus.NewConn(pa, godbus.WithContext(ctx))
 	} else {
 		conn, err = godbus.Dial(ep.address, godbus.WithContext(ctx))
 	}

@@ -222,32 +222,3 @@ func TestConnectNowFullBacklog(t *testing.T) {
 		t.Errorf("missing socket: err = %v", err)
 	}
 }
-
-// StartDial connects before it returns, so the manager accepts the
-// connection while the caller goes on; Finish goes on to the next
-// candidate when that one fails.
-func TestStartDialConnectsAtOnce(t *testing.T) {
-	path, lfd := listenUnix(t, 16)
-	xdg := filepath.Dir(filepath.Dir(path))
-	if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(xdg, "systemd", "private")
-	if err := os.Rename(path, sock); err != nil {
-		t.Fatal(err)
-	}
-	d := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg}))
-	if err := syscall.SetNonblock(lfd, true); err != nil {
-		t.Fatal(err)
-	}
-	nfd, _, err := syscall.Accept(lfd)
-	if err != nil {
-		t.Fatalf("nothing connected when StartDial returned: %v", err)
-	}
-	syscall.Close(nfd) // the "manager" hangs up: authentication fails
-	_, err = d.Finish(context.Background())
-	var ue *UnreachableError
-	if !errors.As(err, &ue) || len(ue.Tried) < 2 || ue.Tried[0].Address != sock {
-		t.Fatalf("err = %v; want both candidates tried, %s first", err, sock)
-	}
-}

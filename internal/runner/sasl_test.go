@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/hookrun/hookrun/internal/plan"
+)
+
+// fakeManager accepts one connection on a private socket under a new
+// runtime directory, as a manager would, and hands it to serve.
+func fakeManager(t *testing.T, serve func(c *net.UnixConn)) (xdg string) {
+	t.Helper()
+	xdg = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(xdg, "systemd", "private"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { l.Close(); <-done })
+	go func() {
+		defer close(done)
+		c, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		serve(c)
+	}()
+	return xdg
+}
+
+// methodReturn is an empty D-Bus method return answering serial.
+func methodReturn(serial uint32) []byte {
+	b := []byte{'l', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 5, 1, 'u', 0, 0, 0, 0, 0}
+	binary.LittleEndian.PutUint32(b[20:], serial)
+	return b
+}
+
+// The authentication goes out with the connect, before Finish, in one
+// write; Finish reads the manager's one answer, and the first call
+// follows.
+func TestPipelinedAuth(t *testing.T) {
+	got := make(chan string, 2)
+	xdg := fakeManager(t, func(c *net.UnixConn) {
+		in := bufio.NewReader(c)
+		auth := make([]byte, len(authLines(os.Getuid())))
+		if _, err := io.ReadFull(in, auth); err != nil {
+			got <- "reading the authentication: " + err.Error()
+			return
+		}
+		got <- string(auth)
+		if _, err := c.Write([]byte("OK 0123456789abcdef0123456789abcdef\r\n")); err != nil {
+			return
+		}
+		msg, err := godbus.DecodeMessage(in)
+		if err != nil {
+			got <- "reading the call: " + err.Error()
+			return
+		}
+		got <- msg.Headers[godbus.FieldMember].Value().(string)
+		_, _ = c.Write(methodReturn(msg.Serial()))
+	})
+	d := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg}))
+	select {
+	case a := <-got:
+		if a != string(authLines(os.Getuid())) {
+			t.Fatalf("the manager got %q, want the authentication %q", a, authLines(os.Getuid()))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no authentication reached the manager before Finish")
+	}
+	s, err := d.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Peer.Ping", 0)
+	if call.Err != nil {
+		t.Fatalf("call: %v (the manager saw %q)", call.Err, <-got)
+	}
+	if m := <-got; m != "Ping" {
+		t.Errorf("the manager got %q, want the call Ping", m)
+	}
+}
+
+// A manager that refuses the uid, or hangs up, is not reached: Finish
+// says what it answered, and goes on to the next candidate.
+func TestPipelinedAuthRefused(t *testing.T) {
+	for answer, want := range map[string]string{
+		"REJECTED EXTERNAL\r\n": `refused to authenticate this process's uid (EXTERNAL): it answered "REJECTED EXTERNAL"`,
+		"":                      "authenticating: EOF",
+	} {
+		xdg := fakeManager(t, func(c *net.UnixConn) {
+			_, _ = io.ReadFull(c, make([]byte, len(authLines(os.Getuid()))))
+			_, _ = c.Write([]byte(answer))
+		})
+		_, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+		var ue *UnreachableError
+		if !errors.As(err, &ue) || len(ue.Tried) < 2 || !strings.Contains(ue.Tried[0].Err.Error(), want) {
+			t.Errorf("answer %q: err = %v; want both candidates tried, the first with %q", answer, err, want)
+		}
+	}
+}
+
+// A manager that never answers is given up when the dial's context ends.
+func TestPipelinedAuthCancelled(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	xdg := fakeManager(t, func(c *net.UnixConn) { <-hold })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(ctx)
+	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded") {
+		t.Errorf("err = %v; want the dial given up", err)
+	}
+}
+
+// godbus's own dialogue is answered in step, and only its lines are taken.
+func TestPipelinedAuthDialogue(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "client")
+	c, err := net.FileConn(f)
+	f.Close()
+	syscall.Close(fds[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPipelinedAuth(c.(*net.UnixConn))
+	defer p.Close()
+	if _, err := p.Write([]byte("NEGOTIATE_UNIX_FD\r\n")); err == nil {
+		t.Error("a line godbus never sends here was taken")
+	}
+	if _, err := p.Read(make([]byte, 10)); err == nil {
+		t.Error("a read with no line to answer did not fail")
+	}
+}
+
+// StartDial's connection passes no file descriptors, so RunSync, which
+// hands the unit its output pipe, refuses it rather than fail inside.
+func TestStartDialNoRunSync(t *testing.T) {
+	xdg := fakeManager(t, func(c *net.UnixConn) {
+		_, _ = io.ReadFull(c, make([]byte, len(authLines(os.Getuid()))))
+		_, _ = c.Write([]byte("OK 0123456789abcdef0123456789abcdef\r\n"))
+		_, _ = io.Copy(io.Discard, c)
+	})
+	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.RunSync(context.Background(), &plan.Unit{Name: "x.service"}, []string{"/bin/true"}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "passes no file descriptors") {
+		t.Errorf("RunSync on StartDial's connection: %v", err)
+	}
+}
