@@ -18,10 +18,19 @@ import (
 // sd-bus clients do: the null byte, AUTH EXTERNAL with the uid, BEGIN.
 // The server answers once (OK), where godbus's line-by-line dialogue
 // costs four round trips, and it answers while the hook is still busy.
-// The first message waits for that answer (awaitOK): systemd's sd-bus
-// (252) leaves message bytes that come in the same read as BEGIN
-// unparsed until more bytes come, and a short first call would wait
-// forever (seen: go-systemd's AddMatch).
+//
+// On a manager's private socket the first call follows without waiting
+// for that OK either (early): the manager reads it with the
+// authentication and answers both in one pass. The OK is then checked
+// before the first message read. sd-bus (252, and as far back as its
+// bus_socket_read_auth goes) reads at most 256 bytes while it
+// authenticates and parses the rest only when more bytes come: a start
+// call is always longer, so its end is still in the socket and comes
+// after. Should a manager ever swallow a whole call with the
+// authentication, the kick (see dialEndpoint) sends it more bytes. On a
+// bus (session or system: dbus-daemon or dbus-broker, whose first
+// message, Hello, is short) the first message waits for the OK
+// (awaitOK).
 //
 // godbus still runs its own dialogue, which pipelinedAuth answers itself;
 // it is given this as a generic transport, which passes no file
@@ -32,6 +41,7 @@ type pipelinedAuth struct {
 	in      *bufio.Reader
 	answers bytes.Buffer // what godbus's dialogue is told
 	begun   bool         // godbus said BEGIN: writes go to the socket
+	early   bool         // the OK is not read yet: the first Read checks it
 }
 
 // authLines is what a client authenticating as uid writes: the null byte
@@ -90,13 +100,21 @@ func (p *pipelinedAuth) awaitOK(ctx context.Context) error {
 }
 
 // Read answers godbus's dialogue until its BEGIN; then it reads the
-// socket (what came after the server's OK).
+// socket, checking the server's OK first if that is not done. A refusal
+// fails that read, and so every call waiting, with an error that wraps
+// ErrManagerUnreachable.
 func (p *pipelinedAuth) Read(b []byte) (int, error) {
 	if !p.begun {
 		if p.answers.Len() == 0 {
 			return 0, errors.New("dbus: authentication dialogue out of step")
 		}
 		return p.answers.Read(b)
+	}
+	if p.early {
+		if err := p.awaitOK(context.Background()); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrManagerUnreachable, err)
+		}
+		p.early = false
 	}
 	return p.in.Read(b)
 }

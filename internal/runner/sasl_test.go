@@ -54,8 +54,8 @@ func methodReturn(serial uint32) []byte {
 }
 
 // The authentication goes out with the connect, before Finish, in one
-// write; Finish reads the manager's one answer, and the first call
-// follows.
+// write; on a private socket the first call follows without waiting for
+// the manager's answer, which is read before the call's reply.
 func TestPipelinedAuth(t *testing.T) {
 	got := make(chan string, 2)
 	xdg := fakeManager(t, func(c *net.UnixConn) {
@@ -66,16 +66,14 @@ func TestPipelinedAuth(t *testing.T) {
 			return
 		}
 		got <- string(auth)
-		if _, err := c.Write([]byte("OK 0123456789abcdef0123456789abcdef\r\n")); err != nil {
-			return
-		}
+		// The call comes before the manager has answered anything.
 		msg, err := godbus.DecodeMessage(in)
 		if err != nil {
 			got <- "reading the call: " + err.Error()
 			return
 		}
 		got <- msg.Headers[godbus.FieldMember].Value().(string)
-		_, _ = c.Write(methodReturn(msg.Serial()))
+		_, _ = c.Write(append([]byte("OK 0123456789abcdef0123456789abcdef\r\n"), methodReturn(msg.Serial())...))
 	})
 	d := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg}))
 	select {
@@ -100,33 +98,84 @@ func TestPipelinedAuth(t *testing.T) {
 	}
 }
 
-// A manager that refuses the uid, or hangs up, is not reached: Finish
-// says what it answered, and goes on to the next candidate.
+// A manager that reads a whole first call with the authentication and
+// waits for more bytes before it parses it (pipelinedAuth) gets them: the
+// kick, after kickAfter.
+func TestPipelinedAuthKick(t *testing.T) {
+	xdg := fakeManager(t, func(c *net.UnixConn) {
+		in := bufio.NewReader(c)
+		_, _ = io.ReadFull(in, make([]byte, len(authLines(os.Getuid()))))
+		call, err := godbus.DecodeMessage(in)
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("OK 0123456789abcdef0123456789abcdef\r\n"))
+		kick, err := godbus.DecodeMessage(in) // nothing is answered before more bytes come
+		if err != nil || kick.Flags&godbus.FlagNoReplyExpected == 0 {
+			return
+		}
+		_, _ = c.Write(methodReturn(call.Serial()))
+	})
+	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	began := time.Now()
+	if err := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx, "org.freedesktop.systemd1.Manager.StartTransientUnit", 0).Err; err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if d := time.Since(began); d < kickAfter {
+		t.Errorf("answered after %s, before the kick", d)
+	}
+}
+
+// A manager that refuses the uid fails the first call, saying so, as an
+// unreachable manager; on a bus, whose first message waits for the answer,
+// Finish says so and goes on to the next candidate.
 func TestPipelinedAuthRefused(t *testing.T) {
-	for answer, want := range map[string]string{
-		"REJECTED EXTERNAL\r\n": `refused to authenticate this process's uid (EXTERNAL): it answered "REJECTED EXTERNAL"`,
-		"":                      "authenticating: EOF",
-	} {
-		xdg := fakeManager(t, func(c *net.UnixConn) {
+	refuse := func(c *net.UnixConn) {
+		_, _ = io.ReadFull(c, make([]byte, len(authLines(os.Getuid()))))
+		_, _ = c.Write([]byte("REJECTED EXTERNAL\r\n"))
+		_, _ = io.Copy(io.Discard, c) // until the client hangs up
+	}
+	const want = `refused to authenticate this process's uid (EXTERNAL): it answered "REJECTED EXTERNAL"`
+	xdg := fakeManager(t, refuse)
+	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Peer.Ping", 0).Err
+	if !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), want) {
+		t.Errorf("private socket: err = %v; want the refusal, as an unreachable manager", err)
+	}
+
+	for answer, want := range map[string]string{"REJECTED EXTERNAL\r\n": want, "": "authenticating: EOF"} {
+		bus := fakeManager(t, func(c *net.UnixConn) {
 			_, _ = io.ReadFull(c, make([]byte, len(authLines(os.Getuid()))))
 			_, _ = c.Write([]byte(answer))
 		})
-		_, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+		env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + filepath.Join(bus, "systemd", "private"), "XDG_RUNTIME_DIR": t.TempDir()}
+		_, err := StartDial("user", envMap(env)).Finish(context.Background())
 		var ue *UnreachableError
 		if !errors.As(err, &ue) || len(ue.Tried) < 2 || !strings.Contains(ue.Tried[0].Err.Error(), want) {
-			t.Errorf("answer %q: err = %v; want both candidates tried, the first with %q", answer, err, want)
+			t.Errorf("bus answering %q: err = %v; want every candidate tried, the first with %q", answer, err, want)
 		}
 	}
 }
 
-// A manager that never answers is given up when the dial's context ends.
+// A bus that never answers is given up when the dial's context ends.
 func TestPipelinedAuthCancelled(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
-	xdg := fakeManager(t, func(c *net.UnixConn) { <-hold })
+	bus := fakeManager(t, func(c *net.UnixConn) { <-hold })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(ctx)
+	env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + filepath.Join(bus, "systemd", "private"), "XDG_RUNTIME_DIR": t.TempDir()}
+	_, err := StartDial("user", envMap(env)).Finish(ctx)
 	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded") {
 		t.Errorf("err = %v; want the dial given up", err)
 	}

@@ -283,6 +283,11 @@ func privateSocket(path string) endpoint {
 	return endpoint{address: "unix:path=" + escapeAddressValue(path), path: path, what: path}
 }
 
+// kickAfter is when a connection whose first call went out with its
+// authentication sends the manager a few more bytes (pipelinedAuth).
+// A start answers in milliseconds: a hook still waiting then is rare.
+const kickAfter = 100 * time.Millisecond
+
 // writeAll writes b on fd in one write, reporting whether it all went.
 func writeAll(fd int, b []byte) bool {
 	n, err := syscall.Write(fd, b)
@@ -331,11 +336,22 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 	var err error
 	if pre != nil {
 		pa := newPipelinedAuth(pre)
-		if err := pa.awaitOK(ctx); err != nil {
-			pre.Close()
-			return nil, err
+		if pa.early = !ep.hello; !pa.early {
+			if err := pa.awaitOK(ctx); err != nil {
+				pre.Close()
+				return nil, err
+			}
 		}
 		conn, err = godbus.NewConn(pa, godbus.WithContext(ctx))
+		if err == nil && pa.early {
+			// The kick (pipelinedAuth): a call still unanswered then gets
+			// more bytes after it, a ping that wants no answer.
+			time.AfterFunc(kickAfter, func() {
+				if conn.Connected() {
+					conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Go("org.freedesktop.DBus.Peer.Ping", godbus.FlagNoReplyExpected, nil)
+				}
+			})
+		}
 	} else {
 		conn, err = godbus.Dial(ep.address, godbus.WithContext(ctx))
 	}
