@@ -173,9 +173,11 @@ func (l *Launcher) execStarter() *runner.Exec {
 	return l.exec
 }
 
-// Dial starts connecting, in the background, to every manager units need.
-// Launch does it first; a caller with work to do before Launch calls it
-// sooner, so the connection is made meanwhile.
+// Dial starts connecting to every manager units need: the socket
+// connects, and the authentication goes out, before it returns, and the
+// rest is done in the background (runner.StartDial). Launch does it
+// first; a caller with work to do before Launch calls it sooner, so the
+// manager sets the connection up meanwhile.
 func (l *Launcher) Dial(ctx context.Context, units []*plan.Unit) {
 	for _, u := range units {
 		if u.Runner != plan.RunnerExec {
