@@ -334,6 +334,7 @@ func escapeAddressValue(s string) string {
 func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.Conn, error) {
 	var conn *godbus.Conn
 	var err error
+	early := false
 	if pre != nil {
 		pa := newPipelinedAuth(pre)
 		if pa.early = !ep.hello; !pa.early {
@@ -342,16 +343,8 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 				return nil, err
 			}
 		}
+		early = pa.early
 		conn, err = godbus.NewConn(pa, godbus.WithContext(ctx))
-		if err == nil && pa.early {
-			// The kick (pipelinedAuth): a call still unanswered then gets
-			// more bytes after it, a ping that wants no answer.
-			time.AfterFunc(kickAfter, func() {
-				if conn.Connected() {
-					conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Go("org.freedesktop.DBus.Peer.Ping", godbus.FlagNoReplyExpected, nil)
-				}
-			})
-		}
 	} else {
 		conn, err = godbus.Dial(ep.address, godbus.WithContext(ctx))
 	}
@@ -364,6 +357,16 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 	if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if early {
+		// The kick (pipelinedAuth): a call still unanswered then gets more
+		// bytes after it, a ping that wants no answer. (Armed after Auth,
+		// whose dialogue the ping must follow.)
+		time.AfterFunc(kickAfter, func() {
+			if conn.Connected() {
+				conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Go("org.freedesktop.DBus.Peer.Ping", godbus.FlagNoReplyExpected, nil)
+			}
+		})
 	}
 	if ep.hello {
 		if err := conn.Hello(); err != nil {
