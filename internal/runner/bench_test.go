@@ -41,7 +41,7 @@ func BenchmarkDialGoSystemd(b *testing.B) {
 	ctx := context.Background()
 	ep := privateSocket(filepath.Join(m.RuntimeDir, "systemd", "private"))
 	for b.Loop() {
-		c, err := sd.NewConnection(func() (*godbus.Conn, error) { return dialEndpoint(ctx, ep, nil) })
+		c, err := sd.NewConnection(func() (*godbus.Conn, error) { c, _, err := dialEndpoint(ctx, ep, nil); return c, err })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,18 +21,19 @@ import (
 // The server answers once (OK), where godbus's line-by-line dialogue
 // costs four round trips, and it answers while the hook is still busy.
 //
-// On a manager's private socket the first call follows without waiting
-// for that OK either (early): the manager reads it with the
-// authentication and answers both in one pass. The OK is then checked
-// before the first message read. sd-bus (252, and as far back as its
-// bus_socket_read_auth goes) reads at most 256 bytes while it
-// authenticates and parses the rest only when more bytes come: a start
-// call is always longer, so its end is still in the socket and comes
-// after. Should a manager ever swallow a whole call with the
-// authentication, the kick (see dialEndpoint) sends it more bytes. On a
-// bus (session or system: dbus-daemon or dbus-broker, whose first
-// message, Hello, is short) the first message waits for the OK
-// (awaitOK).
+// On a manager's private socket a long first message (a start call)
+// follows without waiting for that OK either (early): the manager reads
+// it with the authentication and answers both in one pass. The OK is
+// then checked before the first message read. sd-bus (252, and as far
+// back as its bus_socket_read_auth goes) reads at most 256 bytes while
+// it authenticates and parses the rest only when more bytes come: the
+// end of a message of earlyMin bytes or more is still in the socket and
+// comes after, while a shorter one (a stop call, go-systemd's AddMatch)
+// would wait forever, so it waits for the OK. Should a manager ever
+// swallow a whole long call with the authentication, the kick (see
+// dialEndpoint) sends it more bytes. On a bus (session or system:
+// dbus-daemon or dbus-broker, whose first message, Hello, is short) the
+// first message waits for the OK (awaitOK) before it is made.
 //
 // godbus still runs its own dialogue, which pipelinedAuth answers itself;
 // it is given this as a generic transport, which passes no file
@@ -39,10 +42,26 @@ import (
 type pipelinedAuth struct {
 	conn    *net.UnixConn
 	in      *bufio.Reader
-	answers bytes.Buffer // what godbus's dialogue is told
-	begun   bool         // godbus said BEGIN: writes go to the socket
-	early   bool         // the OK is not read yet: the first Read checks it
+	answers bytes.Buffer  // what godbus's dialogue is told
+	begun   bool          // godbus said BEGIN: writes go to the socket
+	early   bool          // the OK is read by checkOK: before the first read, or before a short first message
+	timeout time.Duration // checkOK's bound: AuthTimeout when made
+	sent    bool          // a message went out (writes are godbus's, one at a time)
+
+	ok      sync.Once
+	okErr   error
+	refusal atomic.Pointer[error] // okErr, for refused
 }
+
+// AuthTimeout bounds the wait for a manager's answer to an early
+// connection's authentication (pipelinedAuth), as unit.CallTimeout
+// bounds a dial.
+var AuthTimeout = 30 * time.Second
+
+// earlyMin is the length from which a first message goes out before the
+// server's OK (see pipelinedAuth): sd-bus reads 256 bytes with the
+// authentication, which is up to 44 of them.
+const earlyMin = 512
 
 // authLines is what a client authenticating as uid writes: the null byte
 // (credentials are the socket's, SO_PEERCRED), EXTERNAL with the uid in
@@ -52,7 +71,7 @@ func authLines(uid int) []byte {
 }
 
 func newPipelinedAuth(conn *net.UnixConn) *pipelinedAuth {
-	return &pipelinedAuth{conn: conn, in: bufio.NewReader(conn)}
+	return &pipelinedAuth{conn: conn, in: bufio.NewReader(conn), timeout: AuthTimeout}
 }
 
 // Write takes godbus's dialogue lines (each one Write) until its BEGIN,
@@ -60,6 +79,12 @@ func newPipelinedAuth(conn *net.UnixConn) *pipelinedAuth {
 // writes to the socket.
 func (p *pipelinedAuth) Write(b []byte) (int, error) {
 	if p.begun {
+		if p.early && !p.sent && len(b) < earlyMin {
+			if err := p.checkOK(); err != nil {
+				return 0, err
+			}
+		}
+		p.sent = true
 		return p.conn.Write(b)
 	}
 	line := string(b)
@@ -111,12 +136,36 @@ func (p *pipelinedAuth) Read(b []byte) (int, error) {
 		return p.answers.Read(b)
 	}
 	if p.early {
-		if err := p.awaitOK(context.Background()); err != nil {
-			return 0, fmt.Errorf("%w: %w", ErrManagerUnreachable, err)
+		if err := p.checkOK(); err != nil {
+			return 0, err
 		}
-		p.early = false
 	}
 	return p.in.Read(b)
+}
+
+// checkOK reads the server's OK once, for an early connection, for the
+// first Read or Write that needs it; both get its error, which wraps
+// ErrManagerUnreachable.
+func (p *pipelinedAuth) checkOK() error {
+	p.ok.Do(func() {
+		// Bounded as a dial is: a short message waits here holding
+		// godbus's send lock, deaf to its call's context.
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		defer cancel()
+		if err := p.awaitOK(ctx); err != nil {
+			p.okErr = fmt.Errorf("%w: %w", ErrManagerUnreachable, err)
+			p.refusal.Store(&p.okErr)
+		}
+	})
+	return p.okErr
+}
+
+// refused is checkOK's error, once it has one, for any goroutine.
+func (p *pipelinedAuth) refused() error {
+	if e := p.refusal.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 func (p *pipelinedAuth) Close() error { return p.conn.Close() }

@@ -89,12 +89,55 @@ func TestPipelinedAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	call := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Peer.Ping", 0)
+	call := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call(startCall, 0, longArg)
 	if call.Err != nil {
 		t.Fatalf("call: %v (the manager saw %q)", call.Err, <-got)
 	}
-	if m := <-got; m != "Ping" {
-		t.Errorf("the manager got %q, want the call Ping", m)
+	if m := <-got; m != "StartTransientUnit" {
+		t.Errorf("the manager got %q, want the call StartTransientUnit", m)
+	}
+}
+
+// startCall is a long call (longArg), as a start is; a short one waits
+// for the manager's OK.
+const startCall = "org.freedesktop.systemd1.Manager.StartTransientUnit"
+
+var longArg = strings.Repeat("x", earlyMin)
+
+// A short first message (a stop, go-systemd's AddMatch) waits for the
+// manager's OK: sd-bus would read it whole with the authentication and
+// leave it unparsed.
+func TestPipelinedAuthShortFirst(t *testing.T) {
+	got := make(chan string, 2)
+	xdg := fakeManager(t, func(c *net.UnixConn) {
+		in := bufio.NewReader(c)
+		_, _ = io.ReadFull(in, make([]byte, len(authLines(os.Getuid()))))
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := in.Peek(1); err == nil {
+			got <- "a short message came before the OK"
+			return
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _ = c.Write([]byte("OK 0123456789abcdef0123456789abcdef\r\n"))
+		msg, err := godbus.DecodeMessage(in)
+		if err != nil {
+			got <- "reading the call: " + err.Error()
+			return
+		}
+		got <- msg.Headers[godbus.FieldMember].Value().(string)
+		_, _ = c.Write(methodReturn(msg.Serial()))
+	})
+	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.systemd1.Manager.StopUnit", 0, "x.service", "replace")
+	if call.Err != nil {
+		t.Fatalf("call: %v (the manager saw %q)", call.Err, <-got)
+	}
+	if m := <-got; m != "StopUnit" {
+		t.Errorf("the manager got %q, want the call StopUnit after its OK", m)
 	}
 }
 
@@ -124,7 +167,7 @@ func TestPipelinedAuthKick(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	began := time.Now()
-	if err := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx, "org.freedesktop.systemd1.Manager.StartTransientUnit", 0).Err; err != nil {
+	if err := s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx, startCall, 0, longArg).Err; err != nil {
 		t.Fatalf("call: %v", err)
 	}
 	if d := time.Since(began); d < kickAfter {
@@ -142,15 +185,20 @@ func TestPipelinedAuthRefused(t *testing.T) {
 		_, _ = io.Copy(io.Discard, c) // until the client hangs up
 	}
 	const want = `refused to authenticate this process's uid (EXTERNAL): it answered "REJECTED EXTERNAL"`
-	xdg := fakeManager(t, refuse)
-	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.bus.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Peer.Ping", 0).Err
-	if !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), want) {
-		t.Errorf("private socket: err = %v; want the refusal, as an unreachable manager", err)
+	u := &plan.Unit{Name: "x.service", Job: "j", Repo: "r", RepoPath: "/r", Env: []string{"X=" + longArg}}
+	for what, call := range map[string]func(*Systemd) error{
+		"a start (long)": func(s *Systemd) error { return s.Start(context.Background(), u, "/r/plan.json") },
+		"a stop (short)": func(s *Systemd) error { return s.StopUnit(context.Background(), "x.service") },
+	} {
+		xdg := fakeManager(t, refuse)
+		s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := call(s); !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), want) {
+			t.Errorf("private socket, %s first: err = %v; want the refusal, as an unreachable manager", what, err)
+		}
+		s.Close()
 	}
 
 	for answer, want := range map[string]string{"REJECTED EXTERNAL\r\n": want, "": "authenticating: EOF"} {
@@ -220,5 +268,31 @@ func TestStartDialNoRunSync(t *testing.T) {
 	_, err = s.RunSync(context.Background(), &plan.Unit{Name: "x.service"}, []string{"/bin/true"}, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "passes no file descriptors") {
 		t.Errorf("RunSync on StartDial's connection: %v", err)
+	}
+}
+
+// A manager that accepts an early connection and never answers fails its
+// calls after AuthTimeout, a short first message included, which waits
+// for the answer deaf to its call's context.
+func TestPipelinedAuthNoAnswer(t *testing.T) {
+	defer func(d time.Duration) { AuthTimeout = d }(AuthTimeout)
+	AuthTimeout = 100 * time.Millisecond
+	hold := make(chan struct{})
+	defer close(hold)
+	xdg := fakeManager(t, func(c *net.UnixConn) { <-hold })
+	s, err := StartDial("user", envMap(map[string]string{"XDG_RUNTIME_DIR": xdg})).Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.StopUnit(context.Background(), "x.service") }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), "deadline exceeded") {
+			t.Errorf("err = %v; want the manager unreachable, the wait given up", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a short first message waited on past AuthTimeout")
 	}
 }

@@ -58,7 +58,8 @@ type Systemd struct {
 	bus    *godbus.Conn
 	jobsMu sync.Mutex
 	jobs   systemdConn
-	noFDs  bool // StartDial's: no file descriptors cross it
+	noFDs  bool           // StartDial's: no file descriptors cross it
+	auth   *pipelinedAuth // StartDial's, under bus
 }
 
 // jobConn is a systemdConn whose job methods write the job's result to
@@ -186,14 +187,14 @@ func (d *Dialing) Finish(ctx context.Context) (*Systemd, error) {
 			ue.Tried = append(ue.Tried, Attempt{ep.what, err})
 			break
 		}
-		raw, err := dialEndpoint(ctx, ep, pre)
+		raw, pa, err := dialEndpoint(ctx, ep, pre)
 		if err != nil {
 			ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(err)})
 			continue
 		}
 		// Method calls only (busConn): no AddMatch round trip before the
 		// first start. RunSync adds go-systemd's job signals (jobConn).
-		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw, noFDs: pre != nil}, nil
+		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw, noFDs: pa != nil, auth: pa}, nil
 	}
 	ue.Hint = unreachableHint(d.manager, d.env)
 	return nil, ue
@@ -331,16 +332,17 @@ func escapeAddressValue(s string) string {
 
 // dialEndpoint connects and authenticates (EXTERNAL, by uid: no user-name
 // lookup); on a bus it also says Hello.
-func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.Conn, error) {
+func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.Conn, *pipelinedAuth, error) {
 	var conn *godbus.Conn
+	var pa *pipelinedAuth
 	var err error
 	early := false
 	if pre != nil {
-		pa := newPipelinedAuth(pre)
+		pa = newPipelinedAuth(pre)
 		if pa.early = !ep.hello; !pa.early {
 			if err := pa.awaitOK(ctx); err != nil {
 				pre.Close()
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		early = pa.early
@@ -352,11 +354,11 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 		if pre != nil {
 			pre.Close()
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("authenticate: %w", err)
+		return nil, nil, fmt.Errorf("authenticate: %w", err)
 	}
 	if early {
 		// The kick (pipelinedAuth): a call still unanswered then gets more
@@ -371,10 +373,10 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 	if ep.hello {
 		if err := conn.Hello(); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("hello: %w", err)
+			return nil, nil, fmt.Errorf("hello: %w", err)
 		}
 	}
-	return conn, nil
+	return conn, pa, nil
 }
 
 // dialError shortens the common ways a socket is missing (the net error
@@ -463,7 +465,7 @@ func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) erro
 	}
 	props := Properties(u, s.Self, planPath)
 	if _, err := s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, nil); err != nil {
-		return callError("start "+u.Name, err)
+		return s.callError("start "+u.Name, err)
 	}
 	return nil
 }
@@ -474,7 +476,7 @@ func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) erro
 // know gives an error wrapping ErrNoSuchUnit.
 func (s *Systemd) StopUnit(ctx context.Context, name string) error {
 	if _, err := s.conn.StopUnitContext(ctx, name, "replace", nil); err != nil {
-		return callError("stop "+name, err)
+		return s.callError("stop "+name, err)
 	}
 	return nil
 }
@@ -492,7 +494,7 @@ func (s *Systemd) Stop(ctx context.Context, h Handle) error { return s.StopUnit(
 func (s *Systemd) UnitProperties(ctx context.Context, name, iface string) (map[string]any, error) {
 	props, err := s.conn.GetUnitTypePropertiesContext(ctx, name, iface)
 	if err != nil {
-		return nil, callError("read properties of "+name, err)
+		return nil, s.callError("read properties of "+name, err)
 	}
 	return props, nil
 }
@@ -515,6 +517,18 @@ func (s *Systemd) Close() error {
 
 // callError wraps a failed manager call with the sentinel matching its
 // D-Bus error name.
+// callError is callError, but a manager that refused the connection's
+// early authentication (pipelinedAuth) says so: the calls waiting when
+// it did may only have seen the connection close.
+func (s *Systemd) callError(op string, err error) error {
+	if s.auth != nil {
+		if r := s.auth.refused(); r != nil {
+			return fmt.Errorf("%s: %w", op, r)
+		}
+	}
+	return callError(op, err)
+}
+
 func callError(op string, err error) error {
 	name := dbusErrorName(err)
 	switch {
@@ -559,7 +573,7 @@ type Unit struct {
 func (s *Systemd) Units(ctx context.Context) ([]Unit, error) {
 	list, err := s.conn.ListUnitsByPatternsContext(ctx, nil, []string{"git-*.service"})
 	if err != nil {
-		return nil, callError("list units", err)
+		return nil, s.callError("list units", err)
 	}
 	var out []Unit
 	for _, st := range list {

@@ -340,7 +340,8 @@ func TestSystemdDialOnce(t *testing.T) {
 
 		t0 = time.Now()
 		c, err := sd.NewConnection(func() (*godbus.Conn, error) {
-			return dialEndpoint(ctx, privateSocket(filepath.Join(r.m.RuntimeDir, "systemd", "private")), nil)
+			c, _, err := dialEndpoint(ctx, privateSocket(filepath.Join(r.m.RuntimeDir, "systemd", "private")), nil)
+			return c, err
 		})
 		if err != nil {
 			t.Fatal(err)
