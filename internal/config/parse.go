@@ -230,7 +230,8 @@ func LoadFile(path string) (*File, Diagnostics, error) {
 // policy like `[[policy]]`). A file that does not parse as TOML, or is too
 // large or too deeply nested to decode, may hold anything: true. So is a
 // file whose top level has a key that is not one of the config's but close
-// to "policy" (a misspelt `[[polcy]]` is a policy its author believes in).
+// to "policy" or starting like it (a misspelt `[[polcy]]`, or a
+// `[[policy_main]]`, is a policy its author believes in).
 // Hooks use it to fail closed: a broken file that may hold policies
 // refuses pushes.
 func MayHavePolicies(src []byte) bool {
@@ -249,7 +250,7 @@ func MayHavePolicies(src []byte) bool {
 		if k == "policy" {
 			return true
 		}
-		if !slices.Contains(known, k) && nearest(k, []string{"policy", "policies"}) != "" {
+		if !slices.Contains(known, k) && (strings.HasPrefix(k, "polic") || nearest(k, []string{"policy", "policies"}) != "") {
 			return true
 		}
 	}

@@ -20,6 +20,8 @@ func TestMayHavePolicies(t *testing.T) {
 		{"not TOML", "version = 1\n[jobs.a\n", true},
 		{"word in a string", "version = 1\n[jobs.a]\ndescription = \"policy\"\n", false},
 		{"too deep", "x = " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", true},
+		{"a key starting like policy", "version = 1\n[[policy0000]]\n", true}, // found by FuzzMayHavePolicies
+		{"policy_main", "version = 1\n[[policy_main]]\nname = \"x\"\n", true},
 	} {
 		if got := MayHavePolicies([]byte(tc.src)); got != tc.want {
 			t.Errorf("%s: MayHavePolicies = %v, want %v", tc.name, got, tc.want)
