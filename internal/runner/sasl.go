@@ -45,13 +45,20 @@ type pipelinedAuth struct {
 	answers bytes.Buffer  // what godbus's dialogue is told
 	begun   bool          // godbus said BEGIN: writes go to the socket
 	early   bool          // the OK is read by checkOK: before the first read, or before a short first message
-	timeout time.Duration // checkOK's bound: AuthTimeout when made
+	timeout time.Duration // checkOK's bound: AuthTimeout when made (a short first message waits holding godbus's send lock, so Close waits too)
 	sent    bool          // a message went out (writes are godbus's, one at a time)
 
 	ok      sync.Once
 	okErr   error
 	refusal atomic.Pointer[error] // okErr, for refused
 }
+
+// ErrEarlyAuth: a manager did not accept a connection whose calls went
+// out with its authentication (pipelinedAuth). It processed none of them
+// (a manager answers the authentication first): a caller may dial again
+// the usual way (DialSystemd, which tries the other candidates) and call
+// again.
+var ErrEarlyAuth = errors.New("the connection's authentication failed")
 
 // AuthTimeout bounds the wait for a manager's answer to an early
 // connection's authentication (pipelinedAuth), as unit.CallTimeout
@@ -153,7 +160,7 @@ func (p *pipelinedAuth) checkOK() error {
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 		defer cancel()
 		if err := p.awaitOK(ctx); err != nil {
-			p.okErr = fmt.Errorf("%w: %w", ErrManagerUnreachable, err)
+			p.okErr = fmt.Errorf("%w: %w: %w", ErrManagerUnreachable, ErrEarlyAuth, err)
 			p.refusal.Store(&p.okErr)
 		}
 	})

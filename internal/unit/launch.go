@@ -48,7 +48,8 @@ type Launcher struct {
 
 // managerConn is a connection to one manager, dialled in the background.
 type managerConn struct {
-	done   chan struct{} // closed when the dial has ended
+	parent context.Context // what the connection lives within
+	done   chan struct{}   // closed when the dial has ended
 	sd     *runner.Systemd
 	err    error
 	warned bool // the fallback to the exec runner was reported
@@ -99,7 +100,7 @@ func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
 	if c, ok := l.conns[m]; ok {
 		return c
 	}
-	c := &managerConn{done: make(chan struct{})}
+	c := &managerConn{parent: ctx, done: make(chan struct{})}
 	if l.conns == nil {
 		l.conns = map[plan.Manager]*managerConn{}
 	}
@@ -109,10 +110,39 @@ func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
 	// The socket connects here, the rest in the background: the manager
 	// takes a millisecond or two to set a connection up, and starts now.
 	dialing := runner.StartDial(string(m), l.Getenv)
+	l.finishDial(c, connCtx, m, dialing.Finish)
+	return c
+}
+
+// redial replaces the connection to m, when it is still failed (another
+// start may have replaced it already), with one dialled the usual way
+// (runner.DialSystemd): the early connection's manager did not accept it
+// (runner.ErrEarlyAuth), and the usual dial tries the other candidates,
+// or fails so that runner = "auto" falls back to the exec runner.
+func (l *Launcher) redial(m plan.Manager, failed *runner.Systemd) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old, ok := l.conns[m]
+	if !ok || old.sd != failed {
+		return
+	}
+	old.sd.Close()
+	old.cancel()
+	c := &managerConn{parent: old.parent, done: make(chan struct{})}
+	l.conns[m] = c
+	var connCtx context.Context
+	connCtx, c.cancel = context.WithCancel(old.parent)
+	l.finishDial(c, connCtx, m, func(ctx context.Context) (*runner.Systemd, error) {
+		return runner.DialSystemd(ctx, string(m), l.Getenv)
+	})
+}
+
+// finishDial runs dial in the background for c, within CallTimeout.
+func (l *Launcher) finishDial(c *managerConn, connCtx context.Context, m plan.Manager, dial func(context.Context) (*runner.Systemd, error)) {
 	go func() {
 		defer close(c.done)
 		dialTimer := time.AfterFunc(CallTimeout, c.cancel)
-		c.sd, c.err = dialing.Finish(connCtx)
+		c.sd, c.err = dial(connCtx)
 		if !dialTimer.Stop() && c.err == nil {
 			// The deadline struck as the dial ended: the connection closes.
 			c.sd.Close()
@@ -122,7 +152,6 @@ func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
 			c.sd.Self = l.Self
 		}
 	}()
-	return c
 }
 
 // Close closes the connections. Units already started keep running.
@@ -445,11 +474,19 @@ func (l *Launcher) start(ctx context.Context, sv *Saved, called func()) error {
 			called()
 		}
 	}()
+	redialed := false
 	for attempt := 0; ; attempt++ {
 		u := sv.Unit
 		st, kind, err := l.starter(ctx, u.Runner, u.Manager)
 		if err == nil {
 			err = st.Start(ctx, u, s.PlanPath(u.Name))
+		}
+		if sd, ok := st.(*runner.Systemd); ok && errors.Is(err, runner.ErrEarlyAuth) && !redialed {
+			// Not started (the manager processed nothing): again, dialled
+			// the usual way.
+			redialed = true
+			l.redial(u.Manager, sd)
+			continue
 		}
 		if err == nil {
 			done = true
