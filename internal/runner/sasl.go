@@ -92,7 +92,15 @@ func (p *pipelinedAuth) Write(b []byte) (int, error) {
 			}
 		}
 		p.sent = true
-		return p.conn.Write(b)
+		n, err := p.conn.Write(b)
+		if err != nil && p.early {
+			// A manager that hung up on the authentication (EPIPE here)
+			// says so in what it left to read: that is the error.
+			if aerr := p.checkOK(); aerr != nil {
+				return n, aerr
+			}
+		}
+		return n, err
 	}
 	line := string(b)
 	switch {

@@ -296,3 +296,30 @@ func TestPipelinedAuthNoAnswer(t *testing.T) {
 		t.Fatal("a short first message waited on past AuthTimeout")
 	}
 }
+
+// A long first message whose write fails because the manager hung up on
+// the authentication fails with the manager's answer (ErrEarlyAuth, so
+// the launcher dials again), not with the bare EPIPE.
+func TestPipelinedAuthWriteAfterHangUp(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "client")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.Write(fds[1], []byte("REJECTED EXTERNAL\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(fds[1]) // the manager hangs up
+	p := newPipelinedAuth(c.(*net.UnixConn))
+	defer p.Close()
+	p.begun, p.early = true, true
+	_, err = p.Write(make([]byte, earlyMin))
+	if !errors.Is(err, ErrEarlyAuth) || !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), "REJECTED EXTERNAL") {
+		t.Errorf("err = %v; want the manager's refusal, as an early authentication failure", err)
+	}
+}

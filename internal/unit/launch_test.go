@@ -72,55 +72,63 @@ func TestConcurrentPushesSupersedeInOrder(t *testing.T) {
 }
 
 // TestEarlyAuthFailureRedials: a manager socket that takes the connection
-// and its calls, then hangs up without accepting the authentication,
-// processed nothing; the start is made again on a connection dialled the
-// usual way, which tries the other candidates, and runner = "auto" falls
-// back to the exec runner when none answers.
+// (and maybe its calls), then hangs up without accepting the
+// authentication, processed nothing; the start is made again on a
+// connection dialled the usual way, which tries the other candidates, and
+// runner = "auto" falls back to the exec runner when none answers. Hung
+// up at once, the start call's write fails (EPIPE) before anything is
+// read: that is the same failure.
 func TestEarlyAuthFailureRedials(t *testing.T) {
 	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/systemd/private", os.Getuid())); err == nil {
 		t.Skip("a real user manager answers at /run/user/UID: the redial would reach it")
 	}
-	xdg := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("unix", filepath.Join(xdg, "systemd", "private"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	for _, readFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("read first %v", readFirst), func(t *testing.T) {
+			xdg := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
+				t.Fatal(err)
 			}
-			accepted.Add(1)
-			_, _ = c.Read(make([]byte, 64)) // the authentication, maybe more; then hang up
-			c.Close()
-		}
-	}()
-	defer ln.Close()
-	repo := t.TempDir()
-	u := testUnit(repo, "site", plan.Parallel)
-	u.Runner = plan.RunnerAuto
-	u.Env = []string{"X=" + strings.Repeat("x", 600)} // a start call long enough to go out early
-	l := &Launcher{Self: "/bin/true", Getenv: func(k string) string {
-		if k == "XDG_RUNTIME_DIR" {
-			return xdg
-		}
-		return ""
-	}}
-	errs := l.Launch(context.Background(), []*plan.Unit{u})
-	l.Close()
-	if errs[0] != nil {
-		t.Fatalf("launch: %v", errs[0])
-	}
-	st, err := Open(repo).Load(u.Name)
-	if err != nil || st.Runner != plan.RunnerExec {
-		t.Errorf("state %+v, %v; want the unit started by the exec runner", st, err)
-	}
-	if n := accepted.Load(); n != 2 {
-		t.Errorf("the socket was dialled %d times, want 2 (early, then the usual way)", n)
+			ln, err := net.Listen("unix", filepath.Join(xdg, "systemd", "private"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var accepted atomic.Int32
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					accepted.Add(1)
+					if readFirst {
+						_, _ = c.Read(make([]byte, 64)) // the authentication, maybe more
+					}
+					c.Close()
+				}
+			}()
+			defer ln.Close()
+			repo := t.TempDir()
+			u := testUnit(repo, "site", plan.Parallel)
+			u.Runner = plan.RunnerAuto
+			u.Env = []string{"X=" + strings.Repeat("x", 600)} // a start call long enough to go out early
+			l := &Launcher{Self: "/bin/true", Getenv: func(k string) string {
+				if k == "XDG_RUNTIME_DIR" {
+					return xdg
+				}
+				return ""
+			}}
+			errs := l.Launch(context.Background(), []*plan.Unit{u})
+			l.Close()
+			if errs[0] != nil {
+				t.Fatalf("launch: %v", errs[0])
+			}
+			st, err := Open(repo).Load(u.Name)
+			if err != nil || st.Runner != plan.RunnerExec {
+				t.Errorf("state %+v, %v; want the unit started by the exec runner", st, err)
+			}
+			if n := accepted.Load(); n != 2 {
+				t.Errorf("the socket was dialled %d times, want 2 (early, then the usual way)", n)
+			}
+		})
 	}
 }
