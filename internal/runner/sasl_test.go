@@ -231,18 +231,9 @@ func TestPipelinedAuthCancelled(t *testing.T) {
 
 // godbus's own dialogue is answered in step, and only its lines are taken.
 func TestPipelinedAuthDialogue(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fds[0]), "client")
-	c, err := net.FileConn(f)
-	f.Close()
-	syscall.Close(fds[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newPipelinedAuth(c.(*net.UnixConn))
+	c, peer := socketPair(t)
+	syscall.Close(peer)
+	p := newPipelinedAuth(c)
 	defer p.Close()
 	if _, err := p.Write([]byte("NEGOTIATE_UNIX_FD\r\n")); err == nil {
 		t.Error("a line godbus never sends here was taken")
@@ -301,6 +292,24 @@ func TestPipelinedAuthNoAnswer(t *testing.T) {
 // the authentication fails with the manager's answer (ErrEarlyAuth, so
 // the launcher dials again), not with the bare EPIPE.
 func TestPipelinedAuthWriteAfterHangUp(t *testing.T) {
+	c, peer := socketPair(t)
+	if _, err := syscall.Write(peer, []byte("REJECTED EXTERNAL\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(peer) // the manager hangs up
+	p := newPipelinedAuth(c)
+	defer p.Close()
+	p.begun, p.early = true, true
+	_, err := p.Write(make([]byte, earlyMin))
+	if !errors.Is(err, ErrEarlyAuth) || !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), "REJECTED EXTERNAL") {
+		t.Errorf("err = %v; want the manager's refusal, as an early authentication failure", err)
+	}
+}
+
+// socketPair is a connected pair: the client end as a *net.UnixConn, the
+// other as a file descriptor the caller closes.
+func socketPair(t *testing.T) (*net.UnixConn, int) {
+	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -311,15 +320,5 @@ func TestPipelinedAuthWriteAfterHangUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := syscall.Write(fds[1], []byte("REJECTED EXTERNAL\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Close(fds[1]) // the manager hangs up
-	p := newPipelinedAuth(c.(*net.UnixConn))
-	defer p.Close()
-	p.begun, p.early = true, true
-	_, err = p.Write(make([]byte, earlyMin))
-	if !errors.Is(err, ErrEarlyAuth) || !errors.Is(err, ErrManagerUnreachable) || !strings.Contains(err.Error(), "REJECTED EXTERNAL") {
-		t.Errorf("err = %v; want the manager's refusal, as an early authentication failure", err)
-	}
+	return c.(*net.UnixConn), fds[1]
 }
