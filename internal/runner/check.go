@@ -177,7 +177,7 @@ func (s *Systemd) RunSync(ctx context.Context, u *plan.Unit, argv []string, w io
 	if len(argv) == 0 || argv[0] == "" || argv[0][0] != '/' {
 		return SyncResult{}, fmt.Errorf("run %s: the program must be an absolute path, got %q", u.Name, argv)
 	}
-	if s.noFDs {
+	if s.auth != nil {
 		return SyncResult{}, fmt.Errorf("run %s: this connection to the %s manager passes no file descriptors (StartDial's); RunSync needs DialSystemd's", u.Name, s.manager)
 	}
 	r, wr, err := os.Pipe()

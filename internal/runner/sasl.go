@@ -38,7 +38,7 @@ import (
 // godbus still runs its own dialogue, which pipelinedAuth answers itself;
 // it is given this as a generic transport, which passes no file
 // descriptors: a hook's starts pass none, and RunSync refuses such a
-// connection (Systemd.noFDs).
+// connection (Systemd.auth).
 type pipelinedAuth struct {
 	conn    *net.UnixConn
 	in      *bufio.Reader
@@ -49,8 +49,7 @@ type pipelinedAuth struct {
 	sent    bool          // a message went out (writes are godbus's, one at a time)
 
 	ok      sync.Once
-	okErr   error
-	refusal atomic.Pointer[error] // okErr, for refused
+	refusal atomic.Pointer[error] // checkOK's error, for any goroutine
 }
 
 // ErrEarlyAuth: a manager did not accept a connection whose calls went
@@ -168,14 +167,14 @@ func (p *pipelinedAuth) checkOK() error {
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 		defer cancel()
 		if err := p.awaitOK(ctx); err != nil {
-			p.okErr = fmt.Errorf("%w: %w: %w", ErrManagerUnreachable, ErrEarlyAuth, err)
-			p.refusal.Store(&p.okErr)
+			err = fmt.Errorf("%w: %w: %w", ErrManagerUnreachable, ErrEarlyAuth, err)
+			p.refusal.Store(&err)
 		}
 	})
-	return p.okErr
+	return p.refused()
 }
 
-// refused is checkOK's error, once it has one, for any goroutine.
+// refused is checkOK's error, once it has one.
 func (p *pipelinedAuth) refused() error {
 	if e := p.refusal.Load(); e != nil {
 		return *e

@@ -58,8 +58,7 @@ type Systemd struct {
 	bus    *godbus.Conn
 	jobsMu sync.Mutex
 	jobs   systemdConn
-	noFDs  bool           // StartDial's: no file descriptors cross it
-	auth   *pipelinedAuth // StartDial's, under bus
+	auth   *pipelinedAuth // StartDial's, under bus: no file descriptors cross it
 }
 
 // jobConn is a systemdConn whose job methods write the job's result to
@@ -123,8 +122,7 @@ type Dialing struct {
 	eps      []endpoint
 	err      error         // from endpoints
 	first    *net.UnixConn // eps[0]'s socket, connected by StartDial
-	tried    bool          // StartDial tried eps[0]: first, or firstErr
-	firstErr error
+	firstErr error         // or why it could not be
 }
 
 // StartDial begins dialling manager for a hook's starts, as DialSystemd
@@ -141,7 +139,6 @@ func StartDial(manager string, env func(string) string) *Dialing {
 	d := newDialing(manager, env)
 	if d.err == nil && len(d.eps) > 0 && d.eps[0].path != "" {
 		d.first, d.firstErr = connectNow(d.eps[0].path)
-		d.tried = d.first != nil || d.firstErr != nil
 	}
 	return d
 }
@@ -173,12 +170,12 @@ func (d *Dialing) Finish(ctx context.Context) (*Systemd, error) {
 	ue := &UnreachableError{Manager: d.manager}
 	for i, ep := range d.eps {
 		var pre *net.UnixConn
-		if i == 0 && d.tried {
-			if d.firstErr != nil {
-				ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(d.firstErr)})
-				continue
-			}
-			pre = first
+		if i == 0 && d.firstErr != nil {
+			ue.Tried = append(ue.Tried, Attempt{ep.what, dialError(d.firstErr)})
+			continue
+		}
+		if i == 0 {
+			pre = first // nil: not tried, dialled the usual way
 		}
 		if err := ctx.Err(); err != nil {
 			if pre != nil {
@@ -194,7 +191,7 @@ func (d *Dialing) Finish(ctx context.Context) (*Systemd, error) {
 		}
 		// Method calls only (busConn): no AddMatch round trip before the
 		// first start. RunSync adds go-systemd's job signals (jobConn).
-		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw, noFDs: pa != nil, auth: pa}, nil
+		return &Systemd{Self: self, manager: d.manager, address: ep.address, conn: newBusConn(raw), bus: raw, auth: pa}, nil
 	}
 	ue.Hint = unreachableHint(d.manager, d.env)
 	return nil, ue
@@ -336,7 +333,6 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 	var conn *godbus.Conn
 	var pa *pipelinedAuth
 	var err error
-	early := false
 	if pre != nil {
 		pa = newPipelinedAuth(pre)
 		if pa.early = !ep.hello; !pa.early {
@@ -345,7 +341,6 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 				return nil, nil, err
 			}
 		}
-		early = pa.early
 		conn, err = godbus.NewConn(pa, godbus.WithContext(ctx))
 	} else {
 		conn, err = godbus.Dial(ep.address, godbus.WithContext(ctx))
@@ -360,7 +355,7 @@ func dialEndpoint(ctx context.Context, ep endpoint, pre *net.UnixConn) (*godbus.
 		conn.Close()
 		return nil, nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if early {
+	if pa != nil && pa.early {
 		// The kick (pipelinedAuth): a call still unanswered then gets more
 		// bytes after it, a ping that wants no answer. (Armed after Auth,
 		// whose dialogue the ping must follow.)
