@@ -18,7 +18,7 @@ type field struct {
 	index    []int
 	types    []string // job types using it; nil: all
 	required []string // job types requiring it; "*": all
-	doc      string
+	tag      reflect.StructTag
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
@@ -42,13 +42,21 @@ func fieldsOf(t reflect.Type) []field {
 		if key == "" || key == "-" {
 			continue
 		}
-		f := field{key: key, index: []int{i}, doc: sf.Tag.Get("doc")}
-		if s := sf.Tag.Get("types"); s != "" {
-			f.types = strings.Split(s, ",")
+		// Every hook run decodes its config cold, before the cache has
+		// anything: tags are scanned for keys only they may hold (Lookup
+		// walks the whole tag, doc string and all, for a key it lacks),
+		// and the doc is left to the schema.
+		f := field{key: key, index: []int{i}, tag: sf.Tag}
+		list := func(key string) []string {
+			if !strings.Contains(string(sf.Tag), key+`:"`) {
+				return nil
+			}
+			if s := sf.Tag.Get(key); s != "" {
+				return strings.Split(s, ",")
+			}
+			return nil
 		}
-		if s := sf.Tag.Get("required"); s != "" {
-			f.required = strings.Split(s, ",")
-		}
+		f.types, f.required = list("types"), list("required")
 		out = append(out, f)
 	}
 	fieldCache.Store(t, out)

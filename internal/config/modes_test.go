@@ -100,9 +100,10 @@ func TestJobTypesNamed(t *testing.T) {
 			}
 		}
 		if f.key == "type" {
+			doc := f.tag.Get("doc")
 			for _, jt := range jobTypes {
-				if !strings.Contains(f.doc, jt) {
-					t.Errorf("the doc of jobs.type (%q) does not name type %q", f.doc, jt)
+				if !strings.Contains(doc, jt) {
+					t.Errorf("the doc of jobs.type (%q) does not name type %q", doc, jt)
 				}
 			}
 		}

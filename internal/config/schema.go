@@ -60,8 +60,8 @@ func structSchema(t reflect.Type) map[string]any {
 	fields := fieldsOf(t)
 	for _, f := range fields {
 		s := typeSchema(t.FieldByIndex(f.index).Type)
-		if f.doc != "" {
-			s = mergeDoc(s, f.doc)
+		if doc := f.tag.Get("doc"); doc != "" {
+			s = mergeDoc(s, doc)
 		}
 		props[f.key] = s
 		if slices.Contains(f.required, "*") {
