@@ -33,6 +33,13 @@ const (
 	// is read, as hookrun sends them: what the manager itself takes for a
 	// further unit.
 	vReferencePipelined = "reference-pipelined"
+	// The one-job runs of a slope scenario (1x3), in the same rounds as
+	// its three-job runs: the cost of a further unit, paired by round.
+	// hookrun-1job reads an empty global file where hookrun reads the
+	// one with the other jobs (see scenario.slope).
+	vHookrun1            = "hookrun-1job"
+	vReference1          = "reference-1job"
+	vReferencePipelined1 = "reference-pipelined-1job"
 )
 
 // scenario is one push shape, run by every variant against the same
@@ -57,6 +64,11 @@ type scenario struct {
 	// optIn: only with -only naming it or its own flag (u10000: minutes a
 	// round).
 	optIn bool
+	// slope: the repository's file holds the first job and a global file
+	// (--config) the others, so that the -1job variants, run with an
+	// empty global file instead, start one unit in the same rounds, with
+	// the same two files read: what a further unit costs, paired.
+	slope bool
 }
 
 func scenarios() []scenario {
@@ -66,9 +78,9 @@ func scenarios() []scenario {
 			rounds: 100, quick: 12, variants: []string{vBash, vHookrun, vReference, vHookrunOne, vReferencePipelined},
 			want: map[string]int{vBash: 1, vHookrun: 1, vReference: 1, vHookrunOne: 1, vReferencePipelined: 1}},
 		{key: "1x3", title: "1 ref, 3 jobs", refs: []string{"main"}, jobs: 3, per: "ref", branches: "main",
-			bash:   bashConf{pattern: "main", refJobs: "a b c"},
-			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference, vReferencePipelined},
-			want: map[string]int{vBash: 3, vHookrun: 3, vReference: 3, vReferencePipelined: 3}},
+			bash: bashConf{pattern: "main", refJobs: "a b c"}, slope: true,
+			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference, vReferencePipelined, vHookrun1, vReference1, vReferencePipelined1},
+			want: map[string]int{vBash: 3, vHookrun: 3, vReference: 3, vReferencePipelined: 3, vHookrun1: 1, vReference1: 1, vReferencePipelined1: 1}},
 		{key: "100", title: "100 refs, 1 job per ref", refs: branchNames("b", 100), jobs: 1, per: "ref", branches: "**",
 			bash:   bashConf{pattern: "*", refJobs: "a"},
 			rounds: 8, quick: 3, variants: []string{vBash, vHookrun, vReference},
@@ -111,7 +123,16 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 	case vBash:
 		return filepath.Join(b.work, "bash", "post-receive"), nil
 	case vHookrun:
+		if sc.slope {
+			return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.moreJobsConfig()}
+		}
 		return filepath.Join(b.repo, "hooks", "post-receive"), nil
+	case vHookrun1:
+		return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.emptyConfig()}
+	case vReference1:
+		return b.refstart, []string{"-jobs", "1", "-per", sc.per}
+	case vReferencePipelined1:
+		return b.refstart, []string{"-jobs", "1", "-per", sc.per, "-pipelined"}
 	case vHookrunPaths:
 		return filepath.Join(b.repo, "hooks", "post-receive"), []string{"--config", b.pathsConfig()}
 	case vHookrunOne:
@@ -175,7 +196,11 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		rounds = *roundsFlag
 	}
 	logf("%s: %d rounds of %s", sc.title, rounds, strings.Join(sc.variants, ", "))
-	if err := b.writeConfig(hooksTOML(sc.jobs, sc.per, sc.branches, `["/bin/true"]`)); err != nil {
+	if sc.slope {
+		if err := b.writeSlopeConfigs(sc); err != nil {
+			return nil, err
+		}
+	} else if err := b.writeConfig(hooksTOML(sc.jobs, sc.per, sc.branches, `["/bin/true"]`)); err != nil {
 		return nil, err
 	}
 	if _, err := b.writeBashHook(sc.bash); err != nil {
@@ -217,7 +242,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if v != vBash && r.exit != 0 {
 			return r, fmt.Errorf("%s exited %d:\n%s%s", v, r.exit, r.stdout, r.stderr)
 		}
-		if v == vReference || v == vReferencePipelined || v == vGoEmpty {
+		if v == vReference || v == vReferencePipelined || v == vGoEmpty || v == vReference1 || v == vReferencePipelined1 {
 			r.started = sc.want[v] // it prints nothing; any failure exits non-zero
 		}
 		if w := sc.want[v]; w >= 0 && r.started != w && len(prefix) == 0 {
@@ -430,6 +455,18 @@ func pairedRatio(a, b []time.Duration) float64 {
 	return medianF(r)
 }
 
+// furtherUnit is what each unit past the first cost variant v of a slope
+// scenario: per round, (v's wall - one's wall) / (jobs - 1), where one is
+// v's one-job run of the same round; then the median over rounds.
+func (r *result) furtherUnit(v, one string) time.Duration {
+	a, b := walls(r.runs[v]), walls(r.runs[one])
+	var d []time.Duration
+	for i := 0; i < len(a) && i < len(b); i++ {
+		d = append(d, (a[i]-b[i])/time.Duration(r.sc.jobs-1))
+	}
+	return quantile(d, 0.5)
+}
+
 // runRatio is pairedRatio of two variants' hook runs.
 func runRatio(a, b []hookRun) float64 { return pairedRatio(walls(a), walls(b)) }
 
@@ -574,6 +611,10 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 		return ms(d / time.Duration(n))
 	}
 	b.printf("| 1 ref: 1 job -> 3 jobs, per unit | %s | %s | %s |\n", slope("1x1", "1x3", 2, vBash), slope("1x1", "1x3", 2, vHookrun), slope("1x1", "1x3", 2, vReference))
+	if r := byKey["1x3"]; r != nil && r.sc.slope {
+		b.printf("| 1 ref: 1 job -> 3 jobs, per unit, paired by round (in the 3-job scenario) | - | %s | %s |\n",
+			ms(r.furtherUnit(vHookrun, vHookrun1)), ms(r.furtherUnit(vReference, vReference1)))
+	}
 	b.printf("| 1 ref -> 100 refs, per unit | %s* | %s | %s |\n\n", slope("1x1", "100", 99, vBash), slope("1x1", "100", 99, vHookrun), slope("1x1", "100", 99, vReference))
 	b.printf("\\* the bash hook's units of one push share one name (one timestamp per second): a systemd-run fails (\"already exists\") while the previous unit of that name is still loaded, so how many of its 100 start depends on how fast the jobs end.\n\n")
 
@@ -636,13 +677,14 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 			ms(quantile(walls(r.runs[vHookrun]), 0.5)), ms(quantile(walls(r.runs[vGoEmpty]), 0.5)), len(r.runs[vHookrun]),
 			connects(r.connects[vHookrun]), yes(x <= 1.5 && r.connects[vHookrun] == 0))
 	}
-	if r1, r3 := byKey["1x1"], byKey["1x3"]; r1 != nil && r3 != nil {
-		per := func(v string) time.Duration {
-			return (quantile(walls(r3.runs[v]), 0.5) - quantile(walls(r1.runs[v]), 0.5)) / 2
+	if r3 := byKey["1x3"]; r3 != nil && r3.sc.slope {
+		h := r3.furtherUnit(vHookrun, vHookrun1)
+		diff := "-"
+		if r1 := byKey["1x1"]; r1 != nil {
+			diff = ms((quantile(walls(r3.runs[vHookrun]), 0.5) - quantile(walls(r1.runs[vHookrun]), 0.5)) / 2)
 		}
-		h := per(vHookrun)
-		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs, difference of medians) | hookrun %s ms (reference %s, bash %s; the manager alone, calls pipelined as hookrun's: %s) | %s |\n",
-			ms(h), ms(per(vReference)), ms(per(vBash)), ms(per(vReferencePipelined)), yes(h <= time.Millisecond))
+		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs in the same rounds, median of the per-round differences) | hookrun %s ms (reference %s; the manager alone, calls pipelined as hookrun's: %s; hookrun's difference of the two scenarios' medians: %s) | %s |\n",
+			ms(h), ms(r3.furtherUnit(vReference, vReference1)), ms(r3.furtherUnit(vReferencePipelined, vReferencePipelined1)), diff, yes(h <= time.Millisecond))
 	}
 	for _, k := range []string{"u1000", "u10000"} {
 		if r := byKey[k]; r != nil {

@@ -325,6 +325,33 @@ func (b *bench) installHook(target string, link bool) error {
 // pathsConfig is the global config file of the hookrun+paths variant.
 func (b *bench) pathsConfig() string { return filepath.Join(b.work, "paths.toml") }
 
+// emptyConfig and moreJobsConfig are the global files of a slope
+// scenario's one-job and all-jobs hookrun runs.
+func (b *bench) emptyConfig() string    { return filepath.Join(b.work, "empty.toml") }
+func (b *bench) moreJobsConfig() string { return filepath.Join(b.work, "more-jobs.toml") }
+
+// writeSlopeConfigs writes a slope scenario's files: the repository's
+// with its first job and rule, the global one with the others and theirs,
+// and an empty global one.
+func (b *bench) writeSlopeConfigs(sc scenario) error {
+	if err := b.writeConfig(hooksTOML(1, sc.per, sc.branches, `["/bin/true"]`)); err != nil {
+		return err
+	}
+	var more strings.Builder
+	more.WriteString("version = 1\n")
+	var names []string
+	for j := 1; j < sc.jobs; j++ {
+		name := string(rune('a' + j))
+		names = append(names, fmt.Sprintf("%q", name))
+		fmt.Fprintf(&more, "\n[jobs.%s]\ntype = \"command\"\ncommand = [\"/bin/true\"]\nper = %q\n", name, sc.per)
+	}
+	fmt.Fprintf(&more, "\n[[rules]]\nbranches = [%q]\njobs = [%s]\n", sc.branches, strings.Join(names, ", "))
+	if err := os.WriteFile(b.moreJobsConfig(), []byte(more.String()), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(b.emptyConfig(), []byte("version = 1\n"), 0o600)
+}
+
 func (b *bench) writeConfig(toml string) error {
 	return os.WriteFile(filepath.Join(b.repo, "hooks.toml"), []byte(toml), 0o600)
 }
