@@ -27,19 +27,23 @@ type SyncResult struct {
 func (r SyncResult) OK() bool { return r.Result == "success" && r.Status == 0 }
 
 // SyncProperties are the properties of a unit RunSync runs: those of
-// Properties for u (limits, sandbox, environment, directory), with argv as
-// ExecStart instead of `hookrun exec`, no ExecStopPost (nothing is
-// notified), and the unit kept after it ends (RemainAfterExit, failed units
-// not collected) so its result can be read before RunSync removes it.
+// Properties for u (limits, sandbox, directory) and its environment (no
+// hookrun exec sets it here), with argv as ExecStart instead of `hookrun
+// exec`, no ExecStopPost (nothing is notified), and the unit kept after it
+// ends (RemainAfterExit, failed units not collected) so its result can be
+// read before RunSync removes it.
 // Standard output and error go to the file descriptor out. Pure.
 func SyncProperties(u *plan.Unit, argv []string, out int) []sd.Property {
 	var props []sd.Property
 	for _, p := range Properties(u, "/nonexistent", "/nonexistent") {
 		switch p.Name {
-		case "ExecStart", "ExecStopPost", "CollectMode":
+		case "ExecStart", "ExecStopPost", "CollectMode", "Environment":
 			continue
 		}
 		props = append(props, p)
+	}
+	if env, ok := environment(u, nil); ok {
+		props = append(props, env)
 	}
 	// systemd expands $VAR in argv; doubled, each "$" reaches the program.
 	args := make([]string, len(argv))

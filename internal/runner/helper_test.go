@@ -11,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookrun/hookrun/internal/plan"
 	"github.com/hookrun/hookrun/internal/waittest"
 )
 
 // The test binary doubles as the program units run (in place of hookrun):
 // when HOOKRUN_TEST_HELPER_OUT is set — it reaches units only through
-// plan.Unit.Env — TestMain records what the program saw in
+// plan.Unit.Env, which a unit's program finds in its plan as hookrun exec
+// does (applyPlanEnv; the exec runner also passes it in the environment) —
+// TestMain records what the program saw in
 // $HOOKRUN_TEST_HELPER_OUT/<HOOKRUN_UNIT>.<argv[1]>.json and, for "exec",
 // sleeps HOOKRUN_TEST_HELPER_SLEEP and exits HOOKRUN_TEST_HELPER_EXIT.
 const (
@@ -44,10 +47,46 @@ func (r helperRecord) getenv(key string) (string, bool) {
 }
 
 func TestMain(m *testing.M) {
+	unitProgram := len(os.Args) == 3 && (os.Args[1] == "exec" || os.Args[1] == "notify")
+	if unitProgram {
+		applyPlanEnv(os.Args[2])
+	}
 	if out := os.Getenv(helperOutEnv); out != "" {
 		os.Exit(helper(out))
 	}
+	if unitProgram {
+		os.Exit(93) // a unit's program without its plan: never the tests
+	}
 	os.Exit(m.Run())
+}
+
+// applyPlanEnv sets the environment of the plan at path (encoded as
+// Properties passes it), if there is one.
+func applyPlanEnv(path string) {
+	u, err := plan.Load(plan.DecodeString(path))
+	if err != nil {
+		return
+	}
+	for _, kv := range u.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			os.Setenv(k, v)
+		}
+	}
+}
+
+// writePlan saves u at path, for the helper to find.
+func writePlan(t *testing.T, u *plan.Unit, path string) {
+	t.Helper()
+	b, err := u.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func helper(out string) int {

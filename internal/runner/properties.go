@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,8 +40,18 @@ type execCommand struct {
 // Limits map to RuntimeMaxUSec, CPUQuotaPerSecUSec, MemoryMax, TasksMax and
 // Nice with their exact D-Bus types; zero values are left unset. User and
 // Group are set only when u.Manager is "system". Invalid UTF-8 in the
-// description and environment becomes U+FFFD. Properties is pure: it reads
-// nothing but its arguments.
+// description becomes U+FFFD. Properties is pure: it reads nothing but its
+// arguments.
+//
+// Of the job's environment (u.Env) only the variables that name the unit's
+// repository, job and ref (identityVars, which Units reads back) are a
+// property: hookrun exec gives the whole of it to every step from the plan
+// (job.Environ), and neither exec nor notify reads it. So the start call is
+// about half as long and the manager has less to parse and write per unit
+// (docs/PERFORMANCE.md), and the values of a config's environment tables
+// are not among what any local user can read of the manager's units
+// (systemctl show). A unit RunSync runs the job's program itself, so
+// SyncProperties sets all of it.
 func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	props := []sd.Property{
 		prop("Description", description(u)),
@@ -66,12 +77,8 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	if dir := workingDirectory(u); dir != "" && utf8.ValidString(dir) {
 		props = append(props, prop("WorkingDirectory", dir))
 	}
-	if len(u.Env) > 0 {
-		env := make([]string, len(u.Env))
-		for i, kv := range u.Env {
-			env[i] = validUTF8(kv)
-		}
-		props = append(props, prop("Environment", env))
+	if env, ok := environment(u, identityVars); ok {
+		props = append(props, env)
 	}
 	l := u.Limits
 	// A queued unit waits inside its unit for the one ahead; RuntimeMaxSec
@@ -123,6 +130,25 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		props = append(props, prop("ReadWritePaths", rw))
 	}
 	return props
+}
+
+// identityVars are the variables of a unit's environment that say which
+// repository, job and ref it is for: Units reads them back.
+var identityVars = []string{"HOOKRUN_REPO", "HOOKRUN_REPO_PATH", "HOOKRUN_JOB", "HOOKRUN_REF", "HOOKRUN_NEW"}
+
+// environment is the Environment property of u's environment, or of its
+// variables named in only (nil: all). Invalid UTF-8 becomes U+FFFD.
+func environment(u *plan.Unit, only []string) (sd.Property, bool) {
+	var env []string
+	for _, kv := range u.Env {
+		if k, _, _ := strings.Cut(kv, "="); only == nil || slices.Contains(only, k) {
+			env = append(env, validUTF8(kv))
+		}
+	}
+	if len(env) == 0 {
+		return sd.Property{}, false
+	}
+	return prop("Environment", env), true
 }
 
 func prop(name string, value any) sd.Property {

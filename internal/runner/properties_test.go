@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,30 @@ func TestPropertiesEscapesDollar(t *testing.T) {
 	want := []string{"/opt/$$bin/hookrun", "exec", "/x/$${HOME}/$$$$/a.json"}
 	if strings.Join(c.Args, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("argv %q, want %q", c.Args, want)
+	}
+}
+
+// TestEnvironmentOnlyForSync: a unit running hookrun exec gets its job's
+// environment from the plan, so only the variables that identify it
+// (Units) are a property of it; a unit RunSync runs the job's program
+// itself and gets all of it.
+func TestEnvironmentOnlyForSync(t *testing.T) {
+	u := &plan.Unit{Job: "j", Repo: "r", RepoPath: "/r", Manager: "user",
+		Env: []string{"HOOKRUN_ACTIVE=1", "HOOKRUN_REPO=r", "HOOKRUN_JOB=j", "HOOKRUN_REFS=a b c", "TOKEN=s\xffcret"}}
+	envOf := func(props []sd.Property) []string {
+		for _, p := range props {
+			if p.Name == "Environment" {
+				return p.Value.Value().([]string)
+			}
+		}
+		return nil
+	}
+	if env, want := envOf(Properties(u, "/h", "/p")), []string{"HOOKRUN_REPO=r", "HOOKRUN_JOB=j"}; !slices.Equal(env, want) {
+		t.Errorf("Properties Environment %q, want %q", env, want)
+	}
+	want := []string{"HOOKRUN_ACTIVE=1", "HOOKRUN_REPO=r", "HOOKRUN_JOB=j", "HOOKRUN_REFS=a b c", "TOKEN=s\uFFFDcret"}
+	if env := envOf(SyncProperties(u, []string{"/bin/check"}, 3)); !slices.Equal(env, want) {
+		t.Errorf("SyncProperties Environment %q, want %q", env, want)
 	}
 }
 
