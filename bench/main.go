@@ -48,7 +48,7 @@ var (
 	quickFlag  = flag.Bool("quick", false, "fewer rounds per scenario")
 	stressFlag = flag.Bool("stress", false, "run the stress test instead of the benchmark")
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
-	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, 100, 1000, paths1, paths1000, u1000, u10000 (start throughput), nomatch, push (the real git pushes); with -stress: bash (hookrun vs the bash hook) and the outcome scenarios (replace-systemd, queue-exec, coalesce-systemd, signals-exec, ntfy-stopped, ntfy-429, hook-killed, manager-killed, enospc, ...)")
+	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, slope (the further unit, paired), 100, 1000, paths1, paths1000, u1000, u10000 (start throughput), nomatch, push (the real git pushes); with -stress: bash (hookrun vs the bash hook) and the outcome scenarios (replace-systemd, queue-exec, coalesce-systemd, signals-exec, ntfy-stopped, ntfy-429, hook-killed, manager-killed, enospc, ...)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 	u10000Flag = flag.Bool("u10000", false, "also run the 10,000-unit start scenario (u10000: one round is 10,000 units per variant, several minutes; never part of the default or -quick run)")
