@@ -68,10 +68,15 @@ func (b *bench) writeBashHook(c bashConf) (string, error) {
 // hooksTOML is a hooks.toml whose jobs (named a, b, c, ... as refstart names
 // them) run command; per is "ref" or "push"; the one rule matches branches.
 func hooksTOML(jobs int, per, branches string, command string) string {
+	return jobsTOML(0, jobs, per, branches, command)
+}
+
+// jobsTOML is hooksTOML with the jobs from the first-th letter on.
+func jobsTOML(first, jobs int, per, branches string, command string) string {
 	var s strings.Builder
 	s.WriteString("version = 1\n")
 	var names []string
-	for j := 0; j < jobs; j++ {
+	for j := first; j < first+jobs; j++ {
 		name := string(rune('a' + j))
 		names = append(names, fmt.Sprintf("%q", name))
 		fmt.Fprintf(&s, "\n[jobs.%s]\ntype = \"command\"\ncommand = %s\nper = %q\n", name, command, per)

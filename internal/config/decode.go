@@ -47,11 +47,11 @@ func fieldsOf(t reflect.Type) []field {
 		// walks the whole tag, doc string and all, for a key it lacks),
 		// and the doc is left to the schema.
 		f := field{key: key, index: []int{i}, tag: sf.Tag}
-		list := func(key string) []string {
-			if !strings.Contains(string(sf.Tag), key+`:"`) {
+		list := func(name string) []string {
+			if !strings.Contains(string(sf.Tag), name+`:"`) {
 				return nil
 			}
-			if s := sf.Tag.Get(key); s != "" {
+			if s := sf.Tag.Get(name); s != "" {
 				return strings.Split(s, ",")
 			}
 			return nil

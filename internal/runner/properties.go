@@ -46,9 +46,10 @@ type execCommand struct {
 // Of the job's environment (u.Env) only the variables that name the unit's
 // repository, job and ref (identityVars, which Units reads back) are a
 // property: hookrun exec gives the whole of it to every step from the plan
-// (job.Environ), and neither exec nor notify reads it. So the start call is
-// about half as long and the manager has less to parse and write per unit
-// (docs/PERFORMANCE.md), and the values of a config's environment tables
+// (job.Environ), and neither exec nor notify reads it. So the start call
+// carries neither HOOKRUN_REFS (up to 64 KiB) nor the config's values, the
+// manager has less to parse and write per unit (docs/PERFORMANCE.md), and
+// the values of a config's environment tables
 // are not among what any local user can read of the manager's units
 // (systemctl show). A unit RunSync runs the job's program itself, so
 // SyncProperties sets all of it.

@@ -510,8 +510,6 @@ func (s *Systemd) Close() error {
 	return nil
 }
 
-// callError wraps a failed manager call with the sentinel matching its
-// D-Bus error name.
 // callError is callError, but a manager that refused the connection's
 // early authentication (pipelinedAuth) says so: the calls waiting when
 // it did may only have seen the connection close.
@@ -524,6 +522,8 @@ func (s *Systemd) callError(op string, err error) error {
 	return callError(op, err)
 }
 
+// callError wraps a failed manager call with the sentinel matching its
+// D-Bus error name.
 func callError(op string, err error) error {
 	name := dbusErrorName(err)
 	switch {
@@ -551,7 +551,8 @@ func dbusErrorName(err error) string {
 }
 
 // Unit is one of hookrun's units as the manager knows it, identified by the
-// HOOKRUN_* environment hookrun gave it, never by parsing its name.
+// HOOKRUN_* environment hookrun gave it (identityVars: the only variables
+// Properties puts in a unit), never by parsing its name.
 type Unit struct {
 	Name     string
 	Repo     string // HOOKRUN_REPO

@@ -105,12 +105,10 @@ func (l *Launcher) connect(ctx context.Context, m plan.Manager) *managerConn {
 		l.conns = map[plan.Manager]*managerConn{}
 	}
 	l.conns[m] = c
-	var connCtx context.Context
-	connCtx, c.cancel = context.WithCancel(ctx)
 	// The socket connects here, the rest in the background: the manager
 	// takes a millisecond or two to set a connection up, and starts now.
 	dialing := runner.StartDial(string(m), l.Getenv)
-	l.finishDial(c, connCtx, m, dialing.Finish)
+	l.finishDial(c, m, dialing.Finish)
 	return c
 }
 
@@ -130,15 +128,16 @@ func (l *Launcher) redial(m plan.Manager, failed *runner.Systemd) {
 	old.cancel()
 	c := &managerConn{parent: old.parent, done: make(chan struct{})}
 	l.conns[m] = c
-	var connCtx context.Context
-	connCtx, c.cancel = context.WithCancel(old.parent)
-	l.finishDial(c, connCtx, m, func(ctx context.Context) (*runner.Systemd, error) {
+	l.finishDial(c, m, func(ctx context.Context) (*runner.Systemd, error) {
 		return runner.DialSystemd(ctx, string(m), l.Getenv)
 	})
 }
 
-// finishDial runs dial in the background for c, within CallTimeout.
-func (l *Launcher) finishDial(c *managerConn, connCtx context.Context, m plan.Manager, dial func(context.Context) (*runner.Systemd, error)) {
+// finishDial runs dial in the background for c, within CallTimeout, in a
+// context of c.parent that c.cancel ends.
+func (l *Launcher) finishDial(c *managerConn, m plan.Manager, dial func(context.Context) (*runner.Systemd, error)) {
+	var connCtx context.Context
+	connCtx, c.cancel = context.WithCancel(c.parent)
 	go func() {
 		defer close(c.done)
 		dialTimer := time.AfterFunc(CallTimeout, c.cancel)
