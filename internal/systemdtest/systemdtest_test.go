@@ -53,6 +53,13 @@ func TestStartReachableAndStopped(t *testing.T) {
 			t.Errorf("Getenv(DBUS_SESSION_BUS_ADDRESS) = %q, want empty", got)
 		}
 		if m.Private() {
+			// Units' stdout is /dev/null, never the journal it cannot
+			// reach (whose failure lands on the serial console).
+			out, err := c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+				GetProperty("org.freedesktop.systemd1.Manager.DefaultStandardOutput")
+			if err != nil || out.Value() != "null" {
+				t.Errorf("DefaultStandardOutput = %v (%v), want null", out.Value(), err)
+			}
 			if cg := m.Cgroup("0"); !strings.Contains(cg, "/hookrun-test-") {
 				t.Errorf("manager cgroup %q: want its own hookrun-test-* subtree", cg)
 			}
