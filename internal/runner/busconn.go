@@ -43,6 +43,10 @@ func (b *busConn) StartTransientUnitContext(ctx context.Context, name, mode stri
 	return b.job(ctx, "StartTransientUnit", name, mode, properties, []sd.PropertyCollection{})
 }
 
+func (b *busConn) StartTransientUnitAux(ctx context.Context, name, mode string, properties []sd.Property, aux []sd.PropertyCollection, _ chan<- string) (int, error) {
+	return b.job(ctx, "StartTransientUnit", name, mode, properties, aux)
+}
+
 func (b *busConn) StopUnitContext(ctx context.Context, name, mode string, _ chan<- string) (int, error) {
 	return b.job(ctx, "StopUnit", name, mode)
 }

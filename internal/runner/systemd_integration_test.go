@@ -376,3 +376,72 @@ func sockets(t *testing.T) int {
 	}
 	return n
 }
+
+func TestSystemdStartAll(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	now := time.Now()
+	var units []*plan.Unit
+	var paths []string
+	for _, job := range []string{"first", "second", "third"} {
+		u := r.unit(job, now)
+		p := filepath.Join(r.out, u.Name+".json")
+		writePlan(t, u, p)
+		units, paths = append(units, u), append(paths, p)
+	}
+	if err := r.s.StartAll(context.Background(), units, paths); err != nil {
+		t.Fatalf("StartAll: %v", err)
+	}
+	for _, u := range units {
+		waitRecord(t, r.out, u.Name, "exec", 20*time.Second)
+		post := waitRecord(t, r.out, u.Name, "notify", 20*time.Second)
+		if res, _ := post.getenv("SERVICE_RESULT"); res != "success" {
+			t.Errorf("%s: SERVICE_RESULT=%s, want success", u.Name, res)
+		}
+	}
+	// Once the first is collected, nothing keeps the others.
+	for _, u := range units {
+		waitGone(t, r.s, u.Name)
+	}
+}
+
+// A call the manager refuses starts none of its units and leaves none
+// loaded: each can then be started alone under its own name.
+func TestSystemdStartAllRefused(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	now := time.Now()
+	taken := r.unit("taken", now, helperSleepEnv+"=60s")
+	r.start(t, taken, filepath.Join(r.out, "taken.json"))
+	waitRecord(t, r.out, taken.Name, "exec", 20*time.Second)
+	a, c := r.unit("a", now), r.unit("c", now)
+	units := []*plan.Unit{a, taken, c}
+	var paths []string
+	for _, u := range units {
+		p := filepath.Join(r.out, u.Name+".again.json")
+		writePlan(t, u, p)
+		paths = append(paths, p)
+	}
+	err := r.s.StartAll(context.Background(), units, paths)
+	if !errors.Is(err, ErrUnitExists) || !Answered(err) {
+		t.Fatalf("StartAll with a name taken: %v, want ErrUnitExists, answered", err)
+	}
+	t.Logf("StartAll: %v", err)
+	for _, u := range []*plan.Unit{a, c} {
+		p, err := r.s.UnitProperties(context.Background(), u.Name, "Unit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p["LoadState"] != "not-found" || p["ActiveState"] != "inactive" {
+			t.Errorf("%s after the refused call: LoadState %v, ActiveState %v, Job %v; want not-found, inactive",
+				u.Name, p["LoadState"], p["ActiveState"], p["Job"])
+		}
+		if err := r.s.Start(context.Background(), u, filepath.Join(r.out, u.Name+".again.json")); err != nil {
+			t.Errorf("Start %s alone after the refused call: %v", u.Name, err)
+		}
+		waitRecord(t, r.out, u.Name, "notify", 20*time.Second)
+	}
+	if err := r.s.StopUnit(context.Background(), taken.Name); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -398,17 +398,16 @@ func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, er
 			l.Close()
 		}
 	}
-	for _, i := range idx {
-		if saved[i] == nil {
-			continue
-		}
+	for _, b := range batches(idx, saved) {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = l.start(sctx, saved[i], called)
-			if errs[i] != nil && sctx.Err() != nil {
-				errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
+			l.startBatch(sctx, b, saved, errs, called)
+			for _, i := range b {
+				if errs[i] != nil && sctx.Err() != nil {
+					errs[i] = fmt.Errorf("%w (%v)", errs[i], context.Cause(sctx))
+				}
 			}
 			select {
 			case answered <- struct{}{}:
@@ -417,6 +416,85 @@ func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, er
 		}()
 	}
 	wg.Wait()
+}
+
+// BatchSize bounds the units one start call carries (runner.StartAll):
+// one call per unit costs the manager some 40% more per unit, and one
+// call for a whole 10,000-unit push would hold the manager for seconds
+// in a single transaction.
+const BatchSize = 32
+
+// batches splits the saved units of idx into the groups one start call
+// each starts: units for the same runner and manager, in push order, up
+// to BatchSize. A unit of the exec runner goes alone.
+func batches(idx []int, saved []*Saved) [][]int {
+	type key struct {
+		r plan.Runner
+		m plan.Manager
+	}
+	open := map[key]int{} // the batch each key fills
+	var out [][]int
+	for _, i := range idx {
+		if saved[i] == nil {
+			continue
+		}
+		u := saved[i].Unit
+		k := key{u.Runner, u.Manager}
+		if b, ok := open[k]; ok && u.Runner != plan.RunnerExec && len(out[b]) < BatchSize {
+			out[b] = append(out[b], i)
+			continue
+		}
+		open[k] = len(out)
+		out = append(out, []int{i})
+	}
+	return out
+}
+
+// startBatch starts saved[i] for every i of b with one call when their
+// manager is reachable (runner.StartAll), setting errs[i]. When the
+// manager refuses the call, no unit of it started, and each is started
+// alone (start), which tells which failed and why and renames a unit whose
+// name is taken.
+func (l *Launcher) startBatch(ctx context.Context, b []int, saved []*Saved, errs []error, called func()) {
+	alone := func() {
+		for _, i := range b {
+			errs[i] = l.start(ctx, saved[i], called)
+		}
+	}
+	if len(b) == 1 {
+		alone()
+		return
+	}
+	first := saved[b[0]].Unit
+	st, kind, err := l.starter(ctx, first.Runner, first.Manager)
+	sd, ok := st.(*runner.Systemd)
+	if err != nil || !ok {
+		alone() // the error, or the exec runner, unit by unit
+		return
+	}
+	units := make([]*plan.Unit, len(b))
+	paths := make([]string, len(b))
+	for k, i := range b {
+		units[k], paths[k] = saved[i].Unit, saved[i].s.PlanPath(saved[i].Unit.Name)
+	}
+	err = sd.StartAll(ctx, units, paths)
+	switch {
+	case err == nil:
+		for _, i := range b {
+			called()
+			if err := saved[i].Started(kind); err != nil {
+				l.logf("warning: %s started, but its state was not recorded: %v", saved[i].Unit.Name, err)
+			}
+		}
+	case runner.Answered(err) || errors.Is(err, runner.ErrEarlyAuth):
+		alone()
+	default:
+		for _, i := range b {
+			saved[i].Abandon()
+			called()
+			errs[i] = err
+		}
+	}
 }
 
 // ordered reports whether units of c wait for or supersede the other units

@@ -82,8 +82,12 @@ func TestEarlyAuthFailureRedials(t *testing.T) {
 	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/systemd/private", os.Getuid())); err == nil {
 		t.Skip("a real user manager answers at /run/user/UID: the redial would reach it")
 	}
-	for _, readFirst := range []bool{true, false} {
-		t.Run(fmt.Sprintf("read first %v", readFirst), func(t *testing.T) {
+	for _, tc := range []struct {
+		readFirst bool
+		units     int // 1: one start call; 3: one call for the three (startBatch)
+	}{{true, 1}, {false, 1}, {true, 3}, {false, 3}} {
+		readFirst := tc.readFirst
+		t.Run(fmt.Sprintf("read first %v, %d units", readFirst, tc.units), func(t *testing.T) {
 			xdg := t.TempDir()
 			if err := os.MkdirAll(filepath.Join(xdg, "systemd"), 0o700); err != nil {
 				t.Fatal(err)
@@ -108,27 +112,73 @@ func TestEarlyAuthFailureRedials(t *testing.T) {
 			}()
 			defer ln.Close()
 			repo := t.TempDir()
-			u := testUnit(repo, "site", plan.Parallel)
-			u.Runner = plan.RunnerAuto
-			u.Env = []string{"X=" + strings.Repeat("x", 600)} // a start call long enough to go out early
+			var units []*plan.Unit
+			for range tc.units {
+				u := testUnit(repo, "site", plan.Parallel)
+				u.Runner = plan.RunnerAuto
+				u.Env = []string{"X=" + strings.Repeat("x", 600)} // a start call long enough to go out early
+				units = append(units, u)
+			}
 			l := &Launcher{Self: "/bin/true", Getenv: func(k string) string {
 				if k == "XDG_RUNTIME_DIR" {
 					return xdg
 				}
 				return ""
 			}}
-			errs := l.Launch(context.Background(), []*plan.Unit{u})
+			errs := l.Launch(context.Background(), units)
 			l.Close()
-			if errs[0] != nil {
-				t.Fatalf("launch: %v", errs[0])
-			}
-			st, err := Open(repo).Load(u.Name)
-			if err != nil || st.Runner != plan.RunnerExec {
-				t.Errorf("state %+v, %v; want the unit started by the exec runner", st, err)
+			for i, u := range units {
+				if errs[i] != nil {
+					t.Fatalf("launch %s: %v", u.Name, errs[i])
+				}
+				st, err := Open(repo).Load(u.Name)
+				if err != nil || st.Runner != plan.RunnerExec {
+					t.Errorf("state %+v, %v; want the unit started by the exec runner", st, err)
+				}
 			}
 			if n := accepted.Load(); n != 2 {
 				t.Errorf("the socket was dialled %d times, want 2 (early, then the usual way)", n)
 			}
 		})
 	}
+}
+
+func TestBatches(t *testing.T) {
+	mk := func(r plan.Runner, m plan.Manager) *Saved {
+		return &Saved{Unit: &plan.Unit{Runner: r, Manager: m}}
+	}
+	user, system, exec := mk(plan.RunnerSystemd, plan.ManagerUser), mk(plan.RunnerSystemd, plan.ManagerSystem), mk(plan.RunnerExec, "")
+	auto := mk(plan.RunnerAuto, plan.ManagerUser)
+	many := make([]*Saved, BatchSize+2)
+	for i := range many {
+		many[i] = user
+	}
+	cases := []struct {
+		name  string
+		saved []*Saved
+		want  string
+	}{
+		{"one", []*Saved{user}, "[[0]]"},
+		{"same manager", []*Saved{user, user, user}, "[[0 1 2]]"},
+		{"not saved", []*Saved{user, nil, user}, "[[0 2]]"},
+		{"by manager and runner, in order", []*Saved{user, system, user, auto, system}, "[[0 2] [1 4] [3]]"},
+		{"exec alone", []*Saved{exec, user, exec, user}, "[[0] [1 3] [2]]"},
+		{"at most BatchSize", many, fmt.Sprintf("[%v [%d %d]]", seq(0, BatchSize), BatchSize, BatchSize+1)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			idx := seq(0, len(tc.saved))
+			if got := fmt.Sprint(batches(idx, tc.saved)); got != tc.want {
+				t.Errorf("batches = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func seq(from, to int) []int {
+	var s []int
+	for i := from; i < to; i++ {
+		s = append(s, i)
+	}
+	return s
 }
