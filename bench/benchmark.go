@@ -39,6 +39,10 @@ const (
 	// one with the other jobs (see scenario.slope).
 	vHookrun1            = "hookrun-1job"
 	vReferencePipelined1 = "reference-pipelined-1job"
+	// refstart -batch: every unit in one call, as hookrun starts a push's
+	// units (runner.StartAll), and its one-job run.
+	vReferenceBatched  = "reference-batched"
+	vReferenceBatched1 = "reference-batched-1job"
 )
 
 // scenario is one push shape, run by every variant against the same
@@ -81,15 +85,16 @@ func scenarios() []scenario {
 			rounds: 50, quick: 10, variants: []string{vBash, vHookrun, vReference, vReferencePipelined},
 			want: map[string]int{vBash: 3, vHookrun: 3, vReference: 3, vReferencePipelined: 3}},
 		// The further unit, paired: one and three jobs in the same rounds.
-		// Only hookrun and the pipelined reference: what ran before a run
+		// Only hookrun and the reference, its three units in three
+		// pipelined calls or in one as hookrun's: what ran before a run
 		// weighs on it (the bash hook's units leave the manager work after
 		// they are gone: a three-job hookrun run following it cost 1.29 ms
 		// a further unit where it cost 1.035 following the reference, 11:55
 		// Dec 7), and in this rotation each three-job run follows a
 		// one-job run and each one-job run a three-job run, alike for both.
 		{key: "slope", title: "1 ref, 1 job and 3 jobs in the same rounds", refs: []string{"main"}, jobs: 3, per: "ref", branches: "main",
-			slope: true, rounds: 50, quick: 10, variants: []string{vHookrun, vHookrun1, vReferencePipelined, vReferencePipelined1},
-			want: map[string]int{vHookrun: 3, vHookrun1: 1, vReferencePipelined: 3, vReferencePipelined1: 1}},
+			slope: true, rounds: 50, quick: 10, variants: []string{vHookrun, vHookrun1, vReferencePipelined, vReferencePipelined1, vReferenceBatched, vReferenceBatched1},
+			want: map[string]int{vHookrun: 3, vHookrun1: 1, vReferencePipelined: 3, vReferencePipelined1: 1, vReferenceBatched: 3, vReferenceBatched1: 1}},
 		{key: "100", title: "100 refs, 1 job per ref", refs: branchNames("b", 100), jobs: 1, per: "ref", branches: "**",
 			bash:   bashConf{pattern: "*", refJobs: "a"},
 			rounds: 8, quick: 3, variants: []string{vBash, vHookrun, vReference},
@@ -154,6 +159,10 @@ func (b *bench) variantCmd(sc scenario, v string) (string, []string) {
 		return b.refstart, args
 	case vReferencePipelined:
 		return b.refstart, []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per, "-pipelined"}
+	case vReferenceBatched:
+		return b.refstart, []string{"-jobs", strconv.Itoa(sc.jobs), "-per", sc.per, "-batch"}
+	case vReferenceBatched1:
+		return b.refstart, []string{"-jobs", "1", "-per", sc.per, "-batch"}
 	case vEmpty:
 		return filepath.Join(b.work, "empty", "post-receive"), nil
 	case vGoEmpty:
@@ -249,7 +258,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if v != vBash && r.exit != 0 {
 			return r, fmt.Errorf("%s exited %d:\n%s%s", v, r.exit, r.stdout, r.stderr)
 		}
-		if v == vReference || v == vReferencePipelined || v == vGoEmpty || v == vReferencePipelined1 {
+		if strings.HasPrefix(v, vReference) || v == vGoEmpty {
 			r.started = sc.want[v] // it prints nothing; any failure exits non-zero
 		}
 		if w := sc.want[v]; w >= 0 && r.started != w && len(prefix) == 0 {
@@ -474,6 +483,16 @@ func (r *result) furtherUnit(v, one string) time.Duration {
 	return quantile(d, 0.5)
 }
 
+// slopeRuns lists the slope scenario's variants with their runs' median
+// and p90.
+func slopeRuns(r *result) string {
+	var parts []string
+	for _, v := range r.sc.variants {
+		parts = append(parts, fmt.Sprintf("%s %s", v, medP90(r.runs[v])))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // runRatio is pairedRatio of two variants' hook runs.
 func runRatio(a, b []hookRun) float64 { return pairedRatio(walls(a), walls(b)) }
 
@@ -604,7 +623,7 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 			b.printf("| %s | %d | %s | %s | %.2fx | %.2f | %s / %s |\n", r.sc.title, len(h), rate(h), rate(ref),
 				runRatio(h, ref), 1/runRatio(h, ref), unitsStarted(h), unitsStarted(ref))
 		}
-		b.printf("\nThroughput is units started per second of the hook's wall time; the ratio is per round (reference wall ÷ hookrun wall), then the median. Both start every unit with its own call; the reference's units run the hookrun binary (`hookrun version`) as ExecStart and ExecStopPost, as heavy as hookrun's `exec` and `notify`. Targets: wall ≤ 1.5x (issue 25), throughput ≥ 0.8 (issue 10).\n\n")
+		b.printf("\nThroughput is units started per second of the hook's wall time; the ratio is per round (reference wall ÷ hookrun wall), then the median. hookrun starts up to 32 units with one call (runner.StartAll), the reference each unit with its own; the reference's units run the hookrun binary (`hookrun version`) as ExecStart and ExecStopPost, as heavy as hookrun's `exec` and `notify`. Targets: wall ≤ 1.5x (issue 25), throughput ≥ 0.8 (issue 10).\n\n")
 	}
 
 	b.printf("#### Cost of each further unit, ms (difference of medians)\n\n")
@@ -621,6 +640,11 @@ func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pu
 	if r := byKey["slope"]; r != nil {
 		b.printf("| 1 ref: 1 job -> 3 jobs, per unit, paired by round (the slope scenario; reference: its calls pipelined) | - | %s | %s |\n",
 			ms(r.furtherUnit(vHookrun, vHookrun1)), ms(r.furtherUnit(vReferencePipelined, vReferencePipelined1)))
+		b.printf("| the same, the reference starting its units with one call, as hookrun | - | - | %s |\n",
+			ms(r.furtherUnit(vReferenceBatched, vReferenceBatched1)))
+	}
+	if r := byKey["slope"]; r != nil {
+		b.printf("\nThe slope scenario's runs, ms: median (p90): %s.\n\n", slopeRuns(r))
 	}
 	b.printf("| 1 ref -> 100 refs, per unit | %s* | %s | %s |\n\n", slope("1x1", "100", 99, vBash), slope("1x1", "100", 99, vHookrun), slope("1x1", "100", 99, vReference))
 	b.printf("\\* the bash hook's units of one push share one name (one timestamp per second): a systemd-run fails (\"already exists\") while the previous unit of that name is still loaded, so how many of its 100 start depends on how fast the jobs end.\n\n")
@@ -690,8 +714,8 @@ func (b *bench) writeTargets(byKey map[string]*result, pushes []*pushResult) {
 		if r1, r3 := byKey["1x1"], byKey["1x3"]; r1 != nil && r3 != nil {
 			diff = ms((quantile(walls(r3.runs[vHookrun]), 0.5) - quantile(walls(r1.runs[vHookrun]), 0.5)) / 2)
 		}
-		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs in the same rounds, median of the per-round differences) | hookrun %s ms (the manager alone, calls pipelined as hookrun's: %s; hookrun's difference of the 1x1 and 1x3 medians: %s) | %s |\n",
-			ms(h), ms(rs.furtherUnit(vReferencePipelined, vReferencePipelined1)), diff, yes(h <= time.Millisecond))
+		b.printf("| each further unit of a push ≤ 1 ms (1 job -> 3 jobs in the same rounds, median of the per-round differences) | hookrun %s ms (the manager alone, one call for the units as hookrun's: %s, a call per unit, pipelined: %s; hookrun's difference of the 1x1 and 1x3 medians: %s) | %s |\n",
+			ms(h), ms(rs.furtherUnit(vReferenceBatched, vReferenceBatched1)), ms(rs.furtherUnit(vReferencePipelined, vReferencePipelined1)), diff, yes(h <= time.Millisecond))
 	}
 	for _, k := range []string{"u1000", "u10000"} {
 		if r := byKey[k]; r != nil {

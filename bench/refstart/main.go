@@ -9,7 +9,8 @@
 // saves no plan and prints nothing: it only connects and starts units.
 //
 // Flags: -jobs N units per ref (per=ref) or per push (per=push); -per
-// ref|push; -exec the units' command (default /bin/true; the benchmark also
+// ref|push; -pipelined every call sent before the first answer is read;
+// -batch one call for every unit, as hookrun makes; -exec the units' command (default /bin/true; the benchmark also
 // runs it with the hookrun binary, so that the units weigh on the manager
 // and the CPUs as hookrun's own `hookrun exec`/`hookrun notify` do). With
 // -jobs 0 it reads the ref lines and exits without connecting: the cost of
@@ -34,10 +35,12 @@ import (
 )
 
 // pipelined: -pipelined; calls are the start calls sent and not yet
-// answered.
+// answered. batch: -batch; batched are the units its one call starts.
 var (
 	pipelined bool
 	calls     []*godbus.Call
+	batch     bool
+	batched   []auxUnit
 )
 
 type property struct {
@@ -61,6 +64,7 @@ func main() {
 	per := flag.String("per", "ref", "ref or push")
 	execLine := flag.String("exec", "/bin/true", "the units' ExecStart and ExecStopPost: an absolute path and arguments, space-separated")
 	flag.BoolVar(&pipelined, "pipelined", false, "send every start call before waiting for the answers (the manager's own cost of a further unit)")
+	flag.BoolVar(&batch, "batch", false, "start every unit with one call, the first unit wanting the others, passed as its auxiliary units (as hookrun does)")
 	flag.Parse()
 	argv := strings.Fields(*execLine)
 	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
@@ -121,6 +125,10 @@ func run(jobs int, per string, cmd execCommand) (err error) {
 			{"WorkingDirectory", godbus.MakeVariant(repoPath)},
 			{"Environment", godbus.MakeVariant(env)},
 		}
+		if batch {
+			batched = append(batched, auxUnit{Name: name, Props: props})
+			return nil
+		}
 		if pipelined {
 			calls = append(calls, obj.Go("org.freedesktop.systemd1.Manager.StartTransientUnit", 0, nil,
 				name, "fail", props, []auxUnit{}))
@@ -130,6 +138,17 @@ func run(jobs int, per string, cmd execCommand) (err error) {
 			name, "fail", props, []auxUnit{}).Err
 	}
 	defer func() {
+		if len(batched) > 0 && err == nil {
+			first, aux := batched[0], batched[1:]
+			wants := make([]string, len(aux))
+			for i, a := range aux {
+				wants[i] = a.Name
+			}
+			if len(wants) > 0 {
+				first.Props = append(first.Props, property{"Wants", godbus.MakeVariant(wants)})
+			}
+			err = obj.Call("org.freedesktop.systemd1.Manager.StartTransientUnit", 0, first.Name, "fail", first.Props, append([]auxUnit{}, aux...)).Err
+		}
 		for _, c := range calls {
 			<-c.Done
 			if c.Err != nil && err == nil {
