@@ -50,6 +50,7 @@ var (
 	roundsFlag = flag.Int("rounds", 0, "rounds per scenario (overrides the defaults, 0 = default)")
 	onlyFlag   = flag.String("only", "", "run only these scenarios, comma-separated: 1x1, 1x3, slope (the further unit, paired), 100, 1000, paths1, paths1000, u1000, u10000 (start throughput), nomatch, push (the real git pushes); with -stress: bash (hookrun vs the bash hook) and the outcome scenarios (replace-systemd, queue-exec, coalesce-systemd, signals-exec, ntfy-stopped, ntfy-429, hook-killed, manager-killed, enospc, ...)")
 	mdFlag     = flag.String("md", "", "also write the markdown report to this file")
+	dirFlag    = flag.String("dir", "", "where the work directory (the repository, its clone, the binaries) goes (default: $TMPDIR or /tmp); /dev/shm, a tmpfs, leaves the disk out (the report names the file system)")
 	holdFlag   = flag.Bool("hold", false, "set up the manager and repository, print their environment and wait for ^C (for profiling by hand)")
 	u10000Flag = flag.Bool("u10000", false, "also run the 10,000-unit start scenario (u10000: one round is 10,000 units per variant, several minutes; never part of the default or -quick run)")
 	manyLimit  = flag.Duration("many-limit", 15*time.Minute, "bound on one hook run of the many-unit scenarios (u1000, u10000): past it the run is stopped and the scenario fails, saying so")
@@ -123,7 +124,7 @@ func (b *bench) run(ctx context.Context) error {
 		return errors.New("run from the module root: go run ./bench")
 	}
 	var err error
-	if b.work, err = os.MkdirTemp("", "hookrun-bench-"); err != nil {
+	if b.work, err = os.MkdirTemp(*dirFlag, "hookrun-bench-"); err != nil {
 		return err
 	}
 	logf("building hookrun, hookrun-hook and bench/refstart")

@@ -60,6 +60,13 @@ func TestStartReachableAndStopped(t *testing.T) {
 			if err != nil || out.Value() != "null" {
 				t.Errorf("DefaultStandardOutput = %v (%v), want null", out.Value(), err)
 			}
+			// The runtime directory is a tmpfs, as /run/user/UID is.
+			var shm, run syscall.Statfs_t
+			if syscall.Statfs("/dev/shm", &shm) == nil && shm.Type == 0x01021994 {
+				if err := syscall.Statfs(m.RuntimeDir, &run); err != nil || run.Type != shm.Type {
+					t.Errorf("runtime directory %s: file system type %#x (%v), want a tmpfs", m.RuntimeDir, run.Type, err)
+				}
+			}
 			if cg := m.Cgroup("0"); !strings.Contains(cg, "/hookrun-test-") {
 				t.Errorf("manager cgroup %q: want its own hookrun-test-* subtree", cg)
 			}
