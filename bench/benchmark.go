@@ -563,7 +563,10 @@ func fsType(dir string) string {
 	case 0x01021994:
 		return "tmpfs"
 	case 0xEF53:
-		if js, _ := os.ReadDir("/proc/fs/jbd2"); len(js) == 0 { // no journal on the machine at all
+		switch journal(dir) {
+		case "yes":
+			return "ext4 with a journal"
+		case "no":
 			return "ext4 without a journal"
 		}
 		return "ext4"
@@ -573,6 +576,31 @@ func fsType(dir string) string {
 		return "btrfs"
 	}
 	return fmt.Sprintf("file system %#x", st.Type)
+}
+
+// journal says whether the ext4 file system of dir has a journal ("yes",
+// "no", or "" when that cannot be told): the kernel lists each journal in
+// /proc/fs/jbd2 as DEVNAME-8.
+func journal(dir string) string {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return ""
+	}
+	major := (st.Dev>>8)&0xfff | (st.Dev>>32)&^0xfff
+	minor := st.Dev&0xff | (st.Dev>>12)&^0xff
+	uevent, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", major, minor))
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(uevent)) {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "DEVNAME="); ok {
+			if _, err := os.Stat("/proc/fs/jbd2/" + name + "-8"); err == nil {
+				return "yes"
+			}
+			return "no"
+		}
+	}
+	return ""
 }
 
 func (b *bench) writeReport(ctx context.Context, results []*result, pushes []*pushResult) {
