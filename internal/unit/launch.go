@@ -72,8 +72,8 @@ const (
 	StallTimeout = 2 * time.Minute
 )
 
-// MaxInFlight bounds the start calls a hook has outstanding on its one
-// connection. The manager starts the jobs it has queued only when no D-Bus
+// MaxInFlight bounds the start calls (each of up to BatchSize units) a
+// hook has outstanding on its one connection. The manager starts the jobs it has queued only when no D-Bus
 // message waits (its run queue is an idle-priority event source), so with
 // calls always waiting it answers them all first and the units start once
 // the last is in, instead of in bursts whenever the hook falls behind,
