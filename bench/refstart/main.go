@@ -10,7 +10,8 @@
 //
 // Flags: -jobs N units per ref (per=ref) or per push (per=push); -per
 // ref|push; -pipelined every call sent before the first answer is read;
-// -batch one call for every unit, as hookrun makes; -exec the units' command (default /bin/true; the benchmark also
+// -batch one call for every unit, as hookrun makes; -exec the units'
+// command (default /bin/true; the benchmark also
 // runs it with the hookrun binary, so that the units weigh on the manager
 // and the CPUs as hookrun's own `hookrun exec`/`hookrun notify` do). With
 // -jobs 0 it reads the ref lines and exits without connecting: the cost of

@@ -419,14 +419,14 @@ func chownTree(dir string, uid, gid int) {
 	}
 }
 
-// scratchBase is where a private manager's scratch directory goes: its
-// runtime directory must be on a tmpfs, as /run/user/UID always is (logind
-// mounts one), so /dev/shm when that is a tmpfs, else os.TempDir. The
+// scratchBase is where a private manager's scratch directory goes: /dev/shm
+// when that is a tmpfs, else os.TempDir, so that its runtime directory is
+// on a tmpfs, as /run/user/UID is on a server (logind mounts one). The
 // manager writes and removes a file there per unit (its transient unit
-// file): on a disk file system that is not what a server does, and on an
-// ext4 without a journal, such as this VM's, every file created there
-// scans the inodes removed in the last half minute (recently_deleted),
-// which cost the manager 0.6 ms a unit (docs/PERFORMANCE.md).
+// file); on an ext4 without a journal, such as this VM's /tmp, every file
+// created scans the inodes removed in the last half minute
+// (recently_deleted), which cost the manager some 0.6 ms a unit
+// (docs/PERFORMANCE.md).
 func scratchBase() string {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(shmDir, &st); err == nil && st.Type == tmpfsMagic && syscall.Access(shmDir, 2 /* W_OK */) == nil {

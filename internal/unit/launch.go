@@ -73,11 +73,12 @@ const (
 )
 
 // MaxInFlight bounds the start calls (each of up to BatchSize units) a
-// hook has outstanding on its one connection. The manager starts the jobs it has queued only when no D-Bus
-// message waits (its run queue is an idle-priority event source), so with
-// calls always waiting it answers them all first and the units start once
-// the last is in, instead of in bursts whenever the hook falls behind,
-// whose processes then compete with the hook and the manager for the CPU.
+// hook has outstanding on its one connection. The manager starts the jobs
+// it has queued only when no D-Bus message waits (its run queue is an
+// idle-priority event source), so with calls always waiting it answers
+// them all first and the units start once the last is in, instead of in
+// bursts whenever the hook falls behind, whose processes then compete with
+// the hook and the manager for the CPU.
 // With 8, a 1,000-unit push took 2.2–5.7 s, or 11.8–18.6 s once a burst
 // started (6 of 15 rounds); with 64, 0.9–2.3 s in each of 9 rounds
 // (docs/PERFORMANCE.md). Far below the manager's queue bounds.
@@ -418,10 +419,12 @@ func (l *Launcher) startSaved(ctx context.Context, idx []int, saved []*Saved, er
 	wg.Wait()
 }
 
-// BatchSize bounds the units one start call carries (runner.StartAll):
-// one call per unit costs the manager some 40% more per unit, and one
-// call for a whole 10,000-unit push would hold the manager for seconds
-// in a single transaction.
+// BatchSize bounds the units one start call carries (runner.StartAll).
+// A call per unit cost the manager 1.7-1.8 times what a unit of a shared
+// call does (docs/PERFORMANCE.md). 32 units make a message of some 35 KB
+// (a three-unit call was 3,346 bytes), and a big push still has many
+// calls in flight (MaxInFlight); one call for a whole 10,000-unit push,
+// one transaction of 10,000 jobs, was not tried.
 const BatchSize = 32
 
 // batches splits the saved units of idx into the groups one start call
