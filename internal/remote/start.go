@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hookrun/hookrun/internal/plan"
+	"github.com/hookrun/hookrun/internal/runner"
+	"github.com/hookrun/hookrun/internal/unit"
 )
 
 // StartTimeout bounds what one push spends on one host: preparing the
@@ -200,23 +202,53 @@ func startOnHost(ctx context.Context, units []*plan.Unit, now time.Time) []error
 		return all(err)
 	}
 	defer sd.Close()
-	// The start calls overlap on the one connection, as local starts do.
+	started := func(u *plan.Unit) {
+		limits, sandbox := u.Limits, u.Sandbox
+		u.Host.Mirror, u.Host.RuntimeDir = site.Mirror, site.RuntimeDir
+		u.Host.Limits, u.Host.Sandbox = &limits, &sandbox
+		u.Limits = watcherLimits(u)
+		u.Sandbox = plan.Sandbox{}
+	}
+	alone := func(i int) {
+		u := units[i]
+		if err := sd.Start(ctx, site.RemotePlan(u), site.PlanPath(u.Name)); err != nil {
+			errs[i] = fmt.Errorf("host %s: %w", h.Name, err)
+			return
+		}
+		started(u)
+	}
+	// As local starts: up to unit.BatchSize units a call, the calls
+	// overlapping on the one connection; a call the manager refuses started
+	// nothing, and its units are started one by one, so each error names
+	// its unit.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, startsInFlight)
-	for i, u := range units {
+	for lo := 0; lo < len(units); lo += unit.BatchSize {
+		b := units[lo:min(lo+unit.BatchSize, len(units))]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := sd.Start(ctx, site.RemotePlan(u), site.PlanPath(u.Name)); err != nil {
-				errs[i] = fmt.Errorf("host %s: %w", h.Name, err)
+			if len(b) == 1 {
+				alone(lo)
 				return
 			}
-			limits, sandbox := u.Limits, u.Sandbox
-			u.Host.Mirror, u.Host.RuntimeDir = site.Mirror, site.RuntimeDir
-			u.Host.Limits, u.Host.Sandbox = &limits, &sandbox
-			u.Limits = watcherLimits(u)
-			u.Sandbox = plan.Sandbox{}
+			remote := make([]*plan.Unit, len(b))
+			paths := make([]string, len(b))
+			for k, u := range b {
+				remote[k], paths[k] = site.RemotePlan(u), site.PlanPath(u.Name)
+			}
+			err := sd.StartAll(ctx, remote, paths)
+			for k, u := range b {
+				switch {
+				case err == nil:
+					started(u)
+				case runner.Answered(err):
+					alone(lo + k)
+				default:
+					errs[lo+k] = fmt.Errorf("host %s: %w", h.Name, err)
+				}
+			}
 		}()
 	}
 	wg.Wait()
