@@ -49,10 +49,9 @@ type execCommand struct {
 // (job.Environ), and neither exec nor notify reads it. So the start call
 // carries neither HOOKRUN_REFS (up to 64 KiB) nor the config's values, the
 // manager has less to parse and write per unit (docs/PERFORMANCE.md), and
-// the values of a config's environment tables
-// are not among what any local user can read of the manager's units
-// (systemctl show). A unit RunSync runs the job's program itself, so
-// SyncProperties sets all of it.
+// the values of a config's environment tables are not among what any local
+// user can read of the manager's units (systemctl show). A unit RunSync
+// runs the job's program itself, so SyncProperties sets all of it.
 func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 	props := []sd.Property{
 		prop("Description", description(u)),

@@ -453,23 +453,13 @@ func (s *Systemd) Address() string { return s.address }
 // the caller learns nothing about the job's outcome (ExecStopPost notifies).
 // A name already loaded gives an error wrapping ErrUnitExists.
 func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) error {
-	if u.Manager != "" && u.Manager != plan.Manager(s.manager) {
-		return fmt.Errorf("start %s: the unit wants the %s manager, connected to the %s manager", u.Name, u.Manager, s.manager)
-	}
-	if s.conn == nil {
-		return fmt.Errorf("start %s: the connection to the %s manager is closed", u.Name, s.manager)
-	}
-	props := Properties(u, s.Self, planPath)
-	if _, err := s.conn.StartTransientUnitContext(ctx, u.Name, "fail", props, nil); err != nil {
-		return s.callError("start "+u.Name, err)
-	}
-	return nil
+	return s.StartAll(ctx, []*plan.Unit{u}, []string{planPath})
 }
 
-// StartAll starts units (all for s's manager) with one call: the first
-// as the call's unit, the others as its auxiliary units, which the first
-// wants (Wants=), so the one start transaction queues a start job for
-// each. The manager's work for a unit is the same; the call's own (its
+// StartAll starts units (all for s's manager; Start is StartAll of one)
+// with one call: the first as the call's unit, the others as its
+// auxiliary units, which the first wants (Wants=), so the one start
+// transaction queues a start job for each. The manager's work for a unit is the same; the call's own (its
 // message, its transaction, its answer) is paid once, which is some 40%
 // of what a further unit of a push costs the manager (docs/PERFORMANCE.md).
 //
@@ -506,7 +496,11 @@ func (s *Systemd) StartAll(ctx context.Context, units []*plan.Unit, planPaths []
 		props = append(props, prop("Wants", wants))
 	}
 	if _, err := s.conn.StartTransientUnitAux(ctx, units[0].Name, "fail", props, aux, nil); err != nil {
-		return s.callError(fmt.Sprintf("start %s and %d more", units[0].Name, len(aux)), err)
+		op := "start " + units[0].Name
+		if len(aux) > 0 {
+			op += fmt.Sprintf(" and %d more", len(aux))
+		}
+		return s.callError(op, err)
 	}
 	return nil
 }
