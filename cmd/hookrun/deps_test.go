@@ -25,7 +25,7 @@ var allowedImports = map[string][]string{
 	"internal/layout":    {},
 	"internal/history":   {"internal/atomicfile", "internal/outcome"}, // outcome: a record's result and deliveries
 	"internal/install":   {"internal/atomicfile"},
-	"internal/plan":      {"internal/layout", "internal/outcome"}, // outcome: the `on` list is outcome.Kinds
+	"internal/plan":      {"internal/jsonw", "internal/layout", "internal/outcome"}, // outcome: the `on` list is outcome.Kinds
 	"internal/repoindex": {"internal/atomicfile", "internal/layout"},
 	"internal/secrets":   {}, // gitleaks' rules and their scanner: content in, findings out
 	// The outcome vocabulary and the Output seam every output implements.
@@ -52,7 +52,7 @@ var allowedImports = map[string][]string{
 	"internal/resolve": {"internal/config", "internal/match", "internal/plan"},
 	"internal/notify":  {"internal/atomicfile", "internal/outcome"}, // outcome: one duration format
 	"internal/digest":  {"internal/atomicfile", "internal/layout", "internal/outcome", "internal/plan"},
-	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/job", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
+	"internal/unit":    {"internal/atomicfile", "internal/history", "internal/job", "internal/jsonw", "internal/layout", "internal/notify", "internal/outcome", "internal/plan", "internal/runner"},
 	"internal/job":     {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/runner":  {"internal/gitx", "internal/layout", "internal/plan"},
 	"internal/remote":  {"internal/atomicfile", "internal/gitx", "internal/history", "internal/job", "internal/layout", "internal/outcome", "internal/plan", "internal/runner", "internal/unit"},
@@ -112,14 +112,18 @@ var allowedImports = map[string][]string{
 	"internal/ntfytest":    {},
 	"internal/peertest":    {"internal/skiptest"},
 	"internal/waittest":    {}, // the one way tests wait for a condition
+	"internal/filltest":    {}, // every field set, for encoders held to encoding/json
 
 	// The one write-and-rename (and fsync policy) of the files readers must
 	// see whole; the packages that replace files import it.
 	"internal/atomicfile": {},
+	// JSON written as encoding/json writes it, without its reflection: for
+	// what the hook saves (plans, states) in a process that starts cold.
+	"internal/jsonw": {},
 }
 
 // testHelpers are the packages no command may import outside its tests.
-var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest", "internal/waittest"}
+var testHelpers = []string{"internal/systemdtest", "internal/sshtest", "internal/hosttest", "internal/ntfytest", "internal/peertest", "internal/skiptest", "internal/waittest", "internal/filltest"}
 
 const modulePath = "github.com/hookrun/hookrun/"
 

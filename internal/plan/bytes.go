@@ -149,17 +149,6 @@ func anyString(v reflect.Value, pred func(string) bool) bool {
 	return false
 }
 
-func needsEncoding(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, escRune) }
-
-// encoded is u, or a copy of it whose strings are all valid UTF-8
-// (EncodeString) when some are not: the common case copies nothing.
-func (u *Unit) encoded() *Unit {
-	if !anyString(reflect.ValueOf(u), needsEncoding) {
-		return u
-	}
-	return mapStrings(reflect.ValueOf(u), EncodeString).Interface().(*Unit)
-}
-
 // decoded is u with EncodeString reversed (a copy when anything changes).
 func (u *Unit) decoded() *Unit {
 	if !anyString(reflect.ValueOf(u), func(s string) bool { return strings.ContainsRune(s, escRune) }) {

@@ -306,13 +306,6 @@ type Match struct {
 	File string `json:"file,omitempty"`
 }
 
-// Marshal is the unit's plan as saved (unit.Store.Save writes it). Strings
-// that are not valid UTF-8 (refnames, paths) are saved with EncodeString,
-// so that Load gives back the same bytes.
-func (u *Unit) Marshal() ([]byte, error) {
-	return json.Marshal(u.encoded())
-}
-
 // Load reads a plan saved by unit.Store.Save. An empty or cut file is an
 // error, never a plan.
 func Load(path string) (*Unit, error) {

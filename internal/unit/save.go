@@ -22,6 +22,7 @@ type Saved struct {
 	s    *Store
 	Unit *plan.Unit
 	f    *os.File // the plan, owner lock held
+	rec  written  // the state as Save wrote it
 }
 
 // Save writes u's plan (mode 0600, never over an existing file: unit names
@@ -65,7 +66,12 @@ func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 		Concurrency: u.Concurrency, Seq: u.Seq, Runner: u.Runner, Manager: u.Manager,
 		Phase: Queued, Saved: s.now(),
 	}
-	if err := s.write(st); err != nil {
+	b, err = st.Marshal()
+	if err != nil {
+		return fail(err)
+	}
+	sv.rec = written{st, append(b, '\n')}
+	if err := s.writeRecord(u.Name, sv.rec.b); err != nil {
 		return fail(err)
 	}
 	return sv, nil
@@ -75,7 +81,7 @@ func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 // exec) and releases the owner lock.
 func (sv *Saved) Started(runner plan.Runner) error {
 	defer sv.Close()
-	_, err := sv.s.update(sv.Unit.Name, sv.f, func(st *State) error {
+	_, err := sv.s.updateKnown(sv.Unit.Name, sv.f, &sv.rec, func(st *State) error {
 		if st.Phase.order() < Started.order() {
 			st.Phase, st.Started = Started, sv.s.now()
 		}
@@ -112,7 +118,7 @@ func ShippedState(u *plan.Unit, now time.Time) ([]byte, error) {
 		Concurrency: u.Concurrency, Seq: u.Seq, Runner: plan.RunnerSystemd, Manager: plan.ManagerUser,
 		Phase: Started, Saved: now, Started: now,
 	}
-	b, err := json.Marshal(st)
+	b, err := st.Marshal()
 	if err != nil {
 		return nil, err
 	}

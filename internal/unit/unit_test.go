@@ -460,3 +460,31 @@ func TestPruneGrowingPushIsLinear(t *testing.T) {
 		t.Errorf("%d states kept with %d units live: the directory is not bounded", len(sts), len(live))
 	}
 }
+
+// TestStartedKeepsWhatOthersWrote: the hook records a start from the
+// record it wrote unless the file holds more (a newer push's cancel
+// request came in between); then it reads the file, and keeps that.
+func TestStartedKeepsWhatOthersWrote(t *testing.T) {
+	repo := t.TempDir()
+	c := newClock()
+	s := &Store{RepoPath: repo, Now: c.now}
+	u := testUnit(repo, "site", plan.Replace)
+	sv, err := s.Save(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(u.Name, func(st *State) { st.Cancel = &Cancel{Reason: "replaced", At: c.now()} }); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Second)
+	if err := sv.Started(plan.RunnerSystemd); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load(u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != Started || !st.Started.Equal(c.now()) || st.Cancel == nil || st.Cancel.Reason != "replaced" {
+		t.Errorf("after a cancel request and the start: %+v, want started with the request kept", st)
+	}
+}

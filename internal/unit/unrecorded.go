@@ -42,7 +42,7 @@ func unrecordedPath(repoPath, name string) string {
 
 // keepUnrecorded keeps st, ended and notified, for Reconcile.
 func keepUnrecorded(repoPath string, st *State) {
-	b, err := json.Marshal(st)
+	b, err := st.Marshal()
 	if err != nil {
 		return
 	}
