@@ -130,7 +130,7 @@ func Run(ctx context.Context, u *plan.Unit, stdout, stderr io.Writer) error {
 	c := *u
 	c.Env = slices.Clip(u.Env)
 	for _, l := range lists {
-		path, err := writeList(l.data, l.what, os.TempDir(), layout.Dir(u.RepoPath))
+		path, err := writeList(l.data, l.what, listDirs(u.RepoPath)...)
 		if err != nil {
 			return &ExitError{Step: u.Steps[0].Name, Code: ExitFailure, Err: err}
 		}
@@ -200,11 +200,22 @@ func RefLines(refs []plan.Ref) []byte {
 	return b
 }
 
+// listDirs are where a job's lists go, the first that takes them: the
+// unit's runtime directory, which its manager made for it (a tmpfs, removed
+// with the unit: runner.Properties), the temporary directory (the exec
+// runner's; with PrivateTmp, the unit's own), else the repository's state
+// directory (protect_system = "strict" without private_tmp leaves /tmp
+// read-only).
+func listDirs(repoPath string) []string {
+	var dirs []string
+	if d, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); d != "" {
+		dirs = append(dirs, d)
+	}
+	return append(dirs, os.TempDir(), layout.Dir(repoPath))
+}
+
 // writeList writes a list (what it is, for errors) where the unit's steps
-// can read it: a private file in the first of dirs that takes it, the
-// temporary directory (with PrivateTmp, the unit's own), else the
-// repository's state directory (protect_system = "strict" without
-// private_tmp leaves /tmp read-only).
+// can read it: a private file in the first of dirs that takes it.
 func writeList(list []byte, what string, dirs ...string) (string, error) {
 	var errs []error
 	for _, dir := range dirs {

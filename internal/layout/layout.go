@@ -34,7 +34,8 @@
 //	locks/                    a forwarded build directory's lock, when the    job (lockBuildDir)
 //	                          user's runtime directory cannot be written
 //	hookrun-list-*            a job's long lists (refs, changed files),       job (writeList), removed when the job
-//	                          when the temporary directory cannot be used     ends
+//	                          when neither its unit's runtime directory nor   ends
+//	                          the temporary directory can be used
 //
 // A .FILE.tmp-RANDOM beside any of these is its writer's temporary file
 // (internal/atomicfile), renamed over FILE once written whole; prune

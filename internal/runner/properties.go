@@ -71,6 +71,13 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		// never pile up; outcomes are kept by `hookrun notify` instead.
 		prop("CollectMode", "inactive-or-failed"),
 		prop("SyslogIdentifier", SyslogIdentifier),
+		// The job's lists (HOOKRUN_REFS_FILE and the changed files) go in
+		// a directory of its own on the manager's runtime tmpfs, which the
+		// manager removes when the unit stops, however hookrun exec ended:
+		// nothing is left behind, and no file is created and removed on
+		// the disk per unit (job.ListDirs).
+		prop("RuntimeDirectory", []string{RuntimeDirectory(u.Name)}),
+		prop("RuntimeDirectoryMode", uint32(0o700)),
 	}
 	// A directory that is not UTF-8 cannot cross D-Bus; hookrun exec
 	// starts every step in its directory anyway.
@@ -149,6 +156,13 @@ func environment(u *plan.Unit, only []string) (sd.Property, bool) {
 		return sd.Property{}, false
 	}
 	return prop("Environment", env), true
+}
+
+// RuntimeDirectory is the name of unit's runtime directory, under the
+// manager's runtime directory ($XDG_RUNTIME_DIR, or /run): its unit name
+// without the suffix, after "hookrun-".
+func RuntimeDirectory(unit string) string {
+	return "hookrun-" + strings.TrimSuffix(unit, ".service")
 }
 
 func prop(name string, value any) sd.Property {
