@@ -585,7 +585,7 @@ func (b *bench) settle(ctx context.Context) error {
 // settleLimit how long settle waits for it at most.
 const (
 	quietCreate = 100 * time.Microsecond
-	settleLimit = 2 * time.Minute
+	settleLimit = 90 * time.Second
 )
 
 // createCost is the median time of creating a file in dir (made here), of
