@@ -77,8 +77,25 @@ func writeFrom(path string, perm fs.FileMode, sync bool, write func(io.Writer) e
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return commit(f, path, perm, sync, write)
+}
+
+// WriteUnsyncedVia is WriteUnsynced through f, an empty file the caller
+// made ahead as the temporary file (its name beside path, as IsTemp
+// knows them): f is written, closed and renamed to path.
+func WriteUnsyncedVia(f *os.File, path string, data []byte, perm fs.FileMode) error {
+	return commit(f, path, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// commit writes f, the temporary file of path, renames it over path and
+// (when sync) makes both durable.
+func commit(f *os.File, path string, perm fs.FileMode, sync bool, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
 	tmp := f.Name()
-	err = write(f)
+	err := write(f)
 	if err == nil {
 		err = f.Chmod(perm)
 	}

@@ -33,6 +33,9 @@
 //	                          mirror (the site cache)
 //	locks/                    a forwarded build directory's lock, when the    job (lockBuildDir)
 //	                          user's runtime directory cannot be written
+//	spare/*                   empty files made ahead for the push hook to     unit (Store.Restock; taken by Store.Save)
+//	                          rename into units/ and state/ instead of
+//	                          creating files: 16 at most
 //	hookrun-list-*            a job's long lists (refs, changed files),       job (writeList), removed when the job
 //	                          when neither its unit's runtime directory nor   ends
 //	                          the temporary directory can be used
@@ -72,6 +75,9 @@ func PlansDir(repoPath string) string { return filepath.Join(Dir(repoPath), "uni
 
 // Plan is the saved plan of unit.
 func Plan(repoPath, unit string) string { return filepath.Join(PlansDir(repoPath), unit+".json") }
+
+// SpareDir holds empty files made ahead for the hook (unit.Store.Restock).
+func SpareDir(repoPath string) string { return filepath.Join(Dir(repoPath), "spare") }
 
 // StatesDir holds the units' state files.
 func StatesDir(repoPath string) string { return filepath.Join(Dir(repoPath), "state") }

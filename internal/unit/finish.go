@@ -146,6 +146,7 @@ func finish(planPath string, svc *Service, exited *Exit, now func() time.Time, u
 		return fin, fmt.Errorf("cannot record the outcome in the history (hookrun reconcile will): %v", err)
 	}
 	s.Prune()
+	s.Restock()
 	return fin, nil
 }
 

@@ -28,32 +28,65 @@ type Saved struct {
 // Save writes u's plan (mode 0600, never over an existing file: unit names
 // are unique) and its state, phase Queued, and takes the owner lock. A
 // failed write leaves neither file behind, so no empty or half-written
-// plan can ever be run.
+// plan can ever be run. The hook's store (NoSync) writes both into spare
+// files when there are some (see Restock).
 func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 	b, err := u.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	path := s.PlanPath(u.Name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("saving its plan: %w", err)
-		}
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	st := &State{
+		Version: Version, Unit: u.Name, Repo: u.Repo, Job: u.Job,
+		Concurrency: u.Concurrency, Seq: u.Seq, Runner: u.Runner, Manager: u.Manager,
+		Phase: Queued, Saved: s.now(),
 	}
+	rec, err := st.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.savePlan(s.PlanPath(u.Name), append(b, '\n'))
 	if err != nil {
 		return nil, fmt.Errorf("saving its plan: %w", err)
 	}
-	sv := &Saved{s: s, Unit: u, f: f}
-	fail := func(err error) (*Saved, error) {
+	sv := &Saved{s: s, Unit: u, f: f, rec: written{st, append(rec, '\n')}}
+	if err := s.saveState(u.Name, sv.rec.b); err != nil {
 		sv.Abandon()
 		return nil, fmt.Errorf("saving its plan: %w", err)
+	}
+	return sv, nil
+}
+
+// savePlan writes the plan b at path, a new file, and returns it open
+// with the owner lock held.
+func (s *Store) savePlan(path string, b []byte) (*os.File, error) {
+	var f *os.File
+	var err error
+	if s.NoSync {
+		if f, err = s.takeSpare(path); err != nil {
+			return nil, err
+		}
+	}
+	if f == nil {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				return nil, err
+			}
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		os.Remove(path)
+		return nil, err
 	}
 	if err := lock(f, ownerByte, false); err != nil {
 		return fail(err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		return fail(err)
 	}
 	if !s.NoSync {
@@ -61,20 +94,26 @@ func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 			return fail(err)
 		}
 	}
-	st := &State{
-		Version: Version, Unit: u.Name, Repo: u.Repo, Job: u.Job,
-		Concurrency: u.Concurrency, Seq: u.Seq, Runner: u.Runner, Manager: u.Manager,
-		Phase: Queued, Saved: s.now(),
+	return f, nil
+}
+
+// saveState writes the first record b of unit name's state. The hook's
+// store writes it into a spare file under a temporary name and renames it
+// into place, as writeRecord does with a file it creates.
+func (s *Store) saveState(name string, b []byte) error {
+	if !s.NoSync {
+		return s.writeRecord(name, b)
 	}
-	b, err = st.Marshal()
-	if err != nil {
-		return fail(err)
+	path := s.StatePath(name)
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-spare")
+	f, _ := s.takeSpare(tmp)
+	if f == nil {
+		return s.writeRecord(name, b)
 	}
-	sv.rec = written{st, append(b, '\n')}
-	if err := s.writeRecord(u.Name, sv.rec.b); err != nil {
-		return fail(err)
+	if err := atomicfile.WriteUnsyncedVia(f, path, b, 0o600); err != nil {
+		return fmt.Errorf("write unit state %s: %w", path, err)
 	}
-	return sv, nil
+	return nil
 }
 
 // Started records that the unit was handed over to runner (systemd or
