@@ -59,24 +59,35 @@ func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 // savePlan writes the plan b at path, a new file, and returns it open
 // with the owner lock held.
 func (s *Store) savePlan(path string, b []byte) (*os.File, error) {
-	var f *os.File
-	var err error
 	if s.NoSync {
-		if f, err = s.takeSpare(path); err != nil {
-			return nil, err
-		}
-	}
-	if f == nil {
-		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		if f, claimed := s.takeSpare(filepath.Base(path)); f != nil {
+			err := lock(f, ownerByte, false)
+			if err == nil {
+				_, err = f.Write(b)
+			}
+			if err == nil {
+				err = renameNoReplace(claimed, path)
+			}
+			if err == nil {
+				return f, nil
+			}
+			f.Close()
+			os.Remove(claimed)
+			if errors.Is(err, fs.ErrExist) {
 				return nil, err
 			}
-			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			// Any other failure (no directory yet, a full disk): created.
 		}
-		if err != nil {
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return nil, err
 	}
 	fail := func(err error) (*os.File, error) {
 		f.Close()
@@ -97,23 +108,19 @@ func (s *Store) savePlan(path string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// saveState writes the first record b of unit name's state. The hook's
-// store writes it into a spare file under a temporary name and renames it
-// into place, as writeRecord does with a file it creates.
+// saveState writes the first record b of unit name's state: for the
+// hook's store through a spare when there is one, else created.
 func (s *Store) saveState(name string, b []byte) error {
-	if !s.NoSync {
-		return s.writeRecord(name, b)
-	}
 	path := s.StatePath(name)
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-spare")
-	f, _ := s.takeSpare(tmp)
-	if f == nil {
-		return s.writeRecord(name, b)
+	if s.NoSync {
+		if f, _ := s.takeSpare(filepath.Base(path) + ".state"); f != nil {
+			if atomicfile.WriteUnsyncedVia(f, path, b, 0o600) == nil {
+				return nil
+			}
+			// Its claim lost, or no directory yet: created.
+		}
 	}
-	if err := atomicfile.WriteUnsyncedVia(f, path, b, 0o600); err != nil {
-		return fmt.Errorf("write unit state %s: %w", path, err)
-	}
-	return nil
+	return s.writeRecord(name, b)
 }
 
 // Started records that the unit was handed over to runner (systemd or

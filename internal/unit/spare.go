@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,74 +22,95 @@ import (
 // some 30 µs otherwise. So the end of every unit (Finish, off the push's
 // path) makes empty files ahead in spare/, up to spareStock, and the hook
 // writes into one and renames it into place; with none left it creates
-// files as before. A spare is only ever taken whole: opened, checked
-// (empty, ours, a regular file), then renamed away, so two hooks never
-// share one (the second rename fails and it takes another).
+// files as before. A spare is claimed by renaming it (of two hooks after
+// one, the second rename fails and it takes another), checked (an empty
+// 0600 regular file of ours), written, and renamed into place, never over
+// a file there (takeSpare).
 
 // spareStock is how many spare files Restock keeps: a push of a few jobs
 // takes two a unit; a bigger one creates the rest.
 const spareStock = 16
 
-// Restock makes spare files until spare/ holds spareStock. Failures are
-// ignored: spares only save time.
+// Restock makes spare files until spare/ holds spareStock, and removes
+// the spares claimed more than orphanAge ago: left by a hook killed
+// between claiming one and placing it. (One claimed a moment ago by a hook
+// that has not written it yet looks as old as its spare; removing it only
+// sends that hook to create its file.) Failures are ignored: spares only
+// save time.
 func (s *Store) Restock() {
 	dir := layout.SpareDir(s.RepoPath)
-	n, err := countEntries(dir)
+	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if os.Mkdir(dir, 0o700) != nil {
+		err = os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		return
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), claimPrefix) {
+			n++
+		} else if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > orphanAge {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	for ; n < spareStock; n++ {
+		f, err := os.CreateTemp(dir, "s")
+		if err != nil {
 			return
 		}
-		n, err = 0, nil
-	}
-	for ; err == nil && n < spareStock; n++ {
-		var f *os.File
-		if f, err = os.CreateTemp(dir, "s"); err == nil {
-			f.Close()
-		}
+		f.Close()
 	}
 }
 
-// takeSpare moves a spare file to path, never over a file there, and
-// returns it open for writing; nil when there is no spare to take (or the
-// file system cannot rename without replacing). The rename claims it: of
-// two hooks after one spare, one rename fails and that hook tries the
-// next. A taken file that is not an empty regular file of ours with mode
-// 0600 (a spare someone else made) is removed again, and the next tried.
-// A path that exists already is fs.ErrExist.
-func (s *Store) takeSpare(path string) (*os.File, error) {
+// takeSpare claims a spare file for the file name (a plan's or a state's
+// base name): renamed to spare/.c-NAME, and open for writing; nil when
+// there is none to take. The rename claims it: of two hooks after one
+// spare, one rename fails and that hook tries the next. A claimed file
+// that is not an empty regular file of ours with mode 0600 (a spare made
+// by someone else) is removed, and the next tried. The caller writes it
+// and renames it into place (placeSpare): a file appears in units/ or
+// state/ whole, as one created there would after its write, and prune,
+// which judges units/ and state/ by age, never sees it half written.
+func (s *Store) takeSpare(name string) (*os.File, string) {
 	dir := layout.SpareDir(s.RepoPath)
 	d, err := os.Open(dir)
 	if err != nil {
-		return nil, nil
+		return nil, ""
 	}
-	names, _ := d.Readdirnames(spareStock)
+	names, _ := d.Readdirnames(2 * spareStock)
 	d.Close()
+	claimed := filepath.Join(dir, claimPrefix+name)
 	for _, n := range names {
-		err := unix.Renameat2(unix.AT_FDCWD, filepath.Join(dir, n), unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
-		switch {
-		case errors.Is(err, syscall.EEXIST):
-			return nil, &os.PathError{Op: "open", Path: path, Err: fs.ErrExist}
-		case errors.Is(err, syscall.ENOENT):
-			if _, serr := os.Stat(filepath.Dir(path)); serr != nil {
-				return nil, nil // no directory yet: the caller makes it
-			}
-			continue // another hook took it
-		case err != nil:
-			return nil, nil
+		if strings.HasPrefix(n, ".") {
+			continue // claimed by a hook
 		}
-		f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if renameNoReplace(filepath.Join(dir, n), claimed) != nil {
+			continue // another hook took it
+		}
+		f, err := os.OpenFile(claimed, os.O_RDWR|syscall.O_NOFOLLOW, 0)
 		if err != nil {
-			os.Remove(path)
+			os.Remove(claimed)
 			continue
 		}
 		var st unix.Stat_t
 		if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
 			st.Size != 0 || int(st.Uid) != os.Geteuid() || st.Mode&0o777 != 0o600 {
 			f.Close()
-			os.Remove(path)
+			os.Remove(claimed)
 			continue
 		}
-		return f, nil
+		return f, claimed
 	}
-	return nil, nil
+	return nil, ""
+}
+
+// claimPrefix starts the name of a spare a hook has claimed.
+const claimPrefix = ".c-"
+
+func renameNoReplace(from, to string) error {
+	if err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookrun/hookrun/internal/layout"
 	"github.com/hookrun/hookrun/internal/plan"
@@ -71,7 +72,8 @@ func TestSaveTakesSpares(t *testing.T) {
 }
 
 // TestSaveSpareNameTaken: a spare never replaces a plan already there (a
-// name taken is an error, as a created file's O_EXCL), and the spare stays.
+// name taken is an error, as a created file's O_EXCL); the spare it wrote
+// is removed.
 func TestSaveSpareNameTaken(t *testing.T) {
 	repo := t.TempDir()
 	hook := &Store{RepoPath: repo, NoSync: true}
@@ -85,8 +87,8 @@ func TestSaveSpareNameTaken(t *testing.T) {
 	if after, _ := os.ReadFile(hook.PlanPath(u.Name)); string(after) != string(before) {
 		t.Error("the plan already there changed")
 	}
-	if n := spares(t, repo); n != spareStock {
-		t.Errorf("%d spares, want %d: a failed rename takes none", n, spareStock)
+	if n := spares(t, repo); n != spareStock-1 {
+		t.Errorf("%d files in spare/, want %d", n, spareStock-1)
 	}
 }
 
@@ -161,5 +163,29 @@ func TestConcurrentSavesShareNoSpare(t *testing.T) {
 	}
 	if n := spares(t, repo); n != 0 {
 		t.Errorf("%d spares left, want all %d taken", n, spareStock)
+	}
+}
+
+// TestRestockDropsOldClaims: a spare claimed by a hook that was killed
+// before placing it goes once it is old; a fresh claim stays.
+func TestRestockDropsOldClaims(t *testing.T) {
+	repo := t.TempDir()
+	s := &Store{RepoPath: repo, NoSync: true}
+	s.Restock()
+	dir := layout.SpareDir(repo)
+	old, fresh := filepath.Join(dir, claimPrefix+"old.json"), filepath.Join(dir, claimPrefix+"fresh.json")
+	os.WriteFile(old, []byte("half"), 0o600)
+	os.WriteFile(fresh, []byte("half"), 0o600)
+	long := time.Now().Add(-2 * orphanAge)
+	os.Chtimes(old, long, long)
+	s.Restock()
+	if _, err := os.Stat(old); err == nil {
+		t.Error("an old claimed spare is still there")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh claim was removed")
+	}
+	if n := spares(t, repo); n != spareStock+1 {
+		t.Errorf("%d files in spare/, want %d spares and the fresh claim", n, spareStock+1)
 	}
 }
