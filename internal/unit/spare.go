@@ -35,8 +35,9 @@ const spareStock = 16
 // the spares claimed more than orphanAge ago: left by a hook killed
 // between claiming one and placing it. (One claimed a moment ago by a hook
 // that has not written it yet looks as old as its spare; removing it only
-// sends that hook to create its file.) Failures are ignored: spares only
-// save time.
+// sends that hook to create its file.) Units ending together each make
+// what they counted missing; past twice spareStock the surplus goes.
+// Failures are ignored: spares only save time.
 func (s *Store) Restock() {
 	dir := layout.SpareDir(s.RepoPath)
 	entries, err := os.ReadDir(dir)
@@ -46,15 +47,20 @@ func (s *Store) Restock() {
 	if err != nil {
 		return
 	}
-	n := 0
+	var spares []string
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), claimPrefix) {
-			n++
+			spares = append(spares, e.Name())
 		} else if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > orphanAge {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	for ; n < spareStock; n++ {
+	if len(spares) > 2*spareStock {
+		for _, n := range spares[spareStock:] {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
+	for n := len(spares); n < spareStock; n++ {
 		f, err := os.CreateTemp(dir, "s")
 		if err != nil {
 			return
@@ -69,9 +75,9 @@ func (s *Store) Restock() {
 // spare, one rename fails and that hook tries the next. A claimed file
 // that is not an empty regular file of ours with mode 0600 (a spare made
 // by someone else) is removed, and the next tried. The caller writes it
-// and renames it into place (placeSpare): a file appears in units/ or
-// state/ whole, as one created there would after its write, and prune,
-// which judges units/ and state/ by age, never sees it half written.
+// and renames it into place (savePlan, saveState): a file appears in
+// units/ or state/ whole, and prune, which judges a plan without a state
+// by its age, never sees one half written with a spare's old time.
 func (s *Store) takeSpare(name string) (*os.File, string) {
 	dir := layout.SpareDir(s.RepoPath)
 	d, err := os.Open(dir)

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -187,5 +188,20 @@ func TestRestockDropsOldClaims(t *testing.T) {
 	}
 	if n := spares(t, repo); n != spareStock+1 {
 		t.Errorf("%d files in spare/, want %d spares and the fresh claim", n, spareStock+1)
+	}
+}
+
+// TestRestockTrimsSurplus: units ending together may each make the spares
+// they counted missing; past twice the stock, a Restock takes it back down.
+func TestRestockTrimsSurplus(t *testing.T) {
+	repo := t.TempDir()
+	s := &Store{RepoPath: repo}
+	s.Restock()
+	for i := range 2 * spareStock { // two more units' worth, made at once
+		os.WriteFile(filepath.Join(layout.SpareDir(repo), "extra"+strconv.Itoa(i)), nil, 0o600)
+	}
+	s.Restock()
+	if n := spares(t, repo); n != spareStock {
+		t.Errorf("%d spares after Restock, want %d", n, spareStock)
 	}
 }
