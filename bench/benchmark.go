@@ -558,9 +558,11 @@ func (b *bench) header(ctx context.Context) {
 // repository is quick (quietCreate). On an ext4 without a journal every
 // file created scans past the inodes removed nearby in the last minute or
 // more (the kernel's recently_deleted): 0.4-0.6 ms a file here after a
-// run's work directory was removed, against some 30 µs on a quiet disk,
-// and the hook creates two files per unit. The runs measure the hook, not
-// what ran before them (setup's git commands run on a tmpfs for this).
+// run's work directory was removed, against some 30 µs on a quiet disk;
+// the hook creates two files per unit when it has no spare files (the
+// first push of a repository), and the units' ends create some. The runs
+// measure the hook, not what ran before them (setup's git commands run on
+// a tmpfs for this).
 // The report says how long it took and what it measured; the probe cannot
 // see removed inodes the group has not reached yet, so its value after the
 // runs is printed too.
@@ -589,7 +591,7 @@ const (
 )
 
 // createCost is the median time of creating a file in dir (made here), of
-// 20: what the hook pays for each of the two files it saves per unit.
+// 20: what the hook pays for each file it saves when it has no spare.
 func createCost(dir string) time.Duration {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return -1
