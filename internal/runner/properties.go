@@ -75,8 +75,8 @@ func Properties(u *plan.Unit, self, planPath string) []sd.Property {
 		// a directory of its own on the manager's runtime tmpfs, which the
 		// manager removes when the unit stops, however hookrun exec ended:
 		// nothing is left behind, and no file is created and removed on
-		// the disk per unit (job.ListDirs).
-		prop("RuntimeDirectory", []string{RuntimeDirectory(u.Name)}),
+		// the disk per unit (internal/job's listDirs).
+		prop("RuntimeDirectory", []string{runtimeDirectory(u.Name)}),
 		prop("RuntimeDirectoryMode", uint32(0o700)),
 	}
 	// A directory that is not UTF-8 cannot cross D-Bus; hookrun exec
@@ -158,10 +158,10 @@ func environment(u *plan.Unit, only []string) (sd.Property, bool) {
 	return prop("Environment", env), true
 }
 
-// RuntimeDirectory is the name of unit's runtime directory, under the
+// runtimeDirectory is the name of unit's runtime directory, under the
 // manager's runtime directory ($XDG_RUNTIME_DIR, or /run): its unit name
 // without the suffix, after "hookrun-".
-func RuntimeDirectory(unit string) string {
+func runtimeDirectory(unit string) string {
 	return "hookrun-" + strings.TrimSuffix(unit, ".service")
 }
 
