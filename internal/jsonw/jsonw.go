@@ -63,7 +63,7 @@ func (w *Writer) Key(k string) {
 func (w *Writer) Null() { w.B = append(w.B, "null"...); w.comma = true }
 
 // String writes s as a JSON string, escaped as encoding/json escapes it.
-func (w *Writer) String(s string) { w.B = AppendString(w.B, s); w.comma = true }
+func (w *Writer) String(s string) { w.B = appendString(w.B, s); w.comma = true }
 
 // Int writes n.
 func (w *Writer) Int(n int64) { w.B = strconv.AppendInt(w.B, n, 10); w.comma = true }
@@ -157,12 +157,6 @@ func (w *Writer) TimeField(k string, t time.Time, omit bool) {
 	w.Time(t)
 }
 
-// StringsField writes field k, an array of strings (null when nil),
-// omitting it when omit and ss is empty.
-func (w *Writer) StringsField(k string, ss []string, omit bool) {
-	ArrayField(w, k, ss, omit, func(s *string) { w.String(*s) })
-}
-
 // TextsField writes field k, an array of what each MarshalText gives
 // (null when nil), omitting it when omit and vs is empty.
 func TextsField[T encoding.TextMarshaler](w *Writer, k string, vs []T, omit bool) {
@@ -188,15 +182,11 @@ func ArrayField[T any](w *Writer, k string, vs []T, omit bool, elem func(*T)) {
 	w.CloseArray()
 }
 
-// AppendString appends s as a JSON string to dst, escaped as
-// encoding/json escapes it (with its HTML escaping: <, > and & as \u00XX;
-// U+2028 and U+2029 escaped; invalid UTF-8 as U+FFFD).
-func AppendString(dst []byte, s string) []byte {
-	return appendString(dst, s)
-}
-
 const hex = "0123456789abcdef"
 
+// appendString appends s as a JSON string to dst, escaped as encoding/json
+// escapes it (with its HTML escaping: <, > and & as \u00XX; U+2028 and
+// U+2029 escaped; invalid UTF-8 as U+FFFD).
 func appendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0

@@ -15,8 +15,8 @@ var samples = []string{
 func TestAppendStringIsEncodingJSONs(t *testing.T) {
 	for _, s := range samples {
 		want, _ := json.Marshal(s)
-		if got := AppendString(nil, s); string(got) != string(want) {
-			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -27,8 +27,8 @@ func FuzzAppendString(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		want, _ := json.Marshal(s)
-		if got := AppendString(nil, s); string(got) != string(want) {
-			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
 		}
 		if got := appendString(nil, []byte(s)); string(got) != string(want) {
 			t.Fatalf("appendString([]byte(%q)) = %s, want %s", s, got, want)
@@ -74,8 +74,8 @@ func TestWriterIsEncodingJSONs(t *testing.T) {
 		w.TimeField("t", v.T, false)
 		w.TimeField("tz", v.TZ, true)
 		w.IntField("d", int64(v.D), true)
-		w.StringsField("ss", v.SS, false)
-		w.StringsField("sso", v.SSO, true)
+		ArrayField(&w, "ss", v.SS, false, func(s *string) { w.String(*s) })
+		ArrayField(&w, "sso", v.SSO, true, func(s *string) { w.String(*s) })
 		if len(v.By) > 0 {
 			w.Key("by")
 			w.Bytes(v.By)

@@ -459,9 +459,10 @@ func (s *Systemd) Start(ctx context.Context, u *plan.Unit, planPath string) erro
 // StartAll starts units (all for s's manager; Start is StartAll of one)
 // with one call: the first as the call's unit, the others as its
 // auxiliary units, which the first wants (Wants=), so the one start
-// transaction queues a start job for each. The manager's work for a unit is the same; the call's own (its
-// message, its transaction, its answer) is paid once, which is some 40%
-// of what a further unit of a push costs the manager (docs/PERFORMANCE.md).
+// transaction queues a start job for each. The manager's work for a unit
+// is the same; the call's own (its message, its transaction, its answer)
+// is paid once, which is some 40% of what a further unit of a push costs
+// the manager (docs/PERFORMANCE.md).
 //
 // Nothing runs unless every unit was accepted: after an error answer no
 // start job was queued and no unit of the call is left loaded

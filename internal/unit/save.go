@@ -61,10 +61,7 @@ func (s *Store) Save(u *plan.Unit) (*Saved, error) {
 func (s *Store) savePlan(path string, b []byte) (*os.File, error) {
 	if s.NoSync {
 		if f, claimed := s.takeSpare(filepath.Base(path)); f != nil {
-			err := lock(f, ownerByte, false)
-			if err == nil {
-				_, err = f.Write(b)
-			}
+			err := s.writePlan(f, b)
 			if err == nil {
 				err = renameNoReplace(claimed, path)
 			}
@@ -89,23 +86,27 @@ func (s *Store) savePlan(path string, b []byte) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*os.File, error) {
+	if err := s.writePlan(f, b); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, err
 	}
+	return f, nil
+}
+
+// writePlan takes the owner lock of f, a new plan file, and writes the
+// plan b into it (synced unless NoSync).
+func (s *Store) writePlan(f *os.File, b []byte) error {
 	if err := lock(f, ownerByte, false); err != nil {
-		return fail(err)
+		return err
 	}
 	if _, err := f.Write(b); err != nil {
-		return fail(err)
+		return err
 	}
-	if !s.NoSync {
-		if err := f.Sync(); err != nil {
-			return fail(err)
-		}
+	if s.NoSync {
+		return nil
 	}
-	return f, nil
+	return f.Sync()
 }
 
 // saveState writes the first record b of unit name's state: for the
