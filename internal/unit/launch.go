@@ -483,8 +483,16 @@ func (l *Launcher) startBatch(ctx context.Context, b []int, saved []*Saved, errs
 	err = sd.StartAll(ctx, units, paths)
 	switch {
 	case err == nil:
-		for _, i := range b {
+		// Every unit of the call has its answer: count them all before
+		// recording any, so that the last batch's connection closes now
+		// rather than after all but one of its states are written.
+		for range b {
 			called()
+		}
+		for _, i := range b {
+			if testHookRecord != nil {
+				testHookRecord(l)
+			}
 			if err := saved[i].Started(kind); err != nil {
 				l.logf("warning: %s started, but its state was not recorded: %v", saved[i].Unit.Name, err)
 			}
@@ -499,6 +507,10 @@ func (l *Launcher) startBatch(ctx context.Context, b []int, saved []*Saved, errs
 		}
 	}
 }
+
+// testHookRecord, set by tests, is called before each started unit's
+// state is recorded.
+var testHookRecord func(l *Launcher)
 
 // ordered reports whether units of c wait for or supersede the other units
 // of their job, so must be numbered, cancelled and saved in one order.
@@ -571,6 +583,9 @@ func (l *Launcher) start(ctx context.Context, sv *Saved, called func()) error {
 		if err == nil {
 			done = true
 			called()
+			if testHookRecord != nil {
+				testHookRecord(l)
+			}
 			if err := sv.Started(kind); err != nil {
 				l.logf("warning: %s started, but its state was not recorded: %v", u.Name, err)
 			}

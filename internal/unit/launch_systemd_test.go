@@ -58,3 +58,40 @@ func TestLaunchBatchRefusedStartsEachAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchClosesBeforeRecording: once the last start call has answered,
+// the connection closes before any state of its units is recorded. The
+// manager sends every client of its private socket the signals of the
+// units just started, which an open connection reads and decodes while
+// the hook records them (docs/PERFORMANCE.md).
+func TestLaunchClosesBeforeRecording(t *testing.T) {
+	m := systemdtest.Start(t)
+	for _, n := range []int{1, 3} {
+		repo := t.TempDir()
+		var units []*plan.Unit
+		for _, job := range []string{"a", "b", "c"}[:n] {
+			units = append(units, testUnit(repo, job, plan.Parallel))
+		}
+		l := &Launcher{Self: "/bin/true", Getenv: m.Getenv}
+		var records, open int
+		testHookRecord = func(l *Launcher) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			records++
+			if l.conns != nil {
+				open++
+			}
+		}
+		errs := l.Launch(context.Background(), units)
+		testHookRecord = nil
+		l.Close()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("%d units: unit %d: %v", n, i, err)
+			}
+		}
+		if records != n || open != 0 {
+			t.Errorf("%d units: %d of %d states recorded with the connection still open, want none", n, open, records)
+		}
+	}
+}
