@@ -63,7 +63,8 @@ func TestLaunchBatchRefusedStartsEachAlone(t *testing.T) {
 // the connection closes before any state of its units is recorded. The
 // manager sends every client of its private socket the signals of the
 // units just started, which an open connection reads and decodes while
-// the hook records them (docs/PERFORMANCE.md).
+// the hook records them (docs/PERFORMANCE.md). Not parallel: it sets
+// testHookRecord.
 func TestLaunchClosesBeforeRecording(t *testing.T) {
 	m := systemdtest.Start(t)
 	for _, n := range []int{1, 3} {
@@ -74,7 +75,10 @@ func TestLaunchClosesBeforeRecording(t *testing.T) {
 		}
 		l := &Launcher{Self: "/bin/true", Getenv: m.Getenv}
 		var records, open int
-		testHookRecord = func(l *Launcher) {
+		testHookRecord = func(hl *Launcher) {
+			if hl != l {
+				return
+			}
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			records++
