@@ -81,8 +81,9 @@ func writeFrom(path string, perm fs.FileMode, sync bool, write func(io.Writer) e
 }
 
 // WriteUnsyncedVia is WriteUnsynced through f, an empty file the caller
-// made ahead as the temporary file (its name beside path, as IsTemp
-// knows them): f is written, closed and renamed to path.
+// made ahead on path's file system as the temporary file (internal/unit's
+// claimed spares, under spare/): f is written, closed and renamed to
+// path, or removed when that fails.
 func WriteUnsyncedVia(f *os.File, path string, data []byte, perm fs.FileMode) error {
 	return commit(f, path, perm, false, func(w io.Writer) error {
 		_, err := w.Write(data)
